@@ -1,0 +1,134 @@
+"""Writing and verifying the hash chain.
+
+Each record's hash is SHA-256 over a canonical JSON of its fields and the previous
+record's hash. Editing a record breaks its own hash; deleting one breaks the next
+record's link (or, for the last records, the head). Someone with write access to the
+database could rebuild the whole chain, so operators should export the head hash
+(`bastion audit verify` prints it) to somewhere they do not control from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bastion.audit.models import AuditHead, AuditRecord
+from bastion.clock import Clock, SystemClock
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+
+class AuditBroken(Exception):
+    """The chain does not verify; `seq` is the first broken record."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"audit record {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a full walk."""
+
+    ok: bool
+    records: int
+    head_hash: str
+    first_broken: int | None = None
+    reason: str = ""
+
+
+def record_hash(seq: int, at: datetime, actor: str, action: str, subject: str, details: str, prev_hash: str) -> str:
+    """SHA-256 of a record's canonical form."""
+    canonical = json.dumps(
+        [seq, at.isoformat(timespec="microseconds"), actor, action, subject, details, prev_hash],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str = "",
+    details: dict[str, Any] | None = None,
+    clock: Clock | None = None,
+) -> AuditRecord:
+    """Append a record inside the caller's transaction (committed with the change it records)."""
+    at = (clock or SystemClock()).now()
+    details_json = json.dumps(details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    head = _lock_head(session)
+    seq = head.seq + 1
+    digest = record_hash(seq, at, actor, action, subject, details_json, head.hash)
+    entry = AuditRecord(
+        seq=seq, at=at, actor=actor, action=action, subject=subject, details=details_json, prev_hash=head.hash, hash=digest
+    )
+    session.add(entry)
+    head.seq, head.hash = seq, digest
+    session.flush()
+    return entry
+
+
+def _lock_head(session: Session) -> AuditHead:
+    """Take the head row's write lock before reading it, creating it on first use."""
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq))
+    head = session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def iter_records(session: Session, batch: int = 1000) -> Iterator[AuditRecord]:
+    """All records in chain order, fetched in batches so a long chain never sits in memory."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the whole chain; report the first record whose hash or link is wrong."""
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    for entry in iter_records(session):
+        problem = _check(entry, expected_seq, expected_prev)
+        if problem is not None:
+            broken_seq, reason = problem
+            return VerifyResult(False, count, expected_prev, broken_seq, reason)
+        expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
+    head = session.get(AuditHead, HEAD_ID)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+        return VerifyResult(
+            False, count, expected_prev, expected_seq, f"records after {expected_seq - 1} are missing (head is at {head.seq})"
+        )
+    return VerifyResult(True, count, expected_prev)
+
+
+def _check(entry: AuditRecord, expected_seq: int, expected_prev: str) -> tuple[int, str] | None:
+    """The first broken sequence number and why, or None when `entry` links correctly."""
+    if entry.seq != expected_seq:
+        return expected_seq, f"record {expected_seq} is missing (deleted; the next present is {entry.seq})"
+    if entry.prev_hash != expected_prev:
+        return entry.seq, "link to the previous record is wrong (a record before it was edited or removed)"
+    actual = record_hash(entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.prev_hash)
+    if actual != entry.hash:
+        return entry.seq, "contents do not match the record's hash (the record was edited)"
+    return None

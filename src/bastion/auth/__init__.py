@@ -1,0 +1,1 @@
+"""Users, roles, sessions, second factors, API keys and the permission table."""

@@ -1,0 +1,51 @@
+"""The one permission table.
+
+Every route names exactly one `Perm` (through `bastion.web.guard.needs`) and this table
+says which roles hold it. A route without a rule cannot be registered unnoticed: the
+route-by-role test walks every route under every role against this table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bastion.auth.roles import Role
+
+ALL_HUMAN_ROLES = frozenset(Role) - {Role.PLATFORM}
+
+
+class Perm(StrEnum):
+    """A permission. `PUBLIC` needs no login; `PRE_MFA` is allowed before the second factor."""
+
+    PUBLIC = "public"
+    PRE_MFA = "session.pre_mfa"
+    SELF = "self"
+    DASHBOARD = "dashboard.view"
+    USERS_MANAGE = "users.manage"
+    APIKEYS_MANAGE = "apikeys.manage"
+    AUDIT_READ = "audit.read"
+    SETTINGS_READ = "settings.read"
+    SETTINGS_MANAGE = "settings.manage"
+
+
+PERMISSIONS: dict[Perm, frozenset[Role]] = {
+    Perm.PUBLIC: frozenset(Role),
+    Perm.PRE_MFA: ALL_HUMAN_ROLES,
+    Perm.SELF: frozenset(Role),
+    Perm.DASHBOARD: ALL_HUMAN_ROLES - {Role.OFFICER},
+    Perm.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.APIKEYS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE}),
+    Perm.SETTINGS_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE}),
+    Perm.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
+}
+
+
+def allowed(role: Role, perm: Perm) -> bool:
+    """Whether `role` holds `perm`. Unknown permissions are denied (fail closed)."""
+    return role in PERMISSIONS.get(perm, frozenset())
+
+
+def grantable_scopes(role: Role) -> frozenset[Perm]:
+    """Scopes an API key of a user with `role` may carry: what the role holds, minus browser-only ones."""
+    return frozenset(p for p, roles in PERMISSIONS.items() if role in roles and p not in (Perm.PUBLIC, Perm.PRE_MFA))

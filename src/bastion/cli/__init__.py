@@ -1,0 +1,1 @@
+"""The `bastion` command line. Thin: parse, call a domain service, print."""

@@ -1,0 +1,194 @@
+"""Commands for the database, users, API keys, the audit chain and configuration."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import typer
+from rich.table import Table
+
+from bastion import audit
+from bastion.auth import apikeys, users
+from bastion.auth.roles import Role
+from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
+from bastion.config import get_settings, masked_settings
+from bastion.db import make_engine, migrate
+from bastion.db.engine import check_reachable
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="People and machine clients.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+config_app = typer.Typer(help="Effective configuration.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Apply all pending migrations."""
+    upgrade_database()
+    console.print("Database is at the newest migration.")
+
+
+def upgrade_database() -> None:
+    engine = make_engine(get_settings().effective_database_url)
+    try:
+        check_reachable(engine)
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+@friendly_errors
+def db_current() -> None:
+    """Show the database's migration revision and the newest one shipped."""
+    engine = make_engine(get_settings().effective_database_url)
+    check_reachable(engine)
+    console.print(f"database: {migrate.current_revision(engine)}  newest: {migrate.head_revision()}")
+
+
+@users_app.command("create")
+@friendly_errors
+def users_create(
+    username: str,
+    role: str = typer.Option(..., help="One of: " + ", ".join(r.value for r in Role)),
+    email: str = typer.Option("", help="Contact address."),
+    password: str = typer.Option(None, help="Omit to be prompted (people) or for machine clients."),
+) -> None:
+    """Create a user. Machine clients (role platform) get no password: give them an API key."""
+    parsed = users.parse_role(role)
+    if password is None and parsed is not Role.PLATFORM:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with db_session() as session:
+        user = users.create_user(session, username=username, role=parsed, password=password, email=email,
+                                 actor=actor(), clock=clock)
+        session.commit()
+        console.print(f"Created {user.username} ({user.role}), id {user.id}.")
+
+
+@users_app.command("list")
+@friendly_errors
+def users_list() -> None:
+    """List users with their role and status."""
+    table = Table("id", "username", "role", "second factor", "status", "last login")
+    with db_session() as session:
+        for u in users.list_users(session):
+            table.add_row(str(u.id), u.username, u.role, "on" if u.totp_enabled else "off",
+                          "disabled" if u.disabled else "active",
+                          u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never")
+    console.print(table)
+
+
+@users_app.command("disable")
+@friendly_errors
+def users_disable(username: str, enable: bool = typer.Option(False, "--enable", help="Re-enable instead.")) -> None:
+    """Disable a user (ends their sessions, blocks their keys), or re-enable with --enable."""
+    with db_session() as session:
+        users.set_disabled(session, users.require_user(session, username), not enable, actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"{username} is now {'active' if enable else 'disabled'}.")
+
+
+@users_app.command("set-role")
+@friendly_errors
+def users_set_role(username: str, role: str) -> None:
+    """Change a user's role; their open sessions end."""
+    with db_session() as session:
+        users.set_role(session, users.require_user(session, username), users.parse_role(role), actor=actor(),
+                       clock=clock)
+        session.commit()
+    console.print(f"{username} is now {role}.")
+
+
+@users_app.command("reset-totp")
+@friendly_errors
+def users_reset_totp(username: str) -> None:
+    """Clear a user's second factor; they enrol again at next login."""
+    with db_session() as session:
+        users.reset_second_factor(session, users.require_user(session, username), actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"{username} will enrol a new second factor at next login.")
+
+
+@keys_app.command("create")
+@friendly_errors
+def keys_create(
+    owner: str = typer.Option(..., help="Username the key acts as."),
+    name: str = typer.Option(..., help="What the key is for."),
+    scope: list[str] = typer.Option(None, help="Repeat for each permission; default: all the owner's role holds."),
+) -> None:
+    """Create an API key. It is printed once; only its hash is stored."""
+    with db_session() as session:
+        issued = apikeys.create_key(session, users.require_user(session, owner), name=name, scopes=scope or None,
+                                    actor=actor(), clock=clock)
+        session.commit()
+        console.print(f"Key {issued.row.id} ({issued.row.name}) with scopes: {issued.row.scopes}")
+    console.print("Store it now; it will not be shown again:")
+    print(issued.secret)
+
+
+@keys_app.command("list")
+@friendly_errors
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    table = Table("id", "name", "owner", "prefix", "scopes", "last used", "status")
+    with db_session() as session:
+        for key, owner in apikeys.list_keys(session):
+            table.add_row(str(key.id), key.name, owner, key.prefix, key.scopes,
+                          key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never",
+                          "revoked" if key.revoked_at else "active")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@friendly_errors
+def keys_revoke(key_id: int) -> None:
+    """Revoke an API key at once."""
+    with db_session() as session:
+        apikeys.revoke_key(session, key_id, actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"Key {key_id} revoked.")
+
+
+@audit_app.command("verify")
+@friendly_errors
+def audit_verify() -> None:
+    """Walk the whole chain; exit 1 naming the first broken record."""
+    with db_session() as session:
+        result = audit.verify(session)
+    if result.ok:
+        console.print(f"OK: {result.records} records verified. Head hash: {result.head_hash}")
+        return
+    err_console.print(f"[red]BROKEN at record {result.first_broken}: {result.reason}[/red]")
+    raise typer.Exit(1)
+
+
+@config_app.command("show")
+def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Print the effective settings, secrets masked."""
+    values = masked_settings(get_settings())
+    if as_json:
+        print(json.dumps(values, indent=2))
+        return
+    table = Table("setting", "value")
+    for key, value in values.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def ensure_admin() -> None:
+    """Create the first admin if there is none; a generated password is printed once."""
+    settings = get_settings()
+    with db_session() as session:
+        if users.admin_exists(session):
+            return
+        given = settings.admin_password.get_secret_value() if settings.admin_password else ""
+        password = given or secrets.token_urlsafe(15)
+        users.create_user(session, username=settings.admin_username, role=Role.ADMIN, password=password, email="",
+                          actor="bastion init", clock=clock)
+        session.commit()
+    console.print(f"Created the first admin, [bold]{settings.admin_username}[/bold].")
+    if not given:
+        console.print(f"Generated password (shown once, store it now): [bold]{password}[/bold]")

@@ -1,0 +1,62 @@
+"""`bastion`: the command-line entry point."""
+
+from __future__ import annotations
+
+import typer
+
+from bastion.cli import admin
+from bastion.cli.common import console, friendly_errors
+from bastion.config import get_settings
+
+app = typer.Typer(
+    name="bastion",
+    help="Bastion: detect, review, preserve, report and answer law enforcement. Settings come from BASTION_* "
+    "environment variables (see `bastion config show`).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.keys_app, name="apikeys")
+app.add_typer(admin.audit_app, name="audit")
+app.add_typer(admin.config_app, name="config")
+
+
+@app.command()
+@friendly_errors
+def init() -> None:
+    """Prepare a fresh instance: apply migrations and create the first admin."""
+    admin.upgrade_database()
+    admin.ensure_admin()
+    console.print("Ready.")
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: str = typer.Option(None, help="Bind address (default from BASTION_HOST)."),
+    port: int = typer.Option(None, help="Port (default from BASTION_PORT)."),
+) -> None:
+    """Serve the web interface and API, with in-process workers and the timer ticker."""
+    import uvicorn
+
+    from bastion import logs
+    from bastion.db import make_engine, migrate
+    from bastion.db.engine import check_reachable
+    from bastion.web.app import create_app
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    engine = make_engine(settings.effective_database_url)
+    check_reachable(engine)
+    if not migrate.is_current(engine):
+        console.print("[red]The database schema is not current. Run `bastion db upgrade` first.[/red]")
+        raise typer.Exit(2)
+    application = create_app(settings, engine=engine, background=True)
+    console.print(f"Bastion is serving on http://{host or settings.host}:{port or settings.port}")
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None,
+                proxy_headers=False)
+
+
+if __name__ == "__main__":
+    app()

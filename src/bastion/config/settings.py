@@ -1,0 +1,114 @@
+"""Bastion's settings: one object, from `BASTION_*` environment variables and an optional TOML file.
+
+Precedence (highest first): explicit constructor arguments, environment variables,
+the TOML file named by `BASTION_CONFIG_FILE`, defaults. Secrets are `SecretStr`, so
+they print as `**********` everywhere, including logs and `bastion config show`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MASK = "**********"
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one Bastion process."""
+
+    model_config = SettingsConfigDict(env_prefix="BASTION_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded database, vault and keys live.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at <data_dir>/bastion.db.")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs CSRF tokens and encrypts TOTP secrets; empty means a key file in data_dir."
+    )
+    admin_password: SecretStr | None = Field(None, description="Password for the first admin created by `bastion init`.")
+    admin_username: str = Field("admin", description="Username of the first admin.")
+    host: str = Field("127.0.0.1", description="Address `bastion serve` binds.")
+    port: int = Field(8000, description="Port `bastion serve` binds.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this instance, used in links.")
+    cookie_secure: bool = Field(False, description="Mark cookies Secure; turn on behind HTTPS.")
+    session_hours: int = Field(12, ge=1, description="How long a web session lives without activity.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins before an account is throttled.")
+    login_lockout_minutes: int = Field(15, ge=1, description="How long a throttled account must wait.")
+    log_level: str = Field("INFO", description="Root log level.")
+    log_json: bool = Field(True, description="Write logs as one JSON object per line.")
+    ticker_interval_seconds: float = Field(2.0, gt=0, description="How often the in-process ticker looks for due timers.")
+    workers: int = Field(2, ge=1, description="Threads of the in-process executor.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("BASTION_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'bastion.db').as_posix()}"
+
+    def secret_key_bytes(self) -> bytes:
+        """The instance secret; created once in `data_dir/secret.key` when not configured."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(os.urandom(32).hex())
+        return path.read_text().strip().encode()
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    """Effective settings as plain values, secrets masked and passwords in URLs hidden."""
+    shown: dict[str, Any] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = MASK if value.get_secret_value() else "(empty)"
+        elif value is None:
+            value = "(not set)"
+        elif isinstance(value, Path):
+            value = str(value)
+        shown[name] = value
+    shown["database_url"] = mask_url(settings.effective_database_url)
+    return shown
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a database URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: show nothing of it that could be secret
+        return url.split("@")[-1]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,49 @@
+"""Resource caps applied before any pixel is decoded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from bastion.media.errors import MediaTooLarge
+
+MIB: Final = 1024 * 1024
+
+# Pillow's own default ``Image.MAX_IMAGE_PIXELS``: a quarter GiB of 24-bit pixels.
+# Using the same number means Pillow's process-wide guard and ours agree, so
+# Pillow never warns about an image we would accept.
+PILLOW_DEFAULT_MAX_PIXELS: Final = 1024 * 1024 * 1024 // 4 // 3
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Caps that keep one hostile upload from exhausting a worker.
+
+    ``max_bytes`` bounds what we read and hash; ``max_pixels`` bounds what we
+    allocate, checked against the size declared in the header *before* pixels
+    are decoded (a tiny file can declare gigapixels). Pillow's process-wide
+    ``Image.MAX_IMAGE_PIXELS`` still applies on top: the stricter limit wins,
+    so raise both to accept larger images.
+    """
+
+    max_bytes: int = 50 * MIB
+    max_pixels: int = PILLOW_DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_pixels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"DecodeLimits.{name} must be a positive int, got {value!r}"
+                )
+
+    def check_bytes(self, size: int) -> None:
+        """Raise :class:`MediaTooLarge` if ``size`` bytes exceed ``max_bytes``."""
+        if size > self.max_bytes:
+            raise MediaTooLarge(
+                f"The file is {size:,} bytes, over the {self.max_bytes:,}-byte limit. "
+                "Upload a smaller file, or ask an administrator to raise the limit."
+            )
+
+
+DEFAULT_LIMITS: Final = DecodeLimits()

@@ -1,0 +1,192 @@
+"""PDQ perceptual hashes: computation, conversions and distance.
+
+The hash itself is computed by the ``pdqhash`` package (Meta's reference C++
+implementation), so values are bit-identical to it on the same pixels; this
+module adds input checking and the canonical representations:
+
+* hex: 64 lower-case characters, most significant bit first (ThreatExchange's
+  format);
+* bytes / ``uint8[32]``: the same 256 bits, big-endian, i.e. ``bytes.fromhex``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pdqhash
+
+from bastion.media.pixels import RGBArray
+from bastion.media.signal_types import PDQ, validate_pdq
+
+PDQ_BITS: Final = 256
+PDQ_BYTES: Final = PDQ_BITS // 8
+
+PDQ_MATCH_THRESHOLD: Final = 31
+"""Hamming distance up to which ThreatExchange treats two PDQ hashes as a match."""
+
+DIHEDRAL_VARIANTS: Final = (
+    "original",
+    "rotate90",
+    "rotate180",
+    "rotate270",
+    "flip_x",
+    "flip_y",
+    "flip_plus1",
+    "flip_minus1",
+)
+"""Order of :attr:`PdqDihedral.hashes`, as produced by ``pdqhash.compute_dihedral``.
+
+``rotateN`` is the hash of the image rotated N degrees counter-clockwise
+(``numpy.rot90``); ``flip_x`` mirrors it about the horizontal axis (top-bottom),
+``flip_y`` about the vertical axis (left-right); ``flip_plus1`` transposes it
+about the main diagonal and ``flip_minus1`` about the anti-diagonal.
+"""
+
+_DIHEDRAL_TRANSFORMS: Final[tuple[Callable[[RGBArray], RGBArray], ...]] = (
+    lambda a: a,
+    lambda a: np.rot90(a, 1),
+    lambda a: np.rot90(a, 2),
+    lambda a: np.rot90(a, 3),
+    lambda a: a[::-1],
+    lambda a: a[:, ::-1],
+    lambda a: a.transpose(1, 0, 2),
+    lambda a: np.rot90(a, 2).transpose(1, 0, 2),
+)
+"""Pixel transforms (zero-copy views) in :data:`DIHEDRAL_VARIANTS` order."""
+
+
+@dataclass(frozen=True, slots=True)
+class PdqHash:
+    """A PDQ hash and its quality (0-100; below ~50 the hash is unreliable)."""
+
+    hex: str
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
+class PdqDihedral:
+    """The hashes of all eight rotations/mirrorings, in DIHEDRAL_VARIANTS order."""
+
+    hashes: tuple[str, ...]
+    quality: int
+
+    def as_dict(self) -> dict[str, str]:
+        """Variant name -> hex, for storage that should say which is which."""
+        return dict(zip(DIHEDRAL_VARIANTS, self.hashes, strict=True))
+
+
+def pdq_hash(pixels: RGBArray) -> PdqHash:
+    """PDQ of ``(height, width, 3)`` uint8 RGB pixels."""
+    bits, quality = pdqhash.compute(_checked(pixels))
+    return PdqHash(_bits_to_hex(bits), int(quality))
+
+
+def pdq_dihedral(pixels: RGBArray, *, exact: bool = False) -> PdqDihedral:
+    """PDQ of the pixels under all eight rotations/mirrorings.
+
+    Matching any of these against a hash list catches rotated or mirrored
+    copies of known images.
+
+    By default this is ``pdqhash.compute_dihedral`` (the reference, and what
+    ThreatExchange tools store): one pass that derives the variants from the
+    DCT of the original. It is approximate: PDQ's downsampler is not
+    mirror-symmetric at most sizes, so the hash of an actually rotated copy
+    lands 0-~45 bits (typically 5-20 for photos of 500 px or more) from its
+    variant; it is exact only for the transpose variant and where the
+    resampling is symmetric (e.g. squares under 128 px, or 320 px).
+
+    ``exact=True`` instead hashes the eight transformed pixel arrays, so a
+    losslessly rotated copy hashes to exactly its variant, at eight times the
+    PDQ cost (decoding is not repeated; each view is copied to C order first).
+    """
+    checked = _checked(pixels)
+    if exact:
+        hashes = tuple(
+            pdq_hash(transform(checked)) for transform in _DIHEDRAL_TRANSFORMS
+        )
+        return PdqDihedral(tuple(h.hex for h in hashes), hashes[0].quality)
+    variants, quality = pdqhash.compute_dihedral(checked)
+    return PdqDihedral(tuple(_bits_to_hex(bits) for bits in variants), int(quality))
+
+
+def pdq_hex_to_bytes(value: str) -> bytes:
+    """The 32 raw bytes of a PDQ hex string (validated)."""
+    return bytes.fromhex(validate_pdq(value))
+
+
+def pdq_bytes_to_hex(raw: bytes | bytearray | memoryview) -> str:
+    """Canonical hex of 32 raw PDQ bytes."""
+    raw = bytes(raw)
+    if len(raw) != PDQ_BYTES:
+        raise ValueError(f"A PDQ hash is {PDQ_BYTES} bytes; got {len(raw)}.")
+    return raw.hex()
+
+
+def pdq_hex_to_array(value: str) -> npt.NDArray[np.uint8]:
+    """A PDQ hex string as a ``uint8[32]`` array (the matching indexes' form)."""
+    return np.frombuffer(pdq_hex_to_bytes(value), dtype=np.uint8).copy()
+
+
+def pdq_array_to_hex(array: npt.ArrayLike) -> str:
+    """Canonical hex of a ``uint8[32]`` array."""
+    values = np.asarray(array)
+    if values.dtype != np.uint8 or values.shape != (PDQ_BYTES,):
+        raise ValueError(
+            f"A PDQ array must be uint8 with shape ({PDQ_BYTES},); "
+            f"got {values.dtype} {values.shape}."
+        )
+    return values.tobytes().hex()
+
+
+def hamming_distance(a: str, b: str) -> int:
+    """Number of differing bits between two PDQ hex strings (0-256)."""
+    return (int(validate_pdq(a), 16) ^ int(validate_pdq(b), 16)).bit_count()
+
+
+def _bits_to_hex(bits: npt.NDArray[np.integer]) -> str:
+    """pdqhash returns 256 0/1 ints, most significant first; pack them to hex."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+
+
+def _checked(pixels: RGBArray) -> RGBArray:
+    """Return pixels in the only layout pdqhash reads correctly.
+
+    pdqhash reinterprets any buffer as 8-bit, and it hands the C++ code a
+    pointer to a luma array that keeps the input's memory order, so a
+    transposed (Fortran-ordered) view is silently hashed as garbage. Hence
+    the dtype/shape check and the C-contiguous copy (free when already so).
+    """
+    if (
+        pixels.dtype != np.uint8
+        or pixels.ndim != 3
+        or pixels.shape[2] != 3
+        or 0 in pixels.shape
+    ):
+        raise ValueError(
+            "PDQ needs a non-empty (height, width, 3) uint8 RGB array; got "
+            f"{pixels.dtype} {pixels.shape}. Decode images with "
+            "bastion.media.decode_image()."
+        )
+    return np.ascontiguousarray(pixels)
+
+
+__all__ = [
+    "DIHEDRAL_VARIANTS",
+    "PDQ",
+    "PDQ_BITS",
+    "PDQ_BYTES",
+    "PDQ_MATCH_THRESHOLD",
+    "PdqDihedral",
+    "PdqHash",
+    "hamming_distance",
+    "pdq_array_to_hex",
+    "pdq_bytes_to_hex",
+    "pdq_dihedral",
+    "pdq_hash",
+    "pdq_hex_to_array",
+    "pdq_hex_to_bytes",
+]

@@ -1,0 +1,10 @@
+"""Imports every domain's tables so that `Base.metadata` is complete.
+
+Alembic's environment and the test fixtures import this module; domain code never
+needs to (each domain imports its own models).
+"""
+
+from bastion.audit import models as _audit  # noqa: F401
+from bastion.auth import models as _auth  # noqa: F401
+from bastion.orgsettings import models as _orgsettings  # noqa: F401
+from bastion.timers import models as _timers  # noqa: F401

@@ -1,0 +1,84 @@
+"""Typed, registered organisation settings.
+
+Only registered keys exist, each with a type, default and description, so a typo is
+an error rather than a silently ignored value. Domains register their own keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.clock import Clock
+from bastion.errors import InvalidInput, NotFound
+from bastion.orgsettings.models import OrgSettingRow
+
+
+@dataclass(frozen=True)
+class OrgSetting:
+    key: str
+    type: type
+    default: Any
+    description: str
+
+    def coerce(self, raw: Any) -> Any:
+        """Parse a value given by a person (a string from a form) or a program (JSON)."""
+        try:
+            if self.type is bool and isinstance(raw, str):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                return raw.lower() in ("true", "1", "yes", "on")
+            value = self.type(raw)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{self.key} must be a {self.type.__name__}; {raw!r} is not.") from None
+        if self.type is int and value < 0:
+            raise InvalidInput(f"{self.key} cannot be negative.")
+        return value
+
+
+REGISTRY: dict[str, OrgSetting] = {}
+
+
+def register(key: str, type_: type, default: Any, description: str) -> OrgSetting:
+    setting = OrgSetting(key, type_, default, description)
+    REGISTRY[key] = setting
+    return setting
+
+
+register("org.name", str, "Bastion", "Organisation name shown in the interface and reports.")
+
+
+def _definition(key: str) -> OrgSetting:
+    if key not in REGISTRY:
+        raise NotFound(f"No organisation setting {key!r}; known: {', '.join(sorted(REGISTRY))}.")
+    return REGISTRY[key]
+
+
+def get_value(session: Session, key: str) -> Any:
+    definition = _definition(key)
+    row = session.get(OrgSettingRow, key)
+    return definition.default if row is None else json.loads(row.value)
+
+
+def list_values(session: Session) -> dict[str, Any]:
+    stored = {row.key: json.loads(row.value) for row in session.scalars(select(OrgSettingRow))}
+    return {key: stored.get(key, d.default) for key, d in sorted(REGISTRY.items())}
+
+
+def set_value(session: Session, key: str, raw: Any, *, actor: str, clock: Clock) -> Any:
+    definition = _definition(key)
+    value = definition.coerce(raw)
+    old = get_value(session, key)
+    row = session.get(OrgSettingRow, key)
+    if row is None:
+        row = OrgSettingRow(key=key, value="null", updated_at=clock.now(), updated_by=actor)
+        session.add(row)
+    row.value, row.updated_at, row.updated_by = json.dumps(value), clock.now(), actor
+    audit.record(session, actor=actor, action="setting.change", subject=f"setting:{key}",
+                 details={"from": old, "to": value}, clock=clock)
+    return value

@@ -1,0 +1,71 @@
+"""The one door between Bastion and the host platform.
+
+Bastion code depends on :class:`PlatformConnector` and the typed models and
+errors re-exported here; :class:`HttpPlatformConnector` implements it over the
+signed REST contract (docs/platform-contract.md). ``bastion.platform.demo``
+is a runnable reference platform for development and tests.
+
+This package imports nothing else from Bastion, so it can be vendored by a
+platform team that wants to reuse the signing code.
+"""
+
+from bastion.platform.connector import PlatformConnector
+from bastion.platform.errors import (
+    NotFoundOnPlatform,
+    PlatformError,
+    PlatformRejected,
+    PlatformResponseInvalid,
+    PlatformUnavailable,
+)
+from bastion.platform.http_connector import HttpPlatformConnector, SigningAuth
+from bastion.platform.models import (
+    Account,
+    AccountStatus,
+    ActionOutcome,
+    ActionResult,
+    Content,
+    ContentStatus,
+    Device,
+    HostingDetails,
+    Location,
+    LoginEvent,
+    PreservationSnapshot,
+    RestrictionKind,
+    SubscriberInfo,
+)
+from bastion.platform.signing import (
+    RequestSigner,
+    SignatureError,
+    SignatureVerifier,
+    derive_idempotency_key,
+    new_idempotency_key,
+)
+
+__all__ = [
+    "Account",
+    "AccountStatus",
+    "ActionOutcome",
+    "ActionResult",
+    "Content",
+    "ContentStatus",
+    "Device",
+    "HostingDetails",
+    "HttpPlatformConnector",
+    "Location",
+    "LoginEvent",
+    "NotFoundOnPlatform",
+    "PlatformConnector",
+    "PlatformError",
+    "PlatformRejected",
+    "PlatformResponseInvalid",
+    "PlatformUnavailable",
+    "PreservationSnapshot",
+    "RequestSigner",
+    "RestrictionKind",
+    "SignatureError",
+    "SignatureVerifier",
+    "SigningAuth",
+    "SubscriberInfo",
+    "derive_idempotency_key",
+    "new_idempotency_key",
+]

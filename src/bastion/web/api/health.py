@@ -1,0 +1,36 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from bastion.auth.permissions import Perm
+from bastion.db import migrate
+from bastion.web.guard import needs
+from bastion.web.state import get_state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", dependencies=[needs(Perm.PUBLIC)])
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", dependencies=[needs(Perm.PUBLIC)])
+def readyz(request: Request) -> JSONResponse:
+    """The database answers and its schema is at the newest migration."""
+    engine = get_state(request).engine
+    try:
+        current = migrate.current_revision(engine)
+    except Exception as exc:  # any database failure means not ready
+        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+    head = migrate.head_revision()
+    if current != head:
+        return JSONResponse(
+            {"status": "migrations_pending", "current": current, "head": head,
+             "detail": "Run `bastion db upgrade`."}, status_code=503,
+        )
+    return JSONResponse({"status": "ready", "revision": current})

@@ -1,0 +1,85 @@
+"""How errors reach the caller: JSON for machines, a page or a redirect for people.
+
+Typed domain errors (`BastionError`) carry their own code, status and sentence.
+Paths under the API prefixes always get JSON, so an unknown API route is a JSON 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bastion.auth.errors import AccountThrottled, NotAuthenticated, SecondFactorRequired
+from bastion.errors import BastionError
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/h/", "/m/", "/c/", "/healthz", "/readyz")
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIXES) or "application/json" in request.headers.get("accept", "")
+
+
+def _json(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def _page(request: Request, status: int, title: str, detail: str) -> Response:
+    from bastion.web.ui.render import render
+
+    return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+
+
+async def bastion_error(request: Request, exc: BastionError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, AccountThrottled) else None
+    if wants_json(request):
+        return _json(exc.status, exc.code, exc.message, headers)
+    if isinstance(exc, SecondFactorRequired):
+        return RedirectResponse("/login/totp" if exc.enrolled else "/account/totp", status_code=303)
+    if isinstance(exc, NotAuthenticated):
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return _page(request, exc.status, exc.code.replace("_", " ").capitalize(), exc.message)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else "Error"
+    if exc.status_code == 404:
+        detail = "Not found. Check the address." if detail == "Not Found" else detail
+    if wants_json(request):
+        return _json(exc.status_code, _code_for(exc.status_code), detail, getattr(exc, "headers", None))
+    return _page(request, exc.status_code, detail, "")
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    problems = [
+        {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body", "message": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    if wants_json(request):
+        return JSONResponse({"code": "invalid_input", "detail": summary, "errors": problems}, status_code=422)
+    return _page(request, 422, "Please correct the form", summary)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return _json(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+def _code_for(status: int) -> str:
+    return {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+        status, "http_error"
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(BastionError, bastion_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected_error)

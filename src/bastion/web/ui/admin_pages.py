@@ -1,0 +1,127 @@
+"""Dashboard, users, API keys, audit log and settings pages."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import audit, orgsettings
+from bastion.audit.models import AuditRecord
+from bastion.auth import apikeys, users
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.auth.roles import Role
+from bastion.errors import BastionError
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", dependencies=[needs(Perm.DASHBOARD)])
+def dashboard(request: Request, db: Session = Depends(get_db)) -> Response:
+    return render(request, "dashboard.html", {"org_name": orgsettings.get_value(db, "org.name")})
+
+
+@router.get("/admin/users", dependencies=[needs(Perm.USERS_MANAGE)])
+def users_page(request: Request, db: Session = Depends(get_db), error: str | None = None) -> Response:
+    return render(request, "users.html", {"users": users.list_users(db), "roles": list(Role), "error": error})
+
+
+@router.post("/admin/users")
+def users_create(
+    request: Request,
+    username: str = Form(...),
+    role: str = Form(...),
+    password: str = Form(""),
+    email: str = Form(""),
+    db: Session = Depends(get_db),
+    principal: Principal = needs(Perm.USERS_MANAGE),
+) -> Response:
+    try:
+        users.create_user(db, username=username, role=users.parse_role(role), password=password or None, email=email,
+                          actor=principal.actor, clock=get_state(request).clock)
+    except BastionError as exc:
+        db.rollback()
+        return render(request, "users.html", {"users": users.list_users(db), "roles": list(Role),
+                                              "error": exc.message}, status_code=exc.status)
+    db.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/role")
+def users_set_role(request: Request, user_id: int, role: str = Form(...), db: Session = Depends(get_db),
+                   principal: Principal = needs(Perm.USERS_MANAGE)) -> Response:
+    users.set_role(db, users.get_user(db, user_id), users.parse_role(role), actor=principal.actor,
+                   clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/disabled")
+def users_set_disabled(request: Request, user_id: int, disabled: bool = Form(...), db: Session = Depends(get_db),
+                       principal: Principal = needs(Perm.USERS_MANAGE)) -> Response:
+    users.set_disabled(db, users.get_user(db, user_id), disabled, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/reset-totp")
+def users_reset_totp(request: Request, user_id: int, db: Session = Depends(get_db),
+                     principal: Principal = needs(Perm.USERS_MANAGE)) -> Response:
+    users.reset_second_factor(db, users.get_user(db, user_id), actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/apikeys", dependencies=[needs(Perm.APIKEYS_MANAGE)])
+def keys_page(request: Request, db: Session = Depends(get_db)) -> Response:
+    return render(request, "apikeys.html", {"keys": apikeys.list_keys(db), "users": users.list_users(db)})
+
+
+@router.post("/admin/apikeys")
+def keys_create(request: Request, owner: str = Form(...), name: str = Form(...), scopes: str = Form(""),
+                db: Session = Depends(get_db), principal: Principal = needs(Perm.APIKEYS_MANAGE)) -> Response:
+    try:
+        issued = apikeys.create_key(db, users.require_user(db, owner), name=name, scopes=scopes.split() or None,
+                                    actor=principal.actor, clock=get_state(request).clock)
+    except BastionError as exc:
+        db.rollback()
+        return render(request, "apikeys.html", {"keys": apikeys.list_keys(db), "users": users.list_users(db),
+                                                "error": exc.message}, status_code=exc.status)
+    db.commit()
+    return render(request, "apikeys.html", {"keys": apikeys.list_keys(db), "users": users.list_users(db),
+                                            "new_key": issued.secret}, status_code=201)
+
+
+@router.post("/admin/apikeys/{key_id}/revoke")
+def keys_revoke(request: Request, key_id: int, db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.APIKEYS_MANAGE)) -> Response:
+    apikeys.revoke_key(db, key_id, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/admin/apikeys", status_code=303)
+
+
+@router.get("/audit", dependencies=[needs(Perm.AUDIT_READ)])
+def audit_page(request: Request, db: Session = Depends(get_db)) -> Response:
+    records = db.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(200)).all()
+    rows = [(r, json.loads(r.details)) for r in records]
+    return render(request, "audit.html", {"rows": rows, "verify": audit.verify(db)})
+
+
+@router.get("/settings", dependencies=[needs(Perm.SETTINGS_READ)])
+def settings_page(request: Request, db: Session = Depends(get_db)) -> Response:
+    return render(request, "settings.html", {"values": orgsettings.list_values(db), "registry": orgsettings.REGISTRY})
+
+
+@router.post("/settings")
+def settings_change(request: Request, key: str = Form(...), value: str = Form(...), db: Session = Depends(get_db),
+                    principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
+    orgsettings.set_value(db, key, value, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/settings", status_code=303)

@@ -1,0 +1,33 @@
+"""Rendering templates with the context every page needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from bastion.auth.permissions import Perm
+from bastion.web.guard import ANON_CSRF_COOKIE
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def csrf_token_for(request: Request) -> str:
+    """The token forms must echo: the session's, or before login the anonymous cookie's."""
+    token = getattr(request.state, "csrf_token", None)
+    return token or getattr(request.state, "anon_csrf", None) or request.cookies.get(ANON_CSRF_COOKIE, "")
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+           ) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    full = {
+        "principal": principal,
+        "csrf_token": csrf_token_for(request),
+        "can": (lambda perm: principal is not None and principal.mfa_passed and principal.can(Perm(perm))),
+        **(context or {}),
+    }
+    return TEMPLATES.TemplateResponse(request, template, full, status_code=status_code)

@@ -1,0 +1,82 @@
+"""API keys: shown once, stored hashed, scoped, revocable, last use recorded and audited."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.audit.models import AuditRecord
+from bastion.auth.models import ApiKey
+from bastion.auth.roles import Role
+from bastion.clock import ManualClock
+from tests.conftest import api_login
+
+
+def _create(client: TestClient, csrf: str, owner: str, scopes: list[str] | None = None) -> dict:
+    body: dict = {"owner": owner, "name": "scanner"}
+    if scopes is not None:
+        body["scopes"] = scopes
+    response = client.post("/api/v1/apikeys", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_key_lifecycle(client: TestClient, user_factory, clock: ManualClock, db: Session, app) -> None:
+    admin = user_factory(Role.ADMIN)
+    auditor = user_factory(Role.AUDITOR, enrol=False)
+    csrf = api_login(client, admin, clock)
+    created = _create(client, csrf, auditor.username)
+    secret = created["key"]
+
+    stored = db.scalar(select(ApiKey).where(ApiKey.id == created["id"]))
+    assert stored is not None and stored.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in stored.key_hash and stored.last_used_at is None
+    assert all("key" not in k for k in client.get("/api/v1/apikeys").json())  # never shown again
+
+    machine = TestClient(app)
+    assert machine.get("/api/v1/audit", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert machine.get("/api/v1/me", headers={"X-API-Key": secret}).json()["via"] == "apikey"
+    db.expire_all()
+    assert db.get(ApiKey, created["id"]).last_used_at is not None  # type: ignore[union-attr]
+    assert "apikey.use" in db.scalars(select(AuditRecord.action)).all()
+
+    assert client.delete(f"/api/v1/apikeys/{created['id']}", headers={"X-CSRF-Token": csrf}).status_code == 200
+    revoked = machine.get("/api/v1/audit", headers={"Authorization": f"Bearer {secret}"})
+    assert revoked.status_code == 401
+
+
+def test_scopes_limit_a_key_below_its_role(client: TestClient, user_factory, clock: ManualClock, app) -> None:
+    admin = user_factory(Role.ADMIN)
+    auditor = user_factory(Role.AUDITOR, enrol=False)
+    csrf = api_login(client, admin, clock)
+    key = _create(client, csrf, auditor.username, scopes=["settings.read"])["key"]
+    machine = TestClient(app)
+    assert machine.get("/api/v1/settings", headers={"X-API-Key": key}).status_code == 200
+    assert machine.get("/api/v1/audit", headers={"X-API-Key": key}).status_code == 403
+
+
+def test_a_key_cannot_exceed_its_owner(client: TestClient, user_factory, clock: ManualClock) -> None:
+    admin = user_factory(Role.ADMIN)
+    platform = user_factory(Role.PLATFORM)
+    csrf = api_login(client, admin, clock)
+    response = client.post("/api/v1/apikeys", json={"owner": platform.username, "name": "x",
+                                                    "scopes": ["users.manage"]}, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 422 and "cannot exceed" in response.json()["detail"]
+
+
+def test_forged_and_malformed_keys_are_refused(client: TestClient) -> None:
+    for key in ("bst_deadbeef_notreal", "garbage", "bst_x"):
+        response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def test_api_key_requests_need_no_csrf_token(client: TestClient, user_factory, clock: ManualClock, app) -> None:
+    admin = user_factory(Role.ADMIN)
+    csrf = api_login(client, admin, clock)
+    key = _create(client, csrf, admin.username)["key"]
+    machine = TestClient(app)
+    response = machine.put("/api/v1/settings/org.name", json={"value": "Acme"}, headers={"X-API-Key": key})
+    assert response.status_code == 200 and response.json()["value"] == "Acme"

@@ -1,0 +1,1 @@
+"""Tests for bastion.media (a package, so module names cannot clash elsewhere)."""
