@@ -28,6 +28,7 @@ install-dev: $(VENV)/.installed-dev
 ## Install, prepare ./var/bastion.db (migrations, first admin) and serve on http://127.0.0.1:8000
 run: $(VENV)/.installed
 	$(BIN)/bastion init
+	$(BIN)/bastion dev seed-demo
 	$(BIN)/bastion serve
 
 ## Install the dev extras and run the whole test suite

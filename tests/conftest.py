@@ -128,7 +128,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", database_url=database_url, secret_key=SECRET)
+    return Settings(data_dir=tmp_path / "var", database_url=database_url, secret_key=SECRET, index_refresh_seconds=0)
 
 
 @dataclass
@@ -194,3 +194,23 @@ def api_login(client: TestClient, user: TestUser, clock: ManualClock) -> str:
     response = client.post("/api/v1/auth/login", json=body)
     assert response.status_code == 200, response.text
     return str(response.json()["csrf_token"])
+
+
+def api_key(client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, role: Role = Role.PLATFORM,
+            scopes: list[str] | None = None) -> dict[str, str]:
+    """Headers carrying a fresh API key of a new user with `role` (created through the admin API)."""
+    admin = make_user(sessions, clock, Role.ADMIN)
+    owner = make_user(sessions, clock, role, enrol=False)
+    admin_client = TestClient(client.app)
+    csrf = api_login(admin_client, admin, clock)
+    body: dict[str, object] = {"owner": owner.username, "name": "test key"}
+    if scopes is not None:
+        body["scopes"] = scopes
+    response = admin_client.post("/api/v1/apikeys", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+@pytest.fixture
+def platform_headers(client: TestClient, sessions: sessionmaker[Session], clock: ManualClock) -> dict[str, str]:
+    return api_key(client, sessions, clock)

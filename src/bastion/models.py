@@ -6,5 +6,7 @@ needs to (each domain imports its own models).
 
 from bastion.audit import models as _audit  # noqa: F401
 from bastion.auth import models as _auth  # noqa: F401
+from bastion.banks import models as _banks  # noqa: F401
 from bastion.orgsettings import models as _orgsettings  # noqa: F401
+from bastion.scanning import models as _scanning  # noqa: F401
 from bastion.timers import models as _timers  # noqa: F401

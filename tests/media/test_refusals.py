@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ from bastion.media import (
     MediaError,
     MediaTooLarge,
     UnsupportedMedia,
+    apply_to_pillow,
     decode_image,
     hash_file,
     hash_media,
@@ -96,6 +100,17 @@ def test_real_all_black_png_of_400_megapixels_is_a_bomb() -> None:
     assert _code(data) == "decompression_bomb"
 
 
+def test_compressed_text_chunk_bomb_is_refused() -> None:
+    # A zTXt chunk inflating to 64 MiB: Pillow caps text chunks at 1 MiB.
+    body = b"Comment\x00\x00" + zlib.compress(bytes(64 * 1024 * 1024), 9)
+    chunk = struct.pack(">I", len(body)) + b"zTXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"zTXt" + body))
+    png = encode(_photo_like(), "PNG")
+    data = png[:33] + chunk + png[33:]  # right after the 8-byte signature + IHDR
+
+    assert _code(data) == "corrupt_media"
+
+
 def test_our_pixel_cap_holds_even_with_pillows_guard_disabled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -117,6 +132,37 @@ def test_pillow_bomb_warning_becomes_our_error() -> None:
 
     with pytest.warns(Image.DecompressionBombWarning), pytest.raises(DecompressionBomb):
         decode_image(png_with_header(10_000, 10_000), generous)
+
+
+def test_raised_cap_applied_to_pillow_accepts_images_beyond_its_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+    generous = DecodeLimits(max_pixels=100_000_000)
+    side = 9_500  # 90.25 Mpx: over Pillow's default, under ours
+    data = png_with_header(side, side)
+
+    with (
+        pytest.warns(Image.DecompressionBombWarning),
+        pytest.raises(DecompressionBomb),  # Pillow's default is the stricter cap
+    ):
+        decode_image(data, generous)
+    apply_to_pillow(generous)
+
+    # Accepted by both guards now, so decoding proceeds (and finds no pixels).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with pytest.raises(CorruptMedia):
+            decode_image(data, generous)
+
+
+def test_pillow_bomb_warning_raised_as_error_becomes_our_error() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with pytest.raises(DecompressionBomb):
+            decode_image(
+                png_with_header(10_000, 10_000), DecodeLimits(max_pixels=10**12)
+            )
 
 
 def test_image_at_the_pixel_cap_is_accepted() -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from bastion.clock import ManualClock
 from bastion.ncmec.client import CyberTiplineClient
 from bastion.ncmec.model import (
     Email,
@@ -26,7 +27,7 @@ from bastion.ncmec.model import (
     Reporter,
     WebPageIncident,
 )
-from bastion.ncmec.standin import ManualClock, StandinServer
+from bastion.ncmec.standin import StandinServer
 
 USERNAME = "bastion-test"
 PASSWORD = "not-a-real-secret-3f9c"

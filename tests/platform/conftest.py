@@ -7,18 +7,11 @@ test gets pristine data without re-rendering the demo images.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-try:
-    import bastion.platform  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
 from fastapi import FastAPI
 
 from bastion.platform import HttpPlatformConnector

@@ -6,6 +6,7 @@ import hashlib
 import io
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,6 +147,21 @@ def test_restrict_same_key_recorded_once(
         {"kind": "suspend", "reason": "hash_match"},
         2,
     )
+
+
+def test_concurrent_retries_with_one_key_act_once(
+    base_url: str, secret: str, clock: Callable[[], float], controls: DemoControls
+) -> None:
+    with HttpPlatformConnector(base_url, secret, clock=clock) as platform:
+
+        def attempt(_: int) -> str:
+            return platform.remove_content("post-2008", "hash_match", "takedown:race").action_id
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            action_ids = set(pool.map(attempt, range(6)))
+    assert len(action_ids) == 1
+    [action] = controls.received_actions()
+    assert action.replay_count == 5
 
 
 def test_key_reused_for_different_request_is_rejected(

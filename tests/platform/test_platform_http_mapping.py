@@ -209,6 +209,14 @@ def test_media_redirect_loop_is_bounded() -> None:
         make(handler).fetch_media("c1")
 
 
+def test_media_redirect_may_not_downgrade_from_https() -> None:
+    handler: Handler = lambda request: httpx.Response(
+        302, headers={"Location": "http://cdn.example/m/1"}
+    )
+    with pytest.raises(PlatformRejected, match="redirect"):
+        make(handler).fetch_media("c1")
+
+
 def test_media_size_is_capped() -> None:
     handler: Handler = lambda request: httpx.Response(200, content=b"x" * 1001)
     with pytest.raises(PlatformRejected) as info:

@@ -26,6 +26,12 @@ class Perm(StrEnum):
     AUDIT_READ = "audit.read"
     SETTINGS_READ = "settings.read"
     SETTINGS_MANAGE = "settings.manage"
+    MEDIA_HASH = "media.hash"
+    SCAN_SUBMIT = "scan.submit"
+    SCAN_READ = "scan.read"
+    MATCH_LOOKUP = "match.lookup"
+    BANKS_READ = "banks.read"
+    BANKS_MANAGE = "banks.manage"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -38,6 +44,12 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE}),
     Perm.SETTINGS_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE}),
     Perm.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
+    Perm.MEDIA_HASH: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER}),
+    Perm.SCAN_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
+    Perm.SCAN_READ: frozenset({Role.ADMIN, Role.REVIEWER, Role.COMPLIANCE}),
+    Perm.MATCH_LOOKUP: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER}),
+    Perm.BANKS_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER, Role.COMPLIANCE, Role.AUDITOR}),
+    Perm.BANKS_MANAGE: frozenset({Role.ADMIN, Role.PLATFORM}),
 }
 
 

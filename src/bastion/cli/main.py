@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bastion.cli import admin
+from bastion.cli import admin, demo, detect
 from bastion.cli.common import console, friendly_errors
 from bastion.config import get_settings
 
@@ -20,6 +20,11 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="apikeys")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.config_app, name="config")
+app.add_typer(detect.banks_app, name="banks")
+app.add_typer(demo.dev_app, name="dev")
+app.command("hash")(detect.hash_command)
+app.command("scan")(detect.scan_command)
+app.command("rescan")(detect.rescan_command)
 
 
 @app.command()

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
     ticker_interval_seconds: float = Field(2.0, gt=0, description="How often the in-process ticker looks for due timers.")
     workers: int = Field(2, ge=1, description="Threads of the in-process executor.")
+    media_max_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest upload or fetched file, in bytes.")
+    media_max_pixels: int = Field(89_478_485, ge=1, description="Largest image, in pixels (decompression bombs).")
+    scan_url_allowed_hosts: str = Field("", description="Comma-separated hosts URLs may be fetched from; empty: any public host.")
+    scan_url_allowed_networks: str = Field(
+        "", description="Comma-separated private networks fetching may reach anyway (e.g. a media CDN's), as CIDRs."
+    )
+    scan_url_timeout_seconds: float = Field(10.0, gt=0, description="Time limit for fetching a URL.")
+    pdq_index: str = Field("mih", pattern="^(mih|brute)$", description="PDQ index: mih (fast, exact) or brute (reference).")
+    index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")
 
     @classmethod
     def settings_customise_sources(

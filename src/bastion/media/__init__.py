@@ -28,7 +28,7 @@ from bastion.media.errors import (
 )
 from bastion.media.formats import SUPPORTED_FORMATS
 from bastion.media.hashing import MediaHashes, hash_file, hash_media, read_capped
-from bastion.media.limits import DEFAULT_LIMITS, DecodeLimits
+from bastion.media.limits import DEFAULT_LIMITS, DecodeLimits, apply_to_pillow
 from bastion.media.pdq import (
     DIHEDRAL_VARIANTS,
     PDQ_MATCH_THRESHOLD,
@@ -78,6 +78,7 @@ __all__ = [
     "PdqDihedral",
     "PdqHash",
     "UnsupportedMedia",
+    "apply_to_pillow",
     "compute_digests",
     "decode_image",
     "hamming_distance",

@@ -8,12 +8,13 @@ Uploads are hostile by default, so decoding is staged to fail cheaply:
    friends, which shell out to Ghostscript);
 3. the pixel count declared in the header is checked before any pixel is
    decoded. Pillow's own guard runs first, inside ``Image.open``: its
-   ``DecompressionBombError`` becomes our :class:`DecompressionBomb`, and since
-   the effective cap is the stricter of ours and Pillow's
-   ``Image.MAX_IMAGE_PIXELS``, every image that makes Pillow emit a
-   ``DecompressionBombWarning`` is refused with the same error. (We do not
-   swap warning filters per call: ``warnings.catch_warnings`` is process-global
-   and not thread-safe, and uploads are decoded on a thread pool.)
+   ``DecompressionBombError`` (and its warning, where warnings are errors)
+   becomes our :class:`DecompressionBomb`, and since the effective cap is the
+   stricter of ours and Pillow's ``Image.MAX_IMAGE_PIXELS``, every image that
+   makes Pillow emit a ``DecompressionBombWarning`` is refused with the same
+   error. (We do not swap warning filters per call: ``warnings.catch_warnings``
+   is process-global and not thread-safe, and uploads are decoded on a thread
+   pool. :func:`~bastion.media.limits.apply_to_pillow` aligns the two caps.)
 4. truncated or damaged data raises :class:`CorruptMedia`, never a partial
    image (this relies on Pillow's default ``ImageFile.LOAD_TRUNCATED_IMAGES =
    False``).
@@ -101,7 +102,7 @@ def decode_image(
     mode); hashes then differ from the exact path by a few bits. Other
     formats are decoded exactly either way.
     """
-    _check_byte_size(len(data), limits)
+    _check_byte_size(memoryview(data).nbytes, limits)
     with _pillow_errors_as_media_errors(data), _open(data) as image:
         width, height = image.size
         _check_pixel_count(width, height, limits)
@@ -173,7 +174,8 @@ def _pillow_errors_as_media_errors(
         yield
     except MediaError:
         raise
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # The warning arrives as an exception when warnings are errors (-W error).
         raise DecompressionBomb(
             "The image declares more pixels than the safety limit allows (a possible "
             "decompression bomb), so it was not decoded. Resize it and try again."

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from PIL import Image
+
 from bastion.media.errors import MediaTooLarge
 
 MIB: Final = 1024 * 1024
@@ -23,7 +25,7 @@ class DecodeLimits:
     allocate, checked against the size declared in the header *before* pixels
     are decoded (a tiny file can declare gigapixels). Pillow's process-wide
     ``Image.MAX_IMAGE_PIXELS`` still applies on top: the stricter limit wins,
-    so raise both to accept larger images.
+    so to accept larger images also call :func:`apply_to_pillow` at startup.
     """
 
     max_bytes: int = 50 * MIB
@@ -47,3 +49,14 @@ class DecodeLimits:
 
 
 DEFAULT_LIMITS: Final = DecodeLimits()
+
+
+def apply_to_pillow(limits: DecodeLimits) -> None:
+    """Set Pillow's process-wide pixel guard to ``limits.max_pixels``.
+
+    Call once at startup when the configured cap differs from Pillow's
+    default, so Pillow neither refuses images we allow nor warns about them.
+    It is process-global state, hence a deliberate call rather than
+    something decoding does per request.
+    """
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels

@@ -95,7 +95,7 @@ def pdq_dihedral(pixels: RGBArray, *, exact: bool = False) -> PdqDihedral:
     ThreatExchange tools store): one pass that derives the variants from the
     DCT of the original. It is approximate: PDQ's downsampler is not
     mirror-symmetric at most sizes, so the hash of an actually rotated copy
-    lands 0-~45 bits (typically 5-20 for photos of 500 px or more) from its
+    lands up to ~45 bits (typically 5-20 for photos of 500 px or more) from its
     variant; it is exact only for the transpose variant and where the
     resampling is symmetric (e.g. squares under 128 px, or 320 px).
 

@@ -160,7 +160,9 @@ class CyberTiplineClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # -- endpoints ----------------------------------------------------------------
@@ -232,7 +234,7 @@ class CyberTiplineClient:
         """``POST /fileinfo``: describes an uploaded file. Never retried."""
         body, root = self._document_bytes(details, "fileDetails")
         # The document is schema-valid, so both elements are present.
-        report_id = int(root.findtext("reportId"))  # type: ignore[arg-type]
+        report_id = int(root.findtext("reportId", ""))
         file_id = root.findtext("fileId") or ""
         reply = self._call(
             "fileinfo", "POST", "/fileinfo", content=body, headers={"Content-Type": _XML_CONTENT_TYPE},
@@ -284,7 +286,9 @@ class CyberTiplineClient:
         **request: Any,
     ) -> _Reply:
         """Send, interpret the reply, log it; raise the typed error for non-zero codes."""
-        status, headers, body = self._exchange(operation, method, path, idempotent=idempotent, report_id=report_id, **request)
+        status, headers, body = self._exchange(
+            operation, method, path, idempotent=idempotent, report_id=report_id, **request
+        )
         request_id = headers.get("Request-ID")
         if status == 401:
             error: NcmecError = NcmecAuthError(
@@ -320,7 +324,9 @@ class CyberTiplineClient:
             )
             self._log_error(operation, error)
             raise error
-        _log.info("ncmec %s: ok", operation, extra=self._extra(operation, reply, report_id=document.report_id or report_id))
+        _log.info(
+            "ncmec %s: ok", operation, extra=self._extra(operation, reply, report_id=document.report_id or report_id)
+        )
         return reply
 
     def _exchange(
@@ -340,6 +346,9 @@ class CyberTiplineClient:
                 with self._http.stream(method, path, **request) as response:
                     body = _read_capped(response)
                     status, headers = response.status_code, response.headers
+            except NcmecProtocolError as refused:
+                self._log_error(operation, refused)
+                raise
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)
                 if attempt < attempts:

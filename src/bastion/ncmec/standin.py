@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bastion.clock import Clock as ProjectClock
 from bastion.ncmec.codes import ResponseCode
 from bastion.ncmec.errors import (
     FileDoesNotExistError,
@@ -56,8 +57,8 @@ __all__ = [
     "API_PREFIX",
     "UNFINISHED_IDLE_LIFETIME",
     "UNFINISHED_MIN_LIFETIME",
+    "BackgroundServer",
     "Clock",
-    "ManualClock",
     "ReportState",
     "StandinServer",
     "StandinState",
@@ -65,7 +66,8 @@ __all__ = [
     "serve_standin",
 ]
 
-Clock = Callable[[], datetime]
+#: A callable returning an aware UTC datetime, or a :class:`bastion.clock.Clock`.
+Clock = Callable[[], datetime] | ProjectClock
 
 #: Path prefix, as on NCMEC's hosts (``https://exttest.cybertip.org/ispws``).
 API_PREFIX = "/ispws"
@@ -85,21 +87,12 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ManualClock:
-    """A settable clock for tests: ``clock.advance(timedelta(hours=1))``."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2030, 1, 1, tzinfo=UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, delta: timedelta) -> datetime:
-        with self._lock:
-            self._now += delta
-            return self._now
+def _as_callable(clock: Clock | None) -> Callable[[], datetime]:
+    """Accept Bastion's ``Clock`` protocol (``.now()``) or a bare callable."""
+    if clock is None:
+        return _utc_now
+    now = getattr(clock, "now", None)
+    return now if callable(now) else clock  # type: ignore[return-value]
 
 
 # -- state -------------------------------------------------------------------------
@@ -138,8 +131,8 @@ class StandinState:
     layer only has to turn ``error.code`` into a reply.
     """
 
-    def __init__(self, clock: Clock = _utc_now, *, first_report_id: int = 1_000_001) -> None:
-        self._clock = clock
+    def __init__(self, clock: Clock | None = None, *, first_report_id: int = 1_000_001) -> None:
+        self._clock = _as_callable(clock)
         self._lock = threading.Lock()
         self._reports: dict[int, _StoredReport] = {}
         self._next_id = first_report_id
@@ -358,10 +351,14 @@ def _guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Req
 
 
 def create_standin_app(username: str, password: str, clock: Clock | None = None) -> FastAPI:
-    """Build the stand-in ASGI app. ``clock`` must return aware UTC datetimes."""
+    """Build the stand-in ASGI app.
+
+    ``clock`` (default: the wall clock) is a callable returning an aware UTC
+    datetime, or a :class:`bastion.clock.Clock`; tests move it to expire reports.
+    """
     if not username or not password:
         raise ValueError("the stand-in needs a username and password, like NCMEC")
-    state = StandinState(clock or _utc_now)
+    state = StandinState(clock)
     router = APIRouter(prefix=API_PREFIX)
 
     @router.get("/status")
@@ -399,7 +396,7 @@ def create_standin_app(username: str, password: str, clock: Clock | None = None)
     @_guarded
     async def fileinfo(request: Request) -> Response:
         root = validate_document(await _read_document(request), expected_root="fileDetails")
-        report_id = int(root.findtext("reportId"))  # type: ignore[arg-type]
+        report_id = int(root.findtext("reportId", ""))
         file_id = (root.findtext("fileId") or "").strip()
         state.describe_file(report_id, file_id)
         return _xml(render_report_response(0, "Success", report_id=report_id, file_id=file_id))
@@ -459,48 +456,36 @@ def serve_standin(
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
-class StandinServer:
-    """The stand-in on a background thread, for tests: ``with StandinServer(...) as s: s.base_url``.
+class BackgroundServer:
+    """An ASGI app served by uvicorn on a background thread (tests, local tooling).
 
     ``port=0`` lets the kernel pick a free port, which avoids the race of
-    probing for one first.
+    probing for one first; :attr:`port` holds the real one once started.
     """
 
-    def __init__(
-        self,
-        username: str,
-        password: str,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        clock: Clock | None = None,
-    ) -> None:
-        self.app = create_standin_app(username, password, clock)
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="ncmec-standin", daemon=True)
-        self._host = host
+        self._thread = threading.Thread(target=self._server.run, name="ncmec-background-server", daemon=True)
+        self.host = host
         self.port: int | None = None
 
     @property
-    def state(self) -> StandinState:
-        return self.app.state.standin  # type: ignore[no-any-return]
-
-    @property
-    def base_url(self) -> str:
+    def origin(self) -> str:
         if self.port is None:
-            raise RuntimeError("stand-in not started")
-        return f"http://{self._host}:{self.port}{API_PREFIX}"
+            raise RuntimeError("server not started")
+        return f"http://{self.host}:{self.port}"
 
     def start(self, startup_timeout: float = 15.0) -> Self:
         self._thread.start()
         deadline = time.monotonic() + startup_timeout
         while not self._server.started:
             if not self._thread.is_alive():
-                raise RuntimeError("the stand-in server exited during startup")
+                raise RuntimeError("the server exited during startup")
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("the stand-in server did not start")
+                raise RuntimeError("the server did not start")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
@@ -514,3 +499,29 @@ class StandinServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class StandinServer(BackgroundServer):
+    """The stand-in on a background thread: ``with StandinServer(user, pw) as s: s.base_url``."""
+
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        self._standin = create_standin_app(username, password, clock)
+        super().__init__(self._standin, host=host, port=port)
+
+    @property
+    def state(self) -> StandinState:
+        state: StandinState = self._standin.state.standin
+        return state
+
+    @property
+    def base_url(self) -> str:
+        """What a client's ``base_url`` should be, prefix included."""
+        return self.origin + API_PREFIX

@@ -11,7 +11,7 @@ import hashlib
 import io
 import secrets
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 __all__ = ["CHUNK_SIZE", "MultipartUpload", "UploadSource"]
 
@@ -83,33 +83,38 @@ class MultipartUpload:
         yield self._tail
 
     def _chunks(self) -> Iterator[bytes]:
-        source = self._source
-        if hasattr(source, "read"):
+        if _is_reader(self._source):
+            reader = cast(BinaryIO, self._source)
             limit = self._payload_length
             while limit is None or self.size < limit:
                 want = CHUNK_SIZE if limit is None else min(CHUNK_SIZE, limit - self.size)
-                chunk = source.read(want)  # type: ignore[union-attr]
+                chunk = reader.read(want)
                 if not chunk:
                     return
                 yield bytes(chunk)
             return
-        for chunk in source:  # type: ignore[union-attr]
+        for chunk in self._source:
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"upload iterator yielded {type(chunk).__name__}, expected bytes")
             if chunk:
                 yield bytes(chunk)
 
 
+def _is_reader(source: UploadSource) -> bool:
+    return callable(getattr(source, "read", None))
+
+
 def _remaining_length(source: UploadSource) -> int | None:
-    """Bytes left in a seekable file object, else None (sent chunked)."""
-    if not hasattr(source, "seek") or not hasattr(source, "tell"):
+    """Bytes left in a seekable file object, else None (the body is then sent chunked)."""
+    if not _is_reader(source):
         return None
+    reader = cast(BinaryIO, source)
     try:
-        if not source.seekable():  # type: ignore[union-attr]
+        if not reader.seekable():
             return None
-        here = source.tell()  # type: ignore[union-attr]
-        end = source.seek(0, io.SEEK_END)  # type: ignore[union-attr]
-        source.seek(here)  # type: ignore[union-attr]
+        here = reader.tell()
+        end = reader.seek(0, io.SEEK_END)
+        reader.seek(here)
     except (OSError, ValueError, AttributeError):
         return None
-    return end - here
+    return int(end - here)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
 from importlib import resources
-from typing import Literal
+from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
@@ -139,7 +139,7 @@ def render(document: Report | FileDetails) -> bytes:
     :class:`ReportValidationError` naming the element and line on failure.
     """
     root = to_element(document, document.xml_tag)
-    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     validate_document(data, expected_root=document.xml_tag)
     return data
 
@@ -188,7 +188,7 @@ def _issues(log: Iterable[etree._LogEntry]) -> list[ValidationIssue]:
     return issues
 
 
-def validate_document(data: bytes, *, expected_root: Literal["report", "fileDetails"] | None = None) -> etree._Element:
+def validate_document(data: bytes, *, expected_root: str | None = None) -> etree._Element:
     """Parse and XSD-validate a document; return its root element.
 
     Raises :class:`MalformedXmlError` (4110) or :class:`ReportValidationError` (4100).
@@ -224,19 +224,19 @@ class ReplyDocument:
 _REPLY_ROOTS = frozenset({"reportResponse", "reportDoneResponse"})
 
 
-def _int_child(root: SafeElementTree.Element, tag: str, *, required: bool = False) -> int | None:
-    child = root.find(tag)
-    if child is None or not (child.text or "").strip():
+def _int_child(root: Element, tag: str, *, required: bool = False) -> int | None:
+    text = (root.findtext(tag) or "").strip()
+    if not text:
         if required:
             raise NcmecProtocolError(f"reply has no <{tag}>")
         return None
     try:
-        return int(child.text.strip())  # type: ignore[union-attr]
+        return int(text)
     except ValueError:
         raise NcmecProtocolError(f"reply <{tag}> is not an integer") from None
 
 
-def _text_child(root: SafeElementTree.Element, tag: str) -> str | None:
+def _text_child(root: Element, tag: str) -> str | None:
     child = root.find(tag)
     if child is None or child.text is None:
         return None
@@ -246,7 +246,9 @@ def _text_child(root: SafeElementTree.Element, tag: str) -> str | None:
 def parse_reply(body: bytes) -> ReplyDocument:
     """Parse a reply with defusedxml: DTDs, entities and external references are refused."""
     try:
-        root = SafeElementTree.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: Element = SafeElementTree.fromstring(
+            body, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
     except DefusedXmlException as exc:
         raise NcmecProtocolError(f"reply refused: forbidden XML construct ({type(exc).__name__})") from None
     except SafeElementTree.ParseError as exc:
@@ -267,7 +269,8 @@ def parse_reply(body: bytes) -> ReplyDocument:
 
 
 def _serialise(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return data
 
 
 def render_report_response(

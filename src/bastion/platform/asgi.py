@@ -18,7 +18,7 @@ from typing import Any
 
 from bastion.platform.signing import SignatureError, SignatureVerifier
 
-__all__ = ["SignatureMiddleware", "send_json_error"]
+__all__ = ["SignatureMiddleware", "request_target", "send_json_error"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -163,6 +163,8 @@ class HttpPlatformConnector:
             try:
                 if response.is_redirect and "location" in response.headers:
                     location = response.url.join(response.headers["location"])
+                    if location.scheme != "https" and response.url.scheme == "https":
+                        raise PlatformRejected(f"refusing media redirect to {location.scheme}:")
                     request = self._build("GET", str(location), accept="*/*")
                     auth = None
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,17 +11,25 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bastion import __version__
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings, get_settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
+from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
+from bastion.matching.banked import BankMatcher
+from bastion.media import DecodeLimits
+from bastion.media.limits import apply_to_pillow
+from bastion.scanning.service import Scanner
+from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
 from bastion.web import errors
-from bastion.web.api import apikeys, audit, auth, health, orgsettings, users
+from bastion.web import hma
+from bastion.web.api import apikeys, audit, auth, banks, health, orgsettings, scan, users
 from bastion.web.state import AppState
-from bastion.web.ui import admin_pages, auth_pages
+from bastion.web.ui import admin_pages, auth_pages, detect_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -36,8 +45,11 @@ def create_app(
     """Build the app. With `background`, the in-process executor and timer ticker run alongside."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.effective_database_url)
-    state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                     clock=clock or SystemClock(), secret=settings.secret_key_bytes())
+    clock = clock or SystemClock()
+    sessions = make_sessionmaker(engine)
+    matcher, scanner = build_detection(settings, sessions, clock)
+    state = AppState(settings=settings, engine=engine, sessions=sessions, clock=clock,
+                     secret=settings.secret_key_bytes(), matcher=matcher, scanner=scanner)
 
     app = FastAPI(title="Bastion", version=__version__, lifespan=_lifespan if background else None,
                   description="Child-safety and legal-process operations. JSON API under /api/v1.")
@@ -45,10 +57,23 @@ def create_app(
     errors.install(app)
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
-                   auth_pages.router, admin_pages.router):
+                   banks.router, scan.router, hma.router, auth_pages.router, admin_pages.router, detect_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> tuple[BankMatcher, Scanner]:
+    """The matcher (one PDQ index per process) and the scanner in front of it."""
+    factory = MIHPDQIndex if settings.pdq_index == "mih" else BruteForcePDQIndex
+    matcher = BankMatcher(sessions, clock, index_factory=factory, refresh_seconds=settings.index_refresh_seconds)
+    limits = DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
+    apply_to_pillow(limits)  # Pillow's own process-wide cap must not be stricter than ours
+    policy = FetchPolicy.from_settings(
+        settings.scan_url_allowed_hosts.split(","), settings.scan_url_allowed_networks.split(","),
+        settings.media_max_bytes, settings.scan_url_timeout_seconds,
+    )
+    return matcher, Scanner(matcher, clock, limits=limits, fetch_policy=policy)
 
 
 @asynccontextmanager
@@ -64,6 +89,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         name="bastion-ticker", daemon=True,
     )
     ticker.start()
+    await asyncio.to_thread(state.matcher.load)
     try:
         yield
     finally:

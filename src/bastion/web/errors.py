@@ -10,24 +10,34 @@ import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion.auth.errors import AccountThrottled, NotAuthenticated, SecondFactorRequired
 from bastion.errors import BastionError
+from bastion.media import MediaError
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/api/", "/h/", "/m/", "/c/", "/healthz", "/readyz")
+HMA_PREFIXES = ("/h/", "/m/", "/c/")
+API_PREFIXES = ("/api/", "/healthz", "/readyz", *HMA_PREFIXES)
 
 
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIXES) or "application/json" in request.headers.get("accept", "")
 
 
-def _json(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "detail": detail}, status_code=status, headers=headers)
+def is_hma(request: Request) -> bool:
+    """HMA clients read errors as `{"message": ...}` (see docs/hma-api-reference.md)."""
+    return request.url.path.startswith(HMA_PREFIXES)
+
+
+def _json(status: int, code: str, detail: str, headers: dict[str, str] | None = None,
+          request: Request | None = None) -> JSONResponse:
+    body = {"message": detail} if request is not None and is_hma(request) else {"code": code, "detail": detail}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _page(request: Request, status: int, title: str, detail: str) -> Response:
@@ -39,7 +49,7 @@ def _page(request: Request, status: int, title: str, detail: str) -> Response:
 async def bastion_error(request: Request, exc: BastionError) -> Response:
     headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, AccountThrottled) else None
     if wants_json(request):
-        return _json(exc.status, exc.code, exc.message, headers)
+        return _json(exc.status, exc.code, exc.message, headers, request)
     if isinstance(exc, SecondFactorRequired):
         return RedirectResponse("/login/totp" if exc.enrolled else "/account/totp", status_code=303)
     if isinstance(exc, NotAuthenticated):
@@ -52,11 +62,13 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 404:
         detail = "Not found. Check the address." if detail == "Not Found" else detail
     if wants_json(request):
-        return _json(exc.status_code, _code_for(exc.status_code), detail, getattr(exc, "headers", None))
+        return _json(exc.status_code, _code_for(exc.status_code), detail, getattr(exc, "headers", None), request)
     return _page(request, exc.status_code, detail, "")
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    if is_hma(request):  # HMA (flask-openapi3) answers with pydantic's bare error list
+        return JSONResponse(jsonable_encoder(exc.errors()), status_code=422)
     problems = [
         {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body", "message": err.get("msg", "")}
         for err in exc.errors()
@@ -67,9 +79,16 @@ async def validation_error(request: Request, exc: RequestValidationError) -> Res
     return _page(request, 422, "Please correct the form", summary)
 
 
+async def media_error(request: Request, exc: MediaError) -> Response:
+    """Refused media: a machine-readable code and a sentence; the server keeps serving."""
+    if wants_json(request):
+        return _json(exc.status, exc.code, exc.message, None, request)
+    return _page(request, exc.status, "This file cannot be used", exc.message)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
-    return _json(500, "internal_error", "Something went wrong on our side; it has been logged.")
+    return _json(500, "internal_error", "Something went wrong on our side; it has been logged.", None, request)
 
 
 def _code_for(status: int) -> str:
@@ -80,6 +99,7 @@ def _code_for(status: int) -> str:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(BastionError, bastion_error)  # type: ignore[arg-type]
+    app.add_exception_handler(MediaError, media_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error)

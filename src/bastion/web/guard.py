@@ -95,11 +95,12 @@ def needs(perm: Perm) -> Any:
         principal, session_csrf = authenticate(request, db)
         request.state.principal = principal
         request.state.csrf_token = session_csrf
+        if principal is None and perm is not Perm.PUBLIC:
+            raise NotAuthenticated()
         _check_csrf(request, principal, session_csrf, presented)
         if perm is Perm.PUBLIC:
             return principal
-        if principal is None:
-            raise NotAuthenticated()
+        assert principal is not None
         if principal.via == "session" and not principal.mfa_passed and perm is not Perm.PRE_MFA:
             raise SecondFactorRequired(enrolled=principal.totp_enabled)
         if not principal.can(perm):

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.auth.login import Throttle
 from bastion.clock import Clock
 from bastion.config import Settings
+from bastion.matching.banked import BankMatcher
+from bastion.scanning.service import Scanner
 
 
 @dataclass
@@ -24,6 +26,8 @@ class AppState:
     sessions: sessionmaker[Session]
     clock: Clock
     secret: bytes
+    matcher: BankMatcher
+    scanner: Scanner
     services: dict[str, Any] = field(default_factory=dict)
 
     @property

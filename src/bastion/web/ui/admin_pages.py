@@ -6,7 +6,7 @@ import json
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgsettings
@@ -16,6 +16,7 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.auth.roles import Role
 from bastion.errors import BastionError
+from bastion.scanning.models import Scan, ScanMatch
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.render import render
@@ -23,9 +24,16 @@ from bastion.web.ui.render import render
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", dependencies=[needs(Perm.DASHBOARD)])
-def dashboard(request: Request, db: Session = Depends(get_db)) -> Response:
-    return render(request, "dashboard.html", {"org_name": orgsettings.get_value(db, "org.name")})
+@router.get("/")
+def dashboard(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.DASHBOARD)
+              ) -> Response:
+    context: dict[str, object] = {"org_name": orgsettings.get_value(db, "org.name")}
+    if principal.can(Perm.SCAN_READ):
+        context["scan_total"] = db.scalar(select(func.count()).select_from(Scan)) or 0
+        context["match_total"] = db.scalar(select(func.count()).select_from(Scan).where(Scan.match_count > 0)) or 0
+        context["recent_matches"] = list(db.scalars(
+            select(ScanMatch).order_by(ScanMatch.id.desc()).limit(10)))
+    return render(request, "dashboard.html", context)
 
 
 @router.get("/admin/users", dependencies=[needs(Perm.USERS_MANAGE)])

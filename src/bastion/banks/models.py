@@ -1,0 +1,79 @@
+"""Tables of the banks domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bastion.db.base import Base, UTCDateTime
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Bank(Base):
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="match")  # match | allow
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(255), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    matching_enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class BankEntry(Base):
+    """One item of a bank; HMA calls it "bank content" and its id is HMA's content id."""
+
+    __tablename__ = "bank_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(255), default="")
+    classification: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    metadata_json: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class EntrySignal(Base):
+    """A hash of an entry. A value appears at most once per bank and signal type."""
+
+    __tablename__ = "entry_signals"
+    __table_args__ = (
+        UniqueConstraint("bank_id", "signal_type", "value", name="uq_entry_signals_bank_type_value"),
+        Index("ix_entry_signals_type_value", "signal_type", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(128))
+
+
+class SignalChange(Base):
+    """Append-only log of PDQ signals added or removed, so every process's index can catch up.
+
+    Indexes apply changes after the sequence number they last saw; nothing is ever
+    rebuilt whole because a bank changed.
+    """
+
+    __tablename__ = "signal_changes"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    signal_id: Mapped[int] = mapped_column(BigId)
+    signal_type: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(128), default="")
+    op: Mapped[str] = mapped_column(String(8))  # add | remove
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

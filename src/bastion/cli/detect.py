@@ -1,0 +1,265 @@
+"""Commands for hashing, scanning, retro-matching and hash banks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bastion.banks import service, transfer
+from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
+from bastion.config import get_settings
+from bastion.media import DecodeLimits, MediaError, hash_file
+from bastion.scanning.service import Scanner, UploadMeta
+
+banks_app = typer.Typer(help="Hash banks: lists of known hashes to match against.", no_args_is_help=True)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def _limits() -> DecodeLimits:
+    settings = get_settings()
+    return DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
+
+
+def hash_command(
+    files: list[Path] = typer.Argument(..., help="Image files to hash."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file."),
+) -> None:
+    """Print the PDQ hash and quality, MD5, SHA-1 and SHA-256 of each file."""
+    failed = False
+    for path in files:
+        try:
+            h = hash_file(path, _limits())
+        except (MediaError, OSError) as exc:
+            failed = True
+            message = exc.message if isinstance(exc, MediaError) else str(exc)
+            code = exc.code if isinstance(exc, MediaError) else "unreadable"
+            if as_json:
+                print(json.dumps({"file": str(path), "error": code, "message": message}))
+            else:
+                err_console.print(f"[red]{path}: {message}[/red]")
+            continue
+        row = {"file": str(path), "pdq": h.pdq, "pdq_quality": h.pdq_quality, "md5": h.md5, "sha1": h.sha1,
+               "sha256": h.sha256, "width": h.width, "height": h.height, "animated": h.animated}
+        if as_json:
+            print(json.dumps(row))
+        else:
+            console.print(f"[bold]{path}[/bold]  {h.width}x{h.height}{' (first frame)' if h.animated else ''}")
+            for key in ("pdq", "pdq_quality", "md5", "sha1", "sha256"):
+                console.print(f"  {key:<12} {row[key]}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _scanner(sessions) -> Scanner:  # type: ignore[no-untyped-def]
+    from bastion.web.app import build_detection
+
+    _, scanner = build_detection(get_settings(), sessions, clock)
+    return scanner
+
+
+def _walk(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+@friendly_errors
+def scan_command(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (walked recursively for images)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+) -> None:
+    """Scan local files against the banks and record the scans, as the API does."""
+    files = _walk(paths)
+    results: list[dict[str, object]] = []
+    with db_session() as session:
+        scanner = _scanner(sessionmaker_of(session))
+        with _progress() as progress:
+            task = progress.add_task("scanning", total=len(files))
+            for path in files:
+                results.append(_scan_one(session, scanner, path))
+                session.commit()
+                progress.advance(task)
+    if as_json:
+        for row in results:
+            print(json.dumps(row))
+        return
+    table = Table("file", "result", "matches")
+    for row in results:
+        matches = "; ".join(f"{m['bank']} #{m['entry_id']} ({m['signal_type']} d={m['distance']})"
+                            for m in row.get("matches", []))  # type: ignore[union-attr]
+        table.add_row(str(row["file"]), str(row["result"]), matches)
+    console.print(table)
+    matched = sum(1 for r in results if r["result"] == "match")
+    console.print(f"{len(results)} files: {matched} matched, "
+                  f"{sum(1 for r in results if r['result'] == 'error')} could not be read.")
+
+
+def _scan_one(session, scanner: Scanner, path: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    try:
+        data = path.read_bytes()
+        result = scanner.scan_bytes(session, data, UploadMeta(content_id=path.name), source="cli", actor=actor())
+    except (MediaError, OSError) as exc:
+        session.rollback()
+        return {"file": str(path), "result": "error", "message": getattr(exc, "message", str(exc))}
+    outcome = result.outcome
+    status = "match" if outcome.matches else ("allow-listed" if outcome.allowed else "no match")
+    return {"file": str(path), "result": status, "scan_id": result.scan_id,
+            "matches": [{"bank": m.bank_name, "entry_id": m.entry_id, "signal_type": m.signal_type,
+                         "distance": m.distance} for m in outcome.matches]}
+
+
+def sessionmaker_of(session):  # type: ignore[no-untyped-def]
+    from bastion.db import make_sessionmaker
+
+    return make_sessionmaker(session.get_bind())
+
+
+@friendly_errors
+def rescan_command(since: datetime = typer.Option(..., help="Re-match scans recorded since this date (UTC).")) -> None:
+    """Match old scans again (after banks grew) and record the matches they did not have."""
+    since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    with db_session() as session:
+        scanner = _scanner(sessionmaker_of(session))
+        with _progress() as progress:
+            task = progress.add_task("rescanning", total=None)
+            report = scanner.rescan(session, since, progress=lambda n: progress.update(task, completed=n))
+    console.print(f"Re-matched {report.scanned} scans: {report.new_matches} new matches in "
+                  f"{report.scans_with_new_matches} scans.")
+
+
+@banks_app.command("list")
+@friendly_errors
+def banks_list() -> None:
+    """List banks with kind, threshold and size."""
+    table = Table("name", "kind", "pdq threshold", "entries", "source", "status")
+    with db_session() as session:
+        counts = service.entry_counts(session)
+        for b in service.list_banks(session):
+            table.add_row(b.name, b.kind, str(b.pdq_threshold), str(counts.get(b.id, 0)), b.source,
+                          "enabled" if b.enabled else "disabled")
+    console.print(table)
+
+
+@banks_app.command("create")
+@friendly_errors
+def banks_create(
+    name: str,
+    kind: str = typer.Option("match", help="match, or allow (hits suppress matches elsewhere)"),
+    threshold: int = typer.Option(31, help="PDQ distance threshold for this bank (0-64)."),
+    source: str = typer.Option("", help="Where the hashes come from."),
+    description: str = typer.Option("", help="What the bank holds."),
+) -> None:
+    """Create a bank."""
+    with db_session() as session:
+        service.create_bank(session, name=name, kind=kind, pdq_threshold=threshold, source=source,
+                            description=description, actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"Created bank {name}.")
+
+
+def _update(name: str, **changes: object) -> None:
+    with db_session() as session:
+        service.update_bank(session, service.get_bank(session, name), actor=actor(), clock=clock, **changes)
+        session.commit()
+
+
+@banks_app.command("rename")
+@friendly_errors
+def banks_rename(name: str, new_name: str) -> None:
+    """Rename a bank."""
+    _update(name, name=new_name)
+    console.print(f"{name} is now {new_name}.")
+
+
+@banks_app.command("disable")
+@friendly_errors
+def banks_disable(name: str, enable: bool = typer.Option(False, "--enable", help="Enable instead.")) -> None:
+    """Stop a bank matching (or start again with --enable)."""
+    _update(name, enabled=enable)
+    console.print(f"{name} is {'enabled' if enable else 'disabled'}.")
+
+
+@banks_app.command("set-threshold")
+@friendly_errors
+def banks_set_threshold(name: str, threshold: int) -> None:
+    """Change a bank's PDQ distance threshold."""
+    _update(name, pdq_threshold=threshold)
+    console.print(f"{name} now matches PDQ within {threshold} bits.")
+
+
+@banks_app.command("delete")
+@friendly_errors
+def banks_delete(name: str) -> None:
+    """Delete a bank (soft: it stops matching; its records stay)."""
+    with db_session() as session:
+        service.delete_bank(session, service.get_bank(session, name), actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"Deleted bank {name}.")
+
+
+@banks_app.command("import")
+@friendly_errors
+def banks_import(
+    name: str,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The hash list."),
+    fmt: str = typer.Option("te", "--format", help="te (`signal_type value` lines) or csv."),
+    atomic: bool = typer.Option(False, "--atomic", help="Import nothing if any line is bad."),
+) -> None:
+    """Import a hash list, streamed; bad lines are reported with their numbers."""
+    size = file.stat().st_size
+    with db_session() as session, _progress() as progress:
+        bank = service.get_bank(session, name)
+        task = progress.add_task(f"importing {file.name}", total=None)
+        handles: list[object] = []
+
+        def open_lines():  # type: ignore[no-untyped-def]
+            handle = file.open(encoding="utf-8", errors="replace", newline="")
+            handles.append(handle)
+            return handle
+
+        try:
+            report = transfer.import_lines(session, bank, open_lines, fmt, actor=actor(), clock=clock, atomic=atomic,
+                                           progress=lambda n: progress.update(task, completed=n))
+        finally:
+            for handle in handles:
+                handle.close()  # type: ignore[attr-defined]
+    console.print(f"{file} ({size} bytes): {report.imported} imported, {report.duplicates} already present, "
+                  f"{report.error_count} bad lines.")
+    for error in report.errors[:20]:
+        err_console.print(f"  line {error.line}: {error.message}")
+    if report.error_count > 20:
+        err_console.print(f"  … and {report.error_count - 20} more")
+
+
+@banks_app.command("export")
+@friendly_errors
+def banks_export(
+    name: str,
+    fmt: str = typer.Option("te", "--format", help="te or csv."),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+) -> None:
+    """Export a bank's signals, streamed."""
+    with db_session() as session:
+        bank = service.get_bank(session, name)
+        target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            for line in transfer.export_lines(session, bank, fmt):
+                target.write(line)
+        finally:
+            if output:
+                target.close()

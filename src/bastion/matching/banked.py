@@ -1,0 +1,259 @@
+"""Matching signals against the banks in the database, with an in-memory PDQ index.
+
+The PDQ index holds every PDQ signal by its row id. It is loaded once, then kept
+current by replaying the `signal_changes` log (adds and removals written in the same
+transaction as the bank change), so a new entry matches within a refresh interval in
+every process, without a restart and without a rebuild. Exact signals (MD5, SHA-1,
+SHA-256) are looked up in the database through its index on (type, value).
+
+Index hits are only candidates: bank state (deleted, disabled, its own threshold,
+match or allow) and entry state (disabled) are applied from the database on each
+query, so a disabled entry stops matching at once, whatever the index holds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
+from bastion.clock import Clock
+from bastion.matching.index import PDQIndex
+from bastion.matching.live import MIHPDQIndex
+from bastion.media import PDQ
+
+LOAD_BATCH = 200_000
+
+
+@dataclass(frozen=True)
+class BankMatch:
+    """One bank entry that matched, and how."""
+
+    bank_id: int
+    bank_name: str
+    bank_kind: str
+    entry_id: int
+    signal_id: int
+    signal_type: str
+    value: str
+    distance: int
+    classification: str
+    source: str
+    external_id: str
+
+
+@dataclass
+class MatchOutcome:
+    """What a lookup found. `matches` is empty when an allow-bank hit suppressed them."""
+
+    matches: list[BankMatch] = field(default_factory=list)
+    allowed: list[BankMatch] = field(default_factory=list)
+    suppressed: list[BankMatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    size: int
+    last_change: int
+    loaded_at: datetime | None
+    refreshed_at: datetime | None
+    newest_change_at: datetime | None
+
+
+class BankMatcher:
+    """The matcher one process shares between requests and workers."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        *,
+        index_factory: Callable[[], PDQIndex] = MIHPDQIndex,
+        refresh_seconds: float = 1.0,
+    ) -> None:
+        self._sessions, self._clock = sessions, clock
+        self._factory = index_factory
+        self._index: PDQIndex | None = None
+        self._last_seq = 0
+        self._lock = threading.Lock()
+        self._refresh_seconds = refresh_seconds
+        self._checked_at = 0.0
+        self.loaded_at: datetime | None = None
+        self.refreshed_at: datetime | None = None
+        self.newest_change_at: datetime | None = None
+
+    # -- keeping the index current -------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._index is not None
+
+    def load(self) -> None:
+        """Build the PDQ index from every PDQ signal, in batches (constant extra memory per batch)."""
+        index = self._factory()
+        with self._sessions() as session:
+            last_seq = session.scalar(select(func.max(SignalChange.seq))) or 0
+            after = 0
+            while True:
+                rows = session.execute(
+                    select(EntrySignal.id, EntrySignal.value).where(EntrySignal.signal_type == PDQ,
+                                                                    EntrySignal.id > after)
+                    .order_by(EntrySignal.id).limit(LOAD_BATCH)
+                ).all()
+                if not rows:
+                    break
+                index.add(np.array([r.id for r in rows], dtype=np.int64), [r.value for r in rows])
+                after = rows[-1].id
+        with self._lock:
+            self._index, self._last_seq = index, last_seq
+            self.loaded_at = self.refreshed_at = self._clock.now()
+            self._checked_at = time.monotonic()
+        self._compact_if_needed()
+
+    def refresh(self) -> int:
+        """Apply logged changes since the last one seen; returns how many were applied."""
+        if self._index is None:
+            self.load()
+            return 0
+        with self._lock:
+            applied = 0
+            with self._sessions() as session:
+                while True:
+                    changes = session.execute(
+                        select(SignalChange).where(SignalChange.seq > self._last_seq).order_by(SignalChange.seq)
+                        .limit(LOAD_BATCH)
+                    ).scalars().all()
+                    if not changes:
+                        break
+                    self._apply(changes)
+                    applied += len(changes)
+                    self._last_seq = changes[-1].seq
+                    self.newest_change_at = changes[-1].at
+            self.refreshed_at = self._clock.now()
+            self._checked_at = time.monotonic()
+        if applied:
+            self._compact_if_needed()
+        return applied
+
+    def _apply(self, changes: Sequence[SignalChange]) -> None:
+        assert self._index is not None
+        adds = [c for c in changes if c.op == "add" and c.signal_type == PDQ]
+        removes = [c.signal_id for c in changes if c.op == "remove"]
+        if removes:
+            self._index.remove(np.array(removes, dtype=np.int64))
+        if adds:
+            self._index.remove(np.array([c.signal_id for c in adds], dtype=np.int64))  # never twice
+            self._index.add(np.array([c.signal_id for c in adds], dtype=np.int64), [c.value for c in adds])
+
+    def _compact_if_needed(self) -> None:
+        compact = getattr(self._index, "should_compact", None)
+        if compact is not None and compact():
+            threading.Thread(target=self._index.compact, name="bastion-index-compact",  # type: ignore[union-attr]
+                             daemon=True).start()
+
+    def maybe_refresh(self) -> None:
+        """Refresh if the last check is older than the refresh interval (cheap when nothing changed)."""
+        if self._index is None or time.monotonic() - self._checked_at >= self._refresh_seconds:
+            self.refresh()
+
+    def status(self) -> IndexStatus:
+        return IndexStatus(len(self._index) if self._index is not None else 0, self._last_seq, self.loaded_at,
+                           self.refreshed_at, self.newest_change_at)
+
+    # -- lookups -------------------------------------------------------------------
+
+    def raw_pdq(self, hashes: Sequence[str], threshold: int) -> list[list[tuple[int, int]]]:
+        """Index hits (signal id, distance) per hash, before any bank or entry state is applied."""
+        self.maybe_refresh()
+        assert self._index is not None
+        return [[(m.entry_id, m.distance) for m in hits] for hits in self._index.query_batch(list(hashes), threshold)]
+
+    def match(self, session: Session, signals: dict[str, str], *, pdq_variants: Iterable[str] = (),
+              banks: Iterable[str] | None = None) -> MatchOutcome:
+        """Match one item's signals (PDQ variants: rotations and flips of its PDQ) against live banks."""
+        return self.match_many(session, [(signals, list(pdq_variants))], banks=banks)[0]
+
+    def match_many(self, session: Session, items: Sequence[tuple[dict[str, str], list[str]]],
+                   banks: Iterable[str] | None = None) -> list[MatchOutcome]:
+        """Batch form of `match`, for bulk scans and retro-matching."""
+        threshold = self._max_threshold(session)
+        candidates: list[dict[int, int]] = [{} for _ in items]  # signal id -> best distance, per item
+        pdq_rows: list[tuple[int, str]] = []
+        for i, (signals, variants) in enumerate(items):
+            for value in dict.fromkeys(([signals[PDQ]] if signals.get(PDQ) else []) + list(variants)):
+                pdq_rows.append((i, value))
+        if pdq_rows and threshold is not None:
+            for (i, _), hits in zip(pdq_rows, self.raw_pdq([v for _, v in pdq_rows], threshold)):
+                for signal_id, distance in hits:
+                    if distance < candidates[i].get(signal_id, 999):
+                        candidates[i][signal_id] = distance
+        self._exact_candidates(session, items, candidates)
+        details = self._load_candidates(session, {s for c in candidates for s in c})
+        wanted = set(banks) if banks is not None else None
+        return [self._outcome(cands, details, wanted) for cands in candidates]
+
+    def _max_threshold(self, session: Session) -> int | None:
+        value = session.scalar(select(func.max(Bank.pdq_threshold)).where(Bank.deleted_at.is_(None), Bank.enabled))
+        return None if value is None else int(value)
+
+    def _exact_candidates(self, session: Session, items: Sequence[tuple[dict[str, str], list[str]]],
+                          candidates: list[dict[int, int]]) -> None:
+        pairs = {(k, v): [] for signals, _ in items for k, v in signals.items() if k != PDQ and v}  # type: ignore[var-annotated]
+        for i, (signals, _) in enumerate(items):
+            for k, v in signals.items():
+                if (k, v) in pairs:
+                    pairs[(k, v)].append(i)
+        keys = list(pairs)
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start:start + 1000]
+            rows = session.execute(
+                select(EntrySignal.id, EntrySignal.signal_type, EntrySignal.value)
+                .where(tuple_(EntrySignal.signal_type, EntrySignal.value).in_(chunk))
+            ).all()
+            for signal_id, kind, value in rows:
+                for i in pairs[(kind, value)]:
+                    candidates[i][signal_id] = 0
+
+    def _load_candidates(self, session: Session, signal_ids: set[int]) -> dict[int, tuple]:  # type: ignore[type-arg]
+        found: dict[int, tuple] = {}  # type: ignore[type-arg]
+        ids = sorted(signal_ids)
+        now = self._clock.now()
+        for start in range(0, len(ids), 1000):
+            rows = session.execute(
+                select(EntrySignal, BankEntry, Bank)
+                .join(BankEntry, BankEntry.id == EntrySignal.entry_id)
+                .join(Bank, Bank.id == EntrySignal.bank_id)
+                .where(EntrySignal.id.in_(ids[start:start + 1000]), Bank.deleted_at.is_(None), Bank.enabled,
+                       or_(BankEntry.enabled, BankEntry.disabled_until <= now))
+            ).all()
+            for signal, entry, bank in rows:
+                found[signal.id] = (signal, entry, bank)
+        return found
+
+    @staticmethod
+    def _outcome(cands: dict[int, int], details: dict[int, tuple], wanted: set[str] | None  # type: ignore[type-arg]
+                 ) -> MatchOutcome:
+        hits: list[BankMatch] = []
+        for signal_id, distance in cands.items():
+            if signal_id not in details:
+                continue
+            signal, entry, bank = details[signal_id]
+            if signal.signal_type == PDQ and distance > bank.pdq_threshold:
+                continue
+            if wanted is not None and bank.name not in wanted:
+                continue
+            hits.append(BankMatch(bank.id, bank.name, bank.kind, entry.id, signal.id, signal.signal_type,
+                                  signal.value, distance, entry.classification, entry.source, entry.external_id))
+        hits.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
+        allowed = [m for m in hits if m.bank_kind == "allow"]
+        matched = [m for m in hits if m.bank_kind != "allow"]
+        if allowed:
+            return MatchOutcome(matches=[], allowed=allowed, suppressed=matched)
+        return MatchOutcome(matches=matched)

@@ -1,0 +1,158 @@
+"""Scanning: from bytes (or a URL) to hashes, matches and a stored scan record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.clock import Clock
+from bastion.matching.banked import BankMatch, BankMatcher, MatchOutcome
+from bastion.media import DEFAULT_LIMITS, MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes, hash_media
+from bastion.scanning.models import Scan, ScanMatch
+from bastion.scanning.urlfetch import FetchPolicy, fetch
+
+#: PDQ hashes below this quality describe flat or featureless images and match too much.
+MIN_PDQ_QUALITY = 50
+
+
+@dataclass(frozen=True)
+class UploadMeta:
+    """What the platform tells us about an upload."""
+
+    content_id: str = ""
+    account_id: str = ""
+    uploaded_at: datetime | None = None
+    client_ip: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    scan_id: int
+    hashes: MediaHashes
+    outcome: MatchOutcome
+    pdq_used: bool
+
+
+def signals_of(hashes: MediaHashes) -> dict[str, str]:
+    """The signals to match; PDQ only when its quality makes it meaningful."""
+    signals = {MD5: hashes.md5, SHA1: hashes.sha1, SHA256: hashes.sha256}
+    if hashes.pdq_quality >= MIN_PDQ_QUALITY:
+        signals[PDQ] = hashes.pdq
+    return signals
+
+
+MatchListener = Callable[[Session, Scan, list[BankMatch]], None]
+
+
+class Scanner:
+    """Hashes, matches and records. Listeners (cases, later) run in the same transaction."""
+
+    def __init__(self, matcher: BankMatcher, clock: Clock, *, limits: DecodeLimits = DEFAULT_LIMITS,
+                 fetch_policy: FetchPolicy | None = None) -> None:
+        self.matcher, self.clock, self.limits = matcher, clock, limits
+        self.fetch_policy = fetch_policy or FetchPolicy()
+        self.listeners: list[MatchListener] = []
+
+    def scan_bytes(self, session: Session, data: bytes, meta: UploadMeta, *, source: str, actor: str,
+                   url: str = "") -> ScanResult:
+        hashes = hash_media(data, self.limits, dihedral=True)
+        signals = signals_of(hashes)
+        variants = list(hashes.dihedral or ()) if PDQ in signals else []
+        outcome = self.matcher.match(session, signals, pdq_variants=variants)
+        scan = self._record(session, hashes, meta, outcome, source=source, actor=actor, url=url)
+        return ScanResult(scan.id, hashes, outcome, PDQ in signals)
+
+    def scan_url(self, session: Session, url: str, meta: UploadMeta, *, actor: str) -> ScanResult:
+        fetched = fetch(url, self.fetch_policy)
+        return self.scan_bytes(session, fetched.content, meta, source="url", actor=actor, url=url)
+
+    def _record(self, session: Session, hashes: MediaHashes, meta: UploadMeta, outcome: MatchOutcome, *,
+                source: str, actor: str, url: str) -> Scan:
+        now = self.clock.now()
+        scan = Scan(
+            created_at=now, source=source, url=url[:2000], content_id=meta.content_id[:255],
+            account_id=meta.account_id[:255], uploaded_at=meta.uploaded_at, client_ip=meta.client_ip[:64],
+            metadata_json=json.dumps(meta.extra, default=str), md5=hashes.md5, sha1=hashes.sha1,
+            sha256=hashes.sha256, pdq=hashes.pdq, pdq_quality=hashes.pdq_quality,
+            pdq_dihedral=" ".join(hashes.dihedral or ()), width=hashes.width, height=hashes.height,
+            media_format=hashes.format, animated=hashes.animated, match_count=len(outcome.matches),
+            allowed=bool(outcome.allowed), submitted_by=actor[:200],
+        )
+        session.add(scan)
+        session.flush()
+        self._add_matches(session, scan, outcome.matches, found_by="scan")
+        return scan
+
+    def _add_matches(self, session: Session, scan: Scan, matches: list[BankMatch], *, found_by: str) -> None:
+        for match in matches:
+            session.add(ScanMatch(scan_id=scan.id, bank_id=match.bank_id, bank_name=match.bank_name,
+                                  entry_id=match.entry_id, signal_id=match.signal_id, signal_type=match.signal_type,
+                                  distance=match.distance, classification=match.classification,
+                                  found_at=self.clock.now(), found_by=found_by))
+        session.flush()
+        if matches:
+            for listener in self.listeners:
+                listener(session, scan, matches)
+
+    def rescan(self, session: Session, since: datetime, *, batch: int = 500,
+               progress: Callable[[int], None] | None = None) -> "RescanReport":
+        """Match stored scans from `since` again, recording matches they did not have (banks grew)."""
+        report = RescanReport()
+        for scans in _batches(session, since, batch):
+            items = []
+            for scan in scans:
+                signals = {MD5: scan.md5, SHA1: scan.sha1, SHA256: scan.sha256}
+                variants: list[str] = []
+                if scan.pdq and scan.pdq_quality >= MIN_PDQ_QUALITY:
+                    signals[PDQ] = scan.pdq
+                    variants = scan.pdq_dihedral.split()
+                items.append((signals, variants))
+            outcomes = self.matcher.match_many(session, items)
+            known = _known_signals(session, [s.id for s in scans])
+            for scan, outcome in zip(scans, outcomes):
+                fresh = [m for m in outcome.matches if (scan.id, m.signal_id) not in known]
+                if fresh:
+                    self._add_matches(session, scan, fresh, found_by="rescan")
+                    scan.match_count += len(fresh)
+                    report.new_matches += len(fresh)
+                    report.scans_with_new_matches += 1
+                report.scanned += 1
+            session.commit()
+            if progress:
+                progress(report.scanned)
+        return report
+
+
+@dataclass
+class RescanReport:
+    scanned: int = 0
+    new_matches: int = 0
+    scans_with_new_matches: int = 0
+
+
+def _batches(session: Session, since: datetime, size: int) -> Iterator[list[Scan]]:
+    last = 0
+    while True:
+        scans = list(session.scalars(
+            select(Scan).where(Scan.created_at >= since, Scan.id > last).order_by(Scan.id).limit(size)))
+        if not scans:
+            return
+        yield scans
+        last = scans[-1].id
+
+
+def _known_signals(session: Session, scan_ids: list[int]) -> set[tuple[int, int]]:
+    rows = session.execute(select(ScanMatch.scan_id, ScanMatch.signal_id).where(ScanMatch.scan_id.in_(scan_ids)))
+    return {(a, b) for a, b in rows.all()}
+
+
+def fetch_and_hash(url: str, policy: FetchPolicy, limits: DecodeLimits = DEFAULT_LIMITS) -> MediaHashes:
+    """Hash the media at a URL without recording a scan (HMA's /h/hash)."""
+    return hash_media(fetch(url, policy).content, limits)

@@ -1,0 +1,156 @@
+"""The scan API: a platform sends each upload (or its URL) with its metadata, and gets matches back."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.errors import InvalidInput, NotFound
+from bastion.matching.banked import BankMatch
+from bastion.media import MediaTooLarge
+from bastion.scanning.models import Scan, ScanMatch
+from bastion.scanning.service import ScanResult, UploadMeta
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+
+router = APIRouter(prefix="/api/v1", tags=["scan"])
+
+
+class MatchOut(BaseModel):
+    bank: str
+    bank_id: int
+    bank_kind: str
+    entry_id: int
+    signal_type: str
+    distance: int
+    classification: str
+    source: str
+    external_id: str
+
+    @classmethod
+    def of(cls, m: BankMatch) -> "MatchOut":
+        return cls(bank=m.bank_name, bank_id=m.bank_id, bank_kind=m.bank_kind, entry_id=m.entry_id,
+                   signal_type=m.signal_type, distance=m.distance, classification=m.classification, source=m.source,
+                   external_id=m.external_id)
+
+
+class ScanOut(BaseModel):
+    scan_id: int
+    hashes: dict[str, Any]
+    media: dict[str, Any]
+    matches: list[MatchOut]
+    allowed: list[MatchOut]
+    suppressed_by_allow_bank: bool
+    pdq_used: bool
+
+
+def _render(result: ScanResult) -> ScanOut:
+    h = result.hashes
+    return ScanOut(
+        scan_id=result.scan_id,
+        hashes={"md5": h.md5, "sha1": h.sha1, "sha256": h.sha256, "pdq": h.pdq, "pdq_quality": h.pdq_quality},
+        media={"width": h.width, "height": h.height, "format": h.format, "animated": h.animated,
+               "frame_count": h.frame_count, "first_frame_only": h.animated},
+        matches=[MatchOut.of(m) for m in result.outcome.matches],
+        allowed=[MatchOut.of(m) for m in result.outcome.allowed],
+        suppressed_by_allow_bank=bool(result.outcome.suppressed),
+        pdq_used=result.pdq_used,
+    )
+
+
+def _meta(content_id: str, account_id: str, uploaded_at: datetime | None, ip: str, metadata: str) -> UploadMeta:
+    try:
+        extra = json.loads(metadata) if metadata else {}
+    except json.JSONDecodeError:
+        raise InvalidInput("metadata must be a JSON object, e.g. {\"channel\": \"dm\"}.") from None
+    if not isinstance(extra, dict):
+        raise InvalidInput("metadata must be a JSON object, e.g. {\"channel\": \"dm\"}.")
+    if uploaded_at is not None and uploaded_at.tzinfo is None:
+        raise InvalidInput("uploaded_at needs a time zone, e.g. 2026-11-28T10:00:00Z.")
+    return UploadMeta(content_id=content_id, account_id=account_id, uploaded_at=uploaded_at, client_ip=ip, extra=extra)
+
+
+@router.post("/scan")
+def scan(
+    request: Request,
+    file: UploadFile | None = File(None, description="The uploaded media"),
+    url: str | None = Form(None, description="Or a URL to fetch it from"),
+    content_id: str = Form("", description="The platform's id of this upload"),
+    account_id: str = Form("", description="The uploading account's id"),
+    uploaded_at: datetime | None = Form(None, description="When it was uploaded (ISO 8601 with zone)"),
+    client_ip: str = Form("", description="The uploader's IP address"),
+    metadata: str = Form("", description="Anything else, as a JSON object"),
+    db: Session = Depends(get_db),
+    principal: Principal = needs(Perm.SCAN_SUBMIT),
+) -> ScanOut:
+    """Hash the media, match it against every live bank, record the scan (never the media)."""
+    state = get_state(request)
+    meta = _meta(content_id, account_id, uploaded_at, client_ip, metadata)
+    if (file is None) == (not url):
+        raise InvalidInput("Send exactly one of: a file (multipart field 'file') or a 'url'.")
+    if file is not None:
+        limit = state.scanner.limits.max_bytes
+        data = file.file.read(limit + 1)
+        if len(data) > limit:
+            raise MediaTooLarge(f"The file is larger than {limit} bytes; nothing was scanned.")
+        result = state.scanner.scan_bytes(db, data, meta, source="upload", actor=principal.actor)
+    else:
+        result = state.scanner.scan_url(db, url or "", meta, actor=principal.actor)
+    db.commit()
+    return _render(result)
+
+
+class ScanRow(BaseModel):
+    id: int
+    created_at: datetime
+    source: str
+    content_id: str
+    account_id: str
+    md5: str
+    pdq: str
+    match_count: int
+    allowed: bool
+    matches: list[dict[str, Any]] = []
+
+
+@router.get("/scans", dependencies=[needs(Perm.SCAN_READ)])
+def recent_scans(db: Session = Depends(get_db), limit: int = Query(50, ge=1, le=500),
+                 matched_only: bool = Query(False)) -> list[ScanRow]:
+    stmt = select(Scan).order_by(Scan.id.desc()).limit(limit)
+    if matched_only:
+        stmt = stmt.where(Scan.match_count > 0)
+    return [_row(db, s) for s in db.scalars(stmt)]
+
+
+@router.get("/scans/{scan_id}", dependencies=[needs(Perm.SCAN_READ)])
+def get_scan(scan_id: int, db: Session = Depends(get_db)) -> ScanRow:
+    scan = db.get(Scan, scan_id)
+    if scan is None:
+        raise NotFound(f"No scan with id {scan_id}.")
+    return _row(db, scan)
+
+
+def _row(db: Session, scan: Scan) -> ScanRow:
+    matches = [
+        {"bank": m.bank_name, "entry_id": m.entry_id, "signal_type": m.signal_type, "distance": m.distance,
+         "found_by": m.found_by}
+        for m in db.scalars(select(ScanMatch).where(ScanMatch.scan_id == scan.id))
+    ]
+    return ScanRow(id=scan.id, created_at=scan.created_at, source=scan.source, content_id=scan.content_id,
+                   account_id=scan.account_id, md5=scan.md5, pdq=scan.pdq, match_count=scan.match_count,
+                   allowed=scan.allowed, matches=matches)
+
+
+@router.get("/index/status", dependencies=[needs(Perm.MATCH_LOOKUP)])
+def index_status(request: Request) -> dict[str, Any]:
+    status = get_state(request).matcher.status()
+    return {"pdq": {"size": status.size, "last_change": status.last_change,
+                    "loaded_at": status.loaded_at, "refreshed_at": status.refreshed_at}}

@@ -1,0 +1,553 @@
+"""HMA's operations on top of Bastion's services: hashing, lookups, banks and their content.
+
+Everything HMA-specific (names, message texts, coinflips, the shape of each answer)
+lives here; the route modules only parse, authorise, call one of these and render.
+Errors are `HTTPException`s with HMA's exact texts, which `bastion.web.errors`
+renders as `{"message": ...}` under /h, /m and /c.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import HTTPException
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.banks import service as banks
+from bastion.banks.errors import BankExists, BankNotFound, InvalidBankName
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
+from bastion.clock import Clock, as_utc
+from bastion.media import PDQ, DecodeLimits, compute_digests, hash_media
+from bastion.scanning.urlfetch import FetchFailed, FetchPolicy, FetchTooLarge, ForbiddenUrl, fetch
+from bastion.web.hma import types
+from bastion.web.hma.schemas import BankedContentMetadata, Body
+from bastion.web.state import AppState
+
+log = logging.getLogger(__name__)
+
+MIN_PDQ_QUALITY = 50
+BAD_BANK_NAME = "Bank names must be UPPER_WITH_UNDERSCORE"
+MAX_NOTE = 255
+MAX_ENTRY_ID = 2**63 - 1
+
+
+# -- hashing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """What hashing one file produced, under HMA's names ("" for a PDQ of too low quality)."""
+
+    content_type: str
+    signals: dict[str, str]
+    pdq_variants: tuple[str, ...] = ()  # rotations and mirrorings, for lookups
+
+
+def hash_bytes(data: bytes, content: str, names: list[str], limits: DecodeLimits, *,
+               dihedral: bool = False) -> Hashed:
+    limits.check_bytes(len(data))
+    if content == types.VIDEO:  # HMA's video_md5: the file's bytes, not decoded
+        return Hashed(content, {types.VIDEO_MD5: compute_digests(data).md5})
+    if PDQ in names:
+        hashes = hash_media(data, limits, dihedral=dihedral)
+        good = hashes.pdq_quality >= MIN_PDQ_QUALITY
+        values = {**hashes.signals(), PDQ: hashes.pdq if good else ""}
+        variants = tuple(hashes.dihedral or ()) if good else ()
+    else:  # digests only: no need to decode
+        digests = compute_digests(data)
+        values, variants = {"md5": digests.md5, "sha1": digests.sha1, "sha256": digests.sha256}, ()
+    return Hashed(content, {name: values[types.SIGNAL_TYPES[name].stored_as] for name in names}, variants)
+
+
+def fetch_url(url: str, policy: FetchPolicy) -> tuple[bytes, str]:
+    """(content, Content-Type) of `url`, SSRF-guarded, with HMA's error texts."""
+    try:
+        fetched = fetch(url, policy)
+    except ForbiddenUrl:
+        raise HTTPException(400, "Invalid or unsafe URL provided") from None
+    except FetchTooLarge:
+        raise HTTPException(413, "Content too large") from None
+    except FetchFailed as exc:
+        raise HTTPException(400, f"Failed to fetch URL: {exc.message}") from None
+    return fetched.content, fetched.content_type
+
+
+def hash_url(url: str, content_type_hint: str | None, types_arg: str | None, policy: FetchPolicy,
+             limits: DecodeLimits, *, dihedral: bool = False) -> Hashed:
+    names: list[str] | None = None
+    if content_type_hint:  # checked before anything is fetched
+        content = types.content_type(content_type_hint)
+        names = types.select_types(content, types_arg)
+    data, mime = fetch_url(url, policy)
+    if names is None:
+        content = types.content_type_from_mime(mime)
+        names = types.select_types(content, types_arg)
+    return hash_bytes(data, content, names, limits, dihedral=dihedral)
+
+
+def hash_upload(body: Body, types_arg: str | None, limits: DecodeLimits, *, dihedral: bool = False) -> Hashed:
+    """HMA's multipart rule: exactly one file part, whose field name is the content type."""
+    files = body.files()
+    if not files:
+        raise HTTPException(400, "Missing multipart/form-data file upload")
+    if len({key for key, _ in files}) > 1:
+        raise HTTPException(400, "Only one file allowed per request")
+    field, upload = files[0]
+    content = types.content_type(field)
+    names = types.select_types(content, types_arg)
+    if len(files) > 1:
+        raise HTTPException(400, "Only one file allowed per request")
+    data = upload.file.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise HTTPException(413, "Content too large")
+    return hash_bytes(data, content, names, limits, dihedral=dihedral)
+
+
+# -- matching -----------------------------------------------------------------------
+
+_loader_lock = threading.Lock()
+
+
+def require_pdq_index(state: AppState) -> None:
+    """503 until the PDQ index is in memory; the first request starts loading it.
+
+    A server started with background tasks loads the index before serving, so this
+    only answers 503 in a process that has not loaded it yet (as HMA's matcher does
+    while its cache loads).
+    """
+    if state.matcher.ready:
+        return
+    with _loader_lock:
+        loader = state.services.get("hma_index_loader")
+        if not state.matcher.ready and (loader is None or not loader.is_alive()):
+            loader = threading.Thread(target=_load_index, args=(state,), name="bastion-hma-index-load", daemon=True)
+            state.services["hma_index_loader"] = loader
+            loader.start()
+    if not state.matcher.ready:
+        raise HTTPException(503, "index not yet ready")
+
+
+def _load_index(state: AppState) -> None:
+    try:
+        state.matcher.load()
+    except Exception:  # the next lookup tries again
+        log.exception("loading the PDQ index failed")
+
+
+def parse_signal(signal_type_name: str, value: Any) -> tuple[types.SignalType, str]:
+    st = types.signal_type(signal_type_name)
+    try:
+        return st, st.validate(value)
+    except ValueError as exc:
+        raise HTTPException(400, f"invalid signal: {exc}") from None
+
+
+def bank_filter(banks_arg: str | None) -> set[str] | None:
+    return set(banks_arg.split(",")) if banks_arg else None
+
+
+def _live_banks() -> list[Any]:
+    return [Bank.deleted_at.is_(None), Bank.enabled]
+
+
+def raw_lookup(session: Session, state: AppState, st: types.SignalType, value: str,
+               wanted: set[str] | None) -> list[tuple[int, str]]:
+    """(bank content id, distance text) of every index hit; entry state and bank ratios are not applied.
+
+    Deleted and switched-off banks are skipped, and so are allow banks (Bastion's
+    known-benign lists, which HMA has no notion of).
+    """
+    if st.exact:
+        rows = session.execute(
+            select(EntrySignal.entry_id, Bank.name).join(Bank, Bank.id == EntrySignal.bank_id)
+            .where(EntrySignal.signal_type == st.stored_as, EntrySignal.value == value, Bank.kind == "match",
+                   *_live_banks())
+            .order_by(EntrySignal.id)
+        ).all()
+        hits = [(entry_id, "") for entry_id, name in rows if wanted is None or name in wanted]
+        return list(dict.fromkeys(hits))
+    require_pdq_index(state)
+    threshold = session.scalar(select(func.max(Bank.pdq_threshold)).where(Bank.kind == "match", *_live_banks()))
+    if threshold is None:
+        return []
+    found = state.matcher.raw_pdq([value], int(threshold))[0]
+    details = {
+        signal_id: (entry_id, name, limit)
+        for signal_id, entry_id, name, limit in session.execute(
+            select(EntrySignal.id, EntrySignal.entry_id, Bank.name, Bank.pdq_threshold)
+            .join(Bank, Bank.id == EntrySignal.bank_id)
+            .where(EntrySignal.id.in_([s for s, _ in found]), Bank.kind == "match", *_live_banks())
+        ).all()
+    } if found else {}
+    result: dict[int, str] = {}
+    for signal_id, distance in found:
+        if signal_id not in details:
+            continue
+        entry_id, name, limit = details[signal_id]
+        if distance <= limit and (wanted is None or name in wanted) and entry_id not in result:
+            result[entry_id] = str(distance)
+    return list(result.items())
+
+
+MatchesByBank = dict[str, list[dict[str, Any]]]
+
+
+def lookup(session: Session, state: AppState, signals: dict[str, str], *, variants: tuple[str, ...] = (),
+           seed: str | None = None, bypass_coinflip: bool = False, wanted: set[str] | None = None
+           ) -> dict[str, MatchesByBank]:
+    """Matches per signal type (HMA names), then per bank, after entry state, allow banks and the coinflip.
+
+    `signals` must be validated. All signals are matched together, so a hit in an
+    allow bank suppresses every match of the item, whichever signal found it.
+    """
+    stored = {types.SIGNAL_TYPES[name].stored_as: value for name, value in signals.items()}
+    if stored.get(PDQ):
+        require_pdq_index(state)
+    outcome = state.matcher.match(session, stored, pdq_variants=variants if stored.get(PDQ) else ())
+    bank_ids = {m.bank_id for m in outcome.matches}
+    ratios = dict(session.execute(select(Bank.id, Bank.matching_enabled_ratio).where(Bank.id.in_(bank_ids))).all()
+                  ) if bank_ids else {}
+    result: dict[str, MatchesByBank] = {}
+    for name in signals:
+        st = types.SIGNAL_TYPES[name]
+        coinflip = 0.0 if bypass_coinflip else random.Random(seed).random()
+        by_bank: MatchesByBank = {}
+        seen: set[int] = set()
+        for match in outcome.matches:
+            if match.signal_type != st.stored_as or match.entry_id in seen:
+                continue
+            if ratios.get(match.bank_id, 0.0) < coinflip or (wanted is not None and match.bank_name not in wanted):
+                continue
+            seen.add(match.entry_id)
+            distance = "" if st.exact else str(match.distance)
+            by_bank.setdefault(match.bank_name, []).append({"bank_content_id": match.entry_id, "distance": distance})
+        result[name] = by_bank
+    return result
+
+
+def compare(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise HTTPException(400, "Request input was not a dict")
+    results: dict[str, Any] = {}
+    for name, pair in body.items():
+        if not isinstance(pair, list):
+            raise HTTPException(400, f"Comparison hashes for {name} was not a list")
+        if len(pair) != 2:
+            raise HTTPException(400, "Comparison hash list length must be exactly 2")
+        st = types.signal_type(name)
+        try:
+            left, right = st.validate(pair[0]), st.validate(pair[1])
+        except ValueError as exc:
+            raise HTTPException(400, f"Invalid {name} hash: {exc}") from None
+        if st.exact:
+            results[name] = [left == right, {}]
+        else:
+            distance = (int(left, 16) ^ int(right, 16)).bit_count()
+            results[name] = [distance <= types.PDQ_MATCH_THRESHOLD, {"distance": distance}]
+    return results
+
+
+# -- index status -------------------------------------------------------------------
+
+
+def _unix(value: datetime | None) -> int:
+    return -1 if value is None else int(as_utc(value).timestamp())
+
+
+def _change_at(session: Session, seq: int) -> datetime | None:
+    return session.scalar(select(SignalChange.at).where(SignalChange.seq == seq)) if seq else None
+
+
+def _exact_stats(session: Session, stored_as: str) -> tuple[int, int]:
+    count, newest = session.execute(
+        select(func.count(EntrySignal.id), func.max(BankEntry.added_at))
+        .join(BankEntry, BankEntry.id == EntrySignal.entry_id).join(Bank, Bank.id == EntrySignal.bank_id)
+        .where(EntrySignal.signal_type == stored_as, Bank.deleted_at.is_(None))
+    ).one()
+    return int(count or 0), _unix(newest)
+
+
+def selected_types(signal_type_arg: str | None) -> list[str]:
+    if signal_type_arg is None:
+        return list(types.SIGNAL_TYPES)
+    if signal_type_arg not in types.SIGNAL_TYPES:
+        raise HTTPException(400, f"No such signal type '{signal_type_arg}'")
+    return [signal_type_arg]
+
+
+def index_status(session: Session, state: AppState, signal_type_arg: str | None) -> dict[str, Any]:
+    """/m/index/status. PDQ: the in-memory index; the exact types are looked up in the database, always current."""
+    result: dict[str, Any] = {}
+    for name in selected_types(signal_type_arg):
+        st = types.SIGNAL_TYPES[name]
+        if st.exact:
+            size, built_to = _exact_stats(session, st.stored_as)
+            result[name] = {"built_to": built_to, "present": True, "size": size}
+        else:
+            status = state.matcher.status()
+            ready = state.matcher.ready
+            result[name] = {"built_to": _unix(_change_at(session, status.last_change)) if ready else -1,
+                            "present": ready, "size": status.size if ready else 0}
+    return result
+
+
+def signal_type_index(session: Session, state: AppState, signal_type_arg: str | None) -> dict[str, Any]:
+    """/c/signal_type/index: what the database holds against what the index was built to."""
+    result: dict[str, Any] = {}
+    for name in selected_types(signal_type_arg):
+        st = types.SIGNAL_TYPES[name]
+        if st.exact:
+            size, newest = _exact_stats(session, st.stored_as)
+            result[name] = {"db_size": size, "index_size": size, "index_out_of_date": False,
+                            "newest_db_item": newest, "index_built_to": newest}
+            continue
+        ready = state.matcher.ready
+        status = state.matcher.status()
+        built_seq = status.last_change if ready else 0
+        newest_seq = session.scalar(select(func.max(SignalChange.seq))) or 0
+        db_size = session.scalar(select(func.count(EntrySignal.id)).where(EntrySignal.signal_type == PDQ)) or 0
+        result[name] = {"db_size": int(db_size), "index_size": status.size if ready else 0,
+                        "index_out_of_date": newest_seq != built_seq,
+                        "newest_db_item": _unix(_change_at(session, newest_seq)),
+                        "index_built_to": _unix(_change_at(session, built_seq))}
+    return result
+
+
+# -- banks --------------------------------------------------------------------------
+
+
+def bank_json(bank: Bank) -> dict[str, Any]:
+    return {"matching_enabled_ratio": float(bank.matching_enabled_ratio), "name": bank.name}
+
+
+def find_bank(session: Session, name: str) -> Bank | None:
+    try:
+        return banks.get_bank(session, name)
+    except BankNotFound:
+        return None
+
+
+def bank_or_404(session: Session, name: str, message: str | None = None) -> Bank:
+    bank = find_bank(session, name)
+    if bank is None:
+        raise HTTPException(404, message or f"bank '{name}' not found")
+    return bank
+
+
+def create_bank(session: Session, name: str, ratio: float, *, actor: str, clock: Clock) -> Bank:
+    try:
+        bank = banks.create_bank(session, name=name, matching_enabled_ratio=ratio, actor=actor, clock=clock,
+                                 source="hma")
+        session.commit()
+    except InvalidBankName:
+        raise HTTPException(400, BAD_BANK_NAME) from None
+    except (BankExists, IntegrityError):
+        session.rollback()
+        raise HTTPException(403, "Bank already exists") from None
+    return bank
+
+
+def update_bank(session: Session, bank: Bank, *, name: str | None, enabled: bool | None,
+                enabled_ratio: float | None, actor: str, clock: Clock) -> Bank:
+    ratio = None
+    if enabled is not None:
+        ratio = 1.0 if enabled else 0.0
+    if enabled_ratio is not None:
+        ratio = enabled_ratio
+    try:
+        banks.update_bank(session, bank, actor=actor, clock=clock, name=name, matching_enabled_ratio=ratio)
+        session.commit()
+    except InvalidBankName:
+        raise HTTPException(400, BAD_BANK_NAME) from None
+    except (BankExists, IntegrityError):
+        session.rollback()
+        raise HTTPException(403, "Bank name already exists") from None
+    return bank
+
+
+def delete_bank(session: Session, name: str, *, actor: str, clock: Clock) -> None:
+    """Soft delete through the banks service: the bank stops matching and its name is freed."""
+    bank = find_bank(session, name)
+    if bank is not None:
+        banks.delete_bank(session, bank, actor=actor, clock=clock)
+        session.commit()
+
+
+# -- bank content -------------------------------------------------------------------
+
+
+def check_note(note: Any) -> str | None:
+    if not note:
+        return None
+    if not isinstance(note, str):
+        raise HTTPException(400, "note should be a string")
+    if len(note) > MAX_NOTE:
+        raise HTTPException(400, f"note must be at most {MAX_NOTE} characters")
+    return note
+
+
+def content_metadata(body: Body) -> BankedContentMetadata | None:
+    """`metadata` from a JSON body, or from the `metadata` form field of an upload."""
+    raw: Any = None
+    obj = body.json_object()
+    if obj is not None:
+        raw = obj.get("metadata")
+    elif body.field("metadata") is not None:
+        try:
+            raw = json.loads(body.field("metadata") or "")
+        except ValueError:
+            raise HTTPException(400, "metadata form field must be valid JSON") from None
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise HTTPException(400, "metadata should be a json object")
+    raw = {k: v for k, v in raw.items() if k != "collab"}
+    try:
+        return BankedContentMetadata(**raw)
+    except ValidationError as exc:
+        raise HTTPException(400, f"Invalid metadata: {exc}") from None
+
+
+def content_note(body: Body) -> str | None:
+    obj = body.json_object()
+    note = obj.get("note") if obj is not None else body.field("note")
+    return check_note(note)
+
+
+def add_content(session: Session, bank: Bank, signals: dict[str, Any], *, metadata: BankedContentMetadata | None,
+                note: str | None, actor: str, clock: Clock) -> dict[str, Any]:
+    """Bank one item with its signals (HMA names). A value already in the bank returns its entry."""
+    if not signals:
+        raise HTTPException(400, "No signals given")
+    clean: dict[str, str] = {}
+    for name, value in signals.items():
+        st = types.SIGNAL_TYPES.get(name)
+        if st is None:
+            raise HTTPException(400, f"No such signal type {name}")
+        try:
+            clean[name] = st.validate(value)
+        except ValueError as exc:
+            raise HTTPException(400, f"Invalid {name} signal: {exc}") from None
+    if types.VIDEO_MD5 in clean and "md5" in clean and clean["md5"] != clean[types.VIDEO_MD5]:
+        raise HTTPException(400, f"Invalid {types.VIDEO_MD5} signal: it differs from the md5 given with it")
+    user_metadata = metadata.model_dump(by_alias=True, exclude_none=True) if metadata is not None else None
+    result = banks.add_entry(
+        session, bank, {types.SIGNAL_TYPES[name].stored_as: value for name, value in clean.items()},
+        actor=actor, clock=clock, note=note or "", metadata=user_metadata or None,
+        external_id=(user_metadata or {}).get("content_id", "") or "",
+        source=types.VIDEO_SOURCE if types.VIDEO_MD5 in clean else types.PHOTO_SOURCE,
+    )
+    session.commit()
+    return {"id": result.entry.id, "signals": clean}
+
+
+def entry_or_404(session: Session, bank: Bank, content_id: int) -> BankEntry | None:
+    """The entry if it is in `bank` (HMA does not check the bank; Bastion does)."""
+    if content_id > MAX_ENTRY_ID:
+        return None
+    entry = session.get(BankEntry, content_id)
+    return entry if entry is not None and entry.bank_id == bank.id else None
+
+
+def disable_until_ts(entry: BankEntry) -> int:
+    if entry.enabled:
+        return 1
+    return 0 if entry.disabled_until is None else _unix(entry.disabled_until)
+
+
+def _stored_metadata(entry: BankEntry) -> dict[str, Any] | None:
+    try:
+        value = json.loads(entry.metadata_json) if entry.metadata_json else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
+def content_json(session: Session, bank: Bank, entry: BankEntry, *, include_signals: bool,
+                 include_metadata: bool) -> dict[str, Any]:
+    response: dict[str, Any] = {"id": entry.id, "disable_until_ts": disable_until_ts(entry),
+                                "original_media_uri": None, "bank": bank_json(bank)}
+    if include_signals:
+        stored = banks.entry_signals(session, entry.id)
+        if stored:
+            response["signals"] = types.reported_signals(stored, entry.source)
+    stored_meta = _stored_metadata(entry) if include_metadata else None
+    if stored_meta:
+        try:
+            meta = BankedContentMetadata(**{k: v for k, v in stored_meta.items() if k != "collab"})
+            response["metadata"] = meta.model_dump(by_alias=True)
+        except (ValidationError, TypeError):
+            log.warning("metadata of bank entry %d is not HMA metadata", entry.id)
+    if entry.note:
+        response["note"] = entry.note
+    return response
+
+
+def update_content(session: Session, bank: Bank, entry: BankEntry, data: Any, *, actor: str,
+                   clock: Clock) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise HTTPException(400, "this endpoint expects a json object")
+    if "disable_until_ts" in data:
+        raw = data["disable_until_ts"]
+        try:
+            ts = int(raw)
+        except (TypeError, ValueError):
+            raise HTTPException(400, f"Invalid int: '{raw}'") from None
+        if ts < 0:
+            raise HTTPException(400, "disable_until_ts must be a non-negative integer")
+        if ts > int((clock.now() + timedelta(days=365 * 5)).timestamp()):
+            raise HTTPException(400, "disable_until_ts must be less than 5 years in the future")
+        if ts != disable_until_ts(entry):
+            until = None if ts in (0, 1) else datetime.fromtimestamp(ts, timezone.utc)
+            banks.set_entry_enabled(session, entry, ts == 1, actor=actor, clock=clock, reason="hma", until=until)
+    if "note" in data:
+        note = check_note(data["note"]) or ""
+        if note != entry.note:
+            entry.note = note
+            audit.record(session, actor=actor, action="bank.entry_note", subject=f"entry:{entry.id}",
+                         details={"bank": bank.name}, clock=clock)
+    session.commit()
+    return {"bank": bank_json(bank), "collab_metadata": {}, "disable_until_ts": disable_until_ts(entry),
+            "id": entry.id, "note": entry.note or None, "original_media_uri": None,
+            "user_metadata": _stored_metadata(entry)}
+
+
+def delete_content(session: Session, bank: Bank, content_id: int, *, actor: str, clock: Clock) -> int:
+    entry = entry_or_404(session, bank, content_id)
+    if entry is None:
+        return 0
+    banks.delete_entry(session, entry, actor=actor, clock=clock)
+    session.commit()
+    return 1
+
+
+# -- signal types -------------------------------------------------------------------
+
+
+def set_signal_ratio(session: Session, state: AppState, name: str, data: Any, *, actor: str, clock: Clock) -> None:
+    """Store a type's `enabled_ratio` (in memory; it changes nothing, as in HMA) and audit the change."""
+    value = data.get("enabled_ratio") if isinstance(data, dict) else None
+    if value is None:
+        raise HTTPException(400, "enabled_ratio is required")
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        raise HTTPException(400, f"Invalid float: '{value}'") from None
+    if name not in types.SIGNAL_TYPES:  # upstream: an uncaught ValueError, so a 500
+        raise HTTPException(500, f"No such signal type '{name}'")
+    if not 0.0 <= ratio <= 1.0:
+        raise HTTPException(500, f"enabled_ratio must be between 0 and 1, not {ratio}")
+    audit.record(session, actor=actor, action="hma.signal_type_update", subject=f"signal_type:{name}",
+                 details={"enabled_ratio": ratio}, clock=clock)
+    session.commit()
+    types.ratios(state.services)[name] = ratio
