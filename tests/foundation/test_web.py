@@ -92,7 +92,8 @@ def test_probes(client: TestClient) -> None:
 
 def test_readyz_reports_pending_migrations(client: TestClient, engine: Engine) -> None:
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+        connection.execute(text("DELETE FROM alembic_version"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["status"] == "migrations_pending"
 

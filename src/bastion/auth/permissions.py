@@ -32,6 +32,9 @@ class Perm(StrEnum):
     MATCH_LOOKUP = "match.lookup"
     BANKS_READ = "banks.read"
     BANKS_MANAGE = "banks.manage"
+    CASES_READ = "cases.read"
+    CASES_REVIEW = "cases.review"
+    MEDIA_VIEW = "media.view"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -50,6 +53,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.MATCH_LOOKUP: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER}),
     Perm.BANKS_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER, Role.COMPLIANCE, Role.AUDITOR}),
     Perm.BANKS_MANAGE: frozenset({Role.ADMIN, Role.PLATFORM}),
+    Perm.CASES_READ: frozenset({Role.ADMIN, Role.REVIEWER, Role.LEGAL, Role.COMPLIANCE}),
+    Perm.CASES_REVIEW: frozenset({Role.REVIEWER}),
+    # Least privilege: media only to the roles whose work needs it, and they must have a second factor.
+    Perm.MEDIA_VIEW: frozenset({Role.REVIEWER, Role.LEGAL}),
 }
 
 

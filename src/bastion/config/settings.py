@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     )
     scan_url_timeout_seconds: float = Field(10.0, gt=0, description="Time limit for fetching a URL.")
     pdq_index: str = Field("mih", pattern="^(mih|brute)$", description="PDQ index: mih (fast, exact) or brute (reference).")
+    platform_url: str = Field("", description="Base URL of the host platform's Bastion connector API.")
+    platform_secret: SecretStr | None = Field(None, description="Shared HMAC secret for the platform connector.")
     index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")
 
     @classmethod

@@ -25,23 +25,28 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision`."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply migrations up to `revision` (default: every head).
+
+    Domains add their tables in migrations of their own that may branch from the same
+    parent; "heads" applies all branches, and a merge revision joins them later.
+    """
     command.upgrade(alembic_config(engine), revision)
 
 
 def head_revision() -> str | None:
-    """The newest migration shipped with this code."""
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    return script.get_current_head()
+    """The newest migration(s) shipped with this code, joined with '+' when branched."""
+    heads = sorted(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+    return "+".join(heads) or None
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None if it was never migrated."""
+    """The revision(s) the database is at, or None if it was never migrated."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = sorted(MigrationContext.configure(connection).get_current_heads())
+    return "+".join(heads) or None
 
 
 def is_current(engine: Engine) -> bool:
-    """True when the database is at the newest shipped migration."""
+    """True when the database is at the newest shipped migration(s)."""
     return current_revision(engine) == head_revision()

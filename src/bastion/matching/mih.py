@@ -53,18 +53,22 @@ C_SCAN_NS = 2.5  # one row of a sequential linear scan
 MIN_M, MAX_M = 11, 32  # widths 24 .. 8 bits: offsets for 2**24 buckets is the memory cap
 SCAN_CHUNK_ROWS = 1 << 18
 KEY_CHUNK_ROWS = 1 << 16
+BATCH_WORKING_SET = 1 << 16  # probes + candidates handled per vectorised batch step
 
 
 def choose_m(n: int) -> int:
-    """Number of substrings for ``n`` hashes: aim for buckets of ~2-5 rows.
+    """Number of substrings for ``n`` hashes: substring width ~ log2(n).
 
-    Width ~ log2(n) - 1.5 (min 16 bits, max 22): m=16 for <= 250k, 12 at 10M.
-    Measured on 10M uniform hashes at distance 31 (see bench/README-index.md).
+    That keeps buckets at ~1 row, so probes and candidates cost about the same.
+    Measured at 10M uniform rows, distance 31, single queries/s (resident MiB):
+    m=11 (23-24 bit) 4,507 (1,290); m=12 2,845 (971); m=13 1,864 (967);
+    m=14 852 (979); m=16 (16-bit, what FAISS MultiHash uses) 949 (1,000).
+    Clustered data ranks them the same. Never below 11 (24-bit tables: 64 MiB of
+    offsets each) nor above 16.
     """
-    if n <= 0:
+    if n <= 1:
         return 16
-    width = min(22, max(16, round(math.log2(max(n, 2)) - 1.5)))
-    return max(MIN_M, min(16, math.ceil(HASH_BITS / width)))
+    return max(MIN_M, min(16, round(HASH_BITS / math.log2(n))))
 
 
 class Layout:
@@ -139,6 +143,7 @@ class Plan:
     mask: np.ndarray  # (P,) XOR mask applied to that table's key
     off_base: np.ndarray  # (P,) start of that table in ``offsets``
     post_base: np.ndarray  # (P,) start of that table in ``postings``
+    expected_candidates: float = 0.0  # for uniform data
 
     @property
     def probes(self) -> int:
@@ -244,6 +249,9 @@ class MIHTables:
             tables.append(np.full(mk.size, t, dtype=np.int64))
             masks.append(mk)
         table = np.concatenate(tables)
+        expected = sum(
+            ball_size(w, r) * self.n / (1 << w) for w, r in zip(self.layout.widths, radii)
+        )
         return Plan(
             threshold,
             radii,
@@ -251,6 +259,7 @@ class MIHTables:
             np.concatenate(masks),
             self._off_base[table],
             table * self.n,
+            expected,
         )
 
     # -- search -------------------------------------------------------------
@@ -288,7 +297,10 @@ class MIHTables:
         if plan.radii is None:
             return self.scan_batch(q_words, threshold)
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        step = max(1, (1 << 19) // max(plan.probes, 1))
+        # Bound the working set (~256k probes + candidates per chunk): bigger
+        # chunks only add cache misses (measured: 1000-query chunks at m=16 ran
+        # 6x slower per query than single queries).
+        step = max(1, int(BATCH_WORKING_SET / (plan.probes + plan.expected_candidates + 1)))
         for lo in range(0, q_u8.shape[0], step):
             qu, qw = q_u8[lo : lo + step], q_words[lo : lo + step]
             keys = self.layout.keys(qu).astype(np.int64)

@@ -48,7 +48,8 @@ def signals_of(hashes: MediaHashes) -> dict[str, str]:
     return signals
 
 
-MatchListener = Callable[[Session, Scan, list[BankMatch]], None]
+#: Called with the scan, its new matches and, when the scan had them, the media bytes.
+MatchListener = Callable[[Session, Scan, list[BankMatch], bytes | None], None]
 
 
 class Scanner:
@@ -66,7 +67,7 @@ class Scanner:
         signals = signals_of(hashes)
         variants = list(hashes.dihedral or ()) if PDQ in signals else []
         outcome = self.matcher.match(session, signals, pdq_variants=variants)
-        scan = self._record(session, hashes, meta, outcome, source=source, actor=actor, url=url)
+        scan = self._record(session, hashes, meta, outcome, source=source, actor=actor, url=url, data=data)
         return ScanResult(scan.id, hashes, outcome, PDQ in signals)
 
     def scan_url(self, session: Session, url: str, meta: UploadMeta, *, actor: str) -> ScanResult:
@@ -74,7 +75,7 @@ class Scanner:
         return self.scan_bytes(session, fetched.content, meta, source="url", actor=actor, url=url)
 
     def _record(self, session: Session, hashes: MediaHashes, meta: UploadMeta, outcome: MatchOutcome, *,
-                source: str, actor: str, url: str) -> Scan:
+                source: str, actor: str, url: str, data: bytes) -> Scan:
         now = self.clock.now()
         scan = Scan(
             created_at=now, source=source, url=url[:2000], content_id=meta.content_id[:255],
@@ -87,10 +88,11 @@ class Scanner:
         )
         session.add(scan)
         session.flush()
-        self._add_matches(session, scan, outcome.matches, found_by="scan")
+        self._add_matches(session, scan, outcome.matches, found_by="scan", data=data)
         return scan
 
-    def _add_matches(self, session: Session, scan: Scan, matches: list[BankMatch], *, found_by: str) -> None:
+    def _add_matches(self, session: Session, scan: Scan, matches: list[BankMatch], *, found_by: str,
+                     data: bytes | None = None) -> None:
         for match in matches:
             session.add(ScanMatch(scan_id=scan.id, bank_id=match.bank_id, bank_name=match.bank_name,
                                   entry_id=match.entry_id, signal_id=match.signal_id, signal_type=match.signal_type,
@@ -99,7 +101,7 @@ class Scanner:
         session.flush()
         if matches:
             for listener in self.listeners:
-                listener(session, scan, matches)
+                listener(session, scan, matches, data)
 
     def rescan(self, session: Session, since: datetime, *, batch: int = 500,
                progress: Callable[[int], None] | None = None) -> "RescanReport":

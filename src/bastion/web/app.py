@@ -22,14 +22,16 @@ from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
 from bastion.matching.banked import BankMatcher
 from bastion.media import DecodeLimits
 from bastion.media.limits import apply_to_pillow
+from bastion.cases.intake import CaseOpener
+from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
 from bastion.web import errors
 from bastion.web import hma
-from bastion.web.api import apikeys, audit, auth, banks, health, orgsettings, scan, users
+from bastion.web.api import apikeys, audit, auth, banks, cases, health, orgsettings, scan, users
 from bastion.web.state import AppState
-from bastion.web.ui import admin_pages, auth_pages, detect_pages
+from bastion.web.ui import admin_pages, auth_pages, detect_pages, review_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -50,6 +52,7 @@ def create_app(
     matcher, scanner = build_detection(settings, sessions, clock)
     state = AppState(settings=settings, engine=engine, sessions=sessions, clock=clock,
                      secret=settings.secret_key_bytes(), matcher=matcher, scanner=scanner)
+    wire_review(state)
 
     app = FastAPI(title="Bastion", version=__version__, lifespan=_lifespan if background else None,
                   description="Child-safety and legal-process operations. JSON API under /api/v1.")
@@ -57,7 +60,8 @@ def create_app(
     errors.install(app)
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
-                   banks.router, scan.router, hma.router, auth_pages.router, admin_pages.router, detect_pages.router):
+                   banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
+                   detect_pages.router, review_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -73,7 +77,29 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
         settings.scan_url_allowed_hosts.split(","), settings.scan_url_allowed_networks.split(","),
         settings.media_max_bytes, settings.scan_url_timeout_seconds,
     )
-    return matcher, Scanner(matcher, clock, limits=limits, fetch_policy=policy)
+    scanner = Scanner(matcher, clock, limits=limits, fetch_policy=policy)
+    scanner.listeners.append(CaseOpener(build_media_store(settings, clock), clock))
+    return matcher, scanner
+
+
+def wire_review(state: AppState) -> None:
+    """Media for review, the evidence vault, and the platform connector, for pages and background tasks."""
+    import bastion.actions.tasks  # noqa: F401  (registers actions.deliver)
+    import bastion.cases.enforce  # noqa: F401  (registers the action-sync task)
+    import bastion.cases.tasks  # noqa: F401  (registers the removal-clock task)
+    import bastion.evidence.tasks  # noqa: F401  (registers evidence.purge)
+    from bastion.actions.tasks import CONNECTOR_FACTORY
+    from bastion.evidence.tasks import VAULT_SERVICE
+
+    opener = next(listener for listener in state.scanner.listeners if isinstance(listener, CaseOpener))
+    state.services["media_store"] = opener.media
+    state.services[VAULT_SERVICE] = opener.media.vault
+    settings = state.settings
+    if settings.platform_url and settings.platform_secret:
+        from bastion.platform.http_connector import HttpPlatformConnector
+
+        secret, url = settings.platform_secret.get_secret_value(), settings.platform_url
+        state.services[CONNECTOR_FACTORY] = lambda: HttpPlatformConnector(url, secret)
 
 
 @asynccontextmanager

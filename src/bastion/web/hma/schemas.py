@@ -97,7 +97,7 @@ def validated(model: type[M], data: Any) -> M:
 def query_dict(request: Request) -> dict[str, str]:
     """Query parameters, the first value of each (as Flask's `request.args` gives them)."""
     params = request.query_params
-    return {key: params.getlist(key)[0] for key in params.keys()}
+    return {key: params.getlist(key)[0] for key in params}
 
 
 def query_model(model: type[M]) -> Any:

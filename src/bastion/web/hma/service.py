@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import HTTPException
@@ -28,14 +28,20 @@ from bastion.banks.errors import BankExists, BankNotFound, InvalidBankName
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
 from bastion.clock import Clock, as_utc
 from bastion.media import PDQ, DecodeLimits, compute_digests, hash_media
-from bastion.scanning.urlfetch import FetchFailed, FetchPolicy, FetchTooLarge, ForbiddenUrl, fetch
+from bastion.scanning.service import MIN_PDQ_QUALITY
+from bastion.scanning.urlfetch import (
+    FetchFailed,
+    FetchPolicy,
+    FetchTooLarge,
+    ForbiddenUrl,
+    fetch,
+)
 from bastion.web.hma import types
 from bastion.web.hma.schemas import BankedContentMetadata, Body
 from bastion.web.state import AppState
 
 log = logging.getLogger(__name__)
 
-MIN_PDQ_QUALITY = 50
 BAD_BANK_NAME = "Bank names must be UPPER_WITH_UNDERSCORE"
 MAX_NOTE = 255
 MAX_ENTRY_ID = 2**63 - 1
@@ -133,8 +139,7 @@ def require_pdq_index(state: AppState) -> None:
             loader = threading.Thread(target=_load_index, args=(state,), name="bastion-hma-index-load", daemon=True)
             state.services["hma_index_loader"] = loader
             loader.start()
-    if not state.matcher.ready:
-        raise HTTPException(503, "index not yet ready")
+    raise HTTPException(503, "index not yet ready")
 
 
 def _load_index(state: AppState) -> None:
@@ -508,7 +513,7 @@ def update_content(session: Session, bank: Bank, entry: BankEntry, data: Any, *,
         if ts > int((clock.now() + timedelta(days=365 * 5)).timestamp()):
             raise HTTPException(400, "disable_until_ts must be less than 5 years in the future")
         if ts != disable_until_ts(entry):
-            until = None if ts in (0, 1) else datetime.fromtimestamp(ts, timezone.utc)
+            until = None if ts in (0, 1) else datetime.fromtimestamp(ts, UTC)
             banks.set_entry_enabled(session, entry, ts == 1, actor=actor, clock=clock, reason="hma", until=until)
     if "note" in data:
         note = check_note(data["note"]) or ""

@@ -42,7 +42,7 @@ class SignalType:
     def validate(self, value: Any) -> str:
         """The canonical value, or ValueError with python-threatexchange's reason."""
         if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not a string")
+            raise ValueError(f"{value!r} is not a string")  # noqa: TRY004 (callers report ValueErrors)
         if self.name == PDQ:
             if not re.fullmatch(r"[0-9a-f]{64}", value):
                 raise ValueError("invalid PDQ hash")

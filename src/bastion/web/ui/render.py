@@ -21,8 +21,8 @@ def csrf_token_for(request: Request) -> str:
     return token or getattr(request.state, "anon_csrf", None) or request.cookies.get(ANON_CSRF_COOKIE, "")
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
-           ) -> HTMLResponse:
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
     full = {
         "principal": principal,
@@ -30,4 +30,4 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "can": (lambda perm: principal is not None and principal.mfa_passed and principal.can(Perm(perm))),
         **(context or {}),
     }
-    return TEMPLATES.TemplateResponse(request, template, full, status_code=status_code)
+    return TEMPLATES.TemplateResponse(request, template, full, status_code=status_code, headers=headers)

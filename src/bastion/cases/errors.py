@@ -1,0 +1,28 @@
+"""Typed errors of the cases domain."""
+
+from __future__ import annotations
+
+from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+
+
+class CaseHeld(Conflict):
+    """Someone else holds the claim; the message names them."""
+
+    code = "case_held"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class DecisionRefused(InvalidInput):
+    code = "decision_refused"
+
+
+class NotRevealed(BastionError):
+    code = "not_revealed"
+    status = 403

@@ -1,0 +1,112 @@
+"""Tables of the cases domain."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bastion.db.base import Base, UTCDateTime
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removal_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    removal_policy: Mapped[str] = mapped_column(String(100), default="")
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    classification: Mapped[str] = mapped_column(String(8), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseItem(Base):
+    """One matched upload in a case, with the match that brought it in."""
+
+    __tablename__ = "case_items"
+    __table_args__ = (UniqueConstraint("case_id", "scan_id", name="uq_case_items_case_scan"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    scan_id: Mapped[int] = mapped_column(BigId, index=True)
+    content_id: Mapped[str] = mapped_column(String(255), default="")
+    bank_id: Mapped[int] = mapped_column(Integer)
+    bank_name: Mapped[str] = mapped_column(String(255))
+    bank_source: Mapped[str] = mapped_column(String(255), default="")
+    entry_id: Mapped[int] = mapped_column(BigId)
+    signal_type: Mapped[str] = mapped_column(String(32))
+    distance: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    media_ref: Mapped[str] = mapped_column(String(100), default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    viewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | not_match
+    classification: Mapped[str] = mapped_column(String(8), default="")
+    annotations: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CaseEvent(Base):
+    """Everything that happened to a case, in order: the case's own timeline."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(16), default="")
+    to_status: Mapped[str] = mapped_column(String(16), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class EntryFeedback(Base):
+    """A reviewer's "not a match" against a bank entry: how banks learn their false positives."""
+
+    __tablename__ = "entry_feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigId, index=True)
+    case_item_id: Mapped[int] = mapped_column(BigId)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    disabled_entry: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewerExposure(Base):
+    """How many items a reviewer has opened (revealed) on a given day."""
+
+    __tablename__ = "reviewer_exposure"
+    __table_args__ = (UniqueConstraint("user_id", "day", name="uq_reviewer_exposure_user_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    revealed: Mapped[int] = mapped_column(Integer, default=0)
+    reviewed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewerPreference(Base):
+    """A reviewer's own override of an organisation wellness default."""
+
+    __tablename__ = "reviewer_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_reviewer_preferences_user_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(Text)

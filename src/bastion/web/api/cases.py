@@ -1,0 +1,157 @@
+"""The review queue over JSON, for tooling; people use the review pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from bastion.auth.models import User
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.actions import outbox
+from bastion.cases import service
+from bastion.cases.enforce import Enforcement, decide_case
+from bastion.cases.errors import CaseNotFound
+from bastion.cases.models import Case, CaseItem
+from bastion.cases.views import case_view
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+
+class CaseOut(BaseModel):
+    id: int
+    account_id: str
+    status: str
+    priority: int
+    opened_at: datetime
+    removal_due_at: datetime | None
+    removal_policy: str
+    claimed_by: int | None
+    classification: str
+    items: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+
+    @classmethod
+    def of(cls, case: Case, items: list[CaseItem] | None = None, events: list[Any] | None = None) -> "CaseOut":
+        return cls(
+            id=case.id, account_id=case.account_id, status=case.status, priority=case.priority,
+            opened_at=case.opened_at, removal_due_at=case.removal_due_at, removal_policy=case.removal_policy,
+            claimed_by=case.claimed_by, classification=case.classification,
+            items=[{"id": i.id, "scan_id": i.scan_id, "content_id": i.content_id, "bank": i.bank_name,
+                    "entry_id": i.entry_id, "signal_type": i.signal_type, "distance": i.distance,
+                    "category": i.category, "decision": i.decision, "classification": i.classification,
+                    "viewed": i.viewed} for i in items or []],
+            events=[{"at": e.at, "actor": e.actor, "kind": e.kind, "from": e.from_status, "to": e.to_status}
+                    for e in events or []],
+        )
+
+
+class Decision(BaseModel):
+    decision: str = Field(pattern="^(confirm|not_match)$")
+    classification: str = ""
+    annotations: list[str] = []
+    reason: str = ""
+    disable_entry: bool = False
+
+
+class Note(BaseModel):
+    note: str = ""
+
+
+def _user(db: Session, principal: Principal) -> User:
+    user = db.get(User, principal.user_id)
+    assert user is not None
+    return user
+
+
+def _item(db: Session, case: Case, item_id: int) -> CaseItem:
+    item = db.get(CaseItem, item_id)
+    if item is None or item.case_id != case.id:
+        raise CaseNotFound(f"Case {case.id} has no item {item_id}.")
+    return item
+
+
+@router.get("", dependencies=[needs(Perm.CASES_READ)])
+def list_open(request: Request, db: Session = Depends(get_db)) -> list[CaseOut]:
+    return [CaseOut.of(c) for c in service.queue(db, clock=get_state(request).clock)]
+
+
+@router.get("/{case_id}", dependencies=[needs(Perm.CASES_READ)])
+def get_case(case_id: int, db: Session = Depends(get_db)) -> CaseOut:
+    view = case_view(db, service.get_case(db, case_id))
+    return CaseOut.of(view.case, [v.item for v in view.items], view.events)
+
+
+@router.post("/next")
+def next_case(request: Request, db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut | None:
+    case = service.next_case(db, _user(db, principal), clock=get_state(request).clock)
+    db.commit()
+    return CaseOut.of(case) if case else None
+
+
+@router.post("/{case_id}/claim")
+def claim(case_id: int, request: Request, db: Session = Depends(get_db),
+          principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
+    case = service.claim(db, service.get_case(db, case_id), _user(db, principal), clock=get_state(request).clock)
+    db.commit()
+    return CaseOut.of(case)
+
+
+@router.post("/{case_id}/release")
+def release(case_id: int, request: Request, db: Session = Depends(get_db),
+            principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
+    case = service.get_case(db, case_id)
+    service.release(db, case, _user(db, principal), clock=get_state(request).clock)
+    db.commit()
+    return CaseOut.of(case)
+
+
+@router.post("/{case_id}/items/{item_id}/decision")
+def decide(case_id: int, item_id: int, body: Decision, request: Request, db: Session = Depends(get_db),
+           principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
+    clock = get_state(request).clock
+    case = service.get_case(db, case_id)
+    item, user = _item(db, case, item_id), _user(db, principal)
+    if body.decision == "confirm":
+        service.confirm_item(db, case, item, user, classification=body.classification,
+                             annotations=body.annotations, clock=clock)
+    else:
+        service.reject_item(db, case, item, user, reason=body.reason, disable_entry=body.disable_entry, clock=clock)
+    db.commit()
+    return CaseOut.of(case, service.items_of(db, case.id))
+
+
+@router.post("/{case_id}/escalate")
+def escalate(case_id: int, body: Note, request: Request, db: Session = Depends(get_db),
+             principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
+    case = service.get_case(db, case_id)
+    service.escalate(db, case, _user(db, principal), note=body.note, clock=get_state(request).clock)
+    db.commit()
+    return CaseOut.of(case)
+
+
+class Conclusion(BaseModel):
+    remove: bool = True
+    restrict: str = Field("suspend", pattern="^(|suspend|limit)$")
+    preserve: bool = True
+    report: bool = True
+    add_to_bank: bool = True
+
+
+@router.post("/{case_id}/conclude")
+def conclude(case_id: int, body: Conclusion, request: Request, db: Session = Depends(get_db),
+             principal: Principal = needs(Perm.CASES_REVIEW)) -> dict[str, Any]:
+    """Conclude a fully decided case; a confirmed one gets the chosen actions through the outbox."""
+    case = service.get_case(db, case_id)
+    status = decide_case(db, case, _user(db, principal), Enforcement(**body.model_dump()),
+                         clock=get_state(request).clock)
+    db.commit()
+    return {"status": status, "actions": [
+        {"id": a.id, "kind": a.kind, "target": a.target, "status": a.status} for a in outbox.actions_for(db, f"case:{case.id}")]}

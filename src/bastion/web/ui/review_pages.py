@@ -1,0 +1,234 @@
+"""The review queue and case pages, built for reviewers' wellbeing.
+
+Media appears only as server-rendered thumbnails, blurred and greyscale unless the
+reviewer's settings say otherwise; the full image is served only for the one item a
+reviewer has revealed. Every thumbnail and reveal is audited.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.actions import outbox
+from bastion.auth.models import User
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.cases import service, wellness
+from bastion.cases.enforce import Enforcement, decide_case
+from bastion.cases.errors import CaseNotFound, NotRevealed
+from bastion.cases.models import Case, CaseItem
+from bastion.cases.policy import CLASSIFICATIONS, PERSONAL, set_personal, setting_for
+from bastion.cases.views import case_view
+from bastion.errors import BastionError
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store, private"}
+
+
+def _user(db: Session, principal: Principal) -> User:
+    user = db.get(User, principal.user_id)
+    assert user is not None
+    return user
+
+
+def _item(db: Session, case: Case, item_id: int) -> CaseItem:
+    item = db.get(CaseItem, item_id)
+    if item is None or item.case_id != case.id:
+        raise CaseNotFound(f"Case {case.id} has no item {item_id}.")
+    return item
+
+
+@router.get("/review")
+def review_queue(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_READ)
+                 ) -> Response:
+    clock = get_state(request).clock
+    return render(request, "review.html", {"cases": service.queue(db, clock=clock), "now": clock.now(),
+                                           "exposure": wellness.exposure(db, principal.user_id, clock)})
+
+
+@router.post("/review/next")
+def review_next(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)
+                ) -> Response:
+    case = service.next_case(db, _user(db, principal), clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse(f"/cases/{case.id}" if case else "/review?empty=1", status_code=303)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, error: str | None = None, db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.CASES_READ)) -> Response:
+    state = get_state(request)
+    view = case_view(db, service.get_case(db, case_id))
+    context = {
+        "view": view, "now": state.clock.now(), "classifications": CLASSIFICATIONS, "error": error,
+        "holder": service.holder_name(db, view.case),
+        "revealed": wellness.revealed_item(db, principal.user_id),
+        "exposure": wellness.exposure(db, principal.user_id, state.clock),
+        "unseen_ok": {i.item.id for i in view.items if service.may_confirm_unseen(db, i.item)},
+        "actions": outbox.actions_for(db, f"case:{view.case.id}"),
+    }
+    return render(request, "case.html", context, headers=NO_STORE)
+
+
+def _back(case_id: int, anchor: str = "", error: str = "") -> RedirectResponse:
+    suffix = f"?error={error}" if error else ""
+    return RedirectResponse(f"/cases/{case_id}{suffix}{'#' + anchor if anchor else ''}", status_code=303)
+
+
+def _act(request: Request, db: Session, case_id: int, action, anchor: str = "") -> Response:  # type: ignore[no-untyped-def]
+    """Run a decision; typed refusals come back to the case page as a message, nothing half-done."""
+    try:
+        action()
+    except BastionError as exc:
+        db.rollback()
+        from urllib.parse import quote
+
+        return _back(case_id, anchor, quote(exc.message))
+    db.commit()
+    return _back(case_id, anchor)
+
+
+@router.post("/cases/{case_id}/claim")
+def case_claim(request: Request, case_id: int, db: Session = Depends(get_db),
+               principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    clock = get_state(request).clock
+    return _act(request, db, case_id, lambda: service.claim(db, service.get_case(db, case_id),
+                                                            _user(db, principal), clock=clock))
+
+
+@router.post("/cases/{case_id}/release")
+def case_release(request: Request, case_id: int, db: Session = Depends(get_db),
+                 principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    clock = get_state(request).clock
+    return _act(request, db, case_id, lambda: service.release(db, service.get_case(db, case_id),
+                                                              _user(db, principal), clock=clock))
+
+
+@router.get("/cases/{case_id}/items/{item_id}/thumb")
+def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
+                   principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    state = get_state(request)
+    item = _item(db, service.get_case(db, case_id), item_id)
+    data = _media(request, db, item, principal, "thumbnail")
+    revealed = wellness.revealed_item(db, principal.user_id) == item.id
+    blur = not revealed and bool(setting_for(db, principal.user_id, "wellness.blur"))
+    grey = not revealed and bool(setting_for(db, principal.user_id, "wellness.greyscale"))
+    audit.record(db, actor=principal.actor, action="media.thumbnail", subject=f"case_item:{item.id}",
+                 details={"blurred": blur, "greyscale": grey}, clock=state.clock)
+    db.commit()
+    if data is None:
+        return Response(status_code=404, headers=NO_STORE)
+    return Response(wellness.thumbnail(data, blur=blur, greyscale=grey), media_type="image/png", headers=NO_STORE)
+
+
+@router.post("/cases/{case_id}/items/{item_id}/reveal")
+def item_reveal(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    state = get_state(request)
+    item = _item(db, service.get_case(db, case_id), item_id)
+    wellness.reveal(db, principal.user_id, item.id, state.clock)
+    service.mark_viewed(db, item)
+    audit.record(db, actor=principal.actor, action="media.reveal", subject=f"case_item:{item.id}",
+                 details={"case": case_id}, clock=state.clock)
+    db.commit()
+    return _back(case_id, f"item-{item.id}")
+
+
+@router.post("/cases/{case_id}/hide")
+def item_hide(request: Request, case_id: int, db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    wellness.hide(db, principal.user_id)
+    db.commit()
+    return _back(case_id)
+
+
+@router.get("/cases/{case_id}/items/{item_id}/full")
+def item_full(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    """The revealed item only; any other item is refused, so only one is ever revealed at a time."""
+    item = _item(db, service.get_case(db, case_id), item_id)
+    if wellness.revealed_item(db, principal.user_id) != item.id:
+        raise NotRevealed("Reveal this item first; only one item is shown unblurred at a time.")
+    data = _media(request, db, item, principal, "view")
+    audit.record(db, actor=principal.actor, action="media.view", subject=f"case_item:{item.id}",
+                 details={"case": case_id}, clock=get_state(request).clock)
+    db.commit()
+    if data is None:
+        return Response(status_code=404, headers=NO_STORE)
+    return Response(wellness.revealed_image(data), media_type="image/png", headers=NO_STORE)
+
+
+def _media(request: Request, db: Session, item: CaseItem, principal: Principal, purpose: str) -> bytes | None:
+    store = get_state(request).services.get("media_store")
+    if store is None or not item.media_ref and not item.content_id:
+        return None
+    return store.load(db, item, actor=principal.actor, reason=f"review {purpose}")
+
+
+@router.post("/cases/{case_id}/items/{item_id}/confirm")
+def item_confirm(request: Request, case_id: int, item_id: int, classification: str = Form(""),
+                 annotations: str = Form(""), db: Session = Depends(get_db),
+                 principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    clock = get_state(request).clock
+
+    def act() -> None:
+        case = service.get_case(db, case_id)
+        service.confirm_item(db, case, _item(db, case, item_id), _user(db, principal), classification=classification,
+                             annotations=annotations.split(), clock=clock)
+
+    return _act(request, db, case_id, act, f"item-{item_id}")
+
+
+@router.post("/cases/{case_id}/items/{item_id}/reject")
+def item_reject(request: Request, case_id: int, item_id: int, reason: str = Form(""),
+                disable_entry: bool = Form(False), db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    clock = get_state(request).clock
+
+    def act() -> None:
+        case = service.get_case(db, case_id)
+        service.reject_item(db, case, _item(db, case, item_id), _user(db, principal), reason=reason,
+                            disable_entry=disable_entry, clock=clock)
+
+    return _act(request, db, case_id, act, f"item-{item_id}")
+
+
+@router.post("/cases/{case_id}/escalate")
+def case_escalate(request: Request, case_id: int, note: str = Form(""), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    clock = get_state(request).clock
+    return _act(request, db, case_id, lambda: service.escalate(db, service.get_case(db, case_id),
+                                                               _user(db, principal), note=note, clock=clock))
+
+
+@router.get("/review/settings")
+def personal_settings(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.MEDIA_VIEW)
+                      ) -> Response:
+    values = {key: setting_for(db, principal.user_id, key) for key in PERSONAL}
+    return render(request, "review_settings.html", {"values": values})
+
+
+@router.post("/review/settings")
+def personal_settings_save(request: Request, key: str = Form(...), value: str = Form(...),
+                           db: Session = Depends(get_db), principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    set_personal(db, principal.user_id, key, value)
+    audit.record(db, actor=principal.actor, action="wellness.preference", subject=f"user:{principal.user_id}",
+                 details={"key": key, "value": value}, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review/settings", status_code=303)
+
+
+@router.post("/cases/{case_id}/conclude")
+def case_conclude(request: Request, case_id: int, remove: bool = Form(False), restrict: str = Form(""),
+                  preserve: bool = Form(False), report: bool = Form(False), add_to_bank: bool = Form(False),
+                  db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    clock = get_state(request).clock
+    choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
+    return _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), _user(db, principal),
+                                                          choice, clock=clock))
