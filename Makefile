@@ -29,7 +29,7 @@ install-dev: $(VENV)/.installed-dev
 run: $(VENV)/.installed
 	$(BIN)/bastion init
 	$(BIN)/bastion dev seed-demo
-	$(BIN)/bastion serve
+	$(BIN)/bastion serve --demo
 
 ## Install the dev extras and run the whole test suite
 test: $(VENV)/.installed-dev

@@ -83,6 +83,10 @@ def test_confirmed_case_removes_the_post_and_suspends_the_account(
     assert platform.get_account(ACCOUNT).status == "suspended"
     final = client.get(f"/api/v1/cases/{case['id']}").json()
     assert final["status"] == "actioned"
+    vault = app.state.bastion.services["evidence.vault"]
+    preserved = vault.items_about(db, f"case:{case['id']}")
+    assert len(preserved) == 1 and preserved[0].sha256 == hash_media(platform.fetch_media(POST)).sha256
+    assert {e.action for e in vault.custody(db, preserved[0].id)} >= {"store"}
 
     # a re-upload is caught by the platform's own bank now
     again = client.post("/api/v1/scan", files={"file": ("p.jpg", platform.fetch_media(POST))},

@@ -35,6 +35,10 @@ class Perm(StrEnum):
     CASES_READ = "cases.read"
     CASES_REVIEW = "cases.review"
     MEDIA_VIEW = "media.view"
+    LEGAL_READ = "legal.read"
+    LEGAL_MANAGE = "legal.manage"
+    LEGAL_APPROVE = "legal.approve"
+    OFFICER_PORTAL = "officer.portal"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -57,6 +61,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.CASES_REVIEW: frozenset({Role.REVIEWER}),
     # Least privilege: media only to the roles whose work needs it, and they must have a second factor.
     Perm.MEDIA_VIEW: frozenset({Role.REVIEWER, Role.LEGAL}),
+    Perm.LEGAL_READ: frozenset({Role.LEGAL, Role.COMPLIANCE, Role.ADMIN, Role.AUDITOR}),
+    Perm.LEGAL_MANAGE: frozenset({Role.LEGAL}),
+    Perm.LEGAL_APPROVE: frozenset({Role.LEGAL}),
+    Perm.OFFICER_PORTAL: frozenset({Role.OFFICER}),
 }
 
 

@@ -45,8 +45,13 @@ def subject(case: Case) -> str:
     return f"case:{case.id}"
 
 
-def decide_case(session: Session, case: Case, user: User, choice: Enforcement, *, clock: Clock) -> str:
-    """Conclude the case; if confirmed, request the chosen actions. Returns the new status."""
+def decide_case(session: Session, case: Case, user: User, choice: Enforcement, *, clock: Clock,
+                vault: Any | None = None) -> str:
+    """Conclude the case; if confirmed, request the chosen actions. Returns the new status.
+
+    With a `vault`, preserving also files each confirmed item's media as evidence of the
+    case (with the decision as context) under the removed-content retention policy.
+    """
     if choice.restrict not in RESTRICTIONS:
         from bastion.errors import InvalidInput
 
@@ -54,7 +59,29 @@ def decide_case(session: Session, case: Case, user: User, choice: Enforcement, *
     status = conclude(session, case, user, clock=clock)
     if status == "confirmed":
         _enforce(session, case, user, choice, clock)
+        if choice.preserve and vault is not None:
+            _preserve_media(session, case, user, vault, clock)
     return status
+
+
+def _preserve_media(session: Session, case: Case, user: User, vault: Any, clock: Clock) -> None:
+    """The matched media becomes evidence of this case: same encrypted bytes, new item, case context."""
+    for item in items_of(session, case.id):
+        if item.decision != "confirmed" or not item.media_ref.startswith("evidence:"):
+            continue
+        kept = vault.get(session, int(item.media_ref.split(":", 1)[1]))
+        data = vault.open(session, kept.id, actor=user.username, reason=f"preserving for case {case.id}")
+        evidence = vault.preserve(
+            session, data, kind="media", subject=subject(case), actor=user.username,
+            reason=f"confirmed {item.classification} in case {case.id}", pdq=kept.pdq or None,
+            metadata={"content_id": item.content_id, "scan_id": item.scan_id, "account_id": case.account_id},
+            context={"case": case.id, "item": item.id, "classification": item.classification,
+                     "bank": item.bank_name, "entry": item.entry_id, "distance": item.distance},
+        )
+        vault.apply_retention(session, evidence.id, "removed_content", from_time=clock.now(), actor=user.username,
+                              reason=f"content removed after case {case.id}")
+        _event(session, case, user.username, "evidence_preserved", clock,
+               details={"item": item.id, "evidence": evidence.id})
 
 
 def _enforce(session: Session, case: Case, user: User, choice: Enforcement, clock: Clock) -> None:

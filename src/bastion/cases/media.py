@@ -45,6 +45,14 @@ def open_vault(settings: Settings, clock: Clock) -> Any:
 
     config = VaultConfig.from_environ(settings.data_dir)
     if config.master_key_value is None and not config.master_key_file.exists():
+        if any(True for _ in config.store().keys()):
+            from bastion.evidence.errors import VaultKeyError
+
+            raise VaultKeyError(
+                f"The evidence store {config.store_url} holds objects but the master key file "
+                f"{config.master_key_file} is missing. Restore the key file (or set BASTION_EVIDENCE_MASTER_KEY); "
+                "a new key cannot read existing evidence."
+            )
         config.master_key_file.parent.mkdir(parents=True, exist_ok=True)
         MasterKey.generate().write_new_file(config.master_key_file)
         log.info("created the evidence master key file", extra={"path": str(config.master_key_file)})

@@ -63,3 +63,31 @@ def demo_platform(
         raise typer.BadParameter("Set BASTION_PLATFORM_SECRET (or --secret) to the secret Bastion signs with.")
     console.print(f"Demo platform on http://{host}:{port}")
     serve_demo_platform(host, port, path, secret)
+
+
+def start_demo_platform(settings):  # type: ignore[no-untyped-def]
+    """Run the demo platform in this process and return settings that point Bastion at it.
+
+    Its shared secret is generated once into the data folder, so restarts keep working.
+    """
+    import secrets as random_secrets
+
+    from pydantic import SecretStr
+
+    from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
+
+    folder = settings.data_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    secret_file = folder / "platform.secret"
+    if not secret_file.exists():
+        secret_file.write_text(random_secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    secret = secret_file.read_text().strip()
+    seed_demo_platform(folder / "platform.db")
+    server = BackgroundServer(create_demo_platform_app(folder / "platform.db", secret), port=DEMO_PLATFORM_PORT)
+    url = server.start()
+    console.print(f"Demo platform on {url} (accounts, posts, logins: open it in a browser)")
+    return settings.model_copy(update={"platform_url": url, "platform_secret": SecretStr(secret)})
+
+
+DEMO_PLATFORM_PORT = 8020

@@ -6,6 +6,7 @@ import typer
 
 from bastion.cli import admin, demo, detect
 from bastion.cli.common import console, friendly_errors
+from bastion.evidence.cli import evidence_app
 from bastion.config import get_settings
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(detect.banks_app, name="banks")
 app.add_typer(demo.dev_app, name="dev")
+app.add_typer(evidence_app, name="evidence")
 app.command("hash")(detect.hash_command)
 app.command("scan")(detect.scan_command)
 app.command("rescan")(detect.rescan_command)
@@ -41,6 +43,7 @@ def init() -> None:
 def serve(
     host: str = typer.Option(None, help="Bind address (default from BASTION_HOST)."),
     port: int = typer.Option(None, help="Port (default from BASTION_PORT)."),
+    demo: bool = typer.Option(False, "--demo", help="Also run the demo platform and connect Bastion to it."),
 ) -> None:
     """Serve the web interface and API, with in-process workers and the timer ticker."""
     import uvicorn
@@ -51,6 +54,10 @@ def serve(
     from bastion.web.app import create_app
 
     settings = get_settings()
+    if demo:
+        from bastion.cli.demo import start_demo_platform
+
+        settings = start_demo_platform(settings)
     logs.configure(settings.log_level, settings.log_json)
     engine = make_engine(settings.effective_database_url)
     check_reachable(engine)

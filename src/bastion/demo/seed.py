@@ -11,6 +11,7 @@ from bastion.banks import service
 from bastion.clock import Clock
 from bastion.demo.images import ALTERATIONS, encode, picture
 from bastion.media import hash_media
+from bastion.platform.demo.seed import POSTS as PLATFORM_POSTS
 from bastion.scanning.service import Scanner, UploadMeta
 
 DEMO_BANK = "DEMO_KNOWN_IMAGES"
@@ -43,9 +44,12 @@ def seed_demo(sessions: sessionmaker[Session], scanner: Scanner, uploads_dir: Pa
     files = _write_uploads(uploads_dir)
     scanner.matcher.refresh()
     matched = 0
+    posts = [p for p in PLATFORM_POSTS if p.image_format]  # uploads stand for the demo platform's posts
     with sessions() as session:
         for number, path in enumerate(files, start=1):
-            meta = UploadMeta(content_id=f"demo-post-{number}", account_id=f"demo-user-{number % 3 + 1}")
+            post = posts[(number - 1) % len(posts)]
+            meta = UploadMeta(content_id=post.content_id, account_id=post.account_id,
+                              extra={"demo_file": path.name})
             result = scanner.scan_bytes(session, path.read_bytes(), meta, source="cli", actor="demo")
             matched += bool(result.outcome.matches)
         session.commit()

@@ -240,7 +240,8 @@ class Vault:
                      clock=self.clock)
         return report
 
-    def verify(self, session: Session, *, actor: str = "system:evidence.verify", orphans: bool = True) -> VerifyReport:
+    def verify(self, session: Session, *, actor: str = "system:evidence.verify",
+               orphans: bool = True) -> VerifyReport:
         """Decrypt and hash every stored object; the run and its outcome are audited."""
         report = verify_objects(session, store=self.store, keys=self.keys, orphans=orphans)
         audit.record(session, actor=actor, action="evidence.verify", subject="evidence:vault", clock=self.clock,

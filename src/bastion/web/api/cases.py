@@ -150,8 +150,9 @@ def conclude(case_id: int, body: Conclusion, request: Request, db: Session = Dep
              principal: Principal = needs(Perm.CASES_REVIEW)) -> dict[str, Any]:
     """Conclude a fully decided case; a confirmed one gets the chosen actions through the outbox."""
     case = service.get_case(db, case_id)
-    status = decide_case(db, case, _user(db, principal), Enforcement(**body.model_dump()),
-                         clock=get_state(request).clock)
+    state = get_state(request)
+    status = decide_case(db, case, _user(db, principal), Enforcement(**body.model_dump()), clock=state.clock,
+                         vault=state.services.get("evidence.vault"))
     db.commit()
     return {"status": status, "actions": [
         {"id": a.id, "kind": a.kind, "target": a.target, "status": a.status} for a in outbox.actions_for(db, f"case:{case.id}")]}

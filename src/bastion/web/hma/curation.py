@@ -107,7 +107,7 @@ def get_content(bank_name: str, content_id: int, request: Request, db: Session =
     """One content item; `include_signals=true` adds its hashes, `include_metadata=false` drops its metadata."""
     bank = service.bank_or_404(db, bank_name)
     args = query_dict(request)
-    entry = service.entry_or_404(db, bank, content_id)
+    entry = service.find_entry(db, bank, content_id)
     if entry is None:
         raise HTTPException(404, f"content '{content_id}' not found")
     return service.content_json(db, bank, entry, include_signals=args.get("include_signals", "false").lower() == "true",
@@ -120,7 +120,7 @@ def update_content(bank_name: str, content_id: int, request: Request,
                    db: Session = Depends(get_db)) -> dict[str, Any]:
     """Set `disable_until_ts` (1 enabled, 0 disabled, else disabled until that unix time) and `note`."""
     bank = service.bank_or_404(db, bank_name)
-    entry = service.entry_or_404(db, bank, content_id)
+    entry = service.find_entry(db, bank, content_id)
     if entry is None:
         raise HTTPException(404, f"content '{content_id}' not found")
     return service.update_content(db, bank, entry, body.json(), actor=principal.actor,

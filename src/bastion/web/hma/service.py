@@ -456,7 +456,7 @@ def add_content(session: Session, bank: Bank, signals: dict[str, Any], *, metada
     return {"id": result.entry.id, "signals": clean}
 
 
-def entry_or_404(session: Session, bank: Bank, content_id: int) -> BankEntry | None:
+def find_entry(session: Session, bank: Bank, content_id: int) -> BankEntry | None:
     """The entry if it is in `bank` (HMA does not check the bank; Bastion does)."""
     if content_id > MAX_ENTRY_ID:
         return None
@@ -528,7 +528,7 @@ def update_content(session: Session, bank: Bank, entry: BankEntry, data: Any, *,
 
 
 def delete_content(session: Session, bank: Bank, content_id: int, *, actor: str, clock: Clock) -> int:
-    entry = entry_or_404(session, bank, content_id)
+    entry = find_entry(session, bank, content_id)
     if entry is None:
         return 0
     banks.delete_entry(session, entry, actor=actor, clock=clock)

@@ -231,4 +231,5 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
     clock = get_state(request).clock
     choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
     return _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), _user(db, principal),
-                                                          choice, clock=clock))
+                                                          choice, clock=clock,
+                                                          vault=get_state(request).services.get("evidence.vault")))

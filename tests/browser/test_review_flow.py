@@ -1,0 +1,101 @@
+"""In a real browser: a reviewer claims a case, reveals one blurred item, confirms, and the demo
+platform shows the post removed and the account suspended."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+from pydantic import SecretStr
+
+from bastion.auth import totp, users
+from bastion.auth.roles import Role
+from bastion.banks import service as banks
+from bastion.clock import SystemClock
+from bastion.config import Settings
+from bastion.db import make_engine, make_sessionmaker
+from bastion.media import hash_media
+from bastion.platform import HttpPlatformConnector
+from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
+from bastion.scanning.service import UploadMeta
+from bastion.web.app import create_app
+from tests.conftest import PASSWORD, SECRET
+from tests.livehttp import serve
+
+PLATFORM_SECRET = "browser-test-platform-secret"
+POST, ACCOUNT = "post-2002", "acct-1001"
+
+
+@pytest.fixture
+def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
+    """A demo platform, and a live Bastion wired to it with one case waiting for review."""
+    platform_db = tmp_path / "platform.sqlite3"
+    seed_demo_platform(platform_db)
+    with BackgroundServer(create_demo_platform_app(platform_db, PLATFORM_SECRET)) as platform_server:
+        settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, secret_key=SECRET,
+                            platform_url=platform_server.base_url, platform_secret=SecretStr(PLATFORM_SECRET),
+                            ticker_interval_seconds=0.2, index_refresh_seconds=0)
+        engine = make_engine(sqlite_url)
+        app = create_app(settings, engine=engine, background=True)
+        state = app.state.bastion
+        connector = HttpPlatformConnector(platform_server.base_url, PLATFORM_SECRET)
+        media = connector.fetch_media(POST)
+        secret = totp.new_secret()
+        clock = SystemClock()
+        with make_sessionmaker(engine)() as session:
+            user = users.create_user(session, username="rita", role=Role.REVIEWER, password=PASSWORD, email="",
+                                     actor="test", clock=clock)
+            user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+            bank = banks.create_bank(session, name="KNOWN", actor="test", clock=clock)
+            hashes = hash_media(media)
+            banks.add_entry(session, bank, {"pdq": hashes.pdq, "md5": hashes.md5}, actor="test", clock=clock,
+                            classification="A1", source="industry")
+            session.commit()
+            state.matcher.refresh()
+            result = state.scanner.scan_bytes(session, media, UploadMeta(content_id=POST, account_id=ACCOUNT),
+                                              source="upload", actor="test")
+            assert result.outcome.matches
+            session.commit()
+        with serve(app) as url:
+            yield url, platform_server.base_url, secret
+        connector.close()
+        engine.dispose()
+
+
+def test_reviewer_confirms_and_the_platform_acts(page, world) -> None:  # type: ignore[no-untyped-def]
+    url, platform_url, secret = world
+    page.goto(f"{url}/login")
+    page.fill("#username", "rita")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/login/totp$"))
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("#totp-submit")
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.goto(f"{url}/review")
+    page.click("#next-case")
+    page.wait_for_url(re.compile(r"/cases/\d+"))
+    assert page.locator("img.blurred").count() == 1 and page.locator("img.revealed").count() == 0
+    assert page.inner_text("article.item .category") == "A1"  # the category shows before opening
+    page.click("button.reveal")
+    page.wait_for_selector("img.revealed")
+    assert page.evaluate("document.querySelector('img.revealed').naturalWidth") > 0
+    page.select_option("form.confirm select", "A1")
+    page.click("button.confirm-btn")
+    page.wait_for_selector("article.item .decision:text('confirmed')")
+    page.click("#conclude-submit")
+    page.wait_for_selector("#case-status:text('confirmed'), #case-status:text('actioned')")
+
+    page.goto(f"{platform_url}/posts/{POST}")
+    deadline = time.monotonic() + 30  # bounded wait for the background delivery worker
+    while page.locator("[data-testid=unavailable-notice]").count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page.reload()
+    assert page.locator("[data-testid=unavailable-notice]").count() == 1
+    page.goto(f"{platform_url}/accounts/{ACCOUNT}")
+    assert page.locator("[data-testid=suspended-notice]").count() == 1
