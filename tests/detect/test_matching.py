@@ -117,3 +117,19 @@ def test_rotated_and_mirrored_copies_match_through_the_scan_api(client: TestClie
         assert matches[0]["distance"] <= 16, alteration
     unrelated = client.post("/api/v1/scan", files={"file": ("y.jpg", jpeg(99))}, headers=platform_headers)
     assert unrelated.json()["matches"] == []
+
+
+def test_a_malformed_stored_hash_is_skipped_not_fatal(db: Session, clock: ManualClock, matcher: BankMatcher) -> None:
+    from sqlalchemy import text
+
+    bank = _bank(db, clock, "B")
+    good = hash_media(jpeg(6)).pdq
+    service.add_entry(db, bank, {"pdq": good}, actor="t", clock=clock)
+    entry = service.add_entry(db, bank, {"md5": "c" * 32}, actor="t", clock=clock).entry
+    db.commit()
+    db.execute(text("INSERT INTO entry_signals (entry_id, bank_id, signal_type, value) VALUES (:e, :b, 'pdq', 'zz')"),
+               {"e": entry.id, "b": bank.id})
+    db.commit()
+    matcher.load()
+    assert matcher.status().size == 1
+    assert len(matcher.match(db, {"pdq": good}).matches) == 1

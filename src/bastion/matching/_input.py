@@ -144,7 +144,9 @@ def coerce_query(value: HashLike) -> np.ndarray:
 
 def coerce_queries(values: np.ndarray | Sequence[HashLike]) -> np.ndarray:
     """Many query hashes as uint8 (q, 32); raises ValueError on any malformed one."""
-    if isinstance(values, np.ndarray) and values.ndim == 2:
+    if isinstance(values, np.ndarray) and values.ndim != 2:
+        raise ValueError(f"expected (q, {HASH_BYTES}) hashes, got shape {values.shape}")
+    if isinstance(values, np.ndarray):
         if values.shape[1] != HASH_BYTES:
             raise ValueError(f"expected (q, {HASH_BYTES}) hashes, got {values.shape}")
         if values.dtype != np.uint8:

@@ -120,7 +120,9 @@ class MIHPDQIndex:
 
     def __init__(self, main: MIHTables | None = None, *, m: int | None = None) -> None:
         self._m = m
-        self._state = _empty_state(main if main is not None else MIHTables.empty(m or 16))
+        if main is None:
+            main = MIHTables.empty(m) if m else MIHTables.empty()
+        self._state = _empty_state(main)
         self._write_lock = threading.Lock()
         self._compact_lock = threading.Lock()
         self._delta_by_id: dict[int, list[int]] = {}
@@ -309,7 +311,7 @@ class MIHPDQIndex:
         unmapped when the last of them lets go.
         """
         with self._write_lock:
-            self._state = _empty_state(MIHTables.empty(self._m or 16))
+            self._state = _empty_state(MIHTables.empty())
             self._delta_by_id = {}
             on_close, self._on_close = self._on_close, None
         if on_close is not None:

@@ -182,7 +182,8 @@ class MIHTables:
     # -- construction -------------------------------------------------------
 
     @classmethod
-    def empty(cls, m: int = 16) -> MIHTables:
+    def empty(cls, m: int = MAX_M) -> MIHTables:
+        """No rows. Default m=32 (8-bit tables) keeps the empty offsets at 33 KB."""
         return cls.build(np.zeros(0, np.int64), np.zeros((0, HASH_BYTES), np.uint8), m=m)
 
     @classmethod

@@ -1,0 +1,189 @@
+"""Queueing mail in the caller's transaction and reading its status back.
+
+`queue_mail` only writes a row: the event that causes an email (a request acknowledged,
+a deadline near) and the email commit together or not at all, and nothing is sent until
+a worker picks the committed row up. With an idempotency key, replaying the event
+(a retried request, a re-run timer) finds the existing row instead of adding a copy.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.clock import Clock
+from bastion.errors import Conflict, InvalidInput, NotFound
+from bastion.mail._sql import rowcount
+from bastion.mail.addresses import check_header_text, check_recipients
+from bastion.mail.models import MailMessage, MailStatus
+from bastion.mail.scheduling import schedule_send
+
+MAX_SUBJECT = 500
+MAX_BODY = 1_000_000
+_KEY = re.compile(r"[A-Za-z0-9._:\-]{1,255}")
+
+
+@dataclass(frozen=True)
+class MailView:
+    """What a request page shows about one message; detached from the session and the table."""
+
+    id: int
+    kind: str
+    subject_ref: str
+    to: tuple[str, ...]
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str
+    message_id: str | None
+    created_by: str
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: MailMessage) -> MailView:
+        waiting = row.status in (MailStatus.PENDING, MailStatus.RETRYING)
+        return cls(
+            id=row.id, kind=row.kind, subject_ref=row.subject_ref, to=tuple(row.to_addrs), subject=row.subject,
+            status=row.status, attempts=row.attempts, next_attempt_at=row.next_attempt_at if waiting else None,
+            last_error=row.last_error, message_id=row.message_id, created_by=row.created_by,
+            created_at=row.created_at, sent_at=row.sent_at,
+        )
+
+
+def queue_mail(
+    session: Session,
+    *,
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    kind: str,
+    subject_ref: str,
+    actor: str,
+    clock: Clock,
+    idempotency_key: str | None = None,
+) -> MailMessage:
+    """Add an email to the outbox in the caller's transaction (the caller commits).
+
+    `kind` says what the message is ("legal.acknowledgement"), `subject_ref` what it is
+    about ("legal-request:12"); both are for people reading the outbox and the audit log.
+    Without `idempotency_key` every call is a new message. With one (1-255 of A-Z a-z
+    0-9 . _ : -, derived from what the message is about, e.g. "legal-request:12:ack"),
+    the same key again returns the existing row (first wins), and the same key for a
+    different message raises `Conflict`.
+    """
+    recipients = check_recipients(to)
+    subject = check_header_text("subject", subject, MAX_SUBJECT)
+    kind = check_header_text("kind", kind, 64)
+    subject_ref = check_header_text("subject_ref", subject_ref, 300)
+    _check_body("text", text, required=True)
+    if html is not None:
+        _check_body("html", html, required=False)
+    key = _check_key(idempotency_key) if idempotency_key is not None else f"mail:{uuid.uuid4().hex}"
+    now = clock.now()
+    values: dict[str, Any] = {
+        "idempotency_key": key, "kind": kind, "subject_ref": subject_ref, "to_addrs": recipients,
+        "subject": subject, "text_body": text, "html_body": html, "status": MailStatus.PENDING.value,
+        "attempts": 0, "next_attempt_at": now, "leased_by": "", "last_error": "", "created_by": actor[:200],
+        "created_at": now, "updated_at": now,
+    }
+    new_id = session.execute(_insert_unless_key_exists(session, values)).scalar_one_or_none()
+    if new_id is None:
+        return _existing(session, key, kind, subject_ref, recipients)
+    row = session.get_one(MailMessage, new_id)
+    audit.record(session, actor=actor, action="mail.queue", subject=subject_ref, clock=clock,
+                 details={"mail_id": row.id, "kind": kind, "to": recipients, "subject": subject})
+    schedule_send(session, clock=clock)
+    return row
+
+
+def mail_for(session: Session, subject_ref: str) -> list[MailView]:
+    """Every message about `subject_ref`, oldest first."""
+    rows = session.scalars(select(MailMessage).where(MailMessage.subject_ref == subject_ref).order_by(MailMessage.id))
+    return [MailView.of(row) for row in rows]
+
+
+def get_mail(session: Session, mail_id: int) -> MailView:
+    row = session.get(MailMessage, mail_id)
+    if row is None:
+        raise NotFound(f"There is no message {mail_id}.")
+    return MailView.of(row)
+
+
+def requeue(session: Session, mail_id: int, *, actor: str, clock: Clock) -> MailMessage:
+    """Put a dead message back in the queue with a fresh set of attempts (an operator's call).
+
+    It keeps its Message-ID, so if an earlier attempt did reach the recipient the copy
+    is recognisable as the same message.
+    """
+    now = clock.now()
+    requeued = rowcount(session.execute(
+        update(MailMessage)
+        .where(MailMessage.id == mail_id, MailMessage.status == MailStatus.DEAD)
+        .values(status=MailStatus.PENDING.value, attempts=0, next_attempt_at=now, updated_at=now,
+                lease_until=None, lease_token=None, leased_by="")
+        .execution_options(synchronize_session=False)
+    ))
+    row = session.get(MailMessage, mail_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"There is no message {mail_id}.")
+    if requeued != 1:
+        raise Conflict(f"Message {mail_id} is {row.status}; only dead messages can be requeued.")
+    audit.record(session, actor=actor, action="mail.requeue", subject=row.subject_ref, clock=clock,
+                 details={"mail_id": row.id, "kind": row.kind, "previous_error": row.last_error[:500]})
+    schedule_send(session, clock=clock)
+    return row
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> Any:
+    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id.
+
+    Race-free on both backends: a concurrent insert of the same key makes this one wait
+    and then do nothing, without aborting the caller's transaction (which a caught
+    IntegrityError would, on PostgreSQL, without a savepoint).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise NotImplementedError(f"the mail outbox supports SQLite and PostgreSQL, not {dialect}")
+    statement: Any = insert(MailMessage)
+    return (
+        statement.values(**values)
+        .on_conflict_do_nothing(index_elements=[MailMessage.idempotency_key])
+        .returning(MailMessage.id)
+    )
+
+
+def _existing(session: Session, key: str, kind: str, subject_ref: str, to: list[str]) -> MailMessage:
+    row = session.scalars(select(MailMessage).where(MailMessage.idempotency_key == key)).one()
+    if (row.kind, row.subject_ref, list(row.to_addrs)) != (kind, subject_ref, to):
+        raise Conflict(
+            f"Idempotency key {key} already belongs to message {row.id} ({row.kind} for {row.subject_ref}); "
+            "derive keys from the event the message is about."
+        )
+    return row
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InvalidInput("A mail idempotency key is 1-255 of A-Z a-z 0-9 . _ : - (e.g. 'legal-request:12:ack').")
+    return key
+
+
+def _check_body(name: str, value: str, *, required: bool) -> None:
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > MAX_BODY:
+        raise InvalidInput(f"A message's {name} body must be {'1' if required else '0'} to {MAX_BODY} characters.")
