@@ -67,6 +67,7 @@ def postgres_database() -> Iterator[str]:
     url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     migrate.upgrade(engine)
+    _SEEDED[url] = _seeded_rows(engine)
     engine.dispose()
     yield url
     with admin.connect() as connection:
@@ -94,12 +95,34 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{path}"
 
 
+_SEEDED: dict[str, dict[str, list[dict[str, object]]]] = {}
+
+
+def _seeded_rows(engine: Engine) -> dict[str, list[dict[str, object]]]:
+    """Rows the migrations themselves insert (the audit head, catalogues), to restore after each truncate."""
+    seeded: dict[str, list[dict[str, object]]] = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in connection.execute(table.select())]
+            if rows:
+                seeded[table.name] = rows
+    return seeded
+
+
 def _truncate(url: str) -> None:
     engine = make_engine(url)
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        for table in Base.metadata.sorted_tables:
+            if table.name in _SEEDED.get(url, {}):
+                connection.execute(table.insert(), _SEEDED[url][table.name])
+                for column in table.primary_key.columns:  # keep sequences past the restored ids
+                    sequence = connection.execute(
+                        text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}).scalar()
+                    if sequence:
+                        connection.execute(text(f'SELECT setval(:s, (SELECT MAX("{column.name}") FROM "{table.name}"))'),
+                                           {"s": sequence})
     engine.dispose()
 
 

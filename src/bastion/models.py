@@ -10,6 +10,7 @@ from bastion.auth import models as _auth  # noqa: F401
 from bastion.banks import models as _banks  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
+from bastion.mail import models as _mail  # noqa: F401
 from bastion.orgsettings import models as _orgsettings  # noqa: F401
 from bastion.scanning import models as _scanning  # noqa: F401
 from bastion.timers import models as _timers  # noqa: F401

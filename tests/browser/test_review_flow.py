@@ -4,7 +4,6 @@ platform shows the post removed and the account suspended."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 

@@ -74,7 +74,7 @@ def test_confirmed_case_removes_the_post_and_suspends_the_account(
                             json={"decision": "confirm", "classification": "A1"}, headers=csrf)
     assert confirmed.status_code == 200, confirmed.text
     concluded = client.post(f"/api/v1/cases/{case['id']}/conclude", json={"restrict": "suspend"}, headers=csrf)
-    assert concluded.status_code == 200 and concluded.json()["status"] == "confirmed"
+    assert concluded.status_code == 200 and concluded.json()["status"] == "confirmed", concluded.text
     kinds = {a["kind"] for a in concluded.json()["actions"]}
     assert kinds == {"remove_content", "restrict_account", "preserve_account"}
 

@@ -54,6 +54,14 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def acting_user(session: Session, user_id: int) -> User:
+    """The user row behind an authenticated principal (who must still exist)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("Your account no longer exists; log in again.")
+    return user
+
+
 def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
 

@@ -39,6 +39,13 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
+def get_item(session: Session, case: Case, item_id: int) -> CaseItem:
+    item = session.get(CaseItem, item_id)
+    if item is None or item.case_id != case.id:
+        raise CaseNotFound(f"Case {case.id} has no item {item_id}.")
+    return item
+
+
 def items_of(session: Session, case_id: int) -> list[CaseItem]:
     return list(session.scalars(select(CaseItem).where(CaseItem.case_id == case_id).order_by(CaseItem.id)))
 

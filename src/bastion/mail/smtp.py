@@ -114,8 +114,6 @@ class SmtpSender:
     def _describe(self, exc: BaseException, doing: str) -> MailDeliveryError:
         """The typed error for `exc`, worded with the server's reply and never with our credentials."""
         where = f"SMTP server {self.host}:{self.port}"
-        if isinstance(exc, MailDeliveryError):
-            return exc
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             replies = {rcpt: _reply(code, text) for rcpt, (code, text) in exc.recipients.items()}
             permanent = all(code >= 500 for code, _ in exc.recipients.values())

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from bastion.auth.models import User
+from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.actions import outbox
 from bastion.cases import service
 from bastion.cases.enforce import Enforcement, decide_case
-from bastion.cases.errors import CaseNotFound
 from bastion.cases.models import Case, CaseItem
 from bastion.cases.views import case_view
 from bastion.web.guard import needs
@@ -64,17 +63,6 @@ class Note(BaseModel):
     note: str = ""
 
 
-def _user(db: Session, principal: Principal) -> User:
-    user = db.get(User, principal.user_id)
-    assert user is not None
-    return user
-
-
-def _item(db: Session, case: Case, item_id: int) -> CaseItem:
-    item = db.get(CaseItem, item_id)
-    if item is None or item.case_id != case.id:
-        raise CaseNotFound(f"Case {case.id} has no item {item_id}.")
-    return item
 
 
 @router.get("", dependencies=[needs(Perm.CASES_READ)])
@@ -91,7 +79,7 @@ def get_case(case_id: int, db: Session = Depends(get_db)) -> CaseOut:
 @router.post("/next")
 def next_case(request: Request, db: Session = Depends(get_db),
               principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut | None:
-    case = service.next_case(db, _user(db, principal), clock=get_state(request).clock)
+    case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
     db.commit()
     return CaseOut.of(case) if case else None
 
@@ -99,7 +87,7 @@ def next_case(request: Request, db: Session = Depends(get_db),
 @router.post("/{case_id}/claim")
 def claim(case_id: int, request: Request, db: Session = Depends(get_db),
           principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
-    case = service.claim(db, service.get_case(db, case_id), _user(db, principal), clock=get_state(request).clock)
+    case = service.claim(db, service.get_case(db, case_id), acting_user(db, principal.user_id), clock=get_state(request).clock)
     db.commit()
     return CaseOut.of(case)
 
@@ -108,7 +96,7 @@ def claim(case_id: int, request: Request, db: Session = Depends(get_db),
 def release(case_id: int, request: Request, db: Session = Depends(get_db),
             principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
     case = service.get_case(db, case_id)
-    service.release(db, case, _user(db, principal), clock=get_state(request).clock)
+    service.release(db, case, acting_user(db, principal.user_id), clock=get_state(request).clock)
     db.commit()
     return CaseOut.of(case)
 
@@ -118,7 +106,7 @@ def decide(case_id: int, item_id: int, body: Decision, request: Request, db: Ses
            principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
     clock = get_state(request).clock
     case = service.get_case(db, case_id)
-    item, user = _item(db, case, item_id), _user(db, principal)
+    item, user = service.get_item(db, case, item_id), acting_user(db, principal.user_id)
     if body.decision == "confirm":
         service.confirm_item(db, case, item, user, classification=body.classification,
                              annotations=body.annotations, clock=clock)
@@ -132,7 +120,7 @@ def decide(case_id: int, item_id: int, body: Decision, request: Request, db: Ses
 def escalate(case_id: int, body: Note, request: Request, db: Session = Depends(get_db),
              principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
     case = service.get_case(db, case_id)
-    service.escalate(db, case, _user(db, principal), note=body.note, clock=get_state(request).clock)
+    service.escalate(db, case, acting_user(db, principal.user_id), note=body.note, clock=get_state(request).clock)
     db.commit()
     return CaseOut.of(case)
 
@@ -151,7 +139,7 @@ def conclude(case_id: int, body: Conclusion, request: Request, db: Session = Dep
     """Conclude a fully decided case; a confirmed one gets the chosen actions through the outbox."""
     case = service.get_case(db, case_id)
     state = get_state(request)
-    status = decide_case(db, case, _user(db, principal), Enforcement(**body.model_dump()), clock=state.clock,
+    status = decide_case(db, case, acting_user(db, principal.user_id), Enforcement(**body.model_dump()), clock=state.clock,
                          vault=state.services.get("evidence.vault"))
     db.commit()
     return {"status": status, "actions": [

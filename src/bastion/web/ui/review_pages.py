@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.actions import outbox
-from bastion.auth.models import User
+from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.cases import service, wellness
 from bastion.cases.enforce import Enforcement, decide_case
-from bastion.cases.errors import CaseNotFound, NotRevealed
-from bastion.cases.models import Case, CaseItem
+from bastion.cases.errors import NotRevealed
+from bastion.cases.models import CaseItem
 from bastion.cases.policy import CLASSIFICATIONS, PERSONAL, set_personal, setting_for
 from bastion.cases.views import case_view
 from bastion.errors import BastionError
@@ -31,17 +31,6 @@ router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store, private"}
 
 
-def _user(db: Session, principal: Principal) -> User:
-    user = db.get(User, principal.user_id)
-    assert user is not None
-    return user
-
-
-def _item(db: Session, case: Case, item_id: int) -> CaseItem:
-    item = db.get(CaseItem, item_id)
-    if item is None or item.case_id != case.id:
-        raise CaseNotFound(f"Case {case.id} has no item {item_id}.")
-    return item
 
 
 @router.get("/review")
@@ -55,7 +44,7 @@ def review_queue(request: Request, db: Session = Depends(get_db), principal: Pri
 @router.post("/review/next")
 def review_next(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)
                 ) -> Response:
-    case = service.next_case(db, _user(db, principal), clock=get_state(request).clock)
+    case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
     db.commit()
     return RedirectResponse(f"/cases/{case.id}" if case else "/review?empty=1", status_code=303)
 
@@ -99,7 +88,7 @@ def case_claim(request: Request, case_id: int, db: Session = Depends(get_db),
                principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     clock = get_state(request).clock
     return _act(request, db, case_id, lambda: service.claim(db, service.get_case(db, case_id),
-                                                            _user(db, principal), clock=clock))
+                                                            acting_user(db, principal.user_id), clock=clock))
 
 
 @router.post("/cases/{case_id}/release")
@@ -107,14 +96,14 @@ def case_release(request: Request, case_id: int, db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     clock = get_state(request).clock
     return _act(request, db, case_id, lambda: service.release(db, service.get_case(db, case_id),
-                                                              _user(db, principal), clock=clock))
+                                                              acting_user(db, principal.user_id), clock=clock))
 
 
 @router.get("/cases/{case_id}/items/{item_id}/thumb")
 def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
                    principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
     state = get_state(request)
-    item = _item(db, service.get_case(db, case_id), item_id)
+    item = service.get_item(db, service.get_case(db, case_id), item_id)
     data = _media(request, db, item, principal, "thumbnail")
     revealed = wellness.revealed_item(db, principal.user_id) == item.id
     blur = not revealed and bool(setting_for(db, principal.user_id, "wellness.blur"))
@@ -131,7 +120,7 @@ def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = D
 def item_reveal(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
                 principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
     state = get_state(request)
-    item = _item(db, service.get_case(db, case_id), item_id)
+    item = service.get_item(db, service.get_case(db, case_id), item_id)
     wellness.reveal(db, principal.user_id, item.id, state.clock)
     service.mark_viewed(db, item)
     audit.record(db, actor=principal.actor, action="media.reveal", subject=f"case_item:{item.id}",
@@ -152,7 +141,7 @@ def item_hide(request: Request, case_id: int, db: Session = Depends(get_db),
 def item_full(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
               principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
     """The revealed item only; any other item is refused, so only one is ever revealed at a time."""
-    item = _item(db, service.get_case(db, case_id), item_id)
+    item = service.get_item(db, service.get_case(db, case_id), item_id)
     if wellness.revealed_item(db, principal.user_id) != item.id:
         raise NotRevealed("Reveal this item first; only one item is shown unblurred at a time.")
     data = _media(request, db, item, principal, "view")
@@ -179,8 +168,9 @@ def item_confirm(request: Request, case_id: int, item_id: int, classification: s
 
     def act() -> None:
         case = service.get_case(db, case_id)
-        service.confirm_item(db, case, _item(db, case, item_id), _user(db, principal), classification=classification,
-                             annotations=annotations.split(), clock=clock)
+        item, user = service.get_item(db, case, item_id), acting_user(db, principal.user_id)
+        service.confirm_item(db, case, item, user, classification=classification, annotations=annotations.split(),
+                             clock=clock)
 
     return _act(request, db, case_id, act, f"item-{item_id}")
 
@@ -193,8 +183,8 @@ def item_reject(request: Request, case_id: int, item_id: int, reason: str = Form
 
     def act() -> None:
         case = service.get_case(db, case_id)
-        service.reject_item(db, case, _item(db, case, item_id), _user(db, principal), reason=reason,
-                            disable_entry=disable_entry, clock=clock)
+        item, user = service.get_item(db, case, item_id), acting_user(db, principal.user_id)
+        service.reject_item(db, case, item, user, reason=reason, disable_entry=disable_entry, clock=clock)
 
     return _act(request, db, case_id, act, f"item-{item_id}")
 
@@ -204,7 +194,7 @@ def case_escalate(request: Request, case_id: int, note: str = Form(""), db: Sess
                   principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     clock = get_state(request).clock
     return _act(request, db, case_id, lambda: service.escalate(db, service.get_case(db, case_id),
-                                                               _user(db, principal), note=note, clock=clock))
+                                                               acting_user(db, principal.user_id), note=note, clock=clock))
 
 
 @router.get("/review/settings")
@@ -230,6 +220,6 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
                   db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     clock = get_state(request).clock
     choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
-    return _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), _user(db, principal),
+    return _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
                                                           choice, clock=clock,
                                                           vault=get_state(request).services.get("evidence.vault")))

@@ -1,0 +1,54 @@
+"""Mail from the desk: through the `bastion.mail` outbox when present, in the caller's transaction.
+
+Nothing is sent from here: `queue_mail` writes an outbox row that a worker delivers. If the
+mail package is not installed yet, the message is still recorded on the request's timeline
+(`notified` with `queued: false`) so no notification silently disappears.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from bastion.clock import Clock
+from bastion.legal.models import LegalRequest
+from bastion.legal.timeline import event
+
+log = logging.getLogger(__name__)
+
+
+def queue(session: Session, *, to: str, subject: str, text: str, clock: Clock) -> bool:
+    """Queue one message; False when no mail outbox exists in this installation."""
+    try:
+        from bastion.mail import queue_mail  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        log.warning("bastion.mail is not installed; legal notification not queued", extra={"to": to})
+        return False
+    queue_mail(session, to=to, subject=subject, text=text, clock=clock)
+    return True
+
+
+def staff(session: Session, request: LegalRequest, *, to: Iterable[str], subject: str, text: str, kind: str,
+          clock: Clock, actor: str = "bastion") -> list[str]:
+    """Tell staff (assignee, nodal officer, compliance officer); recorded on the timeline."""
+    recipients = sorted({address.strip() for address in to if address and address.strip()})
+    queued = [address for address in recipients if queue(session, to=address, subject=subject, text=text, clock=clock)]
+    event(session, request, actor=actor, kind=kind, clock=clock, text=text,
+          details={"to": recipients, "queued": bool(queued) and len(queued) == len(recipients), "subject": subject})
+    return recipients
+
+
+def requester(session: Session, request: LegalRequest, *, subject: str, text: str, clock: Clock, actor: str,
+              kind: str = "requester_notified") -> bool:
+    """Write to the requester, unless the request is held or fraudulent: those are never answered."""
+    if request.verification == "held" or request.fraudulent:
+        event(session, request, actor=actor, kind="reply_suppressed", clock=clock,
+              text="Not sent: held and unverified requests are never answered.", details={"subject": subject})
+        return False
+    queued = bool(request.requester_email) and queue(session, to=request.requester_email, subject=subject, text=text,
+                                                      clock=clock)
+    event(session, request, actor=actor, kind=kind, clock=clock, text=text, requester_visible=True,
+          details={"to": request.requester_email, "queued": queued, "subject": subject})
+    return True

@@ -1,0 +1,44 @@
+"""Organisation settings of the legal desk (registered at import; changed by admins, audited)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bastion.errors import InvalidInput
+from bastion.orgsettings import get_value
+from bastion.orgsettings.store import register
+
+REMINDER_FRACTIONS = "legal.reminder_fractions"
+PRESERVE_ON_ARRIVAL = "legal.preserve_on_arrival"
+NODAL_OFFICER_EMAIL = "legal.nodal_officer_email"
+COMPLIANCE_OFFICER_EMAIL = "legal.compliance_officer_email"
+TEAM_EMAIL = "legal.team_email"
+MAX_DOCUMENT_BYTES = "legal.max_document_bytes"
+DOWNLOAD_TOKEN_HOURS = "legal.download_token_hours"
+PRESERVATION_REMINDER_DAYS = "legal.preservation_reminder_days"
+NOTICE_BEFORE_DISCLOSURE = "legal.notice_before_disclosure"
+
+register(REMINDER_FRACTIONS, str, "0.5 0.8",
+         "Fractions of a legal request's time at which its assignee is reminded (space-separated, each between 0 and 1).")
+register(PRESERVE_ON_ARRIVAL, bool, False,
+         "Freeze the named accounts on arrival of every legal request, not only of preservation requests.")
+register(NODAL_OFFICER_EMAIL, str, "", "Nodal contact person, told when a legal request breaches its deadline.")
+register(COMPLIANCE_OFFICER_EMAIL, str, "", "Chief compliance officer, told when a legal request breaches its deadline.")
+register(TEAM_EMAIL, str, "", "Legal team address: reminders for requests nobody is assigned to go here.")
+register(MAX_DOCUMENT_BYTES, int, 20 * 1024 * 1024, "Largest document (PDF or image) accepted with a legal request, in bytes.")
+register(DOWNLOAD_TOKEN_HOURS, int, 72, "How long an officer's download link for a production stays valid, in hours.")
+register(PRESERVATION_REMINDER_DAYS, int, 14, "Days before a preservation expires that legal staff are reminded.")
+register(NOTICE_BEFORE_DISCLOSURE, bool, True,
+         "Refuse to deliver a production while a required user notice has not been sent.")
+
+
+def reminder_fractions(session: Session) -> list[float]:
+    """The configured fractions, validated: a bad value is an error, never silently ignored."""
+    raw = str(get_value(session, REMINDER_FRACTIONS))
+    try:
+        values = sorted({float(part) for part in raw.replace(",", " ").split()})
+    except ValueError:
+        raise InvalidInput(f"{REMINDER_FRACTIONS} must be numbers between 0 and 1, like '0.5 0.8'; got {raw!r}.") from None
+    if any(not 0 < v < 1 for v in values):
+        raise InvalidInput(f"{REMINDER_FRACTIONS} values must lie strictly between 0 and 1; got {raw!r}.")
+    return values
