@@ -10,6 +10,8 @@ from bastion.auth import models as _auth  # noqa: F401
 from bastion.banks import models as _banks  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
+from bastion.legal import models as _legal  # noqa: F401
+from bastion.ncmec import tables as _ncmec  # noqa: F401
 from bastion.mail import models as _mail  # noqa: F401
 from bastion.orgsettings import models as _orgsettings  # noqa: F401
 from bastion.scanning import models as _scanning  # noqa: F401

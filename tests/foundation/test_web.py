@@ -113,3 +113,10 @@ def test_password_only_session_reaches_nothing_but_the_second_factor(client: Tes
     assert client.get("/api/v1/me").json()["code"] == "second_factor_required"
     # Someone holding only the password must not be able to replace the enrolled factor.
     assert client.get("/account/totp", follow_redirects=False).headers["location"] == "/login/totp"
+
+
+def test_the_production_signing_key_is_published(client: TestClient) -> None:
+    document = client.get("/.well-known/bastion/production-key.json")
+    assert document.status_code == 200
+    body = document.json()
+    assert "BEGIN PUBLIC KEY" in str(body) and body

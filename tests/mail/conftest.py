@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 pytest.importorskip("aiosmtpd", reason="the mail tests need aiosmtpd (a dev dependency)")
 
-from bastion.clock import ManualClock  # noqa: E402
-from bastion.executor import TaskContext  # noqa: E402
-from bastion.mail import MAIL_POLICY, MAIL_SENDER, MailPolicy, SmtpSender  # noqa: E402
-from tests.mail.smtpd import HOST, LocalSmtp  # noqa: E402
+from bastion.clock import ManualClock
+from bastion.executor import TaskContext
+from bastion.mail import MAIL_POLICY, MAIL_SENDER, MailPolicy, SmtpSender
+from tests.mail.smtpd import HOST, LocalSmtp
 
 FROM = "Bastion Legal Desk <legal@bastion.example>"
 #: No jitter, so a test can say exactly when a retry is due.

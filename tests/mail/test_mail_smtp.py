@@ -55,7 +55,8 @@ def test_the_ticker_delivers_a_queued_message_over_smtp(sessions: sessionmaker[S
     message = received.message
     assert message["Subject"] == "Request LE-2026-0012 received"
     assert message["From"] == FROM
-    assert message["Message-ID"] == sent.message_id and sent.message_id.endswith("@bastion.example>")
+    assert sent.message_id is not None and sent.message_id.endswith("@bastion.example>")
+    assert message["Message-ID"] == sent.message_id
     assert message["Auto-Submitted"] == "auto-generated"
     plain, html = message.get_body(("plain",)), message.get_body(("html",))
     assert isinstance(plain, EmailMessage) and "will answer by 12 January" in plain.get_content()
@@ -159,12 +160,12 @@ def test_credentials_go_to_the_server_and_nowhere_else(
         right = SmtpSender(HOST, server.port, from_address=FROM, username=USERNAME, password=PASSWORD,
                            ssl_context=client_tls, timeout=10)
         mail_id = add_mail(lite, clock)
-        ctx = TaskContext(lite=lite, clock=clock, services={MAIL_SENDER: wrong, MAIL_POLICY: POLICY})
+        ctx = TaskContext(sessions=lite, clock=clock, services={MAIL_SENDER: wrong, MAIL_POLICY: POLICY})
         assert run_send(ctx).retrying == [mail_id]
         assert "did not accept our login: 535" in row(lite, mail_id).last_error
 
         clock.advance(POLICY.max_delay)
-        ctx = TaskContext(lite=lite, clock=clock, services={MAIL_SENDER: right, MAIL_POLICY: POLICY})
+        ctx = TaskContext(sessions=lite, clock=clock, services={MAIL_SENDER: right, MAIL_POLICY: POLICY})
         assert run_send(ctx).sent == [mail_id]  # over STARTTLS, with a verified certificate
         assert len(server.received) == 1
     finally:
@@ -193,7 +194,7 @@ def test_without_a_sender_the_task_fails_loudly_but_keeps_its_wake_up(lite: sess
                                                                       clock: ManualClock) -> None:
     add_mail(lite, clock)
     with pytest.raises(MailNotConfigured):
-        run_send(TaskContext(lite=lite, clock=clock))
+        run_send(TaskContext(sessions=lite, clock=clock))
     assert _timer(lite).due_at == clock.now() + HEARTBEAT
 
 

@@ -7,6 +7,7 @@ import typer
 from bastion.cli import admin, demo, detect
 from bastion.cli.common import console, friendly_errors
 from bastion.evidence.cli import evidence_app
+from bastion.production.cli import production_app
 from bastion.config import get_settings
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app.add_typer(admin.config_app, name="config")
 app.add_typer(detect.banks_app, name="banks")
 app.add_typer(demo.dev_app, name="dev")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(production_app, name="production")
 app.command("hash")(detect.hash_command)
 app.command("scan")(detect.scan_command)
 app.command("rescan")(detect.rescan_command)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -122,7 +122,6 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def import_csv(session: Session, text: str, *, actor: str, clock: Clock) -> ImportReport:
@@ -136,25 +135,33 @@ def import_csv(session: Session, text: str, *, actor: str, clock: Clock) -> Impo
     missing = {"name", "country", "domains"} - set(reader.fieldnames or [])
     if missing:
         raise InvalidInput(f"The CSV needs the columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(sorted(missing))}.")
-    report = ImportReport()
-    for line, row in enumerate(reader, start=2):
+    rows = list(enumerate(reader, start=2))
+    errors = []
+    for line, row in rows:  # everything is checked before anything is written
         try:
-            with session.begin_nested():
-                name, country = (row.get("name") or "").strip(), (row.get("country") or "").strip().upper()
-                existing = session.scalar(select(Agency).where(Agency.name == name, Agency.country == country))
-                before = _dict(existing) if existing is not None else None
-                agency = set_agency(session, name=name, country=country, domains=row.get("domains") or "",
-                                    jurisdiction=row.get("jurisdiction") or "", phone=row.get("phone") or "",
-                                    phone_source=row.get("phone_source") or "", notes=row.get("notes") or "",
-                                    actor=actor, clock=clock, reason="CSV import")
-                if before is None:
-                    report.added += 1
-                elif before != _dict(agency):
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
+            if not (row.get("name") or "").strip() or not (row.get("country") or "").strip():
+                raise InvalidInput("a name and a country code are needed")
+            _clean_domains(row.get("domains") or "")
+            phone = (row.get("phone") or "").strip()
+            if phone and len(re.sub(r"\D", "", phone)) < 6:
+                raise InvalidInput(f"{phone!r} is not a phone number")
         except InvalidInput as exc:
-            report.errors.append(f"line {line}: {exc.message}")
-    if report.errors:
-        raise InvalidInput("The directory was not changed. " + " ".join(report.errors), errors=report.errors)
+            errors.append(f"line {line}: {exc.message}")
+    if errors:
+        raise InvalidInput("The directory was not changed. " + " ".join(errors), errors=errors)
+    report = ImportReport()
+    for _line, row in rows:
+        name, country = (row.get("name") or "").strip(), (row.get("country") or "").strip().upper()
+        existing = session.scalar(select(Agency).where(Agency.name == name, Agency.country == country))
+        before = _dict(existing) if existing is not None else None
+        agency = set_agency(session, name=name, country=country, domains=row.get("domains") or "",
+                            jurisdiction=row.get("jurisdiction") or "", phone=row.get("phone") or "",
+                            phone_source=row.get("phone_source") or "", notes=row.get("notes") or "",
+                            actor=actor, clock=clock, reason="CSV import")
+        if before is None:
+            report.added += 1
+        elif before != _dict(agency):
+            report.updated += 1
+        else:
+            report.unchanged += 1
     return report

@@ -7,34 +7,56 @@ mail package is not installed yet, the message is still recorded on the request'
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
+from bastion.errors import InvalidInput
 from bastion.legal.models import LegalRequest
 from bastion.legal.timeline import event
+from bastion.legal.timeline import subject as subject_of
 
 log = logging.getLogger(__name__)
 
 
-def queue(session: Session, *, to: str, subject: str, text: str, clock: Clock) -> bool:
-    """Queue one message; False when no mail outbox exists in this installation."""
+def queue(session: Session, *, to: str, subject: str, text: str, clock: Clock, kind: str = "legal.message",
+          subject_ref: str = "legal", actor: str = "bastion", idempotency_key: str | None = None) -> bool:
+    """Queue one message; False when no mail outbox exists here or the address is unusable."""
     try:
-        from bastion.mail import queue_mail  # type: ignore[import-not-found,unused-ignore]
+        from bastion.mail import queue_mail
     except ImportError:
         log.warning("bastion.mail is not installed; legal notification not queued", extra={"to": to})
         return False
-    queue_mail(session, to=to, subject=subject, text=text, clock=clock)
+    from bastion.mail.addresses import check_recipients
+
+    try:
+        check_recipients(to)  # checked first: a refused address must not fail the caller's transaction
+    except InvalidInput as exc:
+        log.warning("legal notification not queued", extra={"to": to, "reason": exc.message})
+        return False
+    queue_mail(session, to=to, subject=" ".join(subject.split())[:200], text=text, kind=kind, subject_ref=subject_ref,
+               actor=actor, clock=clock, idempotency_key=idempotency_key)
     return True
 
 
+def _short(address: str) -> str:
+    return hashlib.sha256(address.lower().encode()).hexdigest()[:16]
+
+
 def staff(session: Session, request: LegalRequest, *, to: Iterable[str], subject: str, text: str, kind: str,
-          clock: Clock, actor: str = "bastion") -> list[str]:
-    """Tell staff (assignee, nodal officer, compliance officer); recorded on the timeline."""
+          clock: Clock, actor: str = "bastion", key: str | None = None) -> list[str]:
+    """Tell staff (assignee, nodal officer, compliance officer); recorded on the timeline.
+
+    `key` makes the messages idempotent (a timer task retried after a crash sends nothing twice).
+    """
     recipients = sorted({address.strip() for address in to if address and address.strip()})
-    queued = [address for address in recipients if queue(session, to=address, subject=subject, text=text, clock=clock)]
+    queued = [address for address in recipients
+              if queue(session, to=address, subject=subject, text=text, clock=clock, kind=f"legal.{kind}",
+                       subject_ref=subject_of(request), actor=actor,
+                       idempotency_key=f"{key}:{_short(address)}" if key else None)]
     event(session, request, actor=actor, kind=kind, clock=clock, text=text,
           details={"to": recipients, "queued": bool(queued) and len(queued) == len(recipients), "subject": subject})
     return recipients
@@ -48,7 +70,8 @@ def requester(session: Session, request: LegalRequest, *, subject: str, text: st
               text="Not sent: held and unverified requests are never answered.", details={"subject": subject})
         return False
     queued = bool(request.requester_email) and queue(session, to=request.requester_email, subject=subject, text=text,
-                                                      clock=clock)
+                                                      clock=clock, kind=f"legal.{kind}",
+                                                      subject_ref=subject_of(request), actor=actor)
     event(session, request, actor=actor, kind=kind, clock=clock, text=text, requester_visible=True,
           details={"to": request.requester_email, "queued": queued, "subject": subject})
     return True

@@ -17,6 +17,7 @@ MAX_DOCUMENT_BYTES = "legal.max_document_bytes"
 DOWNLOAD_TOKEN_HOURS = "legal.download_token_hours"
 PRESERVATION_REMINDER_DAYS = "legal.preservation_reminder_days"
 NOTICE_BEFORE_DISCLOSURE = "legal.notice_before_disclosure"
+CUSTODIAN_TITLE = "legal.custodian_title"
 
 register(REMINDER_FRACTIONS, str, "0.5 0.8",
          "Fractions of a legal request's time at which its assignee is reminded (space-separated, each between 0 and 1).")
@@ -28,6 +29,8 @@ register(TEAM_EMAIL, str, "", "Legal team address: reminders for requests nobody
 register(MAX_DOCUMENT_BYTES, int, 20 * 1024 * 1024, "Largest document (PDF or image) accepted with a legal request, in bytes.")
 register(DOWNLOAD_TOKEN_HOURS, int, 72, "How long an officer's download link for a production stays valid, in hours.")
 register(PRESERVATION_REMINDER_DAYS, int, 14, "Days before a preservation expires that legal staff are reminded.")
+register(CUSTODIAN_TITLE, str, "Custodian of Records",
+         "Title printed under the producing staff member's name on a production package's certificate.")
 register(NOTICE_BEFORE_DISCLOSURE, bool, True,
          "Refuse to deliver a production while a required user notice has not been sent.")
 

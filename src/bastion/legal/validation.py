@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bastion.legal.catalogue import InstrumentRule, emergency_required_fields, field_labels, list_categories
+from bastion.legal.catalogue import (
+    InstrumentRule,
+    emergency_required_fields,
+    field_labels,
+    list_categories,
+)
 from bastion.legal.models import LegalRequest, RequestAccount, RequestDocument
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -86,9 +91,9 @@ def validate(session: Session, request: LegalRequest, rule: InstrumentRule) -> V
         required += [f for f in emergency_required_fields() if f not in required]
     requested = categories_of(request)
     for condition in rule.conditions:
-        if "min_offence_years" in condition and set(condition.get("categories", [])) & set(requested):
-            if "offence_max_years" not in required:
-                required.append("offence_max_years")
+        conditional = "min_offence_years" in condition and set(condition.get("categories", [])) & set(requested)
+        if conditional and "offence_max_years" not in required:
+            required.append("offence_max_years")
     result = ValidationResult()
     result.missing = [name for name in required if not _present(session, request, name)]
     result.labels = [labels.get(name, name) for name in result.missing]

@@ -12,6 +12,7 @@ Wiring: put a sender in `TaskContext.services[MAIL_SENDER]` (`MailConfig.from_en
 builds one from `BASTION_MAIL_*` / `BASTION_SMTP_*`).
 """
 
+from bastion.mail.addresses import check_address, check_recipients
 from bastion.mail.compose import OutgoingMail, compose, message_id_for
 from bastion.mail.config import MailConfig
 from bastion.mail.delivery import MailDeliverer, SendReport, next_due
@@ -44,6 +45,8 @@ __all__ = [
     "SinkMessage",
     "SinkSender",
     "SmtpSender",
+    "check_address",
+    "check_recipients",
     "compose",
     "get_mail",
     "mail_for",

@@ -6,6 +6,8 @@ Kept apart from the client so the client never reads the environment itself
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import SecretStr
@@ -13,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bastion.ncmec.client import CyberTiplineClient, Environment
 
-__all__ = ["NcmecSettings"]
+__all__ = ["NcmecSettings", "client_factory_from_env"]
 
 
 class NcmecSettings(BaseSettings):
@@ -34,3 +36,21 @@ class NcmecSettings(BaseSettings):
             base_url=self.base_url,
             **options,
         )
+
+
+def client_factory_from_env(environ: dict[str, str] | None = None) -> Callable[[], CyberTiplineClient] | None:
+    """A client factory from ``BASTION_NCMEC_*``, or None when no credentials are set.
+
+    A partial or contradictory configuration (a user name without a password, production
+    without an explicit URL, the production URL with ``environment=test``) raises here, at
+    start-up, rather than when the first report is due.
+    """
+    env = os.environ if environ is None else environ
+    if not env.get("BASTION_NCMEC_USERNAME") and not env.get("BASTION_NCMEC_PASSWORD"):
+        return None
+    settings = NcmecSettings() if environ is None else NcmecSettings(**{  # type: ignore[arg-type]
+        key.removeprefix("BASTION_NCMEC_").lower(): value for key, value in environ.items()
+        if key.startswith("BASTION_NCMEC_")
+    })
+    settings.create_client().close()  # validates environment and URL now
+    return settings.create_client

@@ -29,9 +29,11 @@ from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
 from bastion.web import errors
 from bastion.web import hma
-from bastion.web.api import apikeys, audit, auth, banks, cases, health, orgsettings, scan, users
+from bastion.web.api import apikeys, audit, auth, banks, cases, health, orgsettings, reports, scan, users
+from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
-from bastion.web.ui import admin_pages, auth_pages, detect_pages, review_pages
+from bastion.web.ui import admin_pages, auth_pages, detect_pages, report_pages, review_pages
+from bastion.web.ui import legal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -61,7 +63,8 @@ def create_app(
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
-                   detect_pages.router, review_pages.router):
+                   detect_pages.router, review_pages.router, reports.router, report_pages.router,
+                   legal_api.router, legal_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -88,18 +91,33 @@ def wire_review(state: AppState) -> None:
     import bastion.cases.enforce  # noqa: F401  (registers the action-sync task)
     import bastion.cases.tasks  # noqa: F401  (registers the removal-clock task)
     import bastion.evidence.tasks  # noqa: F401  (registers evidence.purge)
+    import bastion.ncmec.tasks  # noqa: F401  (registers ncmec.advance and ncmec.watch)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
 
     opener = next(listener for listener in state.scanner.listeners if isinstance(listener, CaseOpener))
     state.services["media_store"] = opener.media
     state.services[VAULT_SERVICE] = opener.media.vault
+    bastion.ncmec.tasks.wire(state.services)  # the CyberTipline client, if BASTION_NCMEC_* is set
     settings = state.settings
     if settings.platform_url and settings.platform_secret:
         from bastion.platform.http_connector import HttpPlatformConnector
 
         secret, url = settings.platform_secret.get_secret_value(), settings.platform_url
         state.services[CONNECTOR_FACTORY] = lambda: HttpPlatformConnector(url, secret)
+    wire_mail_and_productions(state)
+
+
+def wire_mail_and_productions(state: AppState) -> None:
+    """Mail leaves through its outbox (SMTP, or the local sink by default); productions are signed."""
+    import bastion.mail.tasks  # noqa: F401  (registers mail.send)
+    from bastion.mail.config import MailConfig
+    from bastion.mail.tasks import MAIL_SENDER
+    from bastion.production.config import signing_key_path
+    from bastion.production.keys import SigningKey
+
+    state.services[MAIL_SENDER] = MailConfig.from_environ(state.settings.data_dir).sender()
+    state.services["production.signing_key"] = SigningKey.load_or_create(signing_key_path(state.settings.data_dir))
 
 
 @asynccontextmanager

@@ -34,3 +34,11 @@ def readyz(request: Request) -> JSONResponse:
              "detail": "Run `bastion db upgrade`."}, status_code=503,
         )
     return JSONResponse({"status": "ready", "revision": current})
+
+
+@router.get("/.well-known/bastion/production-key.json", dependencies=[needs(Perm.PUBLIC)])
+def production_key(request: Request) -> dict[str, object]:
+    """The public key that verifies Bastion's signed production packages (`bastion production verify`)."""
+    from bastion.production.keys import public_key_document
+
+    return public_key_document(get_state(request).services["production.signing_key"])

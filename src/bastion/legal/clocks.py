@@ -1,0 +1,135 @@
+"""Deadlines on the clock: reminders to the assignee at configured fractions, escalation at breach.
+
+The deadline comes from the catalogue (`InstrumentRule.deadline_for`); the reminders and the
+breach are timers (rows), run by the ticker, so any number of processes can run them and tests
+move the injected clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from bastion import timers
+from bastion.auth.models import User
+from bastion.clock import Clock
+from bastion.executor import TaskContext, registry
+from bastion.legal import notify
+from bastion.legal.catalogue import InstrumentRule
+from bastion.legal.models import LegalRequest
+from bastion.legal.settings import (
+    COMPLIANCE_OFFICER_EMAIL,
+    NODAL_OFFICER_EMAIL,
+    TEAM_EMAIL,
+    reminder_fractions,
+)
+from bastion.legal.timeline import event, subject
+from bastion.orgsettings import get_value
+
+REMINDER_TASK = "legal.reminder"
+BREACH_TASK = "legal.breach"
+#: Added to a breached request's priority so it rises above everything still on time.
+BREACH_BOOST = 1000
+OPEN_STATUSES = ("needs_information", "held", "open", "pending_approval", "approved", "collected")
+
+
+def set_deadline(session: Session, request: LegalRequest, rule: InstrumentRule, *, clock: Clock) -> None:
+    """(Re)compute the deadline and move the request's reminder and breach timers to match."""
+    due, note = rule.deadline_for(request.received_at, stated=request.stated_due_at, emergency=request.emergency)
+    request.due_at, request.deadline_note = due, note
+    stop(session, request)
+    if due is None or request.answered_at is not None or request.closed_at is not None:
+        return
+    now = clock.now()
+    span = due - request.received_at
+    for index, fraction in enumerate(reminder_fractions(session)):
+        at = request.received_at + span * fraction
+        if at > now:
+            timers.schedule(session, kind=REMINDER_TASK, due_at=at, clock=clock, subject=subject(request),
+                            payload={"request_id": request.id, "fraction": fraction},
+                            dedupe_key=f"legal:{request.id}:reminder:{index}")
+    timers.schedule(session, kind=BREACH_TASK, due_at=max(due, now), clock=clock, subject=subject(request),
+                    payload={"request_id": request.id}, dedupe_key=f"legal:{request.id}:breach")
+
+
+def stop(session: Session, request: LegalRequest) -> None:
+    """The request was answered or closed: its reminders and breach no longer fire."""
+    timers.cancel(session, subject=subject(request), kind=REMINDER_TASK)
+    timers.cancel(session, subject=subject(request), kind=BREACH_TASK)
+
+
+def queue(session: Session, *, limit: int = 500, include_closed: bool = False) -> list[LegalRequest]:
+    """The dashboard: open requests, least time left first (no deadline last), then by priority."""
+    stmt = select(LegalRequest)
+    if not include_closed:
+        stmt = stmt.where(LegalRequest.closed_at.is_(None), LegalRequest.answered_at.is_(None))
+    stmt = stmt.order_by(case((LegalRequest.due_at.is_(None), 1), else_=0), LegalRequest.due_at,
+                         LegalRequest.priority.desc(), LegalRequest.received_at)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def time_left(request: LegalRequest, now: datetime) -> float | None:
+    """Seconds until the deadline (negative once breached), or None without one."""
+    return None if request.due_at is None else (request.due_at - now).total_seconds()
+
+
+def _live(request: LegalRequest | None) -> bool:
+    return request is not None and request.closed_at is None and request.answered_at is None
+
+
+def assignee_address(session: Session, request: LegalRequest) -> str:
+    user = session.get(User, request.assignee_id) if request.assignee_id else None
+    return (user.email if user is not None and user.email else "") or str(get_value(session, TEAM_EMAIL))
+
+
+def _left_text(request: LegalRequest, now: datetime) -> str:
+    left = time_left(request, now)
+    if left is None:
+        return "no deadline"
+    hours = abs(left) / 3600
+    return f"{hours:.1f} h left" if left >= 0 else f"{hours:.1f} h overdue"
+
+
+@registry.task(REMINDER_TASK)
+def reminder_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
+    with ctx.sessions() as session, session.begin():
+        request = session.get(LegalRequest, int(payload["request_id"]))
+        if not _live(request):
+            return
+        assert request is not None
+        fraction = float(payload.get("fraction", 0))
+        now = ctx.clock.now()
+        text = (f"Legal request {request.reference} has used {fraction:.0%} of its time: due "
+                f"{request.due_at:%Y-%m-%d %H:%M} UTC ({_left_text(request, now)}). Status: {request.status}.")
+        notify.staff(session, request, to=[assignee_address(session, request)], kind="reminder", clock=ctx.clock,
+                     subject=f"Reminder: {request.reference} due {request.due_at:%Y-%m-%d %H:%M} UTC", text=text,
+                     key=f"legal-request:{request.id}:reminder:{fraction}:{request.due_at:%Y%m%d%H%M}")
+
+
+@registry.task(BREACH_TASK)
+def breach_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
+    """Deadline passed unanswered: escalate to the nodal and compliance officers and raise the priority."""
+    with ctx.sessions() as session, session.begin():
+        request = session.get(LegalRequest, int(payload["request_id"]))
+        if not _live(request):
+            return
+        assert request is not None
+        request.priority += BREACH_BOOST
+        text = (f"Legal request {request.reference} breached its deadline of {request.due_at:%Y-%m-%d %H:%M} UTC "
+                f"({request.deadline_note}). Status: {request.status}. Escalated to the nodal and compliance officers.")
+        recipients = [str(get_value(session, NODAL_OFFICER_EMAIL)), str(get_value(session, COMPLIANCE_OFFICER_EMAIL)),
+                      assignee_address(session, request)]
+        notify.staff(session, request, to=recipients, kind="deadline_breached", clock=ctx.clock,
+                     subject=f"BREACHED: {request.reference}", text=text,
+                     key=f"legal-request:{request.id}:breach:{request.due_at:%Y%m%d%H%M}")
+
+
+def note_answered(session: Session, request: LegalRequest, *, actor: str, clock: Clock, text: str) -> None:
+    """The requester got their answer (production, preservation, refusal): the desk clock stops."""
+    request.answered_at = clock.now()
+    stop(session, request)
+    event(session, request, actor=actor, kind="answered", clock=clock, text=text,
+          details={"due_at": request.due_at, "on_time": request.due_at is None or clock.now() <= request.due_at})

@@ -1,0 +1,169 @@
+"""Service functions behind the officer portal (its pages are built on these; see docs/legal-desk.md).
+
+An officer is a `Requester` (their email address) optionally linked to a Bastion user with the
+`officer` role. Registration sends a confirmation link to the address; only a confirmed address
+on an agency's official domain makes requests "verified". Officers see only their own requests
+and only the timeline events meant for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.clock import Clock
+from bastion.errors import InvalidInput, PermissionDenied
+from bastion.legal import directory, intake, notify, produce, verification
+from bastion.legal.errors import RequestNotFound, TokenInvalid
+from bastion.legal.models import LegalRequest, Requester
+from bastion.legal.schemas import RequestInput, RequestUpdate
+from bastion.legal.timeline import events_of
+
+#: Where the confirmation link points (the portal's page takes `?token=`).
+CONFIRM_PATH = "/portal/confirm"
+CONFIRM_HOURS = 48
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def register_officer(session: Session, *, email: str, name: str, phone: str, clock: Clock, base_url: str,
+                     user_id: int | None = None) -> tuple[Requester, str, list[str]]:
+    """Register (or re-register) an officer's address and queue the confirmation link.
+
+    Returns the requester, the confirmation token (shown nowhere but the mail) and warnings,
+    e.g. that the domain is not in the directory (requests from it will be held).
+    """
+    email = email.strip().lower()
+    if "@" not in email or not directory.email_domain(email):
+        raise InvalidInput(f"{email!r} is not an email address.")
+    requester = verification.requester_for_email(session, email, clock=clock, name=name.strip(), phone=phone.strip())
+    assert requester is not None
+    requester.name, requester.phone = name.strip() or requester.name, phone.strip() or requester.phone
+    if user_id is not None:
+        requester.user_id = user_id
+    agencies = directory.agencies_for_email(session, email)
+    unknown = (f"{directory.email_domain(email)} is not the domain of any agency in our directory; requests from it "
+               "are held until the agency is verified.")
+    warnings = [] if agencies else [unknown]
+    requester.agency_id = agencies[0].id if len(agencies) == 1 else requester.agency_id
+    token = secrets.token_urlsafe(32)
+    requester.confirm_token_hash = _hash(token)
+    requester.confirm_expires_at = clock.now() + timedelta(hours=CONFIRM_HOURS)
+    link = f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={token}"
+    notify.queue(session, to=email, subject="Confirm your address for law-enforcement requests", clock=clock,
+                 kind="legal.officer_confirm", subject_ref=f"legal_requester:{requester.id}", actor=f"officer:{email}",
+                 text=f"Confirm that you control {email} by opening {link} within {CONFIRM_HOURS} hours. "
+                      "If you did not register, ignore this message.")
+    audit.record(session, actor=f"officer:{email}", action="legal.officer.register", subject=f"legal_requester:{requester.id}",
+                 details={"email": email, "agency": requester.agency_id, "warnings": warnings}, clock=clock)
+    return requester, token, warnings
+
+
+def confirm_email(session: Session, token: str, *, clock: Clock) -> Requester:
+    """The officer opened the confirmation link; their open requests are re-verified."""
+    requester = session.scalar(select(Requester).where(Requester.confirm_token_hash == _hash(token),
+                                                       Requester.confirm_token_hash != ""))
+    if requester is None or requester.confirm_expires_at is None or requester.confirm_expires_at <= clock.now():
+        raise TokenInvalid("This confirmation link is not valid or has expired; register again for a new one.")
+    requester.confirmed_at, requester.confirm_token_hash = clock.now(), ""
+    audit.record(session, actor=f"officer:{requester.email}", action="legal.officer.confirm",
+                 subject=f"legal_requester:{requester.id}", details={"email": requester.email}, clock=clock)
+    for request in session.scalars(select(LegalRequest).where(LegalRequest.requester_id == requester.id,
+                                                              LegalRequest.closed_at.is_(None))):
+        intake.refresh(session, request, actor=f"officer:{requester.email}", clock=clock)
+    return requester
+
+
+def requester_for_user(session: Session, user_id: int) -> Requester:
+    requester = session.scalar(select(Requester).where(Requester.user_id == user_id))
+    if requester is None:
+        raise PermissionDenied("This account is not registered as an officer; register your official address first.")
+    return requester
+
+
+def submit_request(session: Session, requester: Requester, data: RequestInput, *, clock: Clock, vault: Any,
+                   document: tuple[str, bytes] | None = None) -> LegalRequest:
+    """A request from the portal: the sender is the signed-in officer's own address."""
+    data = data.model_copy(update={"source": "portal", "requester_email": requester.email, "received_at": None})
+    return intake.submit(session, data, actor=f"officer:{requester.email}", clock=clock, requester=requester,
+                         document=document, vault=vault)
+
+
+def _own(session: Session, requester: Requester, request_id: int) -> LegalRequest:
+    request = session.get(LegalRequest, request_id)
+    if request is None or request.requester_id != requester.id:
+        raise RequestNotFound(f"You have no request {request_id}.")
+    return request
+
+
+@dataclass(frozen=True)
+class OwnRequest:
+    """What an officer sees of their request: never reviewers' notes, scope reasoning or other people's data."""
+
+    id: int
+    reference: str
+    instrument: str
+    status: str
+    received_at: datetime
+    due_at: datetime | None
+    missing: list[str]
+    events: list[dict[str, Any]]
+
+
+def _public_status(request: LegalRequest) -> str:
+    if request.verification == "held" or request.fraudulent:
+        return "received"  # never answered, and never told why
+    return {"pending_approval": "in review", "approved": "in review", "collected": "in review", "open": "in review"
+            }.get(request.status, request.status.replace("_", " "))
+
+
+def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest]:
+    import json
+
+    rows = session.scalars(select(LegalRequest).where(LegalRequest.requester_id == requester.id)
+                           .order_by(LegalRequest.received_at.desc()))
+    out = []
+    for request in rows:
+        held = request.verification == "held" or request.fraudulent
+        out.append(OwnRequest(
+            id=request.id, reference=request.reference, instrument=request.instrument_key,
+            status=_public_status(request), received_at=request.received_at, due_at=request.due_at,
+            missing=[] if held else json.loads(request.missing_json or "[]"),
+            events=[] if held else [{"at": e.at.isoformat(), "kind": e.kind, "text": e.text}
+                                    for e in events_of(session, request.id, requester_view=True)],
+        ))
+    return out
+
+
+def answer_follow_up(session: Session, requester: Requester, request_id: int, data: RequestUpdate, *, clock: Clock,
+                     vault: Any, document: tuple[str, bytes] | None = None) -> list[str]:
+    """The officer supplies what was asked for (fields and/or the signed document)."""
+    request = _own(session, requester, request_id)
+    actor = f"officer:{requester.email}"
+    changed = []
+    if document is not None:
+        intake.attach_document(session, request, document[0], document[1], actor=actor, clock=clock, vault=vault)
+        changed.append("document")
+    changed += intake.update(session, request, data, actor=actor, clock=clock, by_requester=True)
+    return changed
+
+
+def send_reminder(session: Session, requester: Requester, request_id: int, *, clock: Clock, text: str = "") -> None:
+    request = _own(session, requester, request_id)
+    intake.requester_reminder(session, request, actor=f"officer:{requester.email}", clock=clock, source="portal",
+                              from_email=requester.email, text=text)
+
+
+def download_production(session: Session, requester: Requester, token: str, *, clock: Clock, vault: Any
+                        ) -> tuple[str, bytes]:
+    """(filename, zip bytes); the first download records the disclosure in every item's custody."""
+    return produce.download(session, token, requester=requester, vault=vault, clock=clock)

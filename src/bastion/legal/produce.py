@@ -1,0 +1,214 @@
+"""Production: package the collected datasets, deliver them, and record the disclosure in custody.
+
+The package is built by `bastion.production.build_package` (signed manifest, custodian's
+certificate; datasets outside the approved categories are refused there too). It is kept in the
+vault; delivery is either through the officer portal (a download link with an expiring token,
+usable only by the requester it was made for) or an export by staff for delivery by other means.
+Either way every evidence item in it gets a "disclose" custody event naming the recipient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.clock import Clock
+from bastion.errors import InvalidInput
+from bastion.legal import clocks, collection, notice, notify, review
+from bastion.legal.catalogue import get_instrument
+from bastion.legal.errors import TokenInvalid, WrongState
+from bastion.legal.models import Agency, LegalRequest, Production, Requester
+from bastion.legal.settings import CUSTODIAN_TITLE, DOWNLOAD_TOKEN_HOURS, NOTICE_BEFORE_DISCLOSURE
+from bastion.legal.timeline import event, subject
+from bastion.orgsettings import get_value
+
+DELIVERIES = ("portal", "export")
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def productions_of(session: Session, request_id: int) -> list[Production]:
+    return list(session.scalars(select(Production).where(Production.request_id == request_id).order_by(Production.id)))
+
+
+def _safe(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip("._-")
+    return cleaned[:100] or "item"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def records_of(category: str, account: str, data: Any) -> list[dict[str, Any]]:
+    """A collected dataset as flat records (one list per category across accounts), each naming its account."""
+    if isinstance(data, dict) and category == "traffic":
+        return [{"account_id": account, "record_type": kind.rstrip("s"), **record}
+                for kind in ("logins", "devices", "posts") for record in data.get(kind, [])]
+    if isinstance(data, dict):
+        return [{"account_id": account, **data}]
+    return [{"account_id": account, **record} for record in data]
+
+
+def instance_signing_key(data_dir: Any) -> Any:
+    """The instance's production signing key (created on first use; see docs/production-packages.md)."""
+    from bastion.production import SigningKey, signing_key_path
+
+    return SigningKey.load_or_create(signing_key_path(data_dir))
+
+
+def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, clock: Clock, delivery: str = "portal",
+          signing_key: Any = None, certificate: Any = None) -> tuple[Production, str | None]:
+    """Package what was collected; returns the production and (for the portal) its download token, shown once."""
+    if delivery not in DELIVERIES:
+        raise InvalidInput(f"Delivery is one of {', '.join(DELIVERIES)}.")
+    if request.status != "collected":
+        raise WrongState(f"{request.reference} is {request.status}; collect the approved data first.")
+    blockers = review.disclosure_blockers(session, request)
+    if blockers:
+        raise WrongState("Cannot produce: " + " ".join(blockers))
+    if bool(get_value(session, NOTICE_BEFORE_DISCLOSURE)) and notice.blocks_disclosure(request):
+        raise WrongState(f"Send the user notice first ({request.notice_reason})")
+    rule = get_instrument(session, request.instrument_key)
+    decision = review.current_decision(session, request.id)
+    assert decision is not None
+    from bastion.production import CertificateInfo, build_package
+
+    destination = f"production for {request.reference}"
+    approved = json.loads(decision.categories_json)
+    datasets: dict[str, list[dict[str, Any]]] = {category: [] for category in approved}
+    attachments: list[tuple[str, bytes]] = []
+    items: list[int] = []
+    for row in collection.collected_of(session, request.id):
+        exported = vault.export(session, row.evidence_id, actor=actor, reason=destination, destination=destination)
+        datasets[row.category].extend(records_of(row.category, row.account_id, json.loads(exported.data)["data"]))
+        items.append(row.evidence_id)
+        for media in json.loads(row.media_json):
+            blob = vault.export(session, media["evidence"], actor=actor, reason=destination, destination=destination)
+            name = f"media/{_safe(row.account_id)}/{_safe(media['content_id'])}.{_EXT.get(media['media_type'], 'bin')}"
+            attachments.append((name, blob.data))
+            items.append(media["evidence"])
+    summary = {
+        "reference": request.reference, "instrument": rule.key, "instrument_title": rule.title,
+        "citation": rule.citation, "case_number": request.case_number, "court": request.court,
+        "issuing_authority": request.issuing_authority, "issuing_officer": request.issuing_officer,
+        "received_at": request.received_at.isoformat(),
+    }
+    scope = {
+        "categories": approved, "decision": decision.outcome, "reason": decision.reason,
+        "accounts": sorted({r.account_id for r in collection.collected_of(session, request.id)}),
+        "date_range": {"start": request.date_from.isoformat() if request.date_from else None,
+                       "end": request.date_to.isoformat() if request.date_to else None},
+    }
+    certificate = certificate or CertificateInfo(
+        custodian_name=actor, custodian_title=str(get_value(session, CUSTODIAN_TITLE)),
+        organisation=str(get_value(session, "org.name")), statement_date=clock.now().date())
+    if signing_key is None:
+        raise InvalidInput("No production signing key is configured on this instance.")
+    data = build_package(summary, scope, datasets, attachments, signing_key, certificate, clock=clock)
+    builder = f"bastion.production (key {signing_key.key_id})"
+    item = vault.preserve(session, data, kind="other", subject=subject(request), actor=actor,
+                          reason=f"production package of {request.reference}",
+                          metadata={"filename": f"{request.reference}.zip", "builder": builder},
+                          context={"request": request.reference, "evidence_items": items})
+    token = secrets.token_urlsafe(32) if delivery == "portal" else None
+    hours = int(get_value(session, DOWNLOAD_TOKEN_HOURS))
+    production = Production(request_id=request.id, evidence_id=item.id, sha256=item.sha256, size=item.size,
+                            delivery=delivery, token_hash=_hash(token) if token else "",
+                            token_expires_at=clock.now() + timedelta(hours=hours) if token else None,
+                            created_at=clock.now(), created_by=actor)
+    session.add(production)
+    session.flush()
+    request.status = "produced"
+    event(session, request, actor=actor, kind="produced", clock=clock,
+          text=f"Production package built ({len(datasets)} dataset(s), {len(attachments)} attachment(s), "
+               f"{item.size:,} bytes, by {builder}), "
+               f"for delivery by {delivery}", details={"production": production.id, "sha256": item.sha256})
+    if token:
+        notify.requester(session, request, actor=actor, clock=clock, subject=f"{request.reference}: production ready",
+                         text=f"The production for {request.reference} is ready in the portal until "
+                              f"{production.token_expires_at:%Y-%m-%d %H:%M} UTC. Download token: {token}",
+                         kind="production_ready")
+        clocks.note_answered(session, request, actor=actor, clock=clock, text="Production made available in the portal.")
+    return production, token
+
+
+def _disclose(session: Session, request: LegalRequest, production: Production, *, vault: Any, actor: str,
+              recipient: str) -> None:
+    context = json.loads(vault.get(session, production.evidence_id).context_json)
+    items = [production.evidence_id, *context.get("evidence_items", [])]
+    for item_id in items:
+        vault.record_disclosure(session, item_id, actor=actor, reason=f"production of {request.reference}",
+                                recipient=recipient, reference=request.reference)
+
+
+def _recipient(session: Session, request: LegalRequest) -> str:
+    agency = session.get(Agency, request.agency_id) if request.agency_id else None
+    return f"{request.requester_email} ({agency.name if agency else request.issuing_authority})"
+
+
+def download(session: Session, token: str, *, requester: Requester, vault: Any, clock: Clock) -> tuple[str, bytes]:
+    """The officer portal's download: the token must be live and the caller the request's own requester."""
+    production = session.scalar(select(Production).where(Production.token_hash == _hash(token), Production.token_hash != ""))
+    request = session.get(LegalRequest, production.request_id) if production else None
+    if production is None or request is None or request.requester_id != requester.id:
+        raise TokenInvalid("This download link is not valid. Sign in to the portal with the address the request "
+                           "came from, or ask us for a new link.")
+    if request.verification == "held" or request.fraudulent:
+        raise TokenInvalid("This download link is not valid.")
+    assert production.token_expires_at is not None
+    if production.token_expires_at <= clock.now():
+        raise TokenInvalid(f"This download link expired on {production.token_expires_at:%Y-%m-%d %H:%M} UTC; "
+                           "ask us for a new one.")
+    actor = f"officer:{requester.email}"
+    data = vault.open(session, production.evidence_id, actor=actor, reason=f"portal download of {request.reference}")
+    first = production.delivered_at is None
+    production.downloads += 1
+    if first:
+        production.delivered_at = clock.now()
+        _disclose(session, request, production, vault=vault, actor=actor, recipient=_recipient(session, request))
+        request.status, request.closed_at = "delivered", clock.now()
+    event(session, request, actor=actor, kind="downloaded", clock=clock, requester_visible=True,
+          text=f"Production downloaded through the portal (download {production.downloads})",
+          details={"production": production.id})
+    return f"{request.reference}.zip", data
+
+
+def reissue_token(session: Session, request: LegalRequest, production_id: int, *, actor: str, clock: Clock) -> str:
+    production = session.get(Production, production_id)
+    if production is None or production.request_id != request.id or production.delivery != "portal":
+        raise WrongState(f"{request.reference} has no portal production {production_id}.")
+    token = secrets.token_urlsafe(32)
+    production.token_hash = _hash(token)
+    production.token_expires_at = clock.now() + timedelta(hours=int(get_value(session, DOWNLOAD_TOKEN_HOURS)))
+    notify.requester(session, request, actor=actor, clock=clock, subject=f"{request.reference}: new download link",
+                     text=f"A new download token for {request.reference}, valid until "
+                          f"{production.token_expires_at:%Y-%m-%d %H:%M} UTC: {token}", kind="production_ready")
+    return token
+
+
+def export(session: Session, request: LegalRequest, production_id: int, *, vault: Any, actor: str, clock: Clock,
+           recipient: str) -> tuple[str, bytes]:
+    """Staff take the package out for delivery by other means (e.g. a court's upload system)."""
+    production = session.get(Production, production_id)
+    if production is None or production.request_id != request.id:
+        raise WrongState(f"{request.reference} has no production {production_id}.")
+    if not recipient.strip():
+        raise InvalidInput("Name who receives the export (it is recorded in the chain of custody).")
+    exported = vault.export(session, production.evidence_id, actor=actor, reason=f"export of {request.reference}",
+                            destination=recipient)
+    if production.delivered_at is None:
+        production.delivered_at = clock.now()
+        _disclose(session, request, production, vault=vault, actor=actor, recipient=recipient)
+        if request.answered_at is None:
+            clocks.note_answered(session, request, actor=actor, clock=clock, text=f"Production exported to {recipient}.")
+        request.status, request.closed_at = "delivered", clock.now()
+    event(session, request, actor=actor, kind="exported", clock=clock, text=f"Production exported to {recipient}",
+          details={"production": production.id, "recipient": recipient})
+    return f"{request.reference}.zip", exported.data

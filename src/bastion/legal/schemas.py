@@ -1,0 +1,74 @@
+"""What a request carries when it comes in (portal, email or post), and what an update may change.
+
+Dates may be given as a day or a moment. A bare day is read conservatively, in UTC: a
+`date_to` day includes the whole day, a `due_date` day means that day's start (so a
+deadline is never shown later than the one stated; enter a time for anything finer).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+AccountKind = Literal["username", "url", "user_id", "email", "phone"]
+Source = Literal["portal", "email", "post"]
+
+
+class AccountIn(BaseModel):
+    kind: AccountKind
+    value: str = Field(min_length=1, max_length=500)
+
+
+class RequestUpdate(BaseModel):
+    """Fields a requester (follow-up) or staff (intake correction) may supply; None leaves a field alone."""
+
+    issuing_authority: str | None = None
+    issuing_officer: str | None = None
+    requester_phone: str | None = None
+    agency_id: int | None = None
+    case_number: str | None = None
+    court: str | None = None
+    purpose: str | None = None
+    offence: str | None = None
+    offence_max_years: int | None = Field(default=None, ge=0, le=200)
+    due_date: datetime | date | None = None
+    accounts: list[AccountIn] | None = None
+    categories: list[str] | None = None
+    date_from: datetime | date | None = None
+    date_to: datetime | date | None = None
+    emergency: bool | None = None
+    emergency_person: str | None = None
+    emergency_nature: str | None = None
+    emergency_why: str | None = None
+    ndo: bool | None = None
+    ndo_expires_at: datetime | date | None = None
+    child_safety: bool | None = None
+
+    @field_validator("due_date", "date_from", "date_to", "ndo_expires_at", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class RequestInput(RequestUpdate):
+    """A new request. `reminder_of` (a reference) makes it a reminder that lands on the original instead."""
+
+    instrument: str
+    jurisdiction: str = ""
+    source: Source = "email"
+    received_at: datetime | None = None
+    requester_email: str = ""
+    reminder_of: str | None = None
+    note: str = ""
+
+
+def moment(value: datetime | date | None, *, end_of_day: bool = False) -> datetime | None:
+    """A stored UTC datetime from a date or datetime (see the module docstring for bare days)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    start = datetime.combine(value, time(0), tzinfo=UTC)
+    return start + timedelta(days=1) if end_of_day else start

@@ -1,0 +1,176 @@
+"""Building a signed production package: the answer to a law-enforcement request, as one ZIP.
+
+    manifest.json        what was asked, what was approved, every file with its SHA-256 and size
+    manifest.sig         Ed25519 signature over the exact bytes of manifest.json (64 raw bytes)
+    certificate.pdf      the custodian's business-records certificate, listing the same hashes
+    data/<name>.json     each dataset, exactly
+    data/<name>.csv      each dataset, for a spreadsheet
+    attachments/<name>   anything else produced (documents, exported media)
+
+Signing the manifest, and listing every other file's hash in it, signs the whole package
+in a way a recipient can check with OpenSSL alone. A dataset outside the approved
+categories is refused: over-disclosure is the failure this package must never carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import bastion
+from bastion.clock import Clock, SystemClock
+from bastion.errors import InvalidInput
+from bastion.production import layout
+from bastion.production.certificate import CertificateInfo, CertifiedFile, render_certificate
+from bastion.production.datasets import check_records, to_csv, to_json
+from bastion.production.keys import SigningKey
+
+MAX_ATTACHMENTS = 1000
+
+
+@dataclass(frozen=True)
+class _File:
+    path: str
+    data: bytes
+    media_type: str
+    role: str
+    extra: Mapping[str, Any]
+
+    def entry(self) -> dict[str, Any]:
+        return {"path": self.path, "size": len(self.data), "sha256": hashlib.sha256(self.data).hexdigest(),
+                "media_type": self.media_type, "role": self.role, **self.extra}
+
+
+def build_package(
+    request: Mapping[str, Any],
+    scope: Mapping[str, Any],
+    datasets: Mapping[str, Sequence[Mapping[str, Any]]],
+    attachments: Sequence[tuple[str, bytes]],
+    signer: SigningKey,
+    certificate: CertificateInfo,
+    *,
+    clock: Clock | None = None,
+) -> bytes:
+    """The signed package as ZIP bytes.
+
+    `request`: a JSON summary of the request (its "reference", if present, is printed on
+    the certificate). `scope`: what was approved: "categories" (required; every dataset
+    name must be one of them), and by convention "date_range" and "accounts". `datasets`:
+    category name -> records (an empty list says "searched, nothing found").
+    """
+    created_at = (clock or SystemClock()).now().astimezone(UTC)
+    request_doc, scope_doc = _json_object("request", request), _json_object("scope", scope)
+    approved = _approved_categories(scope_doc)
+    files = [*_dataset_files(datasets, approved), *_attachment_files(attachments)]
+    package_id = uuid.uuid4().hex
+    pdf = render_certificate(
+        certificate, [CertifiedFile(f.path, len(f.data), hashlib.sha256(f.data).hexdigest()) for f in files],
+        package_id=package_id, created_at=created_at, key_id=signer.key_id,
+        request_reference=str(request_doc.get("reference", "")), scope_lines=_scope_lines(scope_doc),
+        generator=f"Bastion {bastion.__version__}",
+    )
+    files.insert(0, _File(layout.CERTIFICATE, pdf, "application/pdf", "certificate", {}))
+    manifest = {
+        "format": layout.FORMAT,
+        "format_version": layout.FORMAT_VERSION,
+        "package_id": package_id,
+        "created_at": created_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generator": {"name": "bastion", "version": bastion.__version__},
+        "key_id": signer.key_id,
+        "signature": {"algorithm": "Ed25519", "file": layout.SIGNATURE, "covers": f"the exact bytes of {layout.MANIFEST}"},
+        "request": request_doc,
+        "scope": scope_doc,
+        "certificate": {"custodian": certificate.custodian_name, "title": certificate.custodian_title,
+                        "organisation": certificate.organisation,
+                        "statement_date": certificate.statement_date.isoformat()},
+        "files": [f.entry() for f in files],
+    }
+    signed = layout.manifest_bytes(manifest)
+    return _zip(created_at, [(layout.MANIFEST, signed), (layout.SIGNATURE, signer.sign(signed)),
+                             *((f.path, f.data) for f in files)])
+
+
+def _dataset_files(datasets: Mapping[str, Sequence[Mapping[str, Any]]], approved: set[str]) -> list[_File]:
+    outside = sorted(set(datasets) - approved)
+    if outside:
+        raise InvalidInput(f"Dataset(s) {', '.join(map(repr, outside))} are not in the approved scope "
+                           f"({', '.join(sorted(approved))}); nothing outside it may be produced.")
+    files = []
+    for name in sorted(datasets):
+        records = check_records(name, datasets[name])
+        extra = {"dataset": name, "records": len(records)}
+        files.append(_File(f"{layout.DATA_DIR}{name}.json", to_json(records), "application/json", "dataset", extra))
+        files.append(_File(f"{layout.DATA_DIR}{name}.csv", to_csv(records), "text/csv", "dataset", extra))
+    return files
+
+
+def _attachment_files(attachments: Sequence[tuple[str, bytes]]) -> list[_File]:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"A package holds at most {MAX_ATTACHMENTS} attachments.")
+    seen: set[str] = set()
+    files = []
+    for name, data in attachments:
+        if (not isinstance(name, str) or len(name) > layout.MAX_NAME or ".." in name
+                or not layout.ATTACHMENT_NAME.fullmatch(name)):
+            raise InvalidInput(f"Attachment name {name!r} must be A-Z a-z 0-9 . _ - in at most four '/'-separated "
+                               "parts, each starting with a letter or digit.")
+        if name.lower() in seen:
+            raise InvalidInput(f"Two attachments are named {name!r}.")
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidInput(f"Attachment {name!r} must be bytes.")
+        seen.add(name.lower())
+        files.append(_File(f"{layout.ATTACHMENTS_DIR}{name}", bytes(data), "application/octet-stream", "attachment", {}))
+    return files
+
+
+def _json_object(what: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not value:
+        raise InvalidInput(f"The package's {what} must be a non-empty object.")
+    try:
+        plain: dict[str, Any] = json.loads(json.dumps(dict(value), allow_nan=False, default=_iso))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"The package's {what} must be plain JSON: {exc}.") from None
+    return plain
+
+
+def _approved_categories(scope: dict[str, Any]) -> set[str]:
+    categories = scope.get("categories")
+    if not isinstance(categories, list) or not categories or not all(isinstance(c, str) for c in categories):
+        raise InvalidInput("The scope must list the approved data categories: {\"categories\": [\"subscriber\", ...]}.")
+    return set(categories)
+
+
+def _scope_lines(scope: dict[str, Any]) -> list[str]:
+    lines = [f"Approved categories: {', '.join(scope['categories'])}"]
+    if isinstance(scope.get("date_range"), dict):
+        period = scope["date_range"]
+        lines.append(f"Period: {period.get('start', '?')} to {period.get('end', '?')}")
+    if isinstance(scope.get("accounts"), list):
+        lines.append(f"Accounts: {', '.join(map(str, scope['accounts']))}")
+    return lines
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime) or hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _zip(created_at: datetime, members: list[tuple[str, bytes]]) -> bytes:
+    """A plain, deflated ZIP whose entries carry the package's creation time."""
+    stamp = created_at.timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()

@@ -1,0 +1,373 @@
+"""Staff pages of the legal request desk: the list by time left, intake, the request page, collection, directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from bastion.auth.principal import Principal
+from bastion.errors import BastionError, InvalidInput
+from bastion.legal import (
+    catalogue,
+    clocks,
+    collection,
+    directory,
+    intake,
+    notice,
+    perms,
+    preservation,
+    produce,
+    review,
+    verification,
+)
+from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
+from bastion.legal.views import request_view
+from bastion.web.api.legal import connector_of, read_upload, signing_key_of, user_of, vault_of
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store, private"}
+
+
+def _back(request_id: int, error: str = "", anchor: str = "") -> RedirectResponse:
+    suffix = f"?error={quote(error)}" if error else ""
+    return RedirectResponse(f"/legal/requests/{request_id}{suffix}{'#' + anchor if anchor else ''}", status_code=303)
+
+
+def _act(db: Session, request_id: int, action: Callable[[], Any], anchor: str = "") -> Response:
+    """Run an act; a typed refusal comes back to the request page as a message, nothing half-done."""
+    intake.get_request(db, request_id)
+    try:
+        action()
+    except BastionError as exc:
+        db.rollback()
+        return _back(request_id, exc.message, anchor)
+    db.commit()
+    return _back(request_id, anchor=anchor)
+
+
+@router.get("/legal")
+def legal_list(request: Request, closed: bool = False, db: Session = Depends(get_db),
+               principal: Principal = needs(perms.READ)) -> Response:
+    clock = get_state(request).clock
+    return render(request, "legal_list.html", {"requests": clocks.queue(db, include_closed=closed), "now": clock.now(),
+                                               "closed": closed})
+
+
+def _accounts(text: str) -> list[AccountIn]:
+    """One identifier per line, optionally prefixed by its kind ("url: ...", "username: ...")."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        kind, _, value = line.partition(":")
+        if kind.strip() in ("username", "user_id", "email", "phone", "url") and value.strip() and not value.startswith("//"):
+            out.append(AccountIn(kind=kind.strip(), value=value.strip()))  # type: ignore[arg-type]
+        elif line.startswith(("http://", "https://")):
+            out.append(AccountIn(kind="url", value=line))
+        elif "@" in line:
+            out.append(AccountIn(kind="email", value=line))
+        elif line.lstrip("+").replace("-", "").replace(" ", "").isdigit() and len(line) > 6:
+            out.append(AccountIn(kind="phone", value=line))
+        else:
+            out.append(AccountIn(kind="username", value=line.lstrip("@")))
+    return out
+
+
+def _form_context(db: Session) -> dict[str, Any]:
+    return {"instruments": catalogue.list_instruments(db), "categories": catalogue.list_categories(db),
+            "agencies": directory.list_agencies(db)}
+
+
+@router.get("/legal/requests/new")
+def new_request_page(request: Request, db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)
+                     ) -> Response:
+    return render(request, "legal_new.html", {**_form_context(db), "error": None, "form": {}})
+
+
+def _day(value: str) -> date | None:
+    return date.fromisoformat(value) if value.strip() else None
+
+
+@router.post("/legal/requests")
+async def new_request(request: Request, db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)
+                      ) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("document")
+    try:
+        data = RequestInput(
+            instrument=values.get("instrument", ""), source=values.get("source", "email"),  # type: ignore[arg-type]
+            requester_email=values.get("requester_email", ""), requester_phone=values.get("requester_phone", ""),
+            issuing_authority=values.get("issuing_authority", ""), issuing_officer=values.get("issuing_officer", ""),
+            agency_id=int(values["agency_id"]) if values.get("agency_id") else None,
+            case_number=values.get("case_number", ""), court=values.get("court", ""),
+            purpose=values.get("purpose", ""), offence=values.get("offence", ""),
+            offence_max_years=int(values["offence_max_years"]) if values.get("offence_max_years") else None,
+            due_date=_day(values.get("due_date", "")), date_from=_day(values.get("date_from", "")),
+            date_to=_day(values.get("date_to", "")), categories=form.getlist("categories"),  # type: ignore[arg-type]
+            accounts=_accounts(values.get("accounts", "")), emergency=bool(values.get("emergency")),
+            emergency_person=values.get("emergency_person", ""), emergency_nature=values.get("emergency_nature", ""),
+            emergency_why=values.get("emergency_why", ""), ndo=bool(values.get("ndo")),
+            ndo_expires_at=_day(values.get("ndo_expires_at", "")), child_safety=bool(values.get("child_safety")),
+            reminder_of=values.get("reminder_of") or None, note=values.get("note", ""),
+        )
+        document = await read_upload(db, upload if isinstance(upload, UploadFile) else None)
+        state = get_state(request)
+        created = intake.submit(db, data, actor=principal.actor, clock=state.clock, document=document,
+                                vault=state.services.get("evidence.vault"))
+    except (BastionError, ValidationError, ValueError) as exc:
+        db.rollback()
+        message = exc.message if isinstance(exc, BastionError) else str(exc)
+        return render(request, "legal_new.html", {**_form_context(db), "error": message, "form": values},
+                      status_code=422)
+    db.commit()
+    return RedirectResponse(f"/legal/requests/{created.id}", status_code=303)
+
+
+@router.get("/legal/requests/{request_id}")
+def request_page(request: Request, request_id: int, error: str | None = None, db: Session = Depends(get_db),
+                 principal: Principal = needs(perms.READ)) -> Response:
+    from bastion.auth import users
+    from bastion.auth.permissions import allowed
+    from bastion.auth.roles import Role
+
+    legal_request = intake.get_request(db, request_id)
+    view = request_view(db, legal_request, get_state(request).clock.now())
+    staff = [u for u in users.list_users(db) if not u.disabled and allowed(Role(u.role), perms.MANAGE)]
+    return render(request, "legal_request.html", {"view": view, "error": error, "staff": staff,
+                                                  "categories": catalogue.list_categories(db)}, headers=NO_STORE)
+
+
+@router.post("/legal/requests/{request_id}/update")
+async def request_update(request: Request, request_id: int, db: Session = Depends(get_db),
+                         principal: Principal = needs(perms.MANAGE)) -> Response:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
+    clock = get_state(request).clock
+
+    def act() -> None:
+        try:
+            data = RequestUpdate(
+                **{k: v for k, v in values.items() if k in ("issuing_authority", "issuing_officer", "requester_phone",
+                                                            "case_number", "court", "purpose", "offence")},
+                offence_max_years=int(values["offence_max_years"]) if "offence_max_years" in values else None,
+                due_date=_day(values.get("due_date", "")), date_from=_day(values.get("date_from", "")),
+                date_to=_day(values.get("date_to", "")), ndo_expires_at=_day(values.get("ndo_expires_at", "")),
+                accounts=_accounts(values.get("accounts", "")) or None,
+                agency_id=int(values["agency_id"]) if "agency_id" in values else None,
+            )
+        except (ValidationError, ValueError) as exc:
+            raise InvalidInput(str(exc)) from None
+        intake.update(db, intake.get_request(db, request_id), data, actor=principal.actor, clock=clock)
+
+    return _act(db, request_id, act, "request-fields")
+
+
+@router.post("/legal/requests/{request_id}/document")
+async def request_document(request: Request, request_id: int, file: UploadFile = File(...),
+                           db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)) -> Response:
+    upload = await read_upload(db, file)
+
+    def act() -> None:
+        if upload is None:
+            raise InvalidInput("Choose the document to attach.")
+        intake.attach_document(db, intake.get_request(db, request_id), upload[0], upload[1], actor=principal.actor,
+                               clock=get_state(request).clock, vault=vault_of(request))
+
+    return _act(db, request_id, act, "documents")
+
+
+@router.post("/legal/requests/{request_id}/reminder")
+def request_reminder(request: Request, request_id: int, source: str = Form("email"), from_email: str = Form(""),
+                     text: str = Form(""), db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)
+                     ) -> Response:
+    return _act(db, request_id, lambda: intake.requester_reminder(
+        db, intake.get_request(db, request_id), actor=principal.actor, clock=get_state(request).clock, source=source,
+        from_email=from_email, text=text), "timeline")
+
+
+@router.post("/legal/requests/{request_id}/accounts/{row_id}")
+def request_account(request: Request, request_id: int, row_id: int, account_id: str = Form(""),
+                    db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: intake.set_account(
+        db, intake.get_request(db, request_id), row_id, account_id, actor=principal.actor,
+        clock=get_state(request).clock), "accounts")
+
+
+@router.post("/legal/requests/{request_id}/assign")
+def request_assign(request: Request, request_id: int, username: str = Form(...), db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> Response:
+    from bastion.auth import users
+
+    return _act(db, request_id, lambda: review.assign(
+        db, intake.get_request(db, request_id), users.require_user(db, username), actor=principal.actor,
+        clock=get_state(request).clock), "review")
+
+
+@router.post("/legal/requests/{request_id}/callback")
+def request_callback(request: Request, request_id: int, outcome: str = Form(...), spoke_with: str = Form(""),
+                     notes: str = Form(""), db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)
+                     ) -> Response:
+    clock = get_state(request).clock
+
+    def act() -> None:
+        legal_request = intake.get_request(db, request_id)
+        verification.record_callback(db, legal_request, outcome=outcome, spoke_with=spoke_with, notes=notes,
+                                     actor=principal.actor, clock=clock)
+        intake.refresh(db, legal_request, actor=principal.actor, clock=clock)
+
+    return _act(db, request_id, act, "verification")
+
+
+@router.post("/legal/requests/{request_id}/reverify")
+def request_reverify(request: Request, request_id: int, db: Session = Depends(get_db),
+                     principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: intake.refresh(db, intake.get_request(db, request_id), actor=principal.actor,
+                                                       clock=get_state(request).clock), "verification")
+
+
+@router.post("/legal/requests/{request_id}/fraudulent")
+def request_fraudulent(request: Request, request_id: int, reason: str = Form(""), db: Session = Depends(get_db),
+                       principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: intake.mark_fraudulent(
+        db, intake.get_request(db, request_id), actor=principal.actor, clock=get_state(request).clock, reason=reason),
+        "verification")
+
+
+@router.post("/legal/requests/{request_id}/decision")
+async def request_decision(request: Request, request_id: int, db: Session = Depends(get_db),
+                           principal: Principal = needs(perms.MANAGE)) -> Response:
+    form = await request.form()
+    outcome, reason = str(form.get("outcome", "")), str(form.get("reason", ""))
+    categories = [str(c) for c in form.getlist("categories")] or None
+    return _act(db, request_id, lambda: review.decide(
+        db, intake.get_request(db, request_id), user_of(db, principal), outcome=outcome, categories=categories,
+        reason=reason, actor=principal.actor, clock=get_state(request).clock), "review")
+
+
+@router.post("/legal/requests/{request_id}/approve")
+def request_approve(request: Request, request_id: int, db: Session = Depends(get_db),
+                    principal: Principal = needs(perms.APPROVE)) -> Response:
+    return _act(db, request_id, lambda: review.approve(
+        db, intake.get_request(db, request_id), user_of(db, principal), actor=principal.actor,
+        clock=get_state(request).clock), "review")
+
+
+@router.post("/legal/requests/{request_id}/collect")
+def request_collect(request: Request, request_id: int, db: Session = Depends(get_db),
+                    principal: Principal = needs(perms.MANAGE)) -> Response:
+    def act() -> None:
+        with connector_of(request) as connector:
+            collection.collect(db, intake.get_request(db, request_id), connector=connector, vault=vault_of(request),
+                               actor=principal.actor, clock=get_state(request).clock)
+
+    return _act(db, request_id, act, "collection")
+
+
+@router.get("/legal/requests/{request_id}/collection")
+def request_collection(request: Request, request_id: int, db: Session = Depends(get_db),
+                       principal: Principal = needs(perms.MANAGE)) -> Response:
+    legal_request = intake.get_request(db, request_id)
+    shown = collection.preview(db, legal_request, vault=vault_of(request), actor=principal.actor)
+    db.commit()
+    return render(request, "legal_collection.html",
+                  {"legal_request": legal_request, "datasets": shown,
+                   "pretty": lambda d: json.dumps(d, indent=1, ensure_ascii=False)}, headers=NO_STORE)
+
+
+@router.post("/legal/requests/{request_id}/produce")
+def request_produce(request: Request, request_id: int, delivery: str = Form("portal"), db: Session = Depends(get_db),
+                    principal: Principal = needs(perms.MANAGE)) -> Response:
+    state = get_state(request)
+    return _act(db, request_id, lambda: produce.build(
+        db, intake.get_request(db, request_id), vault=vault_of(request), actor=principal.actor, clock=state.clock,
+        delivery=delivery, signing_key=signing_key_of(request),
+        certificate=state.services.get("production.certificate")), "production")
+
+
+@router.post("/legal/requests/{request_id}/productions/{production_id}/export")
+def request_export(request: Request, request_id: int, production_id: int, recipient: str = Form(""),
+                   db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)) -> Response:
+    legal_request = intake.get_request(db, request_id)
+    try:
+        name, data = produce.export(db, legal_request, production_id, vault=vault_of(request), actor=principal.actor,
+                                    clock=get_state(request).clock, recipient=recipient)
+    except BastionError as exc:
+        db.rollback()
+        return _back(request_id, exc.message, "production")
+    db.commit()
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE})
+
+
+@router.post("/legal/requests/{request_id}/notice")
+def request_notice(request: Request, request_id: int, to: str = Form(""), db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: notice.send(
+        db, intake.get_request(db, request_id), to=to, actor=principal.actor, clock=get_state(request).clock),
+        "notice")
+
+
+@router.post("/legal/requests/{request_id}/preservation/extend")
+def request_extend(request: Request, request_id: int, reason: str = Form(""), db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: preservation.extend(
+        db, intake.get_request(db, request_id), actor=principal.actor, clock=get_state(request).clock,
+        vault=vault_of(request), reason=reason), "preservation")
+
+
+@router.get("/legal/agencies")
+def agencies_page(request: Request, error: str | None = None, db: Session = Depends(get_db),
+                  principal: Principal = needs(perms.READ)) -> Response:
+    return render(request, "legal_agencies.html", {"agencies": directory.list_agencies(db, include_inactive=True),
+                                                   "error": error, "jurisdictions": catalogue.list_jurisdictions(db)})
+
+
+@router.post("/legal/agencies")
+def agencies_add(request: Request, name: str = Form(""), country: str = Form(""), jurisdiction: str = Form(""),
+                 domains: str = Form(""), phone: str = Form(""), phone_source: str = Form(""), notes: str = Form(""),
+                 db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)) -> Response:
+    try:
+        directory.set_agency(db, name=name, country=country, jurisdiction=jurisdiction, domains=domains, phone=phone,
+                             phone_source=phone_source, notes=notes, actor=principal.actor,
+                             clock=get_state(request).clock)
+    except BastionError as exc:
+        db.rollback()
+        return RedirectResponse(f"/legal/agencies?error={quote(exc.message)}", status_code=303)
+    db.commit()
+    return RedirectResponse("/legal/agencies", status_code=303)
+
+
+@router.post("/legal/agencies/import")
+async def agencies_import(request: Request, file: UploadFile = File(...), db: Session = Depends(get_db),
+                          principal: Principal = needs(perms.MANAGE)) -> Response:
+    text = (await file.read(5 * 1024 * 1024)).decode("utf-8-sig", errors="replace")
+    try:
+        report = directory.import_csv(db, text, actor=principal.actor, clock=get_state(request).clock)
+    except BastionError as exc:
+        db.rollback()
+        return RedirectResponse(f"/legal/agencies?error={quote(exc.message)}", status_code=303)
+    db.commit()
+    message = f"Imported: {report.added} added, {report.updated} updated, {report.unchanged} unchanged."
+    return RedirectResponse(f"/legal/agencies?error={quote(message)}", status_code=303)
+
+
+@router.get("/legal/catalogue")
+def catalogue_page(request: Request, db: Session = Depends(get_db), principal: Principal = needs(perms.READ)
+                   ) -> Response:
+    return render(request, "legal_catalogue.html", {
+        "instruments": catalogue.list_instruments(db, include_inactive=True),
+        "categories": catalogue.list_categories(db), "jurisdictions": catalogue.list_jurisdictions(db),
+        "labels": catalogue.field_labels()})
