@@ -61,6 +61,13 @@ def test_each_role_is_allowed_or_denied_as_the_table_says(role: Role, client: Te
         caller, headers = TestClient(app), {"X-API-Key": key}
     else:
         user = user_factory(role)
+        if role is Role.OFFICER:  # every officer account is backed by a registered address
+            from bastion.legal import portal
+
+            with app.state.bastion.sessions() as session:
+                portal.register_officer(session, email=f"{user.username}@police.example", name="Officer", phone="",
+                                        clock=clock, base_url="http://testserver", user_id=user.id)
+                session.commit()
         caller = TestClient(app)
         headers = {"X-CSRF-Token": api_login(caller, user, clock)}
     mismatches = []

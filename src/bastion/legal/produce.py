@@ -25,7 +25,11 @@ from bastion.legal import clocks, collection, notice, notify, review
 from bastion.legal.catalogue import get_instrument
 from bastion.legal.errors import TokenInvalid, WrongState
 from bastion.legal.models import Agency, LegalRequest, Production, Requester
-from bastion.legal.settings import CUSTODIAN_TITLE, DOWNLOAD_TOKEN_HOURS, NOTICE_BEFORE_DISCLOSURE
+from bastion.legal.settings import (
+    CUSTODIAN_TITLE,
+    DOWNLOAD_TOKEN_HOURS,
+    NOTICE_BEFORE_DISCLOSURE,
+)
 from bastion.legal.timeline import event, subject
 from bastion.orgsettings import get_value
 

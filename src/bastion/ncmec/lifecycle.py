@@ -33,11 +33,19 @@ happened and the call is simply retried later.
 
 **Lost reports.** NCMEC deletes an unfinished report 24 h after opening or 1 h after
 its last change, whichever is later. A watch timer flags a report as stalled
-``reports.stall_warning_minutes`` before that moment, and wakes the worker. A report
-is re-created (new ``submit``, same content, the lost id kept in ``lost_report_ids``)
-only on proof that it is gone: NCMEC answering 5001 (report does not exist) for it,
-or Bastion's own record showing the expiry moment has passed (counted from the latest
-moment NCMEC *may* have seen a change, uncertain calls included, plus a margin).
+``reports.stall_warning_minutes`` before that moment, and wakes the worker (the watch
+itself never re-creates anything). A report is re-created (new ``submit``, same
+content, the lost id kept in ``lost_report_ids``) only on proof that it is gone:
+
+* NCMEC answers 5001 (report does not exist) to an upload, fileinfo or finish for it; or
+* Bastion's own record shows NCMEC's deletion moment has passed (counted from the latest
+  moment NCMEC *may* have seen a change, uncertain and interrupted calls included, plus
+  a margin) **and no finish was ever sent for it**. Once a finish was sent, only NCMEC's
+  answer to another finish decides: 5102 means filed, 5001 means gone.
+
+A report stopped in ``error`` is flagged but not re-created until a person resumes it.
+The NCMEC environment is fixed at the first submit: a worker configured for another
+environment stops with an error instead of continuing (or re-creating) the report there.
 
 **One worker per report.** A worker leases the report row (conditional UPDATE, as the
 timers do); a lease outlives any single call by far, so a pending intent seen by the

@@ -33,7 +33,7 @@ from bastion.web.api import apikeys, audit, auth, banks, cases, health, orgsetti
 from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
 from bastion.web.ui import admin_pages, auth_pages, detect_pages, report_pages, review_pages
-from bastion.web.ui import legal_pages
+from bastion.web.ui import legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -64,7 +64,7 @@ def create_app(
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, reports.router, report_pages.router,
-                   legal_api.router, legal_pages.router):
+                   legal_api.router, legal_pages.router, portal_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -295,3 +295,17 @@ def test_without_ncmec_configured_the_report_waits(  # type: ignore[no-untyped-d
     clock.advance(timedelta(minutes=16))
     run_timers(app, sessions, clock)
     assert _report(reviewer, report_id)["state"] == "finished"
+
+
+def test_an_interrupted_finish_is_never_filed_twice_even_after_expiry(  # type: ignore[no-untyped-def]
+    app, sessions, clock: ManualClock, ncmec: Ncmec, approved_report: Make
+) -> None:
+    report_id, reviewer = approved_report(posts=POSTS[:1])
+    ncmec.kill["finish"] = "after"  # filed at NCMEC; the worker died before recording it
+    with pytest.raises(ProcessKilled):
+        run_timers(app, sessions, clock, rounds=1)
+    clock.advance(timedelta(days=2))  # long past the moment NCMEC would delete an *unfinished* report
+    run_timers(app, sessions, clock)
+    done = _report(reviewer, report_id)
+    assert done["state"] == "finished" and done["lost_report_ids"] == [] and ncmec.reports_opened() == 1
+    assert done["calls"][-1]["response_code"] == 5102 and not done["attention"]

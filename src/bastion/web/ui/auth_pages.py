@@ -12,6 +12,7 @@ from bastion.auth.errors import AccountThrottled, InvalidCredentials, InvalidSec
 from bastion.auth.models import User
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
+from bastion.auth.roles import Role
 from bastion.web import cookies
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state
@@ -20,11 +21,16 @@ from bastion.web.ui.render import render
 router = APIRouter(include_in_schema=False)
 
 
-def _safe_next(value: str | None) -> str:
+def _safe_next(value: str | None, role: str = "") -> str:
     """Only same-site paths: an open redirect after login is a phishing tool."""
-    if value and value.startswith("/") and not value.startswith("//"):
+    if value and value.startswith("/") and not value.startswith("//") and value != "/":
         return value
-    return "/"
+    return home_for(role)
+
+
+def home_for(role: str) -> str:
+    """Where a role lands after logging in: officers have their own portal."""
+    return "/portal" if role == Role.OFFICER.value else "/"
 
 
 @router.get("/login", dependencies=[needs(Perm.PUBLIC)])
@@ -51,7 +57,7 @@ def login_submit(
     needs_factor = login.second_factor_needed(user)
     if not needs_factor:
         login.complete_without_second_factor(db, user, ip=ip, clock=state.clock)
-    target = _safe_next(next) if not needs_factor else ("/login/totp" if user.totp_enabled else "/account/totp")
+    target = _safe_next(next, user.role) if not needs_factor else ("/login/totp" if user.totp_enabled else "/account/totp")
     response = RedirectResponse(target, status_code=303)
     cookies.start(db, response, state, user, mfa_passed=not needs_factor, ip=ip)
     db.commit()
@@ -120,7 +126,7 @@ def enrol_submit(request: Request, code: str = Form(...), db: Session = Depends(
 def _promote(request: Request, db: Session, user: User) -> Response:
     """Replace the password-only session with a fully authenticated one (a new token)."""
     state = get_state(request)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(home_for(user.role), status_code=303)
     cookies.end(db, request, response)
     cookies.start(db, response, state, user, mfa_passed=True, ip=client_ip(request))
     db.commit()

@@ -30,7 +30,13 @@ from bastion.legal import (
 )
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
 from bastion.legal.views import request_view
-from bastion.web.api.legal import connector_of, read_upload, signing_key_of, user_of, vault_of
+from bastion.web.api.legal import (
+    connector_of,
+    read_upload,
+    signing_key_of,
+    user_of,
+    vault_of,
+)
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.render import render

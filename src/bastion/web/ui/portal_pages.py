@@ -1,0 +1,232 @@
+"""The officer portal: registration, email confirmation, requests, reminders, follow-ups, downloads.
+
+Officers are external users with the `officer` role. An account starts disabled: the officer
+confirms their official address through a mailed link, legal staff approve the account, and the
+first login enrols a second factor (mandatory for the role). An officer sees only their own
+requests; anyone else's request is a 404, never a 403, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.auth import users
+from bastion.auth.models import User
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.auth.roles import Role
+from bastion.errors import BastionError, InvalidInput
+from bastion.legal import catalogue, portal
+from bastion.legal.models import Requester
+from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+MAX_DOCUMENT = 20 * 1024 * 1024
+ACCOUNT_KINDS = ("username", "url", "user_id", "email", "phone")
+
+
+@router.get("/portal/register", dependencies=[needs(Perm.PUBLIC)])
+def register_form(request: Request) -> Response:
+    return render(request, "portal_register.html")
+
+
+@router.post("/portal/register", dependencies=[needs(Perm.PUBLIC)])
+def register_submit(request: Request, name: str = Form(...), email: str = Form(...), phone: str = Form(""),
+                    password: str = Form(...), db: Session = Depends(get_db)) -> Response:
+    """Create the (disabled) officer account and mail the confirmation link."""
+    state = get_state(request)
+    try:
+        user = users.create_user(db, username=email.strip().lower(), role=Role.OFFICER, password=password,
+                                 email=email.strip().lower(), actor=f"officer:{email.strip().lower()}",
+                                 clock=state.clock)
+        user.disabled = True  # until legal staff approve it
+        _, _, warnings = portal.register_officer(db, email=email, name=name, phone=phone, clock=state.clock,
+                                                 base_url=state.settings.base_url, user_id=user.id)
+    except BastionError as exc:
+        db.rollback()
+        return render(request, "portal_register.html", {"error": exc.message, "name": name, "email": email,
+                                                        "phone": phone}, status_code=exc.status)
+    db.commit()
+    return render(request, "portal_message.html", {
+        "title": "Check your mail",
+        "text": f"We sent a confirmation link to {email}. Open it to confirm the address; legal staff then "
+                "approve your account and you can log in.", "warnings": warnings})
+
+
+@router.get("/portal/confirm", dependencies=[needs(Perm.PUBLIC)])
+def confirm(request: Request, token: str = "", db: Session = Depends(get_db)) -> Response:
+    try:
+        requester = portal.confirm_email(db, token, clock=get_state(request).clock)
+    except BastionError as exc:
+        db.rollback()
+        return render(request, "portal_message.html", {"title": "Link not valid", "text": exc.message},
+                      status_code=exc.status)
+    db.commit()
+    return render(request, "portal_message.html", {
+        "title": "Address confirmed",
+        "text": f"{requester.email} is confirmed. Legal staff will approve your account; then log in and set up "
+                "your second factor."})
+
+
+@router.get("/portal")
+def home(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.OFFICER_PORTAL)
+         ) -> Response:
+    requester = portal.requester_for_user(db, principal.user_id)
+    return render(request, "portal_home.html", {"requester": requester,
+                                                "requests": portal.list_own_requests(db, requester)})
+
+
+@router.get("/portal/requests/new")
+def new_form(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.OFFICER_PORTAL)
+             ) -> Response:
+    return render(request, "portal_new.html", _form_context(db))
+
+
+def _form_context(db: Session) -> dict[str, object]:
+    return {"instruments": catalogue.list_instruments(db), "categories": catalogue.list_categories(db),
+            "account_kinds": ACCOUNT_KINDS}
+
+
+async def _document(upload: UploadFile | None) -> tuple[str, bytes] | None:
+    if upload is None or not upload.filename:
+        return None
+    data = await upload.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise InvalidInput(f"The document is larger than {MAX_DOCUMENT // (1024 * 1024)} MB; send a smaller scan.")
+    return upload.filename, data
+
+
+def _accounts(text: str) -> list[AccountIn]:
+    """One account per line, as `kind: value` (kind one of username, url, user_id, email, phone)."""
+    accounts = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        kind, _, value = line.partition(":")
+        if kind.strip() not in ACCOUNT_KINDS or not value.strip():
+            raise InvalidInput(f"Account line {number}: write it as 'username: …', 'url: …', 'user_id: …', "
+                               "'email: …' or 'phone: …'.")
+        accounts.append(AccountIn(kind=kind.strip(), value=value.strip()))  # type: ignore[arg-type]
+    return accounts
+
+
+@router.post("/portal/requests/new")
+async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    form = await request.form()
+    upload = form.get("document")
+    state = get_state(request)
+    with state.sessions() as db:
+        requester = portal.requester_for_user(db, principal.user_id)
+        try:
+            data = RequestInput(
+                instrument=str(form.get("instrument", "")), jurisdiction=str(form.get("jurisdiction", "")),
+                issuing_authority=str(form.get("issuing_authority", "")) or None,
+                issuing_officer=str(form.get("issuing_officer", "")) or None,
+                requester_phone=str(form.get("phone", "")) or None,
+                case_number=str(form.get("case_number", "")) or None, court=str(form.get("court", "")) or None,
+                due_date=str(form.get("due_date", "")) or None, accounts=_accounts(str(form.get("accounts", ""))),
+                categories=[str(c) for c in form.getlist("categories")],
+                date_from=str(form.get("date_from", "")) or None, date_to=str(form.get("date_to", "")) or None,
+                purpose=str(form.get("purpose", "")) or None,
+            )
+            document = await _document(upload if isinstance(upload, UploadFile) else None)
+            created = portal.submit_request(db, requester, data, clock=state.clock,
+                                            vault=state.services.get("evidence.vault"), document=document)
+        except (BastionError, ValueError) as exc:
+            db.rollback()
+            message = exc.message if isinstance(exc, BastionError) else str(exc)
+            return render(request, "portal_new.html", {**_form_context(db), "error": message,
+                                                       "values": dict(form)}, status_code=422)
+        db.commit()
+        return RedirectResponse(f"/portal/requests/{created.id}", status_code=303)
+
+
+def _own(db: Session, principal: Principal, request_id: int) -> tuple[Requester, object]:
+    requester = portal.requester_for_user(db, principal.user_id)
+    for own in portal.list_own_requests(db, requester):
+        if own.id == request_id:
+            return requester, own
+    from bastion.legal.errors import RequestNotFound
+
+    raise RequestNotFound(f"You have no request {request_id}.")
+
+
+@router.get("/portal/requests/{request_id}")
+def request_page(request: Request, request_id: int, db: Session = Depends(get_db),
+                 principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    _, own = _own(db, principal, request_id)
+    return render(request, "portal_request.html", {"own": own, "today": date.today()})
+
+
+@router.post("/portal/requests/{request_id}/reminder")
+def reminder(request: Request, request_id: int, text: str = Form(""), db: Session = Depends(get_db),
+             principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    requester, _ = _own(db, principal, request_id)
+    portal.send_reminder(db, requester, request_id, clock=get_state(request).clock, text=text)
+    db.commit()
+    return RedirectResponse(f"/portal/requests/{request_id}", status_code=303)
+
+
+@router.post("/portal/requests/{request_id}/answer")
+async def answer(request: Request, request_id: int, principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    form = await request.form()
+    state = get_state(request)
+    with state.sessions() as db:
+        requester, _ = _own(db, principal, request_id)
+        fields = {k: str(v) for k, v in form.items() if k in RequestUpdate.model_fields and str(v).strip()}
+        upload = form.get("document")
+        document = await _document(upload if isinstance(upload, UploadFile) else None)
+        portal.answer_follow_up(db, requester, request_id, RequestUpdate(**fields), clock=state.clock,
+                                vault=state.services.get("evidence.vault"), document=document)
+        db.commit()
+    return RedirectResponse(f"/portal/requests/{request_id}", status_code=303)
+
+
+@router.get("/portal/download/{token}")
+def download(request: Request, token: str, db: Session = Depends(get_db),
+             principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    requester = portal.requester_for_user(db, principal.user_id)
+    state = get_state(request)
+    filename, data = portal.download_production(db, requester, token, clock=state.clock,
+                                                vault=state.services.get("evidence.vault"))
+    db.commit()
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store, private"})
+
+
+# -- legal staff: approving officer accounts ---------------------------------------------------
+
+@router.get("/legal/officers", dependencies=[needs(Perm.LEGAL_READ)])
+def officers(request: Request, db: Session = Depends(get_db)) -> Response:
+    rows = db.execute(select(User, Requester).join(Requester, Requester.user_id == User.id)
+                      .where(User.role == Role.OFFICER.value).order_by(User.id.desc())).all()
+    return render(request, "legal_officers.html", {"rows": rows})
+
+
+@router.post("/legal/officers/{user_id}/approve")
+def approve_officer(request: Request, user_id: int, db: Session = Depends(get_db),
+                    principal: Principal = needs(Perm.LEGAL_MANAGE)) -> Response:
+    """Enable an officer account whose official address is confirmed."""
+    state = get_state(request)
+    user = users.get_user(db, user_id)
+    requester = portal.requester_for_user(db, user.id)
+    if user.role != Role.OFFICER.value or requester.confirmed_at is None:
+        raise InvalidInput("Only officers who confirmed their address can be approved.")
+    users.set_disabled(db, user, False, actor=principal.actor, clock=state.clock)
+    audit.record(db, actor=principal.actor, action="legal.officer.approve", subject=f"user:{user.id}",
+                 details={"email": requester.email, "agency": requester.agency_id}, clock=state.clock)
+    db.commit()
+    return RedirectResponse("/legal/officers", status_code=303)
+
+
+
