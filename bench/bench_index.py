@@ -435,12 +435,17 @@ def table(cases: list[dict[str, Any]]) -> str:
         for b in case["bastion"]:
             built, loaded = b["build"], b["load"]
             te = case["te"] or {"build": {}, "load": {}}
-            head = (
-                f"n={case['size']:,} {case['dist']}  (Bastion m={built.get('m')}, widths "
-                f"{built.get('widths')}, {built.get('probes')} probes at d={THRESHOLD}; "
-                f"{built.get('true_matches', '?')} true matches in the recall sample)"
-            )
-            lines += ["", head, "", "| metric | Bastion | threatexchange | Bastion advantage |", "|---|---:|---:|---:|"]
+            lines += [
+                "",
+                f"### n={case['size']:,}, {case['dist']}",
+                "",
+                f"Bastion m={built.get('m')} (substring widths {built.get('widths')} bits, "
+                f"{built.get('probes')} probes at d={THRESHOLD}); "
+                f"{built.get('true_matches', '?')} true matches in the recall sample.",
+                "",
+                "| metric | Bastion | threatexchange | Bastion advantage |",
+                "|---|---:|---:|---:|",
+            ]
             for label, side, key, te_side, te_key, f, better in ROWS:
                 mine = (built if side == "build" else loaded).get(key)
                 theirs = te[te_side].get(te_key) if te_side and case["te"] is not None else None

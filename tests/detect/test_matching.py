@@ -133,3 +133,29 @@ def test_a_malformed_stored_hash_is_skipped_not_fatal(db: Session, clock: Manual
     matcher.load()
     assert matcher.status().size == 1
     assert len(matcher.match(db, {"pdq": good}).matches) == 1
+
+
+def test_snapshots_start_fast_and_catch_up_with_the_change_log(db: Session, clock: ManualClock, sessions,  # type: ignore[no-untyped-def]
+                                                              tmp_path) -> None:
+    path = tmp_path / "index" / "pdq.snapshot"
+    writer = BankMatcher(sessions, clock, refresh_seconds=0, snapshot_path=path)
+    bank = _bank(db, clock, "SNAP")
+    first, second = hash_media(jpeg(11)).pdq, hash_media(jpeg(12)).pdq
+    service.add_entry(db, bank, {"pdq": first}, actor="t", clock=clock)
+    db.commit()
+    writer.load()
+    generation = writer.write_snapshot()
+    assert path.exists() and generation == writer.status().last_change
+
+    service.add_entry(db, bank, {"pdq": second}, actor="t", clock=clock)  # after the snapshot
+    db.commit()
+    reader = BankMatcher(sessions, clock, refresh_seconds=0, snapshot_path=path)
+    reader.load()
+    assert reader._snapshot_generation == generation  # started from the snapshot ...
+    assert reader.status().size == 2  # ... and replayed the change logged after it
+    assert len(reader.match(db, {"pdq": second}).matches) == 1
+
+    path.write_bytes(path.read_bytes()[:100])  # a truncated snapshot is refused; the database is used
+    fallback = BankMatcher(sessions, clock, refresh_seconds=0, snapshot_path=path)
+    fallback.load()
+    assert fallback.status().size == 2 and fallback._snapshot_generation == 0

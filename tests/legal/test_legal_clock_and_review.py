@@ -263,3 +263,39 @@ def test_a_preservation_request_freezes_the_accounts_for_90_days_and_one_extensi
         kinds = _kinds(session, request.id)
         assert "preservation_reminder" in kinds and "preservation_expired" in kinds
         assert session.get(LegalRequest, request.id).status == "expired"
+
+
+def test_the_reviewer_sees_bastions_own_cases_and_they_bar_notice(desk, submit, clock) -> None:
+    from bastion.cases.models import Case, CaseEvent
+
+    with desk() as session:
+        case = Case(account_id="acct-1001", status="confirmed", priority=0, opened_at=clock.now(),
+                    updated_at=clock.now(), classification="A1")
+        session.add(case)
+        session.flush()
+        session.add(CaseEvent(case_id=case.id, at=clock.now(), actor="rev", kind="report_requested"))
+        session.commit()
+    request = submit(bnss_notice(accounts=[{"kind": "user_id", "value": "acct-1001"}]))
+    with desk() as session:
+        from bastion.legal.views import request_view
+
+        view = request_view(session, session.get(LegalRequest, request.id), clock.now())
+        [related] = view.related_cases
+        assert related.account_id == "acct-1001" and related.reported and related.classification == "A1"
+        assert view.request.notice_status == "not_required" and "Child-safety" in view.request.notice_reason
+
+
+def test_a_breach_is_escalated_once_even_if_the_request_changes_afterwards(desk, submit, clock) -> None:
+    request = submit(bnss_notice(instrument="in_itr_3_1_j", purpose="p"))
+    ticker = Ticker(TaskContext(sessions=desk, clock=clock))
+    clock.advance(timedelta(hours=73))
+    ticker.tick()
+    with desk() as session:
+        legal_request = session.get(LegalRequest, request.id)
+        intake.update(session, legal_request, RequestInput(instrument="x", court="Sessions Court"), actor="clerk",
+                      clock=clock)
+        session.commit()
+    clock.advance(timedelta(minutes=5))
+    ticker.tick()
+    with desk() as session:
+        assert _kinds(session, request.id).count("deadline_breached") == 1

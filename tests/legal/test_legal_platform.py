@@ -22,7 +22,11 @@ from bastion.legal import portal
 from bastion.legal.models import LegalRequest, Requester
 from bastion.mail import mail_for
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
+from bastion.platform.demo import (
+    BackgroundServer,
+    create_demo_platform_app,
+    seed_demo_platform,
+)
 from bastion.production import verify_package
 from tests.conftest import api_login
 from tests.legal.conftest import FBI, MUMBAI, PDF
@@ -229,6 +233,4 @@ def test_the_list_is_ordered_by_time_left_and_oversight_can_read_but_not_act(app
                             "accounts": "https://demo.example/posts/post-2001\n@bob", "categories": ["content"]})
     assert form.status_code == 303 and form.headers["location"].startswith("/legal/requests/")
     page = alice.get(form.headers["location"])
-    import re as _re
-    print(_re.sub(r"\s+", " ", page.text[page.text.find("id=\"accounts\""):])[:1500])
     assert page.status_code == 200 and "needs_information" in page.text and "username: bob" in page.text

@@ -28,6 +28,7 @@ from bastion.legal.settings import (
 )
 from bastion.legal.timeline import event, subject
 from bastion.orgsettings import get_value
+from bastion.timers.models import Timer
 
 REMINDER_TASK = "legal.reminder"
 BREACH_TASK = "legal.breach"
@@ -51,8 +52,13 @@ def set_deadline(session: Session, request: LegalRequest, rule: InstrumentRule, 
             timers.schedule(session, kind=REMINDER_TASK, due_at=at, clock=clock, subject=subject(request),
                             payload={"request_id": request.id, "fraction": fraction},
                             dedupe_key=f"legal:{request.id}:reminder:{index}")
+    key = f"legal:{request.id}:breach"
+    if due <= now:  # already past: escalate now, unless this breach was escalated before
+        fired = session.scalar(select(Timer.status).where(Timer.dedupe_key == key))
+        if fired in ("done", "running"):
+            return
     timers.schedule(session, kind=BREACH_TASK, due_at=max(due, now), clock=clock, subject=subject(request),
-                    payload={"request_id": request.id}, dedupe_key=f"legal:{request.id}:breach")
+                    payload={"request_id": request.id}, dedupe_key=key)
 
 
 def stop(session: Session, request: LegalRequest) -> None:

@@ -26,11 +26,13 @@ class RelatedCase:
     classification: str
     opened_at: datetime
     reported: bool  # a CyberTipline report was requested for it
+    reports: tuple[tuple[int | None, str], ...] = ()  # (NCMEC report id, state) of its CyberTipline reports
 
     def as_dict(self) -> dict[str, object]:
         return {"id": self.id, "account_id": self.account_id, "status": self.status,
                 "classification": self.classification, "opened_at": self.opened_at.isoformat(),
-                "cybertipline_report": self.reported}
+                "cybertipline_report": self.reported,
+                "cybertipline_reports": [{"ncmec_report_id": r, "state": s} for r, s in self.reports]}
 
 
 def _accounts(session: Session, request: LegalRequest) -> list[str]:
@@ -45,7 +47,17 @@ def cases_for(session: Session, request: LegalRequest) -> list[RelatedCase]:
     cases = list(session.scalars(select(Case).where(Case.account_id.in_(accounts)).order_by(Case.id)))
     reported = set(session.scalars(select(CaseEvent.case_id).where(
         CaseEvent.case_id.in_([c.id for c in cases]), CaseEvent.kind == "report_requested"))) if cases else set()
-    return [RelatedCase(c.id, c.account_id, c.status, c.classification, c.opened_at, c.id in reported) for c in cases]
+    return [RelatedCase(c.id, c.account_id, c.status, c.classification, c.opened_at,
+                        c.id in reported or bool(_reports(session, c.id)), _reports(session, c.id)) for c in cases]
+
+
+def _reports(session: Session, case_id: int) -> tuple[tuple[int | None, str], ...]:
+    """The case's CyberTipline reports, through the ncmec domain's service API."""
+    try:
+        from bastion.ncmec.lifecycle import list_reports
+    except ImportError:  # the reporting lifecycle is not installed
+        return ()
+    return tuple((r.ncmec_report_id, r.state) for r in list_reports(session, case_id=case_id))
 
 
 def confirmed_case_ids(session: Session, request: LegalRequest) -> list[int]:

@@ -3,7 +3,13 @@
 The PDQ index holds every PDQ signal by its row id. It is loaded once, then kept
 current by replaying the `signal_changes` log (adds and removals written in the same
 transaction as the bank change), so a new entry matches within a refresh interval in
-every process, without a restart and without a rebuild. Exact signals (MD5, SHA-1,
+every process, without a restart and without a rebuild.
+
+With a snapshot path, start-up maps the newest snapshot (seconds even at ten million
+hashes, and shared between the processes of a machine through the page cache) and
+replays only the changes logged after it. One process at a time (the `matching.snapshot`
+timer) compacts its index and writes a new snapshot; the others notice the newer
+generation and swap to it, releasing the old mapping, so memory does not climb. Exact signals (MD5, SHA-1,
 SHA-256) are looked up in the database through its index on (type, value).
 
 Index hits are only candidates: bank state (deleted, disabled, its own threshold,
@@ -18,8 +24,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy import func, or_, select, tuple_
@@ -27,11 +34,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
 from bastion.clock import Clock
+from bastion.matching import snapshot
 from bastion.matching.index import PDQIndex
 from bastion.matching.live import MIHPDQIndex
 from bastion.media import PDQ
 
 LOAD_BATCH = 200_000
+SNAPSHOT_CHECK_SECONDS = 30.0
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +89,7 @@ class BankMatcher:
         *,
         index_factory: Callable[[], PDQIndex] = MIHPDQIndex,
         refresh_seconds: float = 1.0,
+        snapshot_path: Path | None = None,
     ) -> None:
         self._sessions, self._clock = sessions, clock
         self._factory = index_factory
@@ -88,6 +98,9 @@ class BankMatcher:
         self._lock = threading.Lock()
         self._refresh_seconds = refresh_seconds
         self._checked_at = 0.0
+        self.snapshot_path = snapshot_path if index_factory is MIHPDQIndex else None
+        self._snapshot_generation = 0
+        self._snapshot_checked = 0.0
         self.loaded_at: datetime | None = None
         self.refreshed_at: datetime | None = None
         self.newest_change_at: datetime | None = None
@@ -99,6 +112,54 @@ class BankMatcher:
         return self._index is not None
 
     def load(self) -> None:
+        """Start from the newest usable snapshot, else build from the database."""
+        if self.snapshot_path is not None and self.snapshot_path.exists() and self._load_snapshot():
+            return
+        self._build_from_database()
+
+    def _load_snapshot(self) -> bool:
+        """Map the snapshot and replay the changes after it; a bad file is refused and the database used."""
+        assert self.snapshot_path is not None
+        try:
+            index = snapshot.load(self.snapshot_path)
+        except snapshot.SnapshotError as exc:
+            log.warning("not using the PDQ index snapshot", extra={"path": str(self.snapshot_path), "why": str(exc)})
+            return False
+        with self._lock:
+            old, self._index = self._index, index
+            self._last_seq = self._snapshot_generation = index.generation
+            self.loaded_at = self._clock.now()
+        if old is not None and hasattr(old, "close"):
+            old.close()
+        self.refresh()
+        return True
+
+    def write_snapshot(self) -> int | None:
+        """Compact this process's index and save it as the newest snapshot; returns its generation."""
+        if self.snapshot_path is None:
+            return None
+        self.refresh()
+        index = self._index
+        assert isinstance(index, MIHPDQIndex)
+        index.compact()
+        self.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            generation = self._last_seq
+        info = snapshot.save(index, self.snapshot_path, generation=generation)
+        self._snapshot_generation = info.generation
+        return info.generation
+
+    def _newer_snapshot(self) -> bool:
+        """Whether another process wrote a snapshot newer than the one this index started from."""
+        if self.snapshot_path is None or time.monotonic() - self._snapshot_checked < SNAPSHOT_CHECK_SECONDS:
+            return False
+        self._snapshot_checked = time.monotonic()
+        try:
+            return snapshot.read_info(self.snapshot_path).generation > self._snapshot_generation
+        except (FileNotFoundError, snapshot.SnapshotError):
+            return False
+
+    def _build_from_database(self) -> None:
         """Build the PDQ index from every PDQ signal in one bulk build (not row-by-row inserts).
 
         Rows are read in batches straight into packed arrays (32 bytes a hash), so the
@@ -162,6 +223,8 @@ class BankMatcher:
 
     def maybe_refresh(self) -> None:
         """Refresh if the last check is older than the refresh interval (cheap when nothing changed)."""
+        if self._index is not None and self._newer_snapshot() and self._load_snapshot():
+            return
         if self._index is None or time.monotonic() - self._checked_at >= self._refresh_seconds:
             self.refresh()
 
@@ -302,3 +365,35 @@ def _skip_malformed(rows: Sequence[Any]) -> list[Any]:
             pass
         log.warning("skipping a malformed PDQ signal", extra={"signal_id": row.id})
     return good
+
+
+SNAPSHOT_TASK = "matching.snapshot"
+MATCHER_SERVICE = "matching.matcher"
+SNAPSHOT_INTERVAL = timedelta(minutes=10)
+
+
+def schedule_snapshots(session: Session, clock: Clock, *, at: datetime | None = None) -> None:
+    """Keep one `matching.snapshot` timer alive (deduplicated: any number of processes may call this)."""
+    from bastion import timers
+
+    timers.schedule(session, kind=SNAPSHOT_TASK, due_at=at or clock.now() + SNAPSHOT_INTERVAL, clock=clock,
+                    subject="matching:pdq", dedupe_key=SNAPSHOT_TASK)
+
+
+def _register() -> None:
+    from bastion.executor import TaskContext, registry
+
+    @registry.task(SNAPSHOT_TASK)
+    def write_snapshot(ctx: TaskContext, payload: dict[str, Any]) -> None:
+        """Whichever process claims the timer writes the snapshot the others will swap to."""
+        matcher: BankMatcher | None = ctx.services.get(MATCHER_SERVICE)
+        if matcher is not None and matcher.ready and matcher.snapshot_path is not None:
+            if matcher.status().last_change != matcher._snapshot_generation or not matcher.snapshot_path.exists():
+                generation = matcher.write_snapshot()
+                log.info("wrote the PDQ index snapshot", extra={"generation": generation})
+        with ctx.sessions() as session:
+            schedule_snapshots(session, ctx.clock, at=ctx.clock.now() + SNAPSHOT_INTERVAL)
+            session.commit()
+
+
+_register()

@@ -228,7 +228,7 @@ class MIHPDQIndex:
     def should_compact(self, max_pending: int = 20_000) -> bool:
         """True once the delta/tombstones are big enough to slow queries noticeably.
 
-        Each pending delta row costs a linear-scan step (~4 ns) on every query.
+        Each pending delta row costs ~6 ns of linear scan on every query.
         """
         st = self._state
         return st.delta_len + st.main_dead.size > max_pending

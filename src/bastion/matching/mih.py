@@ -22,16 +22,22 @@ Layout (chosen by measurement, see ``bench/README-index.md``)
   sorted by substring value. No per-bucket Python objects; every array is flat,
   so a snapshot can memory-map them as written.
 * Substring ``t`` takes bits ``t, t+m, t+2m, ...`` (strided), not a contiguous
-  run: PDQ bits are DCT coefficients in a 16x16 grid and neighbouring
-  coefficients correlate on real images, which would skew buckets.
-* ``m`` is chosen from N so that buckets hold a few rows each: width about
-  ``log2(N)``. At 10M uniform hashes, distance 31, single queries (2-core AMD
-  EPYC, numpy only) measured: m=16 (16-bit, r=1) ~41k candidates/query; m=12
-  (21-22 bit) ~9k candidates and ~2.7k probes; m=11 (23-24 bit) fewer
-  candidates but 470 MB of offsets. See ``choose_m``.
-* Pure numpy: per query ~25 vectorised calls over a few thousand probes and
-  candidates. Measured fast enough for the target (see the README), so no
-  numba/C extension is used.
+  run: PDQ bits are DCT coefficients in a 16x16 grid, and neighbouring
+  coefficients tend to correlate on real images. Spreading each substring over
+  the grid guards against skewed buckets at no cost (key extraction is one
+  gather either way). The benchmark data is synthetic, so this is a precaution,
+  not a measured gain.
+* ``m`` is chosen from N so that a substring's width is about ``log2(N)``:
+  buckets then hold ~1 row and probes and candidates cost about the same (see
+  :func:`choose_m` for the measured alternatives). At 10M rows that is m=11
+  (23-24-bit tables, 2,866 probes and ~2.9k candidates per query at distance
+  31) against FAISS MultiHash's 16x16-bit (272 probes but ~41k candidates).
+* Pure numpy, no numba or C extension: a query is ~25 vectorised calls over a
+  few thousand probes/candidates, and its time goes to random memory reads
+  (offsets, postings, hashes), not interpreter overhead. Measured 3.8-3.9k
+  single queries/s at 10M on the 2-core reference machine against a 1,000/s
+  target, so a compiled kernel (which would mostly trim the ~30% call
+  overhead) was not called for.
 """
 
 from __future__ import annotations
@@ -63,11 +69,15 @@ def choose_m(n: int) -> int:
     """Number of substrings for ``n`` hashes: substring width ~ log2(n).
 
     That keeps buckets at ~1 row, so probes and candidates cost about the same.
-    Measured at 10M uniform rows, distance 31, single queries/s (resident MiB):
-    m=11 (23-24 bit) 4,507 (1,290); m=12 2,845 (971); m=13 1,864 (967);
-    m=14 852 (979); m=16 (16-bit, what FAISS MultiHash uses) 949 (1,000).
-    Clustered data ranks them the same. Never below 11 (24-bit tables: 64 MiB of
-    offsets each) nor above 16.
+    Measured (bench/README-index.md), distance 31, single queries/s (resident MiB):
+
+    * 10M uniform: m=11 (23-24 bit) 4,507 (1,290); m=12 2,845 (971); m=13 1,864
+      (967); m=14 852 (979); m=16 (16-bit, FAISS MultiHash's layout) 949 (1,000).
+      Clustered data ranks them the same.
+    * 1M uniform: m=11..14 all 7.2-8.9k, m=16 4.9k; m=13 (185 MiB) is chosen,
+      m=11 would cost 577 MiB (its offsets do not shrink with N).
+
+    Never below 11 (24-bit tables: 64 MiB of offsets each) nor above 16.
     """
     if n <= 1:
         return 16

@@ -217,8 +217,8 @@ def _file_plan(session: Session, case: Case, item: CaseItem, scan: Scan | None, 
     if scan is not None:
         hashes = [OriginalFileHash(value=scan.md5, hash_type="MD5"), OriginalFileHash(value=scan.sha1, hash_type="SHA1"),
                   OriginalFileHash(value=scan.sha256, hash_type="SHA256")]
-    extra = [f"Matched {item.bank_name}{f' ({item.bank_source})' if item.bank_source else ''} entry {item.entry_id}: "
-             f"{item.signal_type} distance {item.distance}."]
+    source = f" ({item.bank_source})" if item.bank_source else ""
+    extra = [f"Matched {item.bank_name}{source} entry {item.entry_id}: {item.signal_type} distance {item.distance}."]
     if unknown:
         extra.append("Reviewer annotations: " + " ".join(unknown))
     upload_ip = None

@@ -1020,7 +1020,7 @@ class Worker:
         settled = self._settle(session, report, owner, call)
         call.response_code, call.http_status = exc.code, exc.http_status
         call.request_id, call.description = exc.request_id or "", str(exc.description)[:4000]
-        uncertain = isinstance(exc, NcmecUncertainError) or isinstance(exc, NcmecProtocolError)
+        uncertain = isinstance(exc, (NcmecUncertainError, NcmecProtocolError))
         sent = getattr(exc, "request_sent", True)
         call.outcome = (UNCERTAIN if sent else NOT_SENT) if uncertain else FAILED
         if not settled:

@@ -19,7 +19,7 @@ from bastion.config import Settings, get_settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
-from bastion.matching.banked import BankMatcher
+from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.media import DecodeLimits
 from bastion.media.limits import apply_to_pillow
 from bastion.cases.intake import CaseOpener
@@ -73,7 +73,8 @@ def create_app(
 def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> tuple[BankMatcher, Scanner]:
     """The matcher (one PDQ index per process) and the scanner in front of it."""
     factory = MIHPDQIndex if settings.pdq_index == "mih" else BruteForcePDQIndex
-    matcher = BankMatcher(sessions, clock, index_factory=factory, refresh_seconds=settings.index_refresh_seconds)
+    matcher = BankMatcher(sessions, clock, index_factory=factory, refresh_seconds=settings.index_refresh_seconds,
+                          snapshot_path=settings.data_dir / "index" / "pdq.snapshot")
     limits = DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
     apply_to_pillow(limits)  # Pillow's own process-wide cap must not be stricter than ours
     policy = FetchPolicy.from_settings(
@@ -94,9 +95,11 @@ def wire_review(state: AppState) -> None:
     import bastion.ncmec.tasks  # noqa: F401  (registers ncmec.advance and ncmec.watch)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
+    from bastion.matching.banked import MATCHER_SERVICE
 
     opener = next(listener for listener in state.scanner.listeners if isinstance(listener, CaseOpener))
     state.services["media_store"] = opener.media
+    state.services[MATCHER_SERVICE] = state.matcher
     state.services[VAULT_SERVICE] = opener.media.vault
     bastion.ncmec.tasks.wire(state.services)  # the CyberTipline client, if BASTION_NCMEC_* is set
     settings = state.settings
@@ -134,6 +137,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     ticker.start()
     await asyncio.to_thread(state.matcher.load)
+    with state.sessions() as session:
+        schedule_snapshots(session, state.clock)
+        session.commit()
     try:
         yield
     finally:

@@ -7,9 +7,11 @@ All media is synthetic (the demo platform's generated gradients and shapes).
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.auth.roles import Role
-from bastion.clock import ManualClock
+from bastion.clock import ManualClock, SystemClock
 from bastion.executor import TaskContext
 from bastion.media import hash_media
 from bastion.ncmec.client import CyberTiplineClient
@@ -65,9 +67,10 @@ def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def platform_url(platform_template: Path, tmp_path: Path) -> Iterator[str]:
-    path = tmp_path / "platform.sqlite3"
+@pytest.fixture(scope="session")
+def platform_url(platform_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One demo platform for the session: these tests only read from it (actions replay idempotently)."""
+    path = tmp_path_factory.mktemp("report-platform-live") / "platform.sqlite3"
     shutil.copyfile(platform_template, path)
     with BackgroundServer(create_demo_platform_app(path, PLATFORM_SECRET)) as server:
         yield server.base_url
@@ -152,12 +155,31 @@ class Ncmec:
         return self.network.count("submit")
 
 
+class FollowingClock:
+    """The session's stand-in keeps the time of whichever test is running."""
+
+    def __init__(self) -> None:
+        self.target: ManualClock | None = None
+
+    def now(self) -> datetime:
+        return (self.target or SystemClock()).now()
+
+
+@pytest.fixture(scope="session")
+def standin() -> Iterator[tuple[StandinServer, FollowingClock]]:
+    following = FollowingClock()
+    with StandinServer(NCMEC_USER, NCMEC_PASSWORD, clock=following) as server:
+        yield server, following
+
+
 @pytest.fixture
-def ncmec(clock: ManualClock, app) -> Iterator[Ncmec]:  # type: ignore[no-untyped-def]
-    with StandinServer(NCMEC_USER, NCMEC_PASSWORD, clock=clock) as server:
-        wired = Ncmec(server, Network())
-        app.state.bastion.services[CLIENT_FACTORY] = wired.client
-        yield wired
+def ncmec(standin: tuple[StandinServer, FollowingClock], clock: ManualClock, app) -> Iterator[Ncmec]:  # type: ignore[no-untyped-def]
+    server, following = standin
+    following.target = clock
+    wired = Ncmec(server, Network())
+    app.state.bastion.services[CLIENT_FACTORY] = wired.client
+    yield wired
+    following.target = None
 
 
 @pytest.fixture
@@ -231,7 +253,7 @@ def confirmed_case(client: TestClient, sessions, clock: ManualClock, platform: H
         scanned = client.post("/api/v1/scan", files={"file": (f"{post}.img", media)}, headers=headers,
                               data={"content_id": post, "account_id": ACCOUNT, "client_ip": f"203.0.113.{60 + index}",
                                     "uploaded_at": "2024-03-10T17:59:00Z",
-                                    "metadata": '{"filename": "IMG_%04d.jpg"}' % index})
+                                    "metadata": json.dumps({"filename": f"IMG_{index:04d}.jpg"})})
         assert scanned.status_code == 200 and scanned.json()["matches"], scanned.text
     case = reviewer.post("/api/v1/cases/next").json()
     for item in reviewer.get(f"/api/v1/cases/{case['id']}").json()["items"]:

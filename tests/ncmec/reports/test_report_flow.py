@@ -146,6 +146,8 @@ def test_four_eyes_can_be_switched_off_and_forms_work(  # type: ignore[no-untype
     detail = alice.get(f"/api/v1/reports/{report_id}").json()
     assert detail["files"][0]["details"]["industry_classification"] == "B1"
     assert detail["document"]["additional_info"] == "Edited in the form."
+    page = alice.get(path).text
+    assert 'value="spam" checked' in page and "<option selected>B1</option>" in page
     assert alice.post(f"{path}/approve", follow_redirects=False).headers["location"] == path
     run_timers(app, sessions, clock)
     assert alice.get(f"/api/v1/reports/{report_id}").json()["state"] == "finished"

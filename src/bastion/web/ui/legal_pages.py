@@ -82,6 +82,8 @@ def _accounts(text: str) -> list[AccountIn]:
             out.append(AccountIn(kind=kind.strip(), value=value.strip()))  # type: ignore[arg-type]
         elif line.startswith(("http://", "https://")):
             out.append(AccountIn(kind="url", value=line))
+        elif line.startswith("@"):
+            out.append(AccountIn(kind="username", value=line[1:]))
         elif "@" in line:
             out.append(AccountIn(kind="email", value=line))
         elif line.lstrip("+").replace("-", "").replace(" ", "").isdigit() and len(line) > 6:

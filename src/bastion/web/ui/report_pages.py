@@ -103,7 +103,7 @@ async def report_edit(request: Request, report_id: int, db: Session = Depends(ge
         report = lifecycle.get_report(db, report_id)
         when = str(form.get("incident_date_time", "")).strip()
         try:
-            incident_at = datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None
+            incident_at = datetime.fromisoformat(when) if when else None
         except ValueError:
             raise InvalidInput(f"Incident time {when!r} is not an ISO 8601 time like 2026-01-01T09:00:00Z.") from None
         if incident_at is not None and incident_at.tzinfo is None:

@@ -1,0 +1,31 @@
+"""`make bench`: every benchmark, in one run, results to bench/results/ (never part of the test run).
+
+Slow (the 10-million-hash index benchmark takes several minutes and ~10 GB of memory for the
+python-threatexchange baseline); each script prints its own table with ratios.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RUNS = [
+    [sys.executable, str(HERE / "bench_hashing.py"), str(HERE / "results" / "hashing.json")],
+    [sys.executable, str(HERE / "bench_index.py"), "--sizes", "1000000", "10000000",
+     "--out", str(HERE / "results" / "index.json")],
+]
+
+
+def main() -> int:
+    for command in RUNS:
+        print("$", " ".join(command), flush=True)
+        result = subprocess.run(command, check=False)
+        if result.returncode != 0:
+            return result.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
