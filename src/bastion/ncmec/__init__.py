@@ -7,6 +7,9 @@ The pieces, bottom up:
 * :mod:`.xml` - rendering in schema order, XSD validation, hardened parsing.
 * :mod:`.client` - :class:`CyberTiplineClient`, typed results and errors.
 * :mod:`.standin` - a local FastAPI stand-in for development and tests.
+* :mod:`.tables`, :mod:`.draft`, :mod:`.lifecycle`, :mod:`.tasks` - persisted reports:
+  drafted from a confirmed case, approved by a reviewer, filed by the ``ncmec.advance``
+  worker with every call recorded before and after it (crash-safe, never filed twice).
 """
 
 from bastion.ncmec.client import (
