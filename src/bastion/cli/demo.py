@@ -87,24 +87,24 @@ def start_demo_platform(settings):  # type: ignore[no-untyped-def]
     server = BackgroundServer(create_demo_platform_app(folder / "platform.db", secret), port=DEMO_PLATFORM_PORT)
     url = server.start()
     console.print(f"Demo platform on {url} (accounts, posts, logins: open it in a browser)")
-    _start_ncmec_standin()
-    return settings.model_copy(update={"platform_url": url, "platform_secret": SecretStr(secret)})
+    settings = settings.model_copy(update={"platform_url": url, "platform_secret": SecretStr(secret)})
+    return _start_ncmec_standin(settings)
 
 
-def _start_ncmec_standin() -> None:
-    """The CyberTipline stand-in, with Bastion's NCMEC client pointed at it (unless configured already)."""
-    import os
+def _start_ncmec_standin(settings):  # type: ignore[no-untyped-def]
+    """The CyberTipline stand-in, with Bastion's NCMEC client pointed at it (unless one is configured)."""
+    from pydantic import SecretStr
 
     from bastion.ncmec.standin import StandinServer
 
-    if os.environ.get("BASTION_NCMEC_USERNAME"):
-        return
+    if settings.ncmec_username:
+        return settings
     username, password = "bastion-demo", "bastion-demo-password"
     server = StandinServer(username, password, port=DEMO_NCMEC_PORT)
     server.start()
-    os.environ.update({"BASTION_NCMEC_USERNAME": username, "BASTION_NCMEC_PASSWORD": password,
-                       "BASTION_NCMEC_ENVIRONMENT": "test", "BASTION_NCMEC_BASE_URL": server.base_url})
     console.print(f"CyberTipline stand-in on {server.base_url}")
+    return settings.model_copy(update={"ncmec_username": username, "ncmec_password": SecretStr(password),
+                                       "ncmec_environment": "test", "ncmec_base_url": server.base_url})
 
 
 DEMO_PLATFORM_PORT = 8020

@@ -56,6 +56,23 @@ class Settings(BaseSettings):
     pdq_index: str = Field("mih", pattern="^(mih|brute)$", description="PDQ index: mih (fast, exact) or brute (reference).")
     platform_url: str = Field("", description="Base URL of the host platform's Bastion connector API.")
     platform_secret: SecretStr | None = Field(None, description="Shared HMAC secret for the platform connector.")
+    evidence_master_key: SecretStr | None = Field(None, description="Vault master key (hex or base64); else the key file.")
+    evidence_master_key_file: str = Field("", description="Vault master key file (default <data_dir>/evidence.key).")
+    evidence_previous_key_files: str = Field("", description="Older master key files still needed to read evidence.")
+    evidence_store_url: str = Field("", description="fsspec URL of the evidence store (default <data_dir>/vault).")
+    mail_backend: str = Field("sink", pattern="^(sink|smtp|off)$", description="sink (files in data_dir), smtp or off.")
+    mail_from: str = Field("", description="From address of Bastion's mail.")
+    mail_sink_dir: str = Field("", description="Where the sink writes .eml files (default <data_dir>/mail-sink).")
+    smtp_host: str = Field("", description="SMTP relay host (mail_backend=smtp).")
+    smtp_port: int = Field(587, description="SMTP relay port.")
+    smtp_security: str = Field("starttls", pattern="^(starttls|tls|none)$", description="starttls, tls or none.")
+    smtp_username: str = Field("", description="SMTP login.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    production_signing_key_file: str = Field("", description="Ed25519 key signing productions (default in data_dir).")
+    ncmec_username: str = Field("", description="CyberTipline API user (empty: reporting not configured).")
+    ncmec_password: SecretStr | None = Field(None, description="CyberTipline API password.")
+    ncmec_environment: str = Field("test", pattern="^(test|production)$", description="NCMEC environment.")
+    ncmec_base_url: str = Field("", description="CyberTipline API base URL (default: the environment's).")
     index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")
 
     @classmethod
@@ -91,6 +108,24 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(os.urandom(32).hex())
         return path.read_text().strip().encode()
+
+
+def subsystem_environ(settings: Settings) -> dict[str, str]:
+    """The settings that the vault, mail, production and NCMEC modules read, as `BASTION_*` strings.
+
+    Those modules take an environment-like mapping so they can run outside the app (CLI, workers);
+    handing them this view keeps the one settings object (environment, TOML file, defaults) in charge.
+    """
+    names = [n for n in type(settings).model_fields
+             if n.startswith(("evidence_", "mail_", "smtp_", "production_", "ncmec_"))]
+    out: dict[str, str] = {}
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value not in (None, ""):
+            out[f"BASTION_{name.upper()}"] = str(value)
+    return out
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:

@@ -31,8 +31,8 @@ def watch_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
     Worker(ctx.sessions, ctx.clock, ctx.services).watch(int(payload["report_id"]))
 
 
-def wire(services: dict[str, Any]) -> None:
+def wire(services: dict[str, Any], environ: dict[str, str] | None = None) -> None:
     """Put the NCMEC client factory (from ``BASTION_NCMEC_*``) into `services`, if configured."""
-    factory = client_factory_from_env()
+    factory = client_factory_from_env(environ)
     if factory is not None:
         services.setdefault(CLIENT_FACTORY, factory)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion import __version__
 from bastion.clock import Clock, SystemClock
-from bastion.config import Settings, get_settings
+from bastion.config import Settings, get_settings, subsystem_environ
 from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
@@ -97,11 +97,12 @@ def wire_review(state: AppState) -> None:
     from bastion.evidence.tasks import VAULT_SERVICE
     from bastion.matching.banked import MATCHER_SERVICE
 
+    settings = state.settings
     opener = next(listener for listener in state.scanner.listeners if isinstance(listener, CaseOpener))
     state.services["media_store"] = opener.media
     state.services[MATCHER_SERVICE] = state.matcher
     state.services[VAULT_SERVICE] = opener.media.vault
-    bastion.ncmec.tasks.wire(state.services)  # the CyberTipline client, if BASTION_NCMEC_* is set
+    bastion.ncmec.tasks.wire(state.services, subsystem_environ(settings))  # the CyberTipline client, if configured
     settings = state.settings
     if settings.platform_url and settings.platform_secret:
         from bastion.platform.http_connector import HttpPlatformConnector
@@ -119,8 +120,10 @@ def wire_mail_and_productions(state: AppState) -> None:
     from bastion.production.config import signing_key_path
     from bastion.production.keys import SigningKey
 
-    state.services[MAIL_SENDER] = MailConfig.from_environ(state.settings.data_dir).sender()
-    state.services["production.signing_key"] = SigningKey.load_or_create(signing_key_path(state.settings.data_dir))
+    environ = subsystem_environ(state.settings)
+    state.services[MAIL_SENDER] = MailConfig.from_environ(state.settings.data_dir, environ).sender()
+    state.services["production.signing_key"] = SigningKey.load_or_create(
+        signing_key_path(state.settings.data_dir, environ))
 
 
 @asynccontextmanager
