@@ -155,3 +155,19 @@ def test_rescan_finds_matches_for_old_uploads_when_a_bank_grows(
     assert again.new_matches == 0  # nothing recorded twice
     db.expire_all()
     assert db.get(Scan, first["scan_id"]).match_count == 1  # type: ignore[union-attr]
+
+
+def test_fast_decode_is_an_option_and_exact_is_the_default(settings, clock, engine, platform_headers) -> None:  # type: ignore[no-untyped-def]
+
+    from bastion.demo.images import encode, picture
+    from bastion.web.app import create_app
+
+    big = encode(picture(21, size=(3000, 3000)))
+    exact = hash_media(big).pdq
+    with TestClient(create_app(settings, clock=clock, engine=engine)) as default:
+        assert _scan(default, platform_headers, big).json()["hashes"]["pdq"] == exact
+    fast_settings = settings.model_copy(update={"media_fast_decode": True})
+    with TestClient(create_app(fast_settings, clock=clock, engine=engine)) as fast:
+        fast_pdq = _scan(fast, platform_headers, big).json()["hashes"]["pdq"]
+    distance = bin(int(fast_pdq, 16) ^ int(exact, 16)).count("1")
+    assert fast_pdq != exact and distance <= 31  # a different decode, still the same picture to PDQ

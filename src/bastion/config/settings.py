@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     workers: int = Field(2, ge=1, description="Threads of the in-process executor.")
     media_max_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest upload or fetched file, in bytes.")
     media_max_pixels: int = Field(89_478_485, ge=1, description="Largest image, in pixels (decompression bombs).")
+    media_fast_decode: bool = Field(
+        False, description="Decode large JPEGs at reduced size before PDQ (4x faster at 2048 px; PDQ within a few bits)."
+    )
     scan_url_allowed_hosts: str = Field("", description="Comma-separated hosts URLs may be fetched from; empty: any public host.")
     scan_url_allowed_networks: str = Field(
         "", description="Comma-separated private networks fetching may reach anyway (e.g. a media CDN's), as CIDRs."

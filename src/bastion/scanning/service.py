@@ -56,14 +56,14 @@ class Scanner:
     """Hashes, matches and records. Listeners (cases, later) run in the same transaction."""
 
     def __init__(self, matcher: BankMatcher, clock: Clock, *, limits: DecodeLimits = DEFAULT_LIMITS,
-                 fetch_policy: FetchPolicy | None = None) -> None:
-        self.matcher, self.clock, self.limits = matcher, clock, limits
+                 fetch_policy: FetchPolicy | None = None, fast_decode: bool = False) -> None:
+        self.matcher, self.clock, self.limits, self.fast_decode = matcher, clock, limits, fast_decode
         self.fetch_policy = fetch_policy or FetchPolicy()
         self.listeners: list[MatchListener] = []
 
     def scan_bytes(self, session: Session, data: bytes, meta: UploadMeta, *, source: str, actor: str,
                    url: str = "") -> ScanResult:
-        hashes = hash_media(data, self.limits, dihedral=True)
+        hashes = hash_media(data, self.limits, dihedral=True, fast=self.fast_decode)
         signals = signals_of(hashes)
         variants = list(hashes.dihedral or ()) if PDQ in signals else []
         outcome = self.matcher.match(session, signals, pdq_variants=variants)

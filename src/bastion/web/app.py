@@ -81,7 +81,7 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
         settings.scan_url_allowed_hosts.split(","), settings.scan_url_allowed_networks.split(","),
         settings.media_max_bytes, settings.scan_url_timeout_seconds,
     )
-    scanner = Scanner(matcher, clock, limits=limits, fetch_policy=policy)
+    scanner = Scanner(matcher, clock, limits=limits, fetch_policy=policy, fast_decode=settings.media_fast_decode)
     scanner.listeners.append(CaseOpener(build_media_store(settings, clock), clock))
     return matcher, scanner
 
