@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
-from bastion.actions._sql import rowcount
+from bastion.actions.delivery import TABLE
 from bastion.actions.models import ActionKind, ActionStatus, OutboxAction
 from bastion.actions.scheduling import schedule_delivery
 from bastion.clock import Clock
@@ -100,7 +99,7 @@ def enqueue(
         "status": ActionStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "leased_by": "",
         "last_error": "", "created_by": actor[:200], "created_at": now, "updated_at": now,
     }
-    new_id = session.execute(_insert_unless_key_exists(session, values)).scalar_one_or_none()
+    new_id = session.execute(TABLE.insert_unless_key_exists(session, values)).scalar_one_or_none()
     if new_id is None:
         return _existing(session, key, kind, target, subject)
     row = session.get_one(OutboxAction, new_id)
@@ -131,17 +130,11 @@ def retry_dead(session: Session, action_id: int, *, actor: str, clock: Clock) ->
     platform the platform answers with its stored receipt instead of acting again.
     """
     now = clock.now()
-    requeued = rowcount(session.execute(
-        update(OutboxAction)
-        .where(OutboxAction.id == action_id, OutboxAction.status == ActionStatus.DEAD)
-        .values(status=ActionStatus.PENDING.value, attempts=0, next_attempt_at=now, updated_at=now,
-                finished_at=None, lease_until=None, lease_token=None, leased_by="")
-        .execution_options(synchronize_session=False)
-    ))
+    requeued = TABLE.requeue_dead(session, action_id, now)
     row = session.get(OutboxAction, action_id, populate_existing=True)
     if row is None:
         raise NotFound(f"There is no action {action_id}.")
-    if requeued != 1:
+    if not requeued:
         raise Conflict(f"Action {action_id} is {row.status}; only dead actions can be retried.")
     audit.record(session, actor=actor, action="action.requeue", subject=row.subject, clock=clock,
                  details={"action_id": row.id, "kind": row.kind, "target": row.target,
@@ -151,25 +144,6 @@ def retry_dead(session: Session, action_id: int, *, actor: str, clock: Clock) ->
 
 
 # -- helpers --------------------------------------------------------------------
-
-
-def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> Any:
-    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id.
-
-    Portable between SQLite and PostgreSQL, and race-free: a concurrent insert of the same
-    key makes this one wait and then do nothing, without aborting the caller's transaction
-    (which a caught IntegrityError would, on PostgreSQL, without a savepoint).
-    """
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"the outbox supports SQLite and PostgreSQL, not {dialect}")
-    statement: Any = insert(OutboxAction)  # the dialects' Insert, which knows ON CONFLICT
-    return (
-        statement.values(**values)
-        .on_conflict_do_nothing(index_elements=[OutboxAction.idempotency_key])
-        .returning(OutboxAction.id)
-    )
 
 
 def _existing(session: Session, key: str, kind: ActionKind, target: str, subject: str) -> OutboxAction:

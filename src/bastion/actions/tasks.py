@@ -15,6 +15,7 @@ from bastion.actions.delivery import Deliverer, DeliveryReport, next_due
 from bastion.actions.policy import DeliveryPolicy
 from bastion.actions.scheduling import DELIVER_TASK, schedule_delivery
 from bastion.executor import TaskContext, registry
+from bastion.outbox import run_then_rearm
 
 #: `TaskContext.services` keys the task reads.
 CONNECTOR_FACTORY = "platform.connector_factory"
@@ -32,25 +33,11 @@ class ConnectorNotConfigured(RuntimeError):
 def run_delivery(ctx: TaskContext, limit: int = 50) -> DeliveryReport:
     """One delivery pass with what the context provides, then re-arm the wake-up timer.
 
-    A pass that fails outright (no connector configured, database trouble) still re-arms,
-    at the heartbeat rather than at the due work, so the outbox is never forgotten and a
-    misconfigured process does not spin.
+    Re-arms even when the pass fails (no connector configured, database trouble); see
+    `bastion.outbox.run_then_rearm`.
     """
-    try:
-        factory = ctx.services.get(CONNECTOR_FACTORY)
-        if factory is None:
-            raise ConnectorNotConfigured(
-                f"put a PlatformConnector factory in TaskContext.services[{CONNECTOR_FACTORY!r}] to deliver actions"
-            )
-        policy = ctx.services.get(DELIVERY_POLICY) or DeliveryPolicy()
-        deliverer = Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER),
-                              policy=policy)
-        report = deliverer.deliver_due(limit)
-    except Exception:
-        _rearm(ctx, follow_work=False)
-        raise
-    _rearm(ctx, follow_work=True)
-    return report
+    return run_then_rearm(ctx, lambda: _deliver(ctx, limit), schedule=schedule_delivery, next_due=next_due,
+                          heartbeat=HEARTBEAT)
 
 
 @registry.task(DELIVER_TASK)
@@ -59,18 +46,12 @@ def deliver(ctx: TaskContext, payload: dict[str, Any]) -> None:
     run_delivery(ctx, limit=int(payload.get("limit", 50)))
 
 
-def _rearm(ctx: TaskContext, *, follow_work: bool) -> None:
-    """Point the wake-up timer at the next due work (or only at the heartbeat).
-
-    The timer row is written (and so locked) before the outbox is read: an enqueue that
-    commits meanwhile either is seen by the read, or moves the timer to "now" after us.
-    """
-    now = ctx.clock.now()
-    with ctx.sessions() as session, session.begin():
-        timer = schedule_delivery(session, clock=ctx.clock, at=now + HEARTBEAT)
-        if not follow_work:
-            return
-        session.flush()
-        due = next_due(session)
-        if due is not None and due < timer.due_at:
-            timer.due_at = max(due, now)
+def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
+    factory = ctx.services.get(CONNECTOR_FACTORY)
+    if factory is None:
+        raise ConnectorNotConfigured(
+            f"put a PlatformConnector factory in TaskContext.services[{CONNECTOR_FACTORY!r}] to deliver actions"
+        )
+    policy = ctx.services.get(DELIVERY_POLICY) or DeliveryPolicy()
+    deliverer = Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER), policy=policy)
+    return deliverer.deliver_due(limit)

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
 from bastion.errors import Conflict, InvalidInput, NotFound
-from bastion.mail._sql import rowcount
 from bastion.mail.addresses import check_header_text, check_recipients
+from bastion.mail.delivery import TABLE
 from bastion.mail.models import MailMessage, MailStatus
 from bastion.mail.scheduling import schedule_send
 
@@ -98,7 +97,7 @@ def queue_mail(
         "attempts": 0, "next_attempt_at": now, "leased_by": "", "last_error": "", "created_by": actor[:200],
         "created_at": now, "updated_at": now,
     }
-    new_id = session.execute(_insert_unless_key_exists(session, values)).scalar_one_or_none()
+    new_id = session.execute(TABLE.insert_unless_key_exists(session, values)).scalar_one_or_none()
     if new_id is None:
         return _existing(session, key, kind, subject_ref, recipients)
     row = session.get_one(MailMessage, new_id)
@@ -128,17 +127,11 @@ def requeue(session: Session, mail_id: int, *, actor: str, clock: Clock) -> Mail
     is recognisable as the same message.
     """
     now = clock.now()
-    requeued = rowcount(session.execute(
-        update(MailMessage)
-        .where(MailMessage.id == mail_id, MailMessage.status == MailStatus.DEAD)
-        .values(status=MailStatus.PENDING.value, attempts=0, next_attempt_at=now, updated_at=now,
-                lease_until=None, lease_token=None, leased_by="")
-        .execution_options(synchronize_session=False)
-    ))
+    requeued = TABLE.requeue_dead(session, mail_id, now)
     row = session.get(MailMessage, mail_id, populate_existing=True)
     if row is None:
         raise NotFound(f"There is no message {mail_id}.")
-    if requeued != 1:
+    if not requeued:
         raise Conflict(f"Message {mail_id} is {row.status}; only dead messages can be requeued.")
     audit.record(session, actor=actor, action="mail.requeue", subject=row.subject_ref, clock=clock,
                  details={"mail_id": row.id, "kind": row.kind, "previous_error": row.last_error[:500]})
@@ -147,25 +140,6 @@ def requeue(session: Session, mail_id: int, *, actor: str, clock: Clock) -> Mail
 
 
 # -- helpers --------------------------------------------------------------------
-
-
-def _insert_unless_key_exists(session: Session, values: dict[str, Any]) -> Any:
-    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id.
-
-    Race-free on both backends: a concurrent insert of the same key makes this one wait
-    and then do nothing, without aborting the caller's transaction (which a caught
-    IntegrityError would, on PostgreSQL, without a savepoint).
-    """
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"the mail outbox supports SQLite and PostgreSQL, not {dialect}")
-    statement: Any = insert(MailMessage)
-    return (
-        statement.values(**values)
-        .on_conflict_do_nothing(index_elements=[MailMessage.idempotency_key])
-        .returning(MailMessage.id)
-    )
 
 
 def _existing(session: Session, key: str, kind: str, subject_ref: str, to: list[str]) -> MailMessage:

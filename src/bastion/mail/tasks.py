@@ -16,6 +16,7 @@ from bastion.mail.delivery import MailDeliverer, SendReport, next_due
 from bastion.mail.errors import MailNotConfigured
 from bastion.mail.policy import MailPolicy
 from bastion.mail.scheduling import SEND_TASK, schedule_send
+from bastion.outbox import run_then_rearm
 
 #: `TaskContext.services` keys the task reads.
 MAIL_SENDER = "mail.sender"
@@ -28,21 +29,11 @@ HEARTBEAT = timedelta(minutes=5)
 def run_send(ctx: TaskContext, limit: int = 50) -> SendReport:
     """One delivery pass with what the context provides, then re-arm the wake-up timer.
 
-    A pass that fails outright (no sender configured, database trouble) still re-arms,
-    at the heartbeat rather than at the due work, so the outbox is never forgotten and a
-    misconfigured process does not spin.
+    Re-arms even when the pass fails (no sender configured, database trouble); see
+    `bastion.outbox.run_then_rearm`.
     """
-    try:
-        sender = ctx.services.get(MAIL_SENDER)
-        if sender is None:
-            raise MailNotConfigured(f"put a MailSender in TaskContext.services[{MAIL_SENDER!r}] to send mail")
-        policy = ctx.services.get(MAIL_POLICY) or MailPolicy()
-        report = MailDeliverer(ctx.sessions, sender, ctx.clock, policy=policy).send_due(limit)
-    except Exception:
-        _rearm(ctx, follow_work=False)
-        raise
-    _rearm(ctx, follow_work=True)
-    return report
+    return run_then_rearm(ctx, lambda: _send(ctx, limit), schedule=schedule_send, next_due=next_due,
+                          heartbeat=HEARTBEAT)
 
 
 @registry.task(SEND_TASK)
@@ -51,18 +42,9 @@ def send(ctx: TaskContext, payload: dict[str, Any]) -> None:
     run_send(ctx, limit=int(payload.get("limit", 50)))
 
 
-def _rearm(ctx: TaskContext, *, follow_work: bool) -> None:
-    """Point the wake-up timer at the next due work (or only at the heartbeat).
-
-    The timer row is written (and so locked) before the outbox is read: a message queued
-    meanwhile is either seen by the read, or moves the timer to "now" after us.
-    """
-    now = ctx.clock.now()
-    with ctx.sessions() as session, session.begin():
-        timer = schedule_send(session, clock=ctx.clock, at=now + HEARTBEAT)
-        if not follow_work:
-            return
-        session.flush()
-        due = next_due(session)
-        if due is not None and due < timer.due_at:
-            timer.due_at = max(due, now)
+def _send(ctx: TaskContext, limit: int) -> SendReport:
+    sender = ctx.services.get(MAIL_SENDER)
+    if sender is None:
+        raise MailNotConfigured(f"put a MailSender in TaskContext.services[{MAIL_SENDER!r}] to send mail")
+    policy = ctx.services.get(MAIL_POLICY) or MailPolicy()
+    return MailDeliverer(ctx.sessions, sender, ctx.clock, policy=policy).send_due(limit)

@@ -1,0 +1,85 @@
+"""What the outbox mechanism needs to know about a queue's table, and the SQL it shares.
+
+An outbox table has `id`, `idempotency_key`, `status`, `attempts`, `next_attempt_at`,
+`lease_until`, `leased_by`, `lease_token`, `last_error` and `updated_at` columns; only the
+status values and a few column names differ between queues, so they are described here
+rather than each queue repeating the statements that use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched: how a conditional update tells a won race from a lost one."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+@dataclass(frozen=True)
+class OutboxTable:
+    """One queue's model, its status values, and the columns that are named differently."""
+
+    model: Any
+    #: Statuses of rows waiting for their `next_attempt_at` (new, and failed but retrying).
+    waiting: tuple[str, ...]
+    #: The status of a leased row (being attempted by the lease holder).
+    in_flight: str
+    retrying: str
+    dead: str
+    pending: str
+    #: The column naming what a row is about, which audit records use as their subject.
+    subject: str = "subject"
+    #: A column stamped when a row reaches a final status, if the table has one.
+    finished: str | None = None
+    #: What the outbox is called in errors ("the outbox", "the mail outbox").
+    name: str = "the outbox"
+
+    def column(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def next_due(self, session: Session) -> datetime | None:
+        """When the outbox next has work: the earliest retry, or the earliest lease to expire."""
+        m = self.model
+        waiting = session.scalar(select(func.min(m.next_attempt_at)).where(m.status.in_(self.waiting)))
+        leased = session.scalar(select(func.min(m.lease_until)).where(m.status == self.in_flight))
+        return min((t for t in (waiting, leased) if t is not None), default=None)
+
+    def insert_unless_key_exists(self, session: Session, values: dict[str, Any]) -> Any:
+        """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id.
+
+        Portable between SQLite and PostgreSQL, and race-free: a concurrent insert of the
+        same key makes this one wait and then do nothing, without aborting the caller's
+        transaction (which a caught IntegrityError would, on PostgreSQL, without a savepoint).
+        """
+        dialect = session.get_bind().dialect.name
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+        if insert is None:
+            raise NotImplementedError(f"{self.name} supports SQLite and PostgreSQL, not {dialect}")
+        statement: Any = insert(self.model)  # the dialects' Insert, which knows ON CONFLICT
+        return (
+            statement.values(**values)
+            .on_conflict_do_nothing(index_elements=[self.model.idempotency_key])
+            .returning(self.model.id)
+        )
+
+    def requeue_dead(self, session: Session, row_id: int, now: datetime) -> bool:
+        """Put a dead row back as pending with a fresh set of attempts; False if it was not dead.
+
+        A conditional UPDATE, so two operators requeueing at once requeue it once.
+        """
+        m = self.model
+        values: dict[str, Any] = {"status": self.pending, "attempts": 0, "next_attempt_at": now,
+                                  "updated_at": now, "lease_until": None, "lease_token": None, "leased_by": ""}
+        if self.finished is not None:
+            values[self.finished] = None
+        return rowcount(session.execute(
+            update(m).where(m.id == row_id, m.status == self.dead).values(**values)
+            .execution_options(synchronize_session=False)
+        )) == 1
