@@ -237,3 +237,36 @@ def api_key(client: TestClient, sessions: sessionmaker[Session], clock: ManualCl
 @pytest.fixture
 def platform_headers(client: TestClient, sessions: sessionmaker[Session], clock: ManualClock) -> dict[str, str]:
     return api_key(client, sessions, clock)
+
+
+# -- the demo platform, over real HTTP ------------------------------------------------------------
+
+PLATFORM_SECRET = "demo-platform-shared-secret-for-tests"
+
+
+@pytest.fixture(scope="session")
+def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded demo-platform database, copied for each test that runs the platform."""
+    from bastion.platform.demo import seed_demo_platform
+
+    path = tmp_path_factory.mktemp("demo-platform") / "platform.sqlite3"
+    seed_demo_platform(path)
+    return path
+
+
+@pytest.fixture
+def platform_url(platform_template: Path, tmp_path: Path) -> Iterator[str]:
+    """The demo platform on a free loopback port, with its own copy of the seeded data."""
+    from bastion.platform.demo import BackgroundServer, create_demo_platform_app
+
+    path = tmp_path / "platform.sqlite3"
+    shutil.copyfile(platform_template, path)
+    with BackgroundServer(create_demo_platform_app(path, PLATFORM_SECRET)) as server:
+        yield server.base_url
+
+
+def with_platform(settings: Settings, platform_url: str) -> Settings:
+    """`settings` pointed at the demo platform."""
+    from pydantic import SecretStr
+
+    return settings.model_copy(update={"platform_url": platform_url, "platform_secret": SecretStr(PLATFORM_SECRET)})

@@ -24,16 +24,8 @@ from bastion.platform.demo import (
     DemoControls,
     create_demo_platform_app,
     demo_controls,
-    seed_demo_platform,
 )
 from tests.actions.helpers import PLATFORM_SECRET, POLICY, unix
-
-
-@pytest.fixture(scope="session")
-def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("actions-platform") / "platform.sqlite3"
-    assert seed_demo_platform(path)
-    return path
 
 
 @pytest.fixture

@@ -1,32 +1,13 @@
-"""The demo platform over real HTTP, and a Bastion app wired to it."""
+"""A Bastion app wired to the demo platform (the platform fixtures live in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
-
-PLATFORM_SECRET = "demo-platform-shared-secret-for-tests"
-
-
-@pytest.fixture(scope="session")
-def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("review-platform") / "platform.sqlite3"
-    seed_demo_platform(path)
-    return path
-
-
-@pytest.fixture
-def platform_url(platform_template: Path, tmp_path: Path) -> Iterator[str]:
-    path = tmp_path / "platform.sqlite3"
-    shutil.copyfile(platform_template, path)
-    with BackgroundServer(create_demo_platform_app(path, PLATFORM_SECRET)) as server:
-        yield server.base_url
+from tests.conftest import PLATFORM_SECRET, with_platform
 
 
 @pytest.fixture
@@ -39,6 +20,4 @@ def platform(platform_url: str) -> Iterator[HttpPlatformConnector]:
 @pytest.fixture
 def settings(settings, platform_url: str):  # type: ignore[no-untyped-def]
     """The shared settings, pointed at the demo platform."""
-    from pydantic import SecretStr
-
-    return settings.model_copy(update={"platform_url": platform_url, "platform_secret": SecretStr(PLATFORM_SECRET)})
+    return with_platform(settings, platform_url)

@@ -9,10 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,16 +19,10 @@ from bastion.legal import portal
 from bastion.legal.models import LegalRequest, Requester
 from bastion.mail import mail_for
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import (
-    BackgroundServer,
-    create_demo_platform_app,
-    seed_demo_platform,
-)
 from bastion.production import verify_package
-from tests.conftest import api_login
+from tests.conftest import api_login, with_platform
 from tests.legal.conftest import FBI, MUMBAI, PDF
 
-PLATFORM_SECRET = "demo-platform-shared-secret-for-legal-tests"
 
 
 @pytest.fixture
@@ -40,26 +31,9 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture(scope="session")
-def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("legal-platform") / "platform.sqlite3"
-    seed_demo_platform(path)
-    return path
-
-
-@pytest.fixture
-def platform_url(platform_template: Path, tmp_path: Path) -> Iterator[str]:
-    path = tmp_path / "platform.sqlite3"
-    shutil.copyfile(platform_template, path)
-    with BackgroundServer(create_demo_platform_app(path, PLATFORM_SECRET)) as server:
-        yield server.base_url
-
-
 @pytest.fixture
 def settings(settings, platform_url: str):  # type: ignore[no-untyped-def]
-    from pydantic import SecretStr
-
-    return settings.model_copy(update={"platform_url": platform_url, "platform_secret": SecretStr(PLATFORM_SECRET)})
+    return with_platform(settings, platform_url)
 
 
 class Recording:

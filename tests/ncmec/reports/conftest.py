@@ -29,7 +29,7 @@ from bastion.ncmec.lifecycle import CLIENT_FACTORY
 from bastion.ncmec.standin import StandinServer
 from bastion.orgsettings import set_value
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
+from bastion.platform.demo import BackgroundServer, create_demo_platform_app
 from bastion.timers import Ticker
 from tests.conftest import TestUser, api_key, api_login
 
@@ -58,13 +58,6 @@ def clock() -> ManualClock:
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app) as test_client:
         yield test_client
-
-
-@pytest.fixture(scope="session")
-def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("report-platform") / "platform.sqlite3"
-    seed_demo_platform(path)
-    return path
 
 
 @pytest.fixture(scope="session")
