@@ -247,7 +247,7 @@ PLATFORM_SECRET = "demo-platform-shared-secret-for-tests"
 @pytest.fixture(scope="session")
 def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded demo-platform database, copied for each test that runs the platform."""
-    from bastion.platform.demo import seed_demo_platform
+    from bastion.dev.platform import seed_demo_platform
 
     path = tmp_path_factory.mktemp("demo-platform") / "platform.sqlite3"
     seed_demo_platform(path)
@@ -257,7 +257,8 @@ def platform_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def platform_url(platform_template: Path, tmp_path: Path) -> Iterator[str]:
     """The demo platform on a free loopback port, with its own copy of the seeded data."""
-    from bastion.platform.demo import BackgroundServer, create_demo_platform_app
+    from bastion.dev.platform import create_demo_platform_app
+    from bastion.dev.serving import BackgroundServer
 
     path = tmp_path / "platform.sqlite3"
     shutil.copyfile(platform_template, path)

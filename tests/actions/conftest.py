@@ -18,13 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.actions import ConnectorFactory, Deliverer
 from bastion.clock import ManualClock
+from bastion.dev.platform import DemoControls, create_demo_platform_app, demo_controls
+from bastion.dev.serving import BackgroundServer
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import (
-    BackgroundServer,
-    DemoControls,
-    create_demo_platform_app,
-    demo_controls,
-)
 from tests.actions.helpers import PLATFORM_SECRET, POLICY, unix
 
 

@@ -24,8 +24,8 @@ from bastion.actions import (
 )
 from bastion.audit.models import AuditRecord
 from bastion.clock import ManualClock
+from bastion.dev.platform import DemoControls
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import DemoControls
 from tests.actions.helpers import POLICY, add_action
 
 

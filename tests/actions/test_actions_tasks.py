@@ -25,9 +25,10 @@ from bastion.actions import (
 )
 from bastion.actions.tasks import HEARTBEAT, ConnectorNotConfigured
 from bastion.clock import ManualClock
+from bastion.dev.platform import DemoControls
+from bastion.dev.serving import BackgroundServer
 from bastion.executor import InlineExecutor, TaskContext
 from bastion.platform.asgi import SignatureMiddleware
-from bastion.platform.demo import BackgroundServer, DemoControls
 from bastion.platform.signing import SignatureVerifier
 from bastion.timers import Ticker
 from bastion.timers.models import Timer

@@ -25,8 +25,9 @@ from bastion.cli.main import app as cli
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
+from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
+from bastion.dev.serving import BackgroundServer
 from bastion.legal import directory
-from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
 from bastion.web.app import create_app
 from tests.conftest import PASSWORD, SECRET
 from tests.livehttp import free_port, serve

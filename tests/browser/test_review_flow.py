@@ -17,9 +17,10 @@ from bastion.banks import service as banks
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
+from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
+from bastion.dev.serving import BackgroundServer
 from bastion.media import hash_media
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import BackgroundServer, create_demo_platform_app, seed_demo_platform
 from bastion.scanning.service import UploadMeta
 from bastion.web.app import create_app
 from tests.conftest import PASSWORD, SECRET

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from bastion.demo.images import ALTERATIONS, encode, picture
+from bastion.dev.pictures import ALTERATIONS, encode, picture
 
 
 def jpeg(seed: int, alteration: str | None = None) -> bytes:

@@ -159,7 +159,7 @@ def test_rescan_finds_matches_for_old_uploads_when_a_bank_grows(
 
 def test_fast_decode_is_an_option_and_exact_is_the_default(settings, clock, engine, platform_headers) -> None:  # type: ignore[no-untyped-def]
 
-    from bastion.demo.images import encode, picture
+    from bastion.dev.pictures import encode, picture
     from bastion.web.app import create_app
 
     big = encode(picture(21, size=(3000, 3000)))

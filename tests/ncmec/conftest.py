@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bastion.clock import ManualClock
+from bastion.dev.ncmec import StandinServer
 from bastion.ncmec.client import CyberTiplineClient
 from bastion.ncmec.model import (
     Email,
@@ -27,7 +28,6 @@ from bastion.ncmec.model import (
     Reporter,
     WebPageIncident,
 )
-from bastion.ncmec.standin import StandinServer
 
 USERNAME = "bastion-test"
 PASSWORD = "not-a-real-secret-3f9c"

@@ -13,6 +13,8 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from bastion.clock import ManualClock
+from bastion.dev.ncmec import ReportState, StandinServer
+from bastion.dev.serving import BackgroundServer
 from bastion.ncmec.client import CyberTiplineClient
 from bastion.ncmec.errors import (
     FileDoesNotExistError,
@@ -25,7 +27,6 @@ from bastion.ncmec.errors import (
     ReportValidationError,
 )
 from bastion.ncmec.model import Address, FileAnnotations, FileRelevance
-from bastion.ncmec.standin import BackgroundServer, ReportState, StandinServer
 from bastion.ncmec.xml import parse_reply, render, schema_bytes, validate_document
 
 from .conftest import PASSWORD, USERNAME, CountingTransport, make_file_details, make_report, synthetic_png

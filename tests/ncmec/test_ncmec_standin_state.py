@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bastion.clock import ManualClock
+from bastion.dev.ncmec import ReportState, StandinState
 from bastion.ncmec.errors import (
     FileDoesNotExistError,
     ReportAlreadyFinishedError,
     ReportAlreadyRetractedError,
     ReportDoesNotExistError,
 )
-from bastion.ncmec.standin import ReportState, StandinState
 
 
 @pytest.fixture

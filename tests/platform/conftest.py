@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import (
-    BackgroundServer,
+from bastion.dev.platform import (
     DemoControls,
     create_demo_platform_app,
     demo_controls,
     seed_demo_platform,
 )
+from bastion.dev.serving import BackgroundServer
+from bastion.platform import HttpPlatformConnector
 
 SECRET = "test-secret-0123456789abcdef0123456789"
 #: "Now" for the demo platform and the connector in HTTP tests.

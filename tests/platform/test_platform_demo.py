@@ -10,12 +10,14 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+import bastion.dev.platform as dev_platform
+from bastion.cli.main import app as cli
+from bastion.dev.platform import FaultInjector, seed_demo_platform
+from bastion.dev.platform.media import render_image
+from bastion.dev.platform.seed import ACCOUNTS, POSTS
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import FaultInjector, seed_demo_platform
-from bastion.platform.demo import __main__ as demo_main
-from bastion.platform.demo.media import render_image
-from bastion.platform.demo.seed import ACCOUNTS, POSTS
 
 
 def test_seed_is_idempotent(demo_db: Path) -> None:
@@ -83,8 +85,9 @@ def test_fault_injector_counts_down() -> None:
 
 def test_entry_point_seeds_and_serves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(demo_main, "serve_demo_platform", lambda *args: calls.append(args))
+    monkeypatch.setattr(dev_platform, "serve_demo_platform", lambda *args: calls.append(args))
     db = tmp_path / "p.sqlite3"
-    assert demo_main.main(["--db", str(db), "--port", "9999", "--secret", "s3cret"]) == 0
-    assert calls == [("127.0.0.1", 9999, str(db), "s3cret")]
-    assert seed_demo_platform(db) is False  # main seeded it
+    result = CliRunner().invoke(cli, ["dev", "platform", "--db", str(db), "--port", "9999", "--secret", "s3cret"])
+    assert result.exit_code == 0, result.output
+    assert calls == [("127.0.0.1", 9999, db, "s3cret")]
+    assert seed_demo_platform(db) is False  # the command seeded it

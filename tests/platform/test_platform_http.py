@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from bastion.dev.platform import DemoControls
 from bastion.platform import (
     HttpPlatformConnector,
     NotFoundOnPlatform,
@@ -22,7 +23,6 @@ from bastion.platform import (
     PlatformUnavailable,
     SigningAuth,
 )
-from bastion.platform.demo import DemoControls
 
 
 def utc(text: str) -> datetime:

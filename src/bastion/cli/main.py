@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from bastion.cli import admin, demo, detect
+from bastion.cli import admin, detect, dev
 from bastion.cli.common import console, friendly_errors
+from bastion.config import get_settings
 from bastion.evidence.cli import evidence_app
 from bastion.production.cli import production_app
-from bastion.config import get_settings
 
 app = typer.Typer(
     name="bastion",
@@ -23,7 +23,7 @@ app.add_typer(admin.keys_app, name="apikeys")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.config_app, name="config")
 app.add_typer(detect.banks_app, name="banks")
-app.add_typer(demo.dev_app, name="dev")
+app.add_typer(dev.dev_app, name="dev")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(production_app, name="production")
 app.command("hash")(detect.hash_command)
@@ -45,7 +45,8 @@ def init() -> None:
 def serve(
     host: str = typer.Option(None, help="Bind address (default from BASTION_HOST)."),
     port: int = typer.Option(None, help="Port (default from BASTION_PORT)."),
-    demo: bool = typer.Option(False, "--demo", help="Also run the demo platform and connect Bastion to it."),
+    demo: bool = typer.Option(False, "--demo",
+                              help="Also run the stand-ins (demo platform, CyberTipline) and connect Bastion to them."),
 ) -> None:
     """Serve the web interface and API, with in-process workers and the timer ticker."""
     import uvicorn
@@ -57,9 +58,7 @@ def serve(
 
     settings = get_settings()
     if demo:
-        from bastion.cli.demo import start_demo_platform
-
-        settings = start_demo_platform(settings)
+        settings = dev.start_demo_services(settings)
     logs.configure(settings.log_level, settings.log_json)
     engine = make_engine(settings.effective_database_url)
     check_reachable(engine)

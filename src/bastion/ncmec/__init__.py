@@ -1,4 +1,4 @@
-"""NCMEC CyberTipline reporting: schema, models, XML, client and a local stand-in.
+"""NCMEC CyberTipline reporting: schema, models, XML, the client and the persisted report lifecycle.
 
 The pieces, bottom up:
 
@@ -6,7 +6,6 @@ The pieces, bottom up:
 * :mod:`.model` - pydantic models of ``report`` and ``fileDetails``.
 * :mod:`.xml` - rendering in schema order, XSD validation, hardened parsing.
 * :mod:`.client` - :class:`CyberTiplineClient`, typed results and errors.
-* :mod:`.standin` - a local FastAPI stand-in for development and tests.
 * :mod:`.tables`, :mod:`.draft`, :mod:`.lifecycle`, :mod:`.tasks` - persisted reports:
   drafted from a confirmed case, approved by a reviewer, filed by the ``ncmec.advance``
   worker with every call recorded before and after it (crash-safe, never filed twice).

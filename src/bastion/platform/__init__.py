@@ -2,8 +2,8 @@
 
 Bastion code depends on :class:`PlatformConnector` and the typed models and
 errors re-exported here; :class:`HttpPlatformConnector` implements it over the
-signed REST contract (docs/platform-contract.md). ``bastion.platform.demo``
-is a runnable reference platform for development and tests.
+signed REST contract (docs/platform-contract.md). The runnable
+reference platform for development and tests lives in ``bastion.dev.platform``.
 
 This package imports nothing else from Bastion, so it can be vendored by a
 platform team that wants to reuse the signing code.

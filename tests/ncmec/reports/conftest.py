@@ -22,14 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.auth.roles import Role
 from bastion.clock import ManualClock, SystemClock
+from bastion.dev.ncmec import StandinServer
+from bastion.dev.platform import create_demo_platform_app
+from bastion.dev.serving import BackgroundServer
 from bastion.executor import TaskContext
 from bastion.media import hash_media
 from bastion.ncmec.client import CyberTiplineClient
 from bastion.ncmec.lifecycle import CLIENT_FACTORY
-from bastion.ncmec.standin import StandinServer
 from bastion.orgsettings import set_value
 from bastion.platform import HttpPlatformConnector
-from bastion.platform.demo import BackgroundServer, create_demo_platform_app
 from bastion.timers import Ticker
 from tests.conftest import TestUser, api_key, api_login
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from bastion.auth.roles import Role
 from bastion.cases.models import CaseEvent
 from bastion.clock import ManualClock
+from bastion.dev.ncmec import ReportState
 from bastion.evidence.models import RetentionApplied
-from bastion.ncmec.standin import ReportState
 from bastion.ncmec.tables import NcmecReport
 from bastion.ncmec.xml import validate_document
 from bastion.platform import HttpPlatformConnector

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
 from bastion.clock import ManualClock
+from bastion.dev.ncmec import API_PREFIX, ReportState
+from bastion.dev.serving import BackgroundServer
 from bastion.executor import TaskContext
 from bastion.ncmec.lifecycle import CLIENT_FACTORY, LEASE, ORPHAN_GRACE
-from bastion.ncmec.standin import API_PREFIX, BackgroundServer, ReportState
 from bastion.ncmec.tables import FILE_DETAILS_SENT, NcmecApiCall, NcmecReport
 from bastion.ncmec.xml import render_report_response
 from bastion.timers import Ticker

@@ -20,15 +20,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from bastion.platform.asgi import ASGIApp, Message, Receive, Scope, Send, SignatureMiddleware
-from bastion.platform.demo.api import build_admin_router, build_api_router, install_error_handlers
-from bastion.platform.demo.db import make_engine
-from bastion.platform.demo.faults import FaultInjector, FaultMiddleware
-from bastion.platform.demo.pages import PUBLIC_PATH_PREFIXES, build_pages_router
-from bastion.platform.demo.service import DemoPlatformService, ReceivedAction
+from bastion.dev.platform.api import build_admin_router, build_api_router, install_error_handlers
+from bastion.dev.platform.db import make_engine
+from bastion.dev.platform.faults import FaultInjector, FaultMiddleware
+from bastion.dev.platform.pages import PUBLIC_PATH_PREFIXES, build_pages_router
+from bastion.dev.platform.service import DemoPlatformService, ReceivedAction
+from bastion.dev.serving import RequestIdMiddleware, serve_foreground
+from bastion.platform.asgi import SignatureMiddleware
 from bastion.platform.signing import DEFAULT_TOLERANCE_SECONDS, Secret, SignatureVerifier
 
-__all__ = ["DemoControls", "create_demo_platform_app", "demo_controls"]
+__all__ = ["DemoControls", "create_demo_platform_app", "demo_controls", "serve_demo_platform"]
 
 
 @dataclass(frozen=True)
@@ -53,26 +54,6 @@ def demo_controls(app: FastAPI) -> DemoControls:
     return controls
 
 
-class RequestIdMiddleware:
-    """Tags every response with ``X-Request-Id`` (errors quote it for support)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = f"req-{uuid.uuid4().hex[:16]}".encode("ascii")
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
 def _is_public(path: str) -> bool:
     return path in ("/", "/healthz") or path.startswith(PUBLIC_PATH_PREFIXES)
 
@@ -88,7 +69,7 @@ def create_demo_platform_app(
     """Build the demo platform over the SQLite file ``db_path``.
 
     Creates the schema if needed but does not seed; call
-    :func:`~bastion.platform.demo.seed.seed_demo_platform` first for data.
+    :func:`~bastion.dev.platform.seed.seed_demo_platform` first for data.
     ``clock`` drives both signature freshness and action timestamps.
     """
     clock = clock or time.time
@@ -125,6 +106,11 @@ def create_demo_platform_app(
         exempt=_is_public,
     )
     app.add_middleware(FaultMiddleware, injector=faults)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, header="X-Request-Id", make_id=lambda: f"req-{uuid.uuid4().hex[:16]}")
 
     return app
+
+
+def serve_demo_platform(host: str, port: int, db_path: str | Path, secret: Secret) -> None:
+    """Serve the demo platform until interrupted (does not seed)."""
+    serve_foreground(create_demo_platform_app(db_path, secret), host, port, name="demo platform", access_log=True)

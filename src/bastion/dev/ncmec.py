@@ -15,27 +15,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import logging
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Self
 
-import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
-from starlette.datastructures import FormData, MutableHeaders, UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.clock import Clock as ProjectClock
+from bastion.dev.serving import BackgroundServer, RequestIdMiddleware, serve_foreground
 from bastion.ncmec.codes import ResponseCode
 from bastion.ncmec.errors import (
     FileDoesNotExistError,
@@ -57,7 +54,6 @@ __all__ = [
     "API_PREFIX",
     "UNFINISHED_IDLE_LIFETIME",
     "UNFINISHED_MIN_LIFETIME",
-    "BackgroundServer",
     "Clock",
     "ReportState",
     "StandinServer",
@@ -80,7 +76,7 @@ _MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _XML_MEDIA_TYPE = "application/xml"
 
-_log = logging.getLogger("bastion.ncmec.standin")
+_log = logging.getLogger("bastion.dev.ncmec")
 
 
 def _utc_now() -> datetime:
@@ -224,27 +220,6 @@ class StandinState:
 
 
 # -- ASGI plumbing --------------------------------------------------------------------
-
-
-class _RequestIdMiddleware:
-    """Adds a fresh ``Request-ID`` header to every reply, errors and 401s included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("Request-ID", request_id)
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 class _BasicAuthMiddleware:
@@ -421,20 +396,11 @@ def create_standin_app(username: str, password: str, clock: Clock | None = None)
     app.state.standin = state
     # Starlette wraps in reverse order: Request-ID is outermost, so 401s carry it too.
     app.add_middleware(_BasicAuthMiddleware, username=username, password=password)
-    app.add_middleware(_RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, header="Request-ID", make_id=lambda: str(uuid.uuid4()))
     return app
 
 
 # -- running it -----------------------------------------------------------------------
-
-
-def _warn_if_exposed(host: str) -> None:
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        _log.warning("the NCMEC stand-in is listening on %s, not loopback; it is for local use only", host)
 
 
 def serve_standin(
@@ -450,55 +416,9 @@ def serve_standin(
 
     Point a client at ``http://{host}:{port}/ispws`` with the same credentials.
     """
-    _warn_if_exposed(host)
     app = create_standin_app(username, password, clock)
     _log.info("NCMEC stand-in at http://%s:%d%s", host, port, API_PREFIX)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
-
-
-class BackgroundServer:
-    """An ASGI app served by uvicorn on a background thread (tests, local tooling).
-
-    ``port=0`` lets the kernel pick a free port, which avoids the race of
-    probing for one first; :attr:`port` holds the real one once started.
-    """
-
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = app
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="ncmec-background-server", daemon=True)
-        self.host = host
-        self.port: int | None = None
-
-    @property
-    def origin(self) -> str:
-        if self.port is None:
-            raise RuntimeError("server not started")
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, startup_timeout: float = 15.0) -> Self:
-        self._thread.start()
-        deadline = time.monotonic() + startup_timeout
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the server exited during startup")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the server did not start")
-            time.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    serve_foreground(app, host, port, name="NCMEC stand-in", log_level=log_level)
 
 
 class StandinServer(BackgroundServer):

@@ -1,4 +1,8 @@
-"""Seeding the demo: a bank of known pictures, a folder of uploads, and a first scan of them."""
+"""Seeding Bastion's demo: a bank of known pictures, a folder of uploads, and a first scan of them.
+
+The uploads stand for the demo platform's posts, so a match on the dashboard
+leads to a post that the demo platform shows and can take down.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.banks import service
 from bastion.clock import Clock
-from bastion.demo.images import ALTERATIONS, encode, picture
+from bastion.dev.pictures import ALTERATIONS, encode, picture
+from bastion.dev.platform.seed import POSTS as PLATFORM_POSTS
 from bastion.media import hash_media
-from bastion.platform.demo.seed import POSTS as PLATFORM_POSTS
 from bastion.scanning.service import Scanner, UploadMeta
 
 DEMO_BANK = "DEMO_KNOWN_IMAGES"

@@ -13,7 +13,7 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from bastion.platform.demo.service import DemoPlatformService, NotFound
+from bastion.dev.platform.service import DemoPlatformService, NotFound
 from bastion.platform.models import Account, Content
 
 __all__ = ["PUBLIC_PATH_PREFIXES", "build_pages_router"]

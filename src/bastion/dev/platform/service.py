@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bastion.platform.demo.db import (
+from bastion.dev.platform.db import (
     AccountRow,
     ActionRow,
     DeviceRow,

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion.platform.demo.db import (
+from bastion.dev.platform.db import (
     AccountRow,
     DeviceRow,
     HostingRow,
@@ -26,7 +26,7 @@ from bastion.platform.demo.db import (
     PostRow,
     make_engine,
 )
-from bastion.platform.demo.media import MEDIA_TYPES, ImageFormat, render_image
+from bastion.dev.platform.media import MEDIA_TYPES, ImageFormat, render_image
 
 __all__ = [
     "ACCOUNTS",

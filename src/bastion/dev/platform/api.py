@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bastion.platform.demo.faults import FaultInjector
-from bastion.platform.demo.service import (
+from bastion.dev.platform.faults import FaultInjector
+from bastion.dev.platform.service import (
     ActionKind,
     DemoPlatformService,
     IdempotencyConflict,

@@ -1,0 +1,78 @@
+"""`bastion dev …`: the one way to start a stand-in or seed the demo (everything lives in `bastion.dev`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bastion.cli.common import clock, console, friendly_errors
+from bastion.config import Settings, get_settings
+
+dev_app = typer.Typer(help="Demo data and local stand-ins (NCMEC, a platform) for trying Bastion out.",
+                      no_args_is_help=True)
+
+
+@dev_app.command("seed-demo")
+@friendly_errors
+def seed_demo() -> None:
+    """Create a demo bank of benign synthetic pictures, altered copies to scan, and scan them once."""
+    from bastion.db import make_engine, make_sessionmaker
+    from bastion.dev.seed import seed_demo as seed
+    from bastion.web.app import build_detection
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    _, scanner = build_detection(settings, sessions, clock)
+    report = seed(sessions, scanner, settings.data_dir / "demo" / "uploads", clock)
+    engine.dispose()
+    if report.created:
+        console.print(f"Demo seeded: {report.uploads} uploads in {settings.data_dir / 'demo' / 'uploads'}, "
+                      f"{report.matched} matched the demo bank. See Dashboard and Scans.")
+    else:
+        console.print("Demo data already present.")
+
+
+@dev_app.command("ncmec")
+def ncmec_standin(
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    port: int = typer.Option(8010, help="Port."),
+    username: str = typer.Option("bastion-test", help="Basic-auth user the stand-in accepts."),
+    password: str = typer.Option("bastion-test-password", help="Basic-auth password the stand-in accepts."),
+) -> None:
+    """Serve a local stand-in for NCMEC's CyberTipline reporting API (for tests and demos)."""
+    from bastion.dev.ncmec import serve_standin
+
+    console.print(f"CyberTipline stand-in on http://{host}:{port}/ispws (user {username})")
+    serve_standin(host, port, username, password)
+
+
+@dev_app.command("platform")
+def demo_platform(
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    port: int = typer.Option(8020, help="Port."),
+    secret: str = typer.Option(None, envvar="BASTION_PLATFORM_SECRET", help="Shared HMAC secret."),
+    db: Path = typer.Option(None, help="SQLite file of the platform's accounts and posts (default: in the data "
+                                       "folder); created and seeded if empty."),
+    seed: int = typer.Option(1, help="Seed of the generated post images."),
+) -> None:
+    """Serve the demo platform (accounts, posts, logs) that Bastion's platform connector talks to."""
+    from bastion.dev.platform import seed_demo_platform, serve_demo_platform
+
+    if not secret:
+        raise typer.BadParameter("Set BASTION_PLATFORM_SECRET (or --secret) to the secret Bastion signs with.")
+    if db is None:
+        db = get_settings().data_dir / "demo" / "platform.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if seed_demo_platform(db, seed=seed):
+        console.print(f"Seeded demo data into {db}")
+    console.print(f"Demo platform on http://{host}:{port}")
+    serve_demo_platform(host, port, db, secret)
+
+
+def start_demo_services(settings: Settings) -> Settings:
+    """Run every stand-in in this process (for `bastion serve --demo`); settings that point Bastion at them."""
+    from bastion.dev.launch import start_demo_services as start
+
+    return start(settings, console.print).settings

@@ -1,0 +1,47 @@
+"""`bastion serve --demo`: every stand-in starts and Bastion's settings point at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bastion.config import Settings
+from bastion.dev import launch
+from bastion.platform import HttpPlatformConnector
+
+
+@pytest.fixture
+def any_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launch, "DEMO_PLATFORM_PORT", 0)
+    monkeypatch.setattr(launch, "DEMO_NCMEC_PORT", 0)
+
+
+def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: None) -> None:
+    said: list[str] = []
+    running = launch.start_demo_services(Settings(data_dir=tmp_path), said.append)
+    try:
+        settings = running.settings
+        assert len(running.servers) == 2 and len(said) == 2
+        secret = settings.platform_secret.get_secret_value() if settings.platform_secret else ""
+        assert secret == (tmp_path / "demo" / "platform.secret").read_text().strip()
+        connector = HttpPlatformConnector(settings.platform_url, secret)
+        assert connector.get_content("post-2001").content_id == "post-2001"  # seeded and signed
+        status = httpx.get(settings.ncmec_base_url + "/status", auth=(settings.ncmec_username,
+                           settings.ncmec_password.get_secret_value() if settings.ncmec_password else ""))
+        assert status.status_code == 200 and settings.ncmec_environment == "test"
+        assert httpx.get(settings.ncmec_base_url + "/status").status_code == 401
+    finally:
+        running.stop()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(settings.platform_url + "/healthz")
+
+
+def test_a_configured_cybertipline_is_left_alone(tmp_path: Path, any_ports: None) -> None:
+    running = launch.start_demo_services(Settings(data_dir=tmp_path, ncmec_username="real-user"), lambda _: None)
+    try:
+        assert len(running.servers) == 1
+        assert running.settings.ncmec_username == "real-user" and running.settings.ncmec_base_url == ""
+    finally:
+        running.stop()
