@@ -92,7 +92,9 @@ def test_rotate_key_then_verify_with_the_new_key(cli_env: Path, vault: Vault, mo
     assert rotated.exit_code == 0 and "Re-wrapped 1 data keys" in rotated.output
     assert run("verify").exit_code == 1  # still configured with the old key: refused, and said so
     monkeypatch.setenv("BASTION_EVIDENCE_MASTER_KEY_FILE", str(new_key))
+    get_settings.cache_clear()  # as a new process would read it
     assert run("verify").exit_code == 0
     monkeypatch.setenv("BASTION_EVIDENCE_MASTER_KEY_FILE", str(cli_env / "lost.key"))
+    get_settings.cache_clear()
     lost = run("verify")
     assert lost.exit_code == 1 and "No evidence master key file at" in lost.output and "Traceback" not in lost.output

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.clock import ManualClock
+from bastion.config import Settings
 from bastion.executor import TaskContext
 from bastion.mail import (
     MAIL_SENDER,
@@ -56,20 +57,32 @@ def test_the_sink_keeps_each_message_once_as_an_eml_file(lite: sessionmaker[Sess
     assert len(read_sink(sink)) == 2
 
 
-def test_the_environment_picks_the_transport(tmp_path: Path) -> None:
-    default = MailConfig.from_environ(tmp_path, {}).sender()
+def mail_config(monkeypatch: pytest.MonkeyPatch, data_dir: Path, env: dict[str, str]) -> MailConfig:
+    """The typed mail configuration of a process started with exactly these mail variables."""
+    for name in ("MAIL_BACKEND", "MAIL_FROM", "MAIL_SINK_DIR", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY",
+                 "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(f"BASTION_{name}", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return MailConfig.from_settings(Settings(data_dir=data_dir))
+
+
+def test_the_environment_picks_the_transport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = mail_config(monkeypatch, tmp_path, {}).sender()
     assert isinstance(default, SinkSender) and default.directory == tmp_path / "mail-sink"
-    assert MailConfig.from_environ(tmp_path, {"BASTION_MAIL_BACKEND": "off"}).sender() is None
-    config = MailConfig.from_environ(tmp_path, {
+    assert mail_config(monkeypatch, tmp_path, {"BASTION_MAIL_BACKEND": "off"}).sender() is None
+    config = mail_config(monkeypatch, tmp_path, {
         "BASTION_MAIL_BACKEND": "smtp", "BASTION_SMTP_HOST": "relay.example.org", "BASTION_SMTP_PORT": "465",
         "BASTION_SMTP_SECURITY": "tls", "BASTION_SMTP_USERNAME": "bastion", "BASTION_SMTP_PASSWORD": "hunter2-long",
-        "BASTION_MAIL_FROM": "Legal Desk <legal@example.org>",
+        "BASTION_MAIL_FROM": "Legal Desk <legal@example.org>", "BASTION_SMTP_TIMEOUT_SECONDS": "12.5",
     })
     smtp = config.sender()
     assert isinstance(smtp, SmtpSender) and (smtp.host, smtp.port, smtp.security) == ("relay.example.org", 465, "tls")
-    assert smtp.sender.addr_spec == "legal@example.org"
+    assert smtp.sender.addr_spec == "legal@example.org" and config.smtp_timeout == 12.5
     assert "hunter2" not in repr(config) and "hunter2" not in repr(smtp)
     with pytest.raises(ValueError, match="BASTION_SMTP_HOST"):
-        MailConfig.from_environ(tmp_path, {"BASTION_MAIL_BACKEND": "smtp"}).sender()
+        mail_config(monkeypatch, tmp_path, {"BASTION_MAIL_BACKEND": "smtp"}).sender()
     with pytest.raises(ValueError, match="BASTION_MAIL_BACKEND"):
-        MailConfig.from_environ(tmp_path, {"BASTION_MAIL_BACKEND": "pigeon"}).sender()
+        MailConfig(backend="pigeon").sender()
+    with pytest.raises(ValueError, match="mail_backend"):  # the settings refuse it before any sender is built
+        mail_config(monkeypatch, tmp_path, {"BASTION_MAIL_BACKEND": "pigeon"})

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bastion.config import Settings
 from bastion.ncmec.client import PRODUCTION_BASE_URL, TEST_BASE_URL, CyberTiplineClient, Environment
-from bastion.ncmec.config import NcmecSettings
+from bastion.ncmec.config import NcmecConfig
 from bastion.ncmec.errors import (
     NcmecAuthError,
     NcmecProtocolError,
@@ -83,7 +84,7 @@ def test_production_requires_https() -> None:
 def test_repr_and_settings_hide_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BASTION_NCMEC_USERNAME", "svc")
     monkeypatch.setenv("BASTION_NCMEC_PASSWORD", "pw-env-secret")
-    settings = NcmecSettings()
+    settings = NcmecConfig.from_settings(Settings())
     client = settings.create_client()
     assert "pw-env-secret" not in repr(settings) + repr(client)
     assert client.environment is Environment.TEST

@@ -43,9 +43,7 @@ def open_vault(settings: Settings, clock: Clock) -> Any:
     from bastion.evidence.config import VaultConfig
     from bastion.evidence.keys import MasterKey
 
-    from bastion.config import subsystem_environ
-
-    config = VaultConfig.from_environ(settings.data_dir, subsystem_environ(settings))
+    config = VaultConfig.from_settings(settings)
     if config.master_key_value is None and not config.master_key_file.exists():
         if any(True for _ in config.store().keys()):
             from bastion.evidence.errors import VaultKeyError

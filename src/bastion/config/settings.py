@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     smtp_security: str = Field("starttls", pattern="^(starttls|tls|none)$", description="starttls, tls or none.")
     smtp_username: str = Field("", description="SMTP login.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="Time limit for one SMTP conversation.")
     production_signing_key_file: str = Field("", description="Ed25519 key signing productions (default in data_dir).")
     ncmec_username: str = Field("", description="CyberTipline API user (empty: reporting not configured).")
     ncmec_password: SecretStr | None = Field(None, description="CyberTipline API password.")
@@ -111,24 +112,6 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(os.urandom(32).hex())
         return path.read_text().strip().encode()
-
-
-def subsystem_environ(settings: Settings) -> dict[str, str]:
-    """The settings that the vault, mail, production and NCMEC modules read, as `BASTION_*` strings.
-
-    Those modules take an environment-like mapping so they can run outside the app (CLI, workers);
-    handing them this view keeps the one settings object (environment, TOML file, defaults) in charge.
-    """
-    names = [n for n in type(settings).model_fields
-             if n.startswith(("evidence_", "mail_", "smtp_", "production_", "ncmec_"))]
-    out: dict[str, str] = {}
-    for name in names:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if value not in (None, ""):
-            out[f"BASTION_{name.upper()}"] = str(value)
-    return out
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:

@@ -35,7 +35,7 @@ evidence_app = typer.Typer(help="The encrypted evidence vault: integrity, keys, 
 
 
 def _config() -> VaultConfig:
-    return VaultConfig.from_environ(get_settings().data_dir)
+    return VaultConfig.from_settings(get_settings())
 
 
 @evidence_app.command("verify")

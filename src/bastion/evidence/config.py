@@ -1,19 +1,21 @@
-"""Building a vault from the environment, until Settings grows evidence fields.
+"""The vault's typed configuration, taken from :class:`~bastion.config.Settings`.
 
-    BASTION_EVIDENCE_MASTER_KEY           the master key itself (64 hex characters or base64)
-    BASTION_EVIDENCE_MASTER_KEY_FILE      else a file holding it (default <data_dir>/evidence.key)
-    BASTION_EVIDENCE_PREVIOUS_KEY_FILES   older keys still needed to unwrap (os.pathsep-separated)
-    BASTION_EVIDENCE_STORE_URL            fsspec URL of the blob store (default <data_dir>/vault)
+    evidence_master_key           the master key itself (64 hex characters or base64)
+    evidence_master_key_file      else a file holding it (default <data_dir>/evidence.key)
+    evidence_previous_key_files   older keys still needed to unwrap (os.pathsep-separated)
+    evidence_store_url            fsspec URL of the blob store (default <data_dir>/vault)
+
+The ``ENV_*`` names are what an operator sets (``BASTION_`` + the field name); messages quote them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.evidence.keys import KeyRing, MasterKey
 from bastion.evidence.store import FsspecBlobStore
 from bastion.evidence.vault import DEFAULT_MAX_BYTES, Vault
@@ -33,12 +35,13 @@ class VaultConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
-    def from_environ(cls, data_dir: Path, environ: Mapping[str, str] = os.environ) -> VaultConfig:
-        previous = environ.get(ENV_PREVIOUS_KEY_FILES, "")
+    def from_settings(cls, settings: Settings) -> VaultConfig:
+        key = settings.evidence_master_key.get_secret_value() if settings.evidence_master_key else ""
+        previous = settings.evidence_previous_key_files
         return cls(
-            store_url=environ.get(ENV_STORE_URL) or str(data_dir / "vault"),
-            master_key_file=Path(environ.get(ENV_MASTER_KEY_FILE) or data_dir / "evidence.key"),
-            master_key_value=environ.get(ENV_MASTER_KEY) or None,
+            store_url=settings.evidence_store_url or str(settings.data_dir / "vault"),
+            master_key_file=Path(settings.evidence_master_key_file or settings.data_dir / "evidence.key"),
+            master_key_value=key or None,
             previous_key_files=tuple(Path(p) for p in previous.split(os.pathsep) if p),
         )
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import InvalidInput
 from bastion.legal import clocks, collection, notice, notify, review
 from bastion.legal.catalogue import get_instrument
@@ -60,11 +61,11 @@ def records_of(category: str, account: str, data: Any) -> list[dict[str, Any]]:
     return [{"account_id": account, **record} for record in data]
 
 
-def instance_signing_key(data_dir: Any) -> Any:
+def instance_signing_key(settings: Settings) -> Any:
     """The instance's production signing key (created on first use; see docs/production-packages.md)."""
-    from bastion.production import SigningKey, signing_key_path
+    from bastion.production import ProductionConfig
 
-    return SigningKey.load_or_create(signing_key_path(data_dir))
+    return ProductionConfig.from_settings(settings).signing_key()
 
 
 def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, clock: Clock, delivery: str = "portal",

@@ -8,8 +8,8 @@ are retried with capped, jittered backoff; permanent refusals and exhausted mess
 are dead-lettered for an operator to `requeue`. Every attempt of a message carries the
 same Message-ID.
 
-Wiring: put a sender in `TaskContext.services[MAIL_SENDER]` (`MailConfig.from_environ`
-builds one from `BASTION_MAIL_*` / `BASTION_SMTP_*`).
+Wiring: put a sender in `TaskContext.services[MAIL_SENDER]` (`MailConfig.from_settings(settings).sender()`
+builds one from the `mail_*` / `smtp_*` settings).
 """
 
 from bastion.mail.addresses import check_address, check_recipients

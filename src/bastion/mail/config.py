@@ -1,4 +1,4 @@
-"""Building the mail sender from the environment, until Settings grows mail fields.
+"""The mail transport's typed configuration, taken from :class:`~bastion.config.Settings`.
 
     BASTION_MAIL_BACKEND          "sink" (default: .eml files, nothing leaves the machine), "smtp", or "off"
     BASTION_MAIL_FROM             the From address, e.g. "Legal Desk <legal@example.org>"
@@ -11,12 +11,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from bastion.config import Settings
 from bastion.mail.sink import DEFAULT_FROM, SinkSender
 from bastion.mail.smtp import MailSender, SmtpSecurity, SmtpSender
 
@@ -38,17 +37,18 @@ class MailConfig:
     smtp_timeout: float = 30.0
 
     @classmethod
-    def from_environ(cls, data_dir: Path, environ: Mapping[str, str] = os.environ) -> MailConfig:
+    def from_settings(cls, settings: Settings) -> MailConfig:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
         return cls(
-            backend=environ.get("BASTION_MAIL_BACKEND", "sink").strip().lower() or "sink",
-            from_address=environ.get("BASTION_MAIL_FROM") or DEFAULT_FROM,
-            sink_dir=Path(environ.get("BASTION_MAIL_SINK_DIR") or data_dir / "mail-sink"),
-            smtp_host=environ.get("BASTION_SMTP_HOST", ""),
-            smtp_port=int(environ.get("BASTION_SMTP_PORT") or 587),
-            smtp_security=(environ.get("BASTION_SMTP_SECURITY") or "starttls").strip().lower(),
-            smtp_username=environ.get("BASTION_SMTP_USERNAME") or None,
-            smtp_password=environ.get("BASTION_SMTP_PASSWORD") or None,
-            smtp_timeout=float(environ.get("BASTION_SMTP_TIMEOUT_SECONDS") or 30.0),
+            backend=settings.mail_backend.strip().lower() or "sink",
+            from_address=settings.mail_from or DEFAULT_FROM,
+            sink_dir=Path(settings.mail_sink_dir or settings.data_dir / "mail-sink"),
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            smtp_security=settings.smtp_security.strip().lower() or "starttls",
+            smtp_username=settings.smtp_username or None,
+            smtp_password=password or None,
+            smtp_timeout=settings.smtp_timeout_seconds,
         )
 
     def sender(self) -> MailSender | None:

@@ -1,56 +1,56 @@
-"""Operator configuration: credentials and environment from ``BASTION_NCMEC_*`` variables.
+"""Operator configuration of the CyberTipline client, taken from :class:`~bastion.config.Settings`.
 
-Kept apart from the client so the client never reads the environment itself
-(tests and the lifecycle layer construct it explicitly).
+``ncmec_username``, ``ncmec_password``, ``ncmec_environment`` (test|production) and
+``ncmec_base_url`` (set as ``BASTION_NCMEC_*``). Kept apart from the client so the
+client never reads configuration itself (tests and the lifecycle layer construct it
+explicitly).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from bastion.config import Settings
 from bastion.ncmec.client import CyberTiplineClient, Environment
 
-__all__ = ["NcmecSettings", "client_factory_from_env"]
+__all__ = ["NcmecConfig"]
 
 
-class NcmecSettings(BaseSettings):
-    """``BASTION_NCMEC_USERNAME``, ``_PASSWORD``, ``_ENVIRONMENT`` (test|production), ``_BASE_URL``."""
+@dataclass(frozen=True)
+class NcmecConfig:
+    """Credentials and environment of this instance's CyberTipline account (empty user: not configured)."""
 
-    model_config = SettingsConfigDict(env_prefix="BASTION_NCMEC_", extra="ignore")
-
-    username: str
-    password: SecretStr
+    username: str = ""
+    password: str = field(default="", repr=False)
     environment: Environment = Environment.TEST
     base_url: str | None = None
 
-    def create_client(self, **options: Any) -> CyberTiplineClient:
-        return CyberTiplineClient(
-            self.username,
-            self.password.get_secret_value(),
-            environment=self.environment,
-            base_url=self.base_url,
-            **options,
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NcmecConfig:
+        return cls(
+            username=settings.ncmec_username,
+            password=settings.ncmec_password.get_secret_value() if settings.ncmec_password else "",
+            environment=Environment(settings.ncmec_environment),
+            base_url=settings.ncmec_base_url or None,
         )
 
+    def create_client(self, **options: Any) -> CyberTiplineClient:
+        return CyberTiplineClient(
+            self.username, self.password, environment=self.environment, base_url=self.base_url, **options
+        )
 
-def client_factory_from_env(environ: dict[str, str] | None = None) -> Callable[[], CyberTiplineClient] | None:
-    """A client factory from ``BASTION_NCMEC_*``, or None when no credentials are set.
+    def client_factory(self) -> Callable[[], CyberTiplineClient] | None:
+        """A client factory, or None when no credentials are set.
 
-    A partial or contradictory configuration (a user name without a password, production
-    without an explicit URL, the production URL with ``environment=test``) raises here, at
-    start-up, rather than when the first report is due.
-    """
-    env = os.environ if environ is None else environ
-    if not env.get("BASTION_NCMEC_USERNAME") and not env.get("BASTION_NCMEC_PASSWORD"):
-        return None
-    settings = NcmecSettings() if environ is None else NcmecSettings(**{  # type: ignore[arg-type]
-        key.removeprefix("BASTION_NCMEC_").lower(): value for key, value in environ.items()
-        if key.startswith("BASTION_NCMEC_")
-    })
-    settings.create_client().close()  # validates environment and URL now
-    return settings.create_client
+        A partial or contradictory configuration (a user name without a password, production
+        without an explicit URL, the production URL with ``environment=test``) raises here, at
+        start-up, rather than when the first report is due.
+        """
+        if not self.username and not self.password:
+            return None
+        if not self.username or not self.password:
+            raise ValueError("NCMEC needs both a user name and a password (BASTION_NCMEC_USERNAME, BASTION_NCMEC_PASSWORD)")
+        self.create_client().close()  # validates environment and URL now
+        return self.create_client

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bastion.executor import TaskContext, registry
-from bastion.ncmec.config import client_factory_from_env
+from bastion.ncmec.config import NcmecConfig
 from bastion.ncmec.lifecycle import ADVANCE_TASK, CLIENT_FACTORY, WATCH_TASK, Worker
 
 __all__ = ["ADVANCE_TASK", "CLIENT_FACTORY", "WATCH_TASK", "advance_task", "watch_task", "wire"]
@@ -31,8 +31,8 @@ def watch_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
     Worker(ctx.sessions, ctx.clock, ctx.services).watch(int(payload["report_id"]))
 
 
-def wire(services: dict[str, Any], environ: dict[str, str] | None = None) -> None:
-    """Put the NCMEC client factory (from ``BASTION_NCMEC_*``) into `services`, if configured."""
-    factory = client_factory_from_env(environ)
+def wire(services: dict[str, Any], config: NcmecConfig) -> None:
+    """Put the NCMEC client factory into `services`, if `config` names an account."""
+    factory = config.client_factory()
     if factory is not None:
         services.setdefault(CLIENT_FACTORY, factory)

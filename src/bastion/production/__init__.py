@@ -9,7 +9,7 @@ docs/production-packages.md.
 """
 
 from bastion.production.certificate import DEFAULT_DECLARATION, CertificateInfo
-from bastion.production.config import ENV_SIGNING_KEY_FILE, signing_key_path
+from bastion.production.config import ENV_SIGNING_KEY_FILE, ProductionConfig
 from bastion.production.errors import (
     CertificateFontMissing,
     FileMissing,
@@ -28,6 +28,7 @@ from bastion.production.verify import VerifyResult, verify_package
 __all__ = [
     "DEFAULT_DECLARATION",
     "ENV_SIGNING_KEY_FILE",
+    "ProductionConfig",
     "CertificateFontMissing",
     "CertificateInfo",
     "FileMissing",
@@ -44,6 +45,5 @@ __all__ = [
     "key_id_of",
     "load_public_key",
     "public_key_document",
-    "signing_key_path",
     "verify_package",
 ]

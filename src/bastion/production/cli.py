@@ -13,7 +13,7 @@ import typer
 
 from bastion.cli.common import console, err_console, friendly_errors
 from bastion.config import get_settings
-from bastion.production.config import ENV_SIGNING_KEY_FILE, signing_key_path
+from bastion.production.config import ENV_SIGNING_KEY_FILE, ProductionConfig
 from bastion.production.errors import KeyFileError
 from bastion.production.keys import SigningKey, load_public_key
 from bastion.production.verify import verify_package
@@ -22,7 +22,7 @@ production_app = typer.Typer(help="Signed production packages for law-enforcemen
 
 
 def _instance_key_path() -> Path:
-    return signing_key_path(get_settings().data_dir)
+    return ProductionConfig.from_settings(get_settings()).signing_key_file
 
 
 @production_app.command("verify")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion import __version__
 from bastion.clock import Clock, SystemClock
-from bastion.config import Settings, get_settings, subsystem_environ
+from bastion.config import Settings, get_settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
@@ -95,6 +95,7 @@ def wire_review(state: AppState) -> None:
     import bastion.ncmec.tasks  # noqa: F401  (registers ncmec.advance and ncmec.watch)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
+    from bastion.ncmec.config import NcmecConfig
     from bastion.matching.banked import MATCHER_SERVICE
 
     settings = state.settings
@@ -102,7 +103,7 @@ def wire_review(state: AppState) -> None:
     state.services["media_store"] = opener.media
     state.services[MATCHER_SERVICE] = state.matcher
     state.services[VAULT_SERVICE] = opener.media.vault
-    bastion.ncmec.tasks.wire(state.services, subsystem_environ(settings))  # the CyberTipline client, if configured
+    bastion.ncmec.tasks.wire(state.services, NcmecConfig.from_settings(settings))  # the CyberTipline client, if configured
     settings = state.settings
     if settings.platform_url and settings.platform_secret:
         from bastion.platform.http_connector import HttpPlatformConnector
@@ -117,13 +118,10 @@ def wire_mail_and_productions(state: AppState) -> None:
     import bastion.mail.tasks  # noqa: F401  (registers mail.send)
     from bastion.mail.config import MailConfig
     from bastion.mail.tasks import MAIL_SENDER
-    from bastion.production.config import signing_key_path
-    from bastion.production.keys import SigningKey
+    from bastion.production.config import ProductionConfig
 
-    environ = subsystem_environ(state.settings)
-    state.services[MAIL_SENDER] = MailConfig.from_environ(state.settings.data_dir, environ).sender()
-    state.services["production.signing_key"] = SigningKey.load_or_create(
-        signing_key_path(state.settings.data_dir, environ))
+    state.services[MAIL_SENDER] = MailConfig.from_settings(state.settings).sender()
+    state.services["production.signing_key"] = ProductionConfig.from_settings(state.settings).signing_key()
 
 
 @asynccontextmanager

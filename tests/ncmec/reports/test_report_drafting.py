@@ -6,8 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bastion.clock import ManualClock
+from bastion.config import Settings
 from bastion.ncmec.client import Environment
-from bastion.ncmec.config import client_factory_from_env
+from bastion.ncmec.config import NcmecConfig
 from bastion.ncmec.lifecycle import CONNECTOR_FACTORY
 from bastion.platform import HttpPlatformConnector
 
@@ -61,14 +62,22 @@ def test_drafting_needs_a_confirmed_case(  # type: ignore[no-untyped-def]
     assert alice.post("/api/v1/reports/draft-is-not-an-id/approve").status_code == 422
 
 
-def test_configuration_from_the_environment() -> None:
-    assert client_factory_from_env({}) is None
-    factory = client_factory_from_env({"BASTION_NCMEC_USERNAME": "esp", "BASTION_NCMEC_PASSWORD": "secret"})
+def ncmec_config(monkeypatch: pytest.MonkeyPatch, **env: str) -> NcmecConfig:
+    """The typed NCMEC configuration of a process started with exactly these ``BASTION_NCMEC_*`` variables."""
+    for name in ("USERNAME", "PASSWORD", "ENVIRONMENT", "BASE_URL"):
+        monkeypatch.delenv(f"BASTION_NCMEC_{name}", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(f"BASTION_NCMEC_{name.upper()}", value)
+    return NcmecConfig.from_settings(Settings())
+
+
+def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ncmec_config(monkeypatch).client_factory() is None
+    factory = ncmec_config(monkeypatch, username="esp", password="secret").client_factory()
     assert factory is not None
     with factory() as c:
         assert c.environment is Environment.TEST and "secret" not in repr(c)
     with pytest.raises(ValueError, match="production"):
-        client_factory_from_env({"BASTION_NCMEC_USERNAME": "esp", "BASTION_NCMEC_PASSWORD": "secret",
-                                 "BASTION_NCMEC_ENVIRONMENT": "production"})
+        ncmec_config(monkeypatch, username="esp", password="secret", environment="production").client_factory()
     with pytest.raises(Exception, match="password"):
-        client_factory_from_env({"BASTION_NCMEC_USERNAME": "esp"})
+        ncmec_config(monkeypatch, username="esp").client_factory()

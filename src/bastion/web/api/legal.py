@@ -58,7 +58,7 @@ def signing_key_of(request: Request) -> Any:
     state = get_state(request)
     key = state.services.get(SIGNING_KEY)
     if key is None:
-        key = state.services[SIGNING_KEY] = produce.instance_signing_key(state.settings.data_dir)
+        key = state.services[SIGNING_KEY] = produce.instance_signing_key(state.settings)
     return key
 
 
