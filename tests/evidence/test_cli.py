@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
+from bastion.cli.evidence import evidence_app
 from bastion.clock import ManualClock
 from bastion.config import get_settings
 from bastion.evidence import FsspecBlobStore, MasterKey, Vault
-from bastion.evidence.cli import evidence_app
 from bastion.evidence.models import EvidenceBlob
 from tests.evidence._helpers import object_path
 
@@ -29,7 +29,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, 
     for name in ("BASTION_EVIDENCE_MASTER_KEY", "BASTION_EVIDENCE_MASTER_KEY_FILE",
                  "BASTION_EVIDENCE_PREVIOUS_KEY_FILES", "BASTION_EVIDENCE_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("bastion.evidence.cli.clock", clock)
+    monkeypatch.setattr("bastion.cli.evidence.clock", clock)
     master.write_new_file(tmp_path / "evidence.key")
     get_settings.cache_clear()
     yield tmp_path

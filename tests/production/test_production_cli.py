@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from bastion.cli.production import production_app
 from bastion.config import get_settings
 from bastion.production import ENV_SIGNING_KEY_FILE, SigningKey
-from bastion.production.cli import production_app
 from tests.production.zips import rewrite
 
 runner = CliRunner()

@@ -6,9 +6,9 @@ import typer
 
 from bastion.cli import admin, detect, dev
 from bastion.cli.common import console, friendly_errors
+from bastion.cli.evidence import evidence_app
+from bastion.cli.production import production_app
 from bastion.config import get_settings
-from bastion.evidence.cli import evidence_app
-from bastion.production.cli import production_app
 
 app = typer.Typer(
     name="bastion",

@@ -18,14 +18,19 @@ from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
-from bastion.legal import clocks, notify, verification
+from bastion.legal import clocks, notify, preservation, verification
 from bastion.legal.catalogue import category_keys, get_instrument
 from bastion.legal.errors import DocumentRefused, RequestNotFound, WrongState
-from bastion.legal.models import (
-    LegalRequest,
-    RequestAccount,
-    RequestDocument,
-    Requester,
+from bastion.legal.models import LegalRequest, RequestAccount, RequestDocument, Requester
+from bastion.legal.requests import (  # noqa: F401  (the request's record; re-exported for callers of intake)
+    CLOSED,
+    accounts_of,
+    by_reference,
+    close,
+    documents_of,
+    get_request,
+    is_closed,
+    resolved_accounts,
 )
 from bastion.legal.schemas import RequestInput, RequestUpdate, moment
 from bastion.legal.settings import MAX_DOCUMENT_BYTES
@@ -33,7 +38,6 @@ from bastion.legal.timeline import event, subject
 from bastion.legal.validation import ValidationResult, validate
 from bastion.orgsettings import get_value
 
-CLOSED = ("refused", "delivered", "closed", "fraudulent", "withdrawn", "expired")
 #: Added to a request's priority each time the requester sends a reminder.
 REMINDER_BOOST = 10
 DOCUMENT_TYPES = {
@@ -54,34 +58,6 @@ _NOT_DOCUMENTS = {
     b"Rar!": "a RAR archive",
     b"\x1f\x8b": "a gzip archive",
 }
-
-
-def get_request(session: Session, request_id: int) -> LegalRequest:
-    request = session.get(LegalRequest, request_id)
-    if request is None:
-        raise RequestNotFound(f"No legal request {request_id}.")
-    return request
-
-
-def by_reference(session: Session, reference: str) -> LegalRequest:
-    request = session.scalar(select(LegalRequest).where(LegalRequest.reference == reference.strip().upper()))
-    if request is None:
-        raise RequestNotFound(f"No legal request with reference {reference!r}.")
-    return request
-
-
-def accounts_of(session: Session, request_id: int) -> list[RequestAccount]:
-    return list(session.scalars(select(RequestAccount).where(RequestAccount.request_id == request_id)
-                                .order_by(RequestAccount.id)))
-
-
-def documents_of(session: Session, request_id: int) -> list[RequestDocument]:
-    return list(session.scalars(select(RequestDocument).where(RequestDocument.request_id == request_id)
-                                .order_by(RequestDocument.id)))
-
-
-def is_closed(request: LegalRequest) -> bool:
-    return request.status in CLOSED
 
 
 # -- arrival ----------------------------------------------------------------------------------------
@@ -128,8 +104,6 @@ def submit(session: Session, data: RequestInput, *, actor: str, clock: Clock, re
               text=f"Same requester and case number as open request {duplicate.reference}; if this is a reminder, "
                    "record it there.", details={"original": duplicate.reference})
     refresh(session, request, actor=actor, clock=clock, announce=True)
-    from bastion.legal import preservation
-
     preservation.on_arrival(session, request, rule, actor=actor, clock=clock)
     return request
 
@@ -255,8 +229,6 @@ def update(session: Session, request: LegalRequest, data: RequestUpdate, *, acto
               requester_visible=by_requester, text=f"Changed: {', '.join(changed)}", details={"changed": changed})
         refresh(session, request, actor=actor, clock=clock)
         if "accounts" in changed:
-            from bastion.legal import preservation
-
             preservation.on_arrival(session, request, get_instrument(session, request.instrument_key), actor=actor,
                                     clock=clock)
     return changed
@@ -342,8 +314,6 @@ def set_account(session: Session, request: LegalRequest, account_row_id: int, ac
     event(session, request, actor=actor, kind="account_resolved", clock=clock,
           text=f"{row.kind} {row.value} is platform account {row.account_id}",
           details={"kind": row.kind, "value": row.value, "account_id": row.account_id})
-    from bastion.legal import preservation
-
     preservation.on_arrival(session, request, get_instrument(session, request.instrument_key), actor=actor, clock=clock)
     return row
 
@@ -367,10 +337,6 @@ def resolve_with_platform(session: Session, request: LegalRequest, connector: An
               details={"kind": row.kind, "value": row.value, "account_id": row.account_id})
 
 
-def resolved_accounts(session: Session, request_id: int) -> list[str]:
-    return list(dict.fromkeys(a.account_id for a in accounts_of(session, request_id) if a.account_id))
-
-
 def mark_fraudulent(session: Session, request: LegalRequest, *, actor: str, clock: Clock, reason: str) -> None:
     """Found forged: closed unanswered, counted against the sender's history, timers stopped."""
     if not reason.strip():
@@ -379,9 +345,3 @@ def mark_fraudulent(session: Session, request: LegalRequest, *, actor: str, cloc
     clocks.stop(session, request)
     verification.verify(session, request)
     event(session, request, actor=actor, kind="fraudulent", clock=clock, text=reason)
-
-
-def close(session: Session, request: LegalRequest, *, actor: str, clock: Clock, status: str, text: str) -> None:
-    request.status, request.closed_at = status, clock.now()
-    clocks.stop(session, request)
-    event(session, request, actor=actor, kind=status, clock=clock, text=text)

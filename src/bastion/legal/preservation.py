@@ -21,7 +21,7 @@ from bastion import timers
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
 from bastion.executor import TaskContext, registry
-from bastion.legal import clocks, intake, notify
+from bastion.legal import clocks, notify, requests
 from bastion.legal.catalogue import InstrumentRule, get_instrument
 from bastion.legal.errors import WrongState
 from bastion.legal.models import LegalRequest, Preservation
@@ -51,7 +51,7 @@ def preservations_of(session: Session, request_id: int) -> list[Preservation]:
 def on_arrival(session: Session, request: LegalRequest, rule: InstrumentRule, *, actor: str, clock: Clock) -> int:
     """Queue preservation of every resolved account not yet preserved; returns how many were queued."""
     wanted = rule.kind == "preservation" or bool(get_value(session, PRESERVE_ON_ARRIVAL))
-    if not wanted or intake.is_closed(request):
+    if not wanted or requests.is_closed(request):
         return 0
     if request.verification == "held":
         event(session, request, actor="bastion", kind="preservation_skipped", clock=clock,
@@ -59,7 +59,7 @@ def on_arrival(session: Session, request: LegalRequest, rule: InstrumentRule, *,
         return 0
     existing = {p.account_id for p in preservations_of(session, request.id)}
     queued = 0
-    for account_id in intake.resolved_accounts(session, request.id):
+    for account_id in requests.resolved_accounts(session, request.id):
         if account_id in existing:
             continue
         session.add(Preservation(request_id=request.id, account_id=account_id, status="pending"))
@@ -246,5 +246,5 @@ def preservation_expired(ctx: TaskContext, payload: dict[str, Any]) -> None:
               text=f"The preservation of {row.account_id} expired; its snapshot follows its retention policy.")
         rows = preservations_of(session, request.id)
         if request.status == "preserved" and all(r.status in ("expired", "released") for r in rows):
-            intake.close(session, request, actor="bastion", clock=ctx.clock, status="expired",
+            requests.close(session, request, actor="bastion", clock=ctx.clock, status="expired",
                          text="Every preservation expired without extension.")
