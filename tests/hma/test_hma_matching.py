@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from bastion.auth.roles import Role
+from bastion.matching.lookups import INDEX_LOAD
 from tests.hma.conftest import MediaServer, encode, flat_image, make_key, photo
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -201,7 +202,7 @@ def test_index_not_ready_is_503(app, user_factory, clock) -> None:  # type: igno
     first = hma.get("/m/raw_lookup", params=params)
     assert (first.status_code, first.json()) == (503, {"message": "index not yet ready"})
     assert hma.get("/m/raw_lookup", params={"signal": "0" * 32, "signal_type": "md5"}).status_code == 200
-    app.state.bastion.services["hma_index_loader"].join(timeout=30)  # the first request started loading it
+    app.state.bastion.services[INDEX_LOAD].join(timeout=30)  # the first request started loading it
     assert hma.get("/m/raw_lookup", params=params).json() == {"matches": []}
 
 

@@ -22,6 +22,8 @@ from bastion.media import PDQ
 #: HMA's rule, kept so that HMA clients can address every Bastion bank.
 NAME_PATTERN = re.compile(r"[A-Z_][A-Z0-9_]*")
 KINDS = ("match", "allow")
+#: The largest entry id the database can hold; a larger one names no entry (and must not reach a query).
+MAX_ENTRY_ID = 2**63 - 1
 
 
 def check_name(name: str) -> str:
@@ -172,7 +174,7 @@ def _add_signals(session: Session, bank: Bank, entry: BankEntry, signals: dict[s
 
 
 def get_entry(session: Session, entry_id: int, bank: Bank | None = None) -> BankEntry:
-    entry = session.get(BankEntry, entry_id)
+    entry = session.get(BankEntry, entry_id) if 0 < entry_id <= MAX_ENTRY_ID else None
     if entry is None or (bank is not None and entry.bank_id != bank.id):
         raise EntryNotFound(f"No entry {entry_id}" + (f" in bank {bank.name}." if bank else "."))
     return entry
@@ -191,6 +193,33 @@ def set_entry_enabled(
     entry.enabled, entry.disabled_until = enabled, (None if enabled else until)
     audit.record(session, actor=actor, action="bank.entry_enable" if enabled else "bank.entry_disable",
                  subject=f"entry:{entry.id}", details={"reason": reason, "until": until}, clock=clock)
+
+
+def set_entry_note(session: Session, entry: BankEntry, note: str, *, actor: str, clock: Clock) -> None:
+    """Change an entry's free-text note (audited when it changes)."""
+    if note == entry.note:
+        return
+    entry.note = note
+    bank = session.get(Bank, entry.bank_id)
+    audit.record(session, actor=actor, action="bank.entry_note", subject=f"entry:{entry.id}",
+                 details={"bank": bank.name if bank else entry.bank_id}, clock=clock)
+
+
+def entry_metadata(entry: BankEntry) -> dict[str, Any] | None:
+    """The metadata an entry was added with, or None (also when what is stored is not a JSON object)."""
+    try:
+        value = json.loads(entry.metadata_json) if entry.metadata_json else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
+def matching_ratios(session: Session, bank_ids: set[int]) -> dict[int, float]:
+    """Each bank's `matching_enabled_ratio`: the share of lookups it takes part in."""
+    if not bank_ids:
+        return {}
+    rows = session.execute(select(Bank.id, Bank.matching_enabled_ratio).where(Bank.id.in_(bank_ids))).all()
+    return {bank_id: float(ratio) for bank_id, ratio in rows}
 
 
 def delete_entry(session: Session, entry: BankEntry, *, actor: str, clock: Clock) -> None:

@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion import audit
 from bastion.cases.models import ReviewerPreference
+from bastion.clock import Clock
 from bastion.orgsettings import get_value
 from bastion.orgsettings.store import register
 
@@ -40,7 +42,8 @@ def setting_for(session: Session, user_id: int, key: str) -> Any:
     return get_value(session, key)
 
 
-def set_personal(session: Session, user_id: int, key: str, value: str) -> None:
+def set_personal(session: Session, user_id: int, key: str, value: str, *, actor: str, clock: Clock) -> None:
+    """A reviewer's own override of a wellness setting (audited: it changes what they are shown)."""
     from bastion.errors import InvalidInput
     from bastion.orgsettings.store import REGISTRY
 
@@ -53,3 +56,5 @@ def set_personal(session: Session, user_id: int, key: str, value: str) -> None:
         session.add(ReviewerPreference(user_id=user_id, key=key, value=value))
     else:
         row.value = value
+    audit.record(session, actor=actor, action="wellness.preference", subject=f"user:{user_id}",
+                 details={"key": key, "value": value}, clock=clock)

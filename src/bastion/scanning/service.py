@@ -15,10 +15,8 @@ from bastion.clock import Clock
 from bastion.matching.banked import BankMatch, BankMatcher, MatchOutcome
 from bastion.media import DEFAULT_LIMITS, MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes, hash_media
 from bastion.scanning.models import Scan, ScanMatch
+from bastion.scanning.signals import MIN_PDQ_QUALITY, signals_of
 from bastion.scanning.urlfetch import FetchPolicy, fetch
-
-#: PDQ hashes below this quality describe flat or featureless images and match too much.
-MIN_PDQ_QUALITY = 50
 
 
 @dataclass(frozen=True)
@@ -38,14 +36,6 @@ class ScanResult:
     hashes: MediaHashes
     outcome: MatchOutcome
     pdq_used: bool
-
-
-def signals_of(hashes: MediaHashes) -> dict[str, str]:
-    """The signals to match; PDQ only when its quality makes it meaningful."""
-    signals = {MD5: hashes.md5, SHA1: hashes.sha1, SHA256: hashes.sha256}
-    if hashes.pdq_quality >= MIN_PDQ_QUALITY:
-        signals[PDQ] = hashes.pdq
-    return signals
 
 
 #: Called with the scan, its new matches and, when the scan had them, the media bytes.
@@ -153,8 +143,3 @@ def _batches(session: Session, since: datetime, size: int) -> Iterator[list[Scan
 def _known_signals(session: Session, scan_ids: list[int]) -> set[tuple[int, int]]:
     rows = session.execute(select(ScanMatch.scan_id, ScanMatch.signal_id).where(ScanMatch.scan_id.in_(scan_ids)))
     return {(a, b) for a, b in rows.all()}
-
-
-def fetch_and_hash(url: str, policy: FetchPolicy, limits: DecodeLimits = DEFAULT_LIMITS) -> MediaHashes:
-    """Hash the media at a URL without recording a scan (HMA's /h/hash)."""
-    return hash_media(fetch(url, policy).content, limits)

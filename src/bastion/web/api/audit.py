@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
-from bastion.audit.models import AuditRecord
 from bastion.auth.permissions import Perm
 from bastion.web.guard import needs
 from bastion.web.state import get_db
@@ -45,15 +42,10 @@ def list_records(
     action: str | None = Query(None, description="Only this action, e.g. auth.login_failed."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[AuditOut]:
-    stmt = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
-    if before is not None:
-        stmt = stmt.where(AuditRecord.seq < before)
-    if action:
-        stmt = stmt.where(AuditRecord.action == action)
     return [
         AuditOut(seq=r.seq, at=r.at, actor=r.actor, action=r.action, subject=r.subject,
-                 details=json.loads(r.details), hash=r.hash)
-        for r in db.scalars(stmt)
+                 details=audit.details_of(r), hash=r.hash)
+        for r in audit.recent(db, limit=limit, before=before, action=action)
     ]
 
 

@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.errors import InvalidInput, NotFound
+from bastion.errors import InvalidInput
 from bastion.matching.banked import BankMatch
 from bastion.media import MediaTooLarge
+from bastion.scanning import views
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.scanning.service import ScanResult, UploadMeta
 from bastion.web.guard import needs
@@ -124,25 +124,22 @@ class ScanRow(BaseModel):
 @router.get("/scans", dependencies=[needs(Perm.SCAN_READ)])
 def recent_scans(db: Session = Depends(get_db), limit: int = Query(50, ge=1, le=500),
                  matched_only: bool = Query(False)) -> list[ScanRow]:
-    stmt = select(Scan).order_by(Scan.id.desc()).limit(limit)
-    if matched_only:
-        stmt = stmt.where(Scan.match_count > 0)
-    return [_row(db, s) for s in db.scalars(stmt)]
+    scans = views.recent_scans(db, limit=limit, matched_only=matched_only)
+    matches = views.matches_by_scan(db, [s.id for s in scans])
+    return [_row(s, matches[s.id]) for s in scans]
 
 
 @router.get("/scans/{scan_id}", dependencies=[needs(Perm.SCAN_READ)])
 def get_scan(scan_id: int, db: Session = Depends(get_db)) -> ScanRow:
-    scan = db.get(Scan, scan_id)
-    if scan is None:
-        raise NotFound(f"No scan with id {scan_id}.")
-    return _row(db, scan)
+    scan = views.get_scan(db, scan_id)
+    return _row(scan, views.matches_by_scan(db, [scan.id])[scan.id])
 
 
-def _row(db: Session, scan: Scan) -> ScanRow:
+def _row(scan: Scan, found: list[ScanMatch]) -> ScanRow:
     matches = [
         {"bank": m.bank_name, "entry_id": m.entry_id, "signal_type": m.signal_type, "distance": m.distance,
          "found_by": m.found_by}
-        for m in db.scalars(select(ScanMatch).where(ScanMatch.scan_id == scan.id))
+        for m in found
     ]
     return ScanRow(id=scan.id, created_at=scan.created_at, source=scan.source, content_id=scan.content_id,
                    account_id=scan.account_id, md5=scan.md5, pdq=scan.pdq, match_count=scan.match_count,

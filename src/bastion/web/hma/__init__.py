@@ -3,8 +3,9 @@
 Tools built for Meta's Hasher-Matcher-Actioner ("OpenMediaMatch") talk to Bastion
 unchanged: same paths, status codes, JSON shapes and `{"message": ...}` errors.
 They authenticate with a Bastion API key (`Authorization: Bearer bst_...` or
-`X-API-Key`). Modules: `hashing` (/h), `matching` (/m), `curation` (/c), `service`
-(the operations), `types` (signal and content types), `schemas` (request models).
+`X-API-Key`). Modules: `hashing` (/h), `matching` (/m), `curation` (/c), `translate`
+(HMA's operations onto Bastion's domain services: names, texts, shapes), `types` (signal
+and content types), `schemas` (request models). The rules live in the domains.
 
 Signal-type `enabled_ratio` values (PUT /c/signal_type/...) are kept in memory on
 the app, per process, and audited; as in HMA they change nothing (a type counts as

@@ -11,7 +11,7 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.banks import service as banks
 from bastion.web.guard import needs
-from bastion.web.hma import service, types
+from bastion.web.hma import translate, types
 from bastion.web.hma.schemas import (
     BankCreate,
     BankUpdate,
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/c", tags=["HMA: curation"], default_response_class=H
 
 @router.get("/banks", dependencies=[needs(Perm.BANKS_READ)])
 def list_banks(db: Session = Depends(get_db)) -> list[dict[str, Any]]:
-    return [service.bank_json(bank) for bank in banks.list_banks(db)]
+    return [translate.bank_json(bank) for bank in banks.list_banks(db)]
 
 
 @router.post("/banks", status_code=201)
@@ -41,31 +41,31 @@ def create_bank(request: Request, principal: Principal = needs(Perm.BANKS_MANAGE
     data = validated(BankCreate, body.json())
     ratio = data.enabled_ratio if data.enabled_ratio is not None else (
         1.0 if data.enabled is None or data.enabled else 0.0)
-    bank = service.create_bank(db, data.name, ratio, actor=principal.actor, clock=get_state(request).clock)
-    return service.bank_json(bank)
+    bank = translate.create_bank(db, data.name, ratio, actor=principal.actor, clock=get_state(request).clock)
+    return translate.bank_json(bank)
 
 
 @router.get("/bank/{bank_name}", dependencies=[needs(Perm.BANKS_READ)])
 def get_bank(bank_name: str, db: Session = Depends(get_db)) -> dict[str, Any]:
-    return service.bank_json(service.bank_or_404(db, bank_name))
+    return translate.bank_json(translate.bank_or_404(db, bank_name))
 
 
 @router.put("/bank/{bank_name}")
 def update_bank(bank_name: str, request: Request, principal: Principal = needs(Perm.BANKS_MANAGE),
                 body: Body = Depends(read_body), db: Session = Depends(get_db)) -> dict[str, Any]:
     """Rename (`name`) or set the matching ratio (`enabled`, then `enabled_ratio`)."""
-    bank = service.bank_or_404(db, bank_name, "Bank not found")
+    bank = translate.bank_or_404(db, bank_name, "Bank not found")
     data = validated(BankUpdate, body.json())
-    bank = service.update_bank(db, bank, name=data.name, enabled=data.enabled, enabled_ratio=data.enabled_ratio,
+    bank = translate.update_bank(db, bank, name=data.name, enabled=data.enabled, enabled_ratio=data.enabled_ratio,
                                actor=principal.actor, clock=get_state(request).clock)
-    return service.bank_json(bank)
+    return translate.bank_json(bank)
 
 
 @router.delete("/bank/{bank_name}")
 def delete_bank(bank_name: str, request: Request, principal: Principal = needs(Perm.BANKS_MANAGE),
                 db: Session = Depends(get_db)) -> dict[str, Any]:
     """Always `{"message": "Done"}`, whether or not the bank existed."""
-    service.delete_bank(db, bank_name, actor=principal.actor, clock=get_state(request).clock)
+    translate.delete_bank(db, bank_name, actor=principal.actor, clock=get_state(request).clock)
     return {"message": "Done"}
 
 
@@ -76,17 +76,17 @@ def delete_bank(bank_name: str, request: Request, principal: Principal = needs(P
 def add_content(bank_name: str, request: Request, principal: Principal = needs(Perm.BANKS_MANAGE),
                 body: Body = Depends(read_body), db: Session = Depends(get_db)) -> dict[str, Any]:
     """Bank content by `url` query parameter or a one-file upload; `metadata` and `note` optional. 200, not 201."""
-    bank = service.bank_or_404(db, bank_name)
-    metadata, note = service.content_metadata(body), service.content_note(body)
+    bank = translate.bank_or_404(db, bank_name)
+    metadata, note = translate.content_metadata(body), translate.content_note(body)
     state, args = get_state(request), query_dict(request)
     if args.get("url"):
-        hashed = service.hash_url(args["url"], args.get("content_type"), args.get("types"),
+        hashed = translate.hash_url(args["url"], args.get("content_type"), args.get("types"),
                                   state.scanner.fetch_policy, state.scanner.limits)
     elif body.files():
-        hashed = service.hash_upload(body, args.get("types"), state.scanner.limits)
+        hashed = translate.hash_upload(body, args.get("types"), state.scanner.limits)
     else:
         raise HTTPException(400, "Neither `url` nor multipart file upload was received")
-    return service.add_content(db, bank, hashed.signals, metadata=metadata, note=note, actor=principal.actor,
+    return translate.add_content(db, bank, hashed.signals, metadata=metadata, note=note, actor=principal.actor,
                                clock=state.clock)
 
 
@@ -94,23 +94,23 @@ def add_content(bank_name: str, request: Request, principal: Principal = needs(P
 def add_signals(bank_name: str, request: Request, principal: Principal = needs(Perm.BANKS_MANAGE),
                 body: Body = Depends(read_body), db: Session = Depends(get_db)) -> dict[str, Any]:
     """Bank hashes directly: `{"pdq": "…", "md5": "…", "note": "…"}` is one content item."""
-    bank = service.bank_or_404(db, bank_name)
+    bank = translate.bank_or_404(db, bank_name)
     data = body.json()
     signals = dict(data) if isinstance(data, dict) else {}
-    note = service.check_note(signals.pop("note", None))
-    return service.add_content(db, bank, signals, metadata=None, note=note, actor=principal.actor,
+    note = translate.check_note(signals.pop("note", None))
+    return translate.add_content(db, bank, signals, metadata=None, note=note, actor=principal.actor,
                                clock=get_state(request).clock)
 
 
 @router.get("/bank/{bank_name}/content/{content_id:int}", dependencies=[needs(Perm.BANKS_READ)])
 def get_content(bank_name: str, content_id: int, request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
     """One content item; `include_signals=true` adds its hashes, `include_metadata=false` drops its metadata."""
-    bank = service.bank_or_404(db, bank_name)
+    bank = translate.bank_or_404(db, bank_name)
     args = query_dict(request)
-    entry = service.find_entry(db, bank, content_id)
+    entry = translate.find_entry(db, bank, content_id)
     if entry is None:
         raise HTTPException(404, f"content '{content_id}' not found")
-    return service.content_json(db, bank, entry, include_signals=args.get("include_signals", "false").lower() == "true",
+    return translate.content_json(db, bank, entry, include_signals=args.get("include_signals", "false").lower() == "true",
                                 include_metadata=args.get("include_metadata", "true").lower() == "true")
 
 
@@ -119,19 +119,19 @@ def update_content(bank_name: str, content_id: int, request: Request,
                    principal: Principal = needs(Perm.BANKS_MANAGE), body: Body = Depends(read_body),
                    db: Session = Depends(get_db)) -> dict[str, Any]:
     """Set `disable_until_ts` (1 enabled, 0 disabled, else disabled until that unix time) and `note`."""
-    bank = service.bank_or_404(db, bank_name)
-    entry = service.find_entry(db, bank, content_id)
+    bank = translate.bank_or_404(db, bank_name)
+    entry = translate.find_entry(db, bank, content_id)
     if entry is None:
         raise HTTPException(404, f"content '{content_id}' not found")
-    return service.update_content(db, bank, entry, body.json(), actor=principal.actor,
+    return translate.update_content(db, bank, entry, body.json(), actor=principal.actor,
                                   clock=get_state(request).clock)
 
 
 @router.delete("/bank/{bank_name}/content/{content_id:int}")
 def delete_content(bank_name: str, content_id: int, request: Request,
                    principal: Principal = needs(Perm.BANKS_MANAGE), db: Session = Depends(get_db)) -> dict[str, Any]:
-    bank = service.bank_or_404(db, bank_name)
-    return {"deleted": service.delete_content(db, bank, content_id, actor=principal.actor,
+    bank = translate.bank_or_404(db, bank_name)
+    return {"deleted": translate.delete_content(db, bank, content_id, actor=principal.actor,
                                               clock=get_state(request).clock)}
 
 
@@ -146,14 +146,14 @@ def list_signal_types(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/signal_type/index", dependencies=[needs(Perm.BANKS_READ)])
 def signal_type_index(request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
-    return service.signal_type_index(db, get_state(request), query_dict(request).get("signal_type"))
+    return translate.signal_type_index(db, get_state(request), query_dict(request).get("signal_type"))
 
 
 @router.put("/signal_type/{signal_type_name}", status_code=204, response_class=Response)
 def set_signal_type(signal_type_name: str, request: Request, principal: Principal = needs(Perm.BANKS_MANAGE),
                     body: Body = Depends(read_body), db: Session = Depends(get_db)) -> Response:
     """Set a type's `enabled_ratio` (0-1). 204 with no body (HMA sends one; HTTP forbids it)."""
-    service.set_signal_ratio(db, get_state(request), signal_type_name, body.json(), actor=principal.actor,
+    translate.set_signal_ratio(db, get_state(request), signal_type_name, body.json(), actor=principal.actor,
                              clock=get_state(request).clock)
     return Response(status_code=204)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.web.guard import needs
-from bastion.web.hma import service
+from bastion.web.hma import translate
 from bastion.web.hma.schemas import (
     Body,
     HMAResponse,
@@ -36,8 +36,8 @@ def _may_hash(principal: Principal) -> None:
 def raw_lookup(request: Request, query: RawLookupQuery = Depends(query_model(RawLookupQuery)),
                db: Session = Depends(get_db)) -> dict[str, Any]:
     """Index hits for one hash, ignoring entry state and bank ratios: `{"matches": [id, …]}`."""
-    st, value = service.parse_signal(query.signal_type, query.signal)
-    hits = service.raw_lookup(db, get_state(request), st, value, service.bank_filter(query.banks))
+    st, value = translate.parse_signal(query.signal_type, query.signal)
+    hits = translate.raw_lookup(db, get_state(request), st, value, translate.bank_filter(query.banks))
     if query.include_distance:
         return {"matches": [{"bank_content_id": entry_id, "distance": distance} for entry_id, distance in hits]}
     return {"matches": [entry_id for entry_id, _ in hits]}
@@ -48,18 +48,18 @@ def lookup_get(request: Request, principal: Principal = needs(Perm.MATCH_LOOKUP)
                query: LookupQuery = Depends(query_model(LookupQuery)), db: Session = Depends(get_db)
                ) -> dict[str, Any]:
     """By `url` (grouped by signal type, then bank) or by `signal` + `signal_type` (flat: bank -> matches)."""
-    state, wanted = get_state(request), service.bank_filter(query.banks)
+    state, wanted = get_state(request), translate.bank_filter(query.banks)
     if query.url:
         _may_hash(principal)
-        hashed = service.hash_url(query.url, query.content_type, query.types, state.scanner.fetch_policy,
+        hashed = translate.hash_url(query.url, query.content_type, query.types, state.scanner.fetch_policy,
                                   state.scanner.limits, dihedral=True)
-        signals = {name: service.parse_signal(name, value)[1] for name, value in hashed.signals.items()}
-        grouped = service.lookup(db, state, signals, variants=hashed.pdq_variants, seed=query.seed, wanted=wanted)
+        signals = {name: translate.parse_signal(name, value)[1] for name, value in hashed.signals.items()}
+        grouped = translate.lookup(db, state, signals, variants=hashed.pdq_variants, seed=query.seed, wanted=wanted)
         return grouped.get(query.signal_type, {}) if query.signal_type is not None else grouped
     if not query.signal or not query.signal_type:
         raise HTTPException(400, "Either url or both signal and signal_type are required")
-    st, value = service.parse_signal(query.signal_type, query.signal)
-    return service.lookup(db, state, {st.name: value}, seed=query.seed, wanted=wanted)[st.name]
+    st, value = translate.parse_signal(query.signal_type, query.signal)
+    return translate.lookup(db, state, {st.name: value}, seed=query.seed, wanted=wanted)[st.name]
 
 
 @router.post("/lookup")
@@ -68,20 +68,20 @@ def lookup_post(request: Request, principal: Principal = needs(Perm.MATCH_LOOKUP
     """Hash one uploaded file and look it up (rotated and mirrored copies match too)."""
     _may_hash(principal)
     state, args = get_state(request), query_dict(request)
-    hashed = service.hash_upload(body, args.get("types"), state.scanner.limits, dihedral=True)
-    signals = {name: service.parse_signal(name, value)[1] for name, value in hashed.signals.items()}
-    return service.lookup(db, state, signals, variants=hashed.pdq_variants, seed=args.get("seed"),
+    hashed = translate.hash_upload(body, args.get("types"), state.scanner.limits, dihedral=True)
+    signals = {name: translate.parse_signal(name, value)[1] for name, value in hashed.signals.items()}
+    return translate.lookup(db, state, signals, variants=hashed.pdq_variants, seed=args.get("seed"),
                           bypass_coinflip=args.get("bypass_coinflip", "false") == "true",
-                          wanted=service.bank_filter(args.get("banks")))
+                          wanted=translate.bank_filter(args.get("banks")))
 
 
 @router.get("/index/status", dependencies=[needs(Perm.MATCH_LOOKUP)])
 def index_status(request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
     """Per signal type: whether its index is present, what it was built to (unix seconds) and its size."""
-    return service.index_status(db, get_state(request), query_dict(request).get("signal_type"))
+    return translate.index_status(db, get_state(request), query_dict(request).get("signal_type"))
 
 
 @router.post("/compare", dependencies=[needs(Perm.MATCH_LOOKUP)])
 def compare(body: Body = Depends(read_body)) -> dict[str, Any]:
     """Compare pairs of hashes: `{"pdq": [a, b]}` -> `{"pdq": [true, {"distance": 9}]}`."""
-    return service.compare(body.json())
+    return translate.compare(body.json())

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgsettings
-from bastion.audit.models import AuditRecord
 from bastion.auth import apikeys, users
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.auth.roles import Role
 from bastion.errors import BastionError
-from bastion.scanning.models import Scan, ScanMatch
+from bastion.scanning import views as scans
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.render import render
@@ -29,10 +25,9 @@ def dashboard(request: Request, db: Session = Depends(get_db), principal: Princi
               ) -> Response:
     context: dict[str, object] = {"org_name": orgsettings.get_value(db, "org.name")}
     if principal.can(Perm.SCAN_READ):
-        context["scan_total"] = db.scalar(select(func.count()).select_from(Scan)) or 0
-        context["match_total"] = db.scalar(select(func.count()).select_from(Scan).where(Scan.match_count > 0)) or 0
-        context["recent_matches"] = list(db.scalars(
-            select(ScanMatch).order_by(ScanMatch.id.desc()).limit(10)))
+        totals = scans.totals(db)
+        context["scan_total"], context["match_total"] = totals.scans, totals.matched
+        context["recent_matches"] = scans.recent_matches(db, limit=10)
     return render(request, "dashboard.html", context)
 
 
@@ -117,8 +112,7 @@ def keys_revoke(request: Request, key_id: int, db: Session = Depends(get_db),
 
 @router.get("/audit", dependencies=[needs(Perm.AUDIT_READ)])
 def audit_page(request: Request, db: Session = Depends(get_db)) -> Response:
-    records = db.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(200)).all()
-    rows = [(r, json.loads(r.details)) for r in records]
+    rows = [(r, audit.details_of(r)) for r in audit.recent(db, limit=200)]
     return render(request, "audit.html", {"rows": rows, "verify": audit.verify(db)})
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.banks import service
 from bastion.errors import BastionError
-from bastion.scanning.models import Scan, ScanMatch
+from bastion.scanning import views
 from bastion.web.api.banks import import_upload
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
@@ -77,13 +76,7 @@ def bank_enable(request: Request, name: str, enabled: bool = Form(...), db: Sess
 
 @router.get("/scans", dependencies=[needs(Perm.SCAN_READ)])
 def scans_page(request: Request, db: Session = Depends(get_db), matched: bool = Query(False)) -> Response:
-    stmt = select(Scan).order_by(Scan.id.desc()).limit(100)
-    if matched:
-        stmt = stmt.where(Scan.match_count > 0)
-    scans = list(db.scalars(stmt))
-    matches: dict[int, list[ScanMatch]] = {s.id: [] for s in scans}
-    if scans:
-        for m in db.scalars(select(ScanMatch).where(ScanMatch.scan_id.in_(list(matches)))):
-            matches[m.scan_id].append(m)
+    scans = views.recent_scans(db, limit=100, matched_only=matched)
+    matches = views.matches_by_scan(db, [s.id for s in scans])
     return render(request, "scans.html", {"scans": scans, "matches": matches, "matched": matched,
                                           "index": get_state(request).matcher.status()})

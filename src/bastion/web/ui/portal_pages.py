@@ -12,18 +12,14 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from bastion import audit
-from bastion.auth import users
-from bastion.auth.models import User
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.auth.roles import Role
 from bastion.errors import BastionError, InvalidInput
 from bastion.legal import catalogue, portal
+from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
 from bastion.web.guard import needs
@@ -46,12 +42,8 @@ def register_submit(request: Request, name: str = Form(...), email: str = Form(.
     """Create the (disabled) officer account and mail the confirmation link."""
     state = get_state(request)
     try:
-        user = users.create_user(db, username=email.strip().lower(), role=Role.OFFICER, password=password,
-                                 email=email.strip().lower(), actor=f"officer:{email.strip().lower()}",
-                                 clock=state.clock)
-        user.disabled = True  # until legal staff approve it
-        _, _, warnings = portal.register_officer(db, email=email, name=name, phone=phone, clock=state.clock,
-                                                 base_url=state.settings.base_url, user_id=user.id)
+        _, warnings = officers_service.register(db, name=name, email=email, phone=phone, password=password,
+                                                clock=state.clock, base_url=state.settings.base_url)
     except BastionError as exc:
         db.rollback()
         return render(request, "portal_register.html", {"error": exc.message, "name": name, "email": email,
@@ -209,23 +201,14 @@ def download(request: Request, token: str, db: Session = Depends(get_db),
 
 @router.get("/legal/officers", dependencies=[needs(Perm.LEGAL_READ)])
 def officers(request: Request, db: Session = Depends(get_db)) -> Response:
-    rows = db.execute(select(User, Requester).join(Requester, Requester.user_id == User.id)
-                      .where(User.role == Role.OFFICER.value).order_by(User.id.desc())).all()
-    return render(request, "legal_officers.html", {"rows": rows})
+    return render(request, "legal_officers.html", {"rows": officers_service.list_officers(db)})
 
 
 @router.post("/legal/officers/{user_id}/approve")
 def approve_officer(request: Request, user_id: int, db: Session = Depends(get_db),
                     principal: Principal = needs(Perm.LEGAL_MANAGE)) -> Response:
     """Enable an officer account whose official address is confirmed."""
-    state = get_state(request)
-    user = users.get_user(db, user_id)
-    requester = portal.requester_for_user(db, user.id)
-    if user.role != Role.OFFICER.value or requester.confirmed_at is None:
-        raise InvalidInput("Only officers who confirmed their address can be approved.")
-    users.set_disabled(db, user, False, actor=principal.actor, clock=state.clock)
-    audit.record(db, actor=principal.actor, action="legal.officer.approve", subject=f"user:{user.id}",
-                 details={"email": requester.email, "agency": requester.agency_id}, clock=state.clock)
+    officers_service.approve_officer(db, user_id, actor=principal.actor, clock=get_state(request).clock)
     db.commit()
     return RedirectResponse("/legal/officers", status_code=303)
 

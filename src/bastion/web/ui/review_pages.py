@@ -207,9 +207,7 @@ def personal_settings(request: Request, db: Session = Depends(get_db), principal
 @router.post("/review/settings")
 def personal_settings_save(request: Request, key: str = Form(...), value: str = Form(...),
                            db: Session = Depends(get_db), principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
-    set_personal(db, principal.user_id, key, value)
-    audit.record(db, actor=principal.actor, action="wellness.preference", subject=f"user:{principal.user_id}",
-                 details={"key": key, "value": value}, clock=get_state(request).clock)
+    set_personal(db, principal.user_id, key, value, actor=principal.actor, clock=get_state(request).clock)
     db.commit()
     return RedirectResponse("/review/settings", status_code=303)
 

@@ -1,9 +1,12 @@
-"""HMA's operations on top of Bastion's services: hashing, lookups, banks and their content.
+"""HMA's operations translated onto Bastion's services: hashing, lookups, banks and their content.
 
-Everything HMA-specific (names, message texts, coinflips, the shape of each answer)
-lives here; the route modules only parse, authorise, call one of these and render.
-Errors are `HTTPException`s with HMA's exact texts, which `bastion.web.errors`
-renders as `{"message": ...}` under /h, /m and /c.
+Only what is HMA's lives here: its names for signal and content types, its message
+texts, its coinflip over each bank's matching ratio, the shape of each answer. The
+rules themselves belong to the domains: which hashes count (`scanning.signals`),
+raw index hits and loading the index (`matching.lookups`), bank content and its
+counts (`banks.service`, `banks.stats`). The route modules only parse, authorise,
+call one of these and render. Errors are `HTTPException`s with HMA's exact texts,
+which `bastion.web.errors` renders as `{"message": ...}` under /h, /m and /c.
 """
 
 from __future__ import annotations
@@ -11,24 +14,24 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import HTTPException
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.banks import service as banks
-from bastion.banks.errors import BankExists, BankNotFound, InvalidBankName
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
+from bastion.banks import stats
+from bastion.banks.errors import BankExists, BankNotFound, EntryNotFound, InvalidBankName
+from bastion.banks.models import Bank, BankEntry
 from bastion.clock import Clock, as_utc
-from bastion.media import PDQ, DecodeLimits, compute_digests, hash_media
-from bastion.scanning.service import MIN_PDQ_QUALITY
+from bastion.matching.lookups import INDEX_LOAD, IndexLoad, raw_hits
+from bastion.media import PDQ, DecodeLimits, hamming_distance
+from bastion.scanning.signals import file_signals
 from bastion.scanning.urlfetch import (
     FetchFailed,
     FetchPolicy,
@@ -44,7 +47,6 @@ log = logging.getLogger(__name__)
 
 BAD_BANK_NAME = "Bank names must be UPPER_WITH_UNDERSCORE"
 MAX_NOTE = 255
-MAX_ENTRY_ID = 2**63 - 1
 
 
 # -- hashing ------------------------------------------------------------------------
@@ -61,18 +63,11 @@ class Hashed:
 
 def hash_bytes(data: bytes, content: str, names: list[str], limits: DecodeLimits, *,
                dihedral: bool = False) -> Hashed:
-    limits.check_bytes(len(data))
-    if content == types.VIDEO:  # HMA's video_md5: the file's bytes, not decoded
-        return Hashed(content, {types.VIDEO_MD5: compute_digests(data).md5})
-    if PDQ in names:
-        hashes = hash_media(data, limits, dihedral=dihedral)
-        good = hashes.pdq_quality >= MIN_PDQ_QUALITY
-        values = {**hashes.signals(), PDQ: hashes.pdq if good else ""}
-        variants = tuple(hashes.dihedral or ()) if good else ()
-    else:  # digests only: no need to decode
-        digests = compute_digests(data)
-        values, variants = {"md5": digests.md5, "sha1": digests.sha1, "sha256": digests.sha256}, ()
-    return Hashed(content, {name: values[types.SIGNAL_TYPES[name].stored_as] for name in names}, variants)
+    if content == types.VIDEO:  # HMA's video_md5: the MD5 of the file's bytes, never decoded
+        return Hashed(content, {types.VIDEO_MD5: file_signals(data, limits, decode=False).values["md5"]})
+    hashed = file_signals(data, limits, decode=PDQ in names, dihedral=dihedral)  # digests alone need no decoding
+    return Hashed(content, {name: hashed.values[types.SIGNAL_TYPES[name].stored_as] for name in names},
+                  hashed.pdq_variants)
 
 
 def fetch_url(url: str, policy: FetchPolicy) -> tuple[bytes, str]:
@@ -121,32 +116,11 @@ def hash_upload(body: Body, types_arg: str | None, limits: DecodeLimits, *, dihe
 
 # -- matching -----------------------------------------------------------------------
 
-_loader_lock = threading.Lock()
-
-
 def require_pdq_index(state: AppState) -> None:
-    """503 until the PDQ index is in memory; the first request starts loading it.
-
-    A server started with background tasks loads the index before serving, so this
-    only answers 503 in a process that has not loaded it yet (as HMA's matcher does
-    while its cache loads).
-    """
-    if state.matcher.ready:
-        return
-    with _loader_lock:
-        loader = state.services.get("hma_index_loader")
-        if not state.matcher.ready and (loader is None or not loader.is_alive()):
-            loader = threading.Thread(target=_load_index, args=(state,), name="bastion-hma-index-load", daemon=True)
-            state.services["hma_index_loader"] = loader
-            loader.start()
-    raise HTTPException(503, "index not yet ready")
-
-
-def _load_index(state: AppState) -> None:
-    try:
-        state.matcher.load()
-    except Exception:  # the next lookup tries again
-        log.exception("loading the PDQ index failed")
+    """503 until the PDQ index is in memory; the first request starts loading it (`matching.lookups.IndexLoad`)."""
+    load = state.services.get(INDEX_LOAD) or state.services.setdefault(INDEX_LOAD, IndexLoad(state.matcher))
+    if not load.ready():
+        raise HTTPException(503, "index not yet ready")
 
 
 def parse_signal(signal_type_name: str, value: Any) -> tuple[types.SignalType, str]:
@@ -161,10 +135,6 @@ def bank_filter(banks_arg: str | None) -> set[str] | None:
     return set(banks_arg.split(",")) if banks_arg else None
 
 
-def _live_banks() -> list[Any]:
-    return [Bank.deleted_at.is_(None), Bank.enabled]
-
-
 def raw_lookup(session: Session, state: AppState, st: types.SignalType, value: str,
                wanted: set[str] | None) -> list[tuple[int, str]]:
     """(bank content id, distance text) of every index hit; entry state and bank ratios are not applied.
@@ -172,36 +142,10 @@ def raw_lookup(session: Session, state: AppState, st: types.SignalType, value: s
     Deleted and switched-off banks are skipped, and so are allow banks (Bastion's
     known-benign lists, which HMA has no notion of).
     """
-    if st.exact:
-        rows = session.execute(
-            select(EntrySignal.entry_id, Bank.name).join(Bank, Bank.id == EntrySignal.bank_id)
-            .where(EntrySignal.signal_type == st.stored_as, EntrySignal.value == value, Bank.kind == "match",
-                   *_live_banks())
-            .order_by(EntrySignal.id)
-        ).all()
-        hits = [(entry_id, "") for entry_id, name in rows if wanted is None or name in wanted]
-        return list(dict.fromkeys(hits))
-    require_pdq_index(state)
-    threshold = session.scalar(select(func.max(Bank.pdq_threshold)).where(Bank.kind == "match", *_live_banks()))
-    if threshold is None:
-        return []
-    found = state.matcher.raw_pdq([value], int(threshold))[0]
-    details = {
-        signal_id: (entry_id, name, limit)
-        for signal_id, entry_id, name, limit in session.execute(
-            select(EntrySignal.id, EntrySignal.entry_id, Bank.name, Bank.pdq_threshold)
-            .join(Bank, Bank.id == EntrySignal.bank_id)
-            .where(EntrySignal.id.in_([s for s, _ in found]), Bank.kind == "match", *_live_banks())
-        ).all()
-    } if found else {}
-    result: dict[int, str] = {}
-    for signal_id, distance in found:
-        if signal_id not in details:
-            continue
-        entry_id, name, limit = details[signal_id]
-        if distance <= limit and (wanted is None or name in wanted) and entry_id not in result:
-            result[entry_id] = str(distance)
-    return list(result.items())
+    if not st.exact:
+        require_pdq_index(state)
+    hits = raw_hits(session, state.matcher, st.stored_as, value, exact=st.exact, banks=wanted)
+    return [(entry_id, "" if distance is None else str(distance)) for entry_id, distance in hits]
 
 
 MatchesByBank = dict[str, list[dict[str, Any]]]
@@ -219,9 +163,7 @@ def lookup(session: Session, state: AppState, signals: dict[str, str], *, varian
     if stored.get(PDQ):
         require_pdq_index(state)
     outcome = state.matcher.match(session, stored, pdq_variants=variants if stored.get(PDQ) else ())
-    bank_ids = {m.bank_id for m in outcome.matches}
-    ratios = dict(session.execute(select(Bank.id, Bank.matching_enabled_ratio).where(Bank.id.in_(bank_ids))).all()
-                  ) if bank_ids else {}
+    ratios = banks.matching_ratios(session, {m.bank_id for m in outcome.matches})
     result: dict[str, MatchesByBank] = {}
     for name in signals:
         st = types.SIGNAL_TYPES[name]
@@ -257,7 +199,7 @@ def compare(body: Any) -> dict[str, Any]:
         if st.exact:
             results[name] = [left == right, {}]
         else:
-            distance = (int(left, 16) ^ int(right, 16)).bit_count()
+            distance = hamming_distance(left, right)
             results[name] = [distance <= types.PDQ_MATCH_THRESHOLD, {"distance": distance}]
     return results
 
@@ -269,17 +211,13 @@ def _unix(value: datetime | None) -> int:
     return -1 if value is None else int(as_utc(value).timestamp())
 
 
-def _change_at(session: Session, seq: int) -> datetime | None:
-    return session.scalar(select(SignalChange.at).where(SignalChange.seq == seq)) if seq else None
+def _change_at(session: Session, seq: int) -> int:
+    return _unix(stats.change_time(session, seq))
 
 
 def _exact_stats(session: Session, stored_as: str) -> tuple[int, int]:
-    count, newest = session.execute(
-        select(func.count(EntrySignal.id), func.max(BankEntry.added_at))
-        .join(BankEntry, BankEntry.id == EntrySignal.entry_id).join(Bank, Bank.id == EntrySignal.bank_id)
-        .where(EntrySignal.signal_type == stored_as, Bank.deleted_at.is_(None))
-    ).one()
-    return int(count or 0), _unix(newest)
+    count, newest = stats.signal_stats(session, stored_as)
+    return count, _unix(newest)
 
 
 def selected_types(signal_type_arg: str | None) -> list[str]:
@@ -301,7 +239,7 @@ def index_status(session: Session, state: AppState, signal_type_arg: str | None)
         else:
             status = state.matcher.status()
             ready = state.matcher.ready
-            result[name] = {"built_to": _unix(_change_at(session, status.last_change)) if ready else -1,
+            result[name] = {"built_to": _change_at(session, status.last_change) if ready else -1,
                             "present": ready, "size": status.size if ready else 0}
     return result
 
@@ -319,12 +257,11 @@ def signal_type_index(session: Session, state: AppState, signal_type_arg: str | 
         ready = state.matcher.ready
         status = state.matcher.status()
         built_seq = status.last_change if ready else 0
-        newest_seq = session.scalar(select(func.max(SignalChange.seq))) or 0
-        db_size = session.scalar(select(func.count(EntrySignal.id)).where(EntrySignal.signal_type == PDQ)) or 0
-        result[name] = {"db_size": int(db_size), "index_size": status.size if ready else 0,
+        newest_seq = stats.newest_change(session)
+        result[name] = {"db_size": stats.signal_count(session, PDQ), "index_size": status.size if ready else 0,
                         "index_out_of_date": newest_seq != built_seq,
-                        "newest_db_item": _unix(_change_at(session, newest_seq)),
-                        "index_built_to": _unix(_change_at(session, built_seq))}
+                        "newest_db_item": _change_at(session, newest_seq),
+                        "index_built_to": _change_at(session, built_seq)}
     return result
 
 
@@ -458,24 +395,16 @@ def add_content(session: Session, bank: Bank, signals: dict[str, Any], *, metada
 
 def find_entry(session: Session, bank: Bank, content_id: int) -> BankEntry | None:
     """The entry if it is in `bank` (HMA does not check the bank; Bastion does)."""
-    if content_id > MAX_ENTRY_ID:
+    try:
+        return banks.get_entry(session, content_id, bank)
+    except EntryNotFound:
         return None
-    entry = session.get(BankEntry, content_id)
-    return entry if entry is not None and entry.bank_id == bank.id else None
 
 
 def disable_until_ts(entry: BankEntry) -> int:
     if entry.enabled:
         return 1
     return 0 if entry.disabled_until is None else _unix(entry.disabled_until)
-
-
-def _stored_metadata(entry: BankEntry) -> dict[str, Any] | None:
-    try:
-        value = json.loads(entry.metadata_json) if entry.metadata_json else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) and value else None
 
 
 def content_json(session: Session, bank: Bank, entry: BankEntry, *, include_signals: bool,
@@ -486,7 +415,7 @@ def content_json(session: Session, bank: Bank, entry: BankEntry, *, include_sign
         stored = banks.entry_signals(session, entry.id)
         if stored:
             response["signals"] = types.reported_signals(stored, entry.source)
-    stored_meta = _stored_metadata(entry) if include_metadata else None
+    stored_meta = banks.entry_metadata(entry) if include_metadata else None
     if stored_meta:
         try:
             meta = BankedContentMetadata(**{k: v for k, v in stored_meta.items() if k != "collab"})
@@ -516,15 +445,11 @@ def update_content(session: Session, bank: Bank, entry: BankEntry, data: Any, *,
             until = None if ts in (0, 1) else datetime.fromtimestamp(ts, UTC)
             banks.set_entry_enabled(session, entry, ts == 1, actor=actor, clock=clock, reason="hma", until=until)
     if "note" in data:
-        note = check_note(data["note"]) or ""
-        if note != entry.note:
-            entry.note = note
-            audit.record(session, actor=actor, action="bank.entry_note", subject=f"entry:{entry.id}",
-                         details={"bank": bank.name}, clock=clock)
+        banks.set_entry_note(session, entry, check_note(data["note"]) or "", actor=actor, clock=clock)
     session.commit()
     return {"bank": bank_json(bank), "collab_metadata": {}, "disable_until_ts": disable_until_ts(entry),
             "id": entry.id, "note": entry.note or None, "original_media_uri": None,
-            "user_metadata": _stored_metadata(entry)}
+            "user_metadata": banks.entry_metadata(entry)}
 
 
 def delete_content(session: Session, bank: Bank, content_id: int, *, actor: str, clock: Clock) -> int:
