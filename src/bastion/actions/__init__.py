@@ -25,7 +25,7 @@ from bastion.actions.outbox import (
     retry_dead,
 )
 from bastion.actions.policy import DeliveryPolicy
-from bastion.actions.scheduling import DELIVER_TASK, schedule_delivery
+from bastion.actions.queue import DELIVER_TASK, schedule_delivery
 from bastion.actions.tasks import (
     CONNECTOR_FACTORY,
     DELIVERY_POLICY,

@@ -16,7 +16,6 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.actions.dispatch import perform
 from bastion.actions.models import ActionStatus, OutboxAction
 from bastion.actions.policy import DeliveryPolicy
+from bastion.actions.queue import QUEUE, TABLE
 from bastion.actions.webhooks import WebhookSender
 from bastion.clock import Clock
-from bastion.outbox import Claim, LeaseWorker, OutboxTable
+from bastion.outbox import Claim, LeaseWorker
 from bastion.platform import (
     PlatformConnector,
     PlatformError,
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 
 ConnectorFactory = Callable[[], PlatformConnector]
 ACTOR = "system:actions"
-TABLE = OutboxTable(
-    OutboxAction, waiting=(ActionStatus.PENDING.value, ActionStatus.FAILED_RETRYING.value),
-    in_flight=ActionStatus.IN_FLIGHT.value, retrying=ActionStatus.FAILED_RETRYING.value,
-    dead=ActionStatus.DEAD.value, pending=ActionStatus.PENDING.value, finished="finished_at",
-)
 
 
 @dataclass
@@ -66,9 +61,8 @@ class _Action:
     idempotency_key: str
 
 
-def next_due(session: Session) -> datetime | None:
-    """When the outbox next has work: the earliest retry, or the earliest lease to expire."""
-    return TABLE.next_due(session)
+#: When the outbox next has work: the earliest retry, or the earliest lease to expire.
+next_due = QUEUE.next_due
 
 
 class Deliverer(LeaseWorker[_Action]):
@@ -81,8 +75,8 @@ class Deliverer(LeaseWorker[_Action]):
 
     table = TABLE
     actor = ACTOR
-    noun = "action"
-    id_detail = "action_id"
+    noun = QUEUE.noun
+    id_detail = QUEUE.id_detail
     abandoned_note = "the platform may have acted, and a retry is safe"
     log = log
 

@@ -17,12 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion import audit
-from bastion.actions.delivery import TABLE
-from bastion.actions.models import ActionKind, ActionStatus, OutboxAction
-from bastion.actions.scheduling import schedule_delivery
+from bastion.actions.models import ActionKind, OutboxAction
+from bastion.actions.queue import QUEUE
 from bastion.clock import Clock
-from bastion.errors import Conflict, InvalidInput, NotFound
+from bastion.errors import InvalidInput, NotFound
 from bastion.platform.signing import derive_idempotency_key, validate_idempotency_key
 
 RESTRICTIONS = ("suspend", "limit")
@@ -50,7 +48,7 @@ class ActionView:
 
     @classmethod
     def of(cls, row: OutboxAction) -> ActionView:
-        waiting = row.status in (ActionStatus.PENDING, ActionStatus.FAILED_RETRYING)
+        waiting = QUEUE.is_waiting(row.status)
         return cls(
             id=row.id, kind=row.kind, target=row.target, subject=row.subject, status=row.status,
             attempts=row.attempts, next_attempt_at=row.next_attempt_at if waiting else None,
@@ -93,20 +91,13 @@ def enqueue(
     body = _check_payload(kind, payload or {})
     target, subject = _check_text("target", target, _MAX_TARGET), _check_text("subject", subject, _MAX_SUBJECT)
     key = _check_key(idempotency_key or action_key(subject, kind, target, _variant(kind, body)))
-    now = clock.now()
-    values: dict[str, Any] = {
-        "kind": kind.value, "target": target, "payload": body, "idempotency_key": key, "subject": subject,
-        "status": ActionStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "leased_by": "",
-        "last_error": "", "created_by": actor[:200], "created_at": now, "updated_at": now,
-    }
-    new_id = session.execute(TABLE.insert_unless_key_exists(session, values)).scalar_one_or_none()
-    if new_id is None:
-        return _existing(session, key, kind, target, subject)
-    row = session.get_one(OutboxAction, new_id)
-    audit.record(session, actor=actor, action="action.enqueue", subject=subject, clock=clock,
-                 details={"action_id": row.id, "kind": kind.value, "target": target, "idempotency_key": key,
-                          **{k: body[k] for k in ("reason", "restriction") if k in body}})
-    schedule_delivery(session, clock=clock)
+    row: OutboxAction = QUEUE.add(
+        session, {"kind": kind.value, "target": target, "payload": body, "subject": subject}, key=key, actor=actor,
+        clock=clock, audit_action="action.enqueue",
+        audit_details=lambda row: {"kind": kind.value, "target": target, "idempotency_key": key,
+                                   **{k: body[k] for k in ("reason", "restriction") if k in body}},
+        same=lambda row: (row.kind, row.target, row.subject) == (kind.value, target, subject),
+        describe=lambda row: f"{row.kind} {row.target} for {row.subject}")
     return row
 
 
@@ -129,31 +120,12 @@ def retry_dead(session: Session, action_id: int, *, actor: str, clock: Clock) ->
     It is resent with the same idempotency key, so if an earlier attempt did reach the
     platform the platform answers with its stored receipt instead of acting again.
     """
-    now = clock.now()
-    requeued = TABLE.requeue_dead(session, action_id, now)
-    row = session.get(OutboxAction, action_id, populate_existing=True)
-    if row is None:
-        raise NotFound(f"There is no action {action_id}.")
-    if not requeued:
-        raise Conflict(f"Action {action_id} is {row.status}; only dead actions can be retried.")
-    audit.record(session, actor=actor, action="action.requeue", subject=row.subject, clock=clock,
-                 details={"action_id": row.id, "kind": row.kind, "target": row.target,
-                          "previous_error": row.last_error[:500]})
-    schedule_delivery(session, clock=clock)
+    row: OutboxAction = QUEUE.requeue(session, action_id, actor=actor, clock=clock, verb="retried",
+                                      audit_details=lambda row: {"kind": row.kind, "target": row.target})
     return row
 
 
 # -- helpers --------------------------------------------------------------------
-
-
-def _existing(session: Session, key: str, kind: ActionKind, target: str, subject: str) -> OutboxAction:
-    row = session.scalars(select(OutboxAction).where(OutboxAction.idempotency_key == key)).one()
-    if (row.kind, row.target, row.subject) != (kind.value, target, subject):
-        raise Conflict(
-            f"Idempotency key {key} already belongs to action {row.id} ({row.kind} {row.target} for "
-            f"{row.subject}); derive keys from the decision they carry out."
-        )
-    return row
 
 
 def _variant(kind: ActionKind, payload: Mapping[str, Any]) -> str:

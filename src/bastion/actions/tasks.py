@@ -8,14 +8,10 @@ heartbeat), so retries happen on time without polling and a missed wake-up heals
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
-from bastion.actions.delivery import Deliverer, DeliveryReport, next_due
+from bastion.actions.delivery import Deliverer, DeliveryReport
 from bastion.actions.policy import DeliveryPolicy
-from bastion.actions.scheduling import DELIVER_TASK, schedule_delivery
-from bastion.executor import TaskContext, registry
-from bastion.outbox import run_then_rearm
+from bastion.actions.queue import QUEUE
+from bastion.executor import TaskContext
 
 #: `TaskContext.services` keys the task reads.
 CONNECTOR_FACTORY = "platform.connector_factory"
@@ -23,27 +19,11 @@ WEBHOOK_SENDER = "actions.webhooks"
 DELIVERY_POLICY = "actions.policy"
 
 #: The longest the outbox goes unchecked when nothing is due.
-HEARTBEAT = timedelta(minutes=5)
+HEARTBEAT = QUEUE.heartbeat
 
 
 class ConnectorNotConfigured(RuntimeError):
     """No connector factory in the task context: the app has not wired actions up."""
-
-
-def run_delivery(ctx: TaskContext, limit: int = 50) -> DeliveryReport:
-    """One delivery pass with what the context provides, then re-arm the wake-up timer.
-
-    Re-arms even when the pass fails (no connector configured, database trouble); see
-    `bastion.outbox.run_then_rearm`.
-    """
-    return run_then_rearm(ctx, lambda: _deliver(ctx, limit), schedule=schedule_delivery, next_due=next_due,
-                          heartbeat=HEARTBEAT)
-
-
-@registry.task(DELIVER_TASK)
-def deliver(ctx: TaskContext, payload: dict[str, Any]) -> None:
-    """Registered task; payload may carry `limit`."""
-    run_delivery(ctx, limit=int(payload.get("limit", 50)))
 
 
 def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
@@ -55,3 +35,8 @@ def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
     policy = ctx.services.get(DELIVERY_POLICY) or DeliveryPolicy()
     deliverer = Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER), policy=policy)
     return deliverer.deliver_due(limit)
+
+
+#: One delivery pass with what the context provides, then re-arm the wake-up timer (even when the
+#: pass fails: no connector configured, database trouble). Registered as the `actions.deliver` task.
+run_delivery = QUEUE.register(_deliver)

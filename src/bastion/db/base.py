@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -19,6 +19,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: A 64-bit id on PostgreSQL; SQLite's INTEGER PRIMARY KEY (its rowid) on SQLite, which is 64-bit already.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

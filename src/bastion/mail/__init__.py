@@ -20,7 +20,7 @@ from bastion.mail.errors import MailDeliveryError, MailNotConfigured, MailReject
 from bastion.mail.models import MailMessage, MailStatus
 from bastion.mail.outbox import MailView, get_mail, mail_for, queue_mail, requeue
 from bastion.mail.policy import MailPolicy
-from bastion.mail.scheduling import SEND_TASK, schedule_send
+from bastion.mail.queue import SEND_TASK, schedule_send
 from bastion.mail.sink import SinkMessage, SinkSender, read_sink
 from bastion.mail.smtp import MailSender, SmtpSender
 from bastion.mail.tasks import MAIL_POLICY, MAIL_SENDER, run_send

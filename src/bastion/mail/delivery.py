@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,17 +25,13 @@ from bastion.mail.compose import OutgoingMail, compose, message_id_for
 from bastion.mail.errors import MailDeliveryError, MailRejected
 from bastion.mail.models import MailMessage, MailStatus
 from bastion.mail.policy import MailPolicy
+from bastion.mail.queue import QUEUE, TABLE
 from bastion.mail.smtp import MailSender
-from bastion.outbox import Claim, LeaseWorker, OutboxTable
+from bastion.outbox import Claim, LeaseWorker
 
 log = logging.getLogger(__name__)
 
 ACTOR = "system:mail"
-TABLE = OutboxTable(
-    MailMessage, waiting=(MailStatus.PENDING.value, MailStatus.RETRYING.value), in_flight=MailStatus.SENDING.value,
-    retrying=MailStatus.RETRYING.value, dead=MailStatus.DEAD.value, pending=MailStatus.PENDING.value,
-    subject="subject_ref", name="the mail outbox",
-)
 
 
 @dataclass
@@ -50,9 +45,8 @@ class SendReport:
     lost: list[int] = field(default_factory=list)
 
 
-def next_due(session: Session) -> datetime | None:
-    """When the outbox next has work: the earliest retry, or the earliest lease to expire."""
-    return TABLE.next_due(session)
+#: When the outbox next has work: the earliest retry, or the earliest lease to expire.
+next_due = QUEUE.next_due
 
 
 class MailDeliverer(LeaseWorker[OutgoingMail]):
@@ -60,8 +54,8 @@ class MailDeliverer(LeaseWorker[OutgoingMail]):
 
     table = TABLE
     actor = ACTOR
-    noun = "mail"
-    id_detail = "mail_id"
+    noun = QUEUE.noun
+    id_detail = QUEUE.id_detail
     abandoned_note = "the message may have been sent"
     log = log
 

@@ -18,13 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion import audit
 from bastion.clock import Clock
-from bastion.errors import Conflict, InvalidInput, NotFound
+from bastion.errors import InvalidInput, NotFound
 from bastion.mail.addresses import check_header_text, check_recipients
-from bastion.mail.delivery import TABLE
-from bastion.mail.models import MailMessage, MailStatus
-from bastion.mail.scheduling import schedule_send
+from bastion.mail.models import MailMessage
+from bastion.mail.queue import QUEUE
 
 MAX_SUBJECT = 500
 MAX_BODY = 1_000_000
@@ -51,7 +49,7 @@ class MailView:
 
     @classmethod
     def of(cls, row: MailMessage) -> MailView:
-        waiting = row.status in (MailStatus.PENDING, MailStatus.RETRYING)
+        waiting = QUEUE.is_waiting(row.status)
         return cls(
             id=row.id, kind=row.kind, subject_ref=row.subject_ref, to=tuple(row.to_addrs), subject=row.subject,
             status=row.status, attempts=row.attempts, next_attempt_at=row.next_attempt_at if waiting else None,
@@ -90,20 +88,13 @@ def queue_mail(
     if html is not None:
         _check_body("html", html, required=False)
     key = _check_key(idempotency_key) if idempotency_key is not None else f"mail:{uuid.uuid4().hex}"
-    now = clock.now()
-    values: dict[str, Any] = {
-        "idempotency_key": key, "kind": kind, "subject_ref": subject_ref, "to_addrs": recipients,
-        "subject": subject, "text_body": text, "html_body": html, "status": MailStatus.PENDING.value,
-        "attempts": 0, "next_attempt_at": now, "leased_by": "", "last_error": "", "created_by": actor[:200],
-        "created_at": now, "updated_at": now,
-    }
-    new_id = session.execute(TABLE.insert_unless_key_exists(session, values)).scalar_one_or_none()
-    if new_id is None:
-        return _existing(session, key, kind, subject_ref, recipients)
-    row = session.get_one(MailMessage, new_id)
-    audit.record(session, actor=actor, action="mail.queue", subject=subject_ref, clock=clock,
-                 details={"mail_id": row.id, "kind": kind, "to": recipients, "subject": subject})
-    schedule_send(session, clock=clock)
+    values: dict[str, Any] = {"kind": kind, "subject_ref": subject_ref, "to_addrs": recipients, "subject": subject,
+                              "text_body": text, "html_body": html}
+    row: MailMessage = QUEUE.add(
+        session, values, key=key, actor=actor, clock=clock, audit_action="mail.queue",
+        audit_details=lambda row: {"kind": kind, "to": recipients, "subject": subject},
+        same=lambda row: (row.kind, row.subject_ref, list(row.to_addrs)) == (kind, subject_ref, recipients),
+        describe=lambda row: f"{row.kind} for {row.subject_ref}")
     return row
 
 
@@ -126,30 +117,12 @@ def requeue(session: Session, mail_id: int, *, actor: str, clock: Clock) -> Mail
     It keeps its Message-ID, so if an earlier attempt did reach the recipient the copy
     is recognisable as the same message.
     """
-    now = clock.now()
-    requeued = TABLE.requeue_dead(session, mail_id, now)
-    row = session.get(MailMessage, mail_id, populate_existing=True)
-    if row is None:
-        raise NotFound(f"There is no message {mail_id}.")
-    if not requeued:
-        raise Conflict(f"Message {mail_id} is {row.status}; only dead messages can be requeued.")
-    audit.record(session, actor=actor, action="mail.requeue", subject=row.subject_ref, clock=clock,
-                 details={"mail_id": row.id, "kind": row.kind, "previous_error": row.last_error[:500]})
-    schedule_send(session, clock=clock)
+    row: MailMessage = QUEUE.requeue(session, mail_id, actor=actor, clock=clock,
+                                     audit_details=lambda row: {"kind": row.kind})
     return row
 
 
 # -- helpers --------------------------------------------------------------------
-
-
-def _existing(session: Session, key: str, kind: str, subject_ref: str, to: list[str]) -> MailMessage:
-    row = session.scalars(select(MailMessage).where(MailMessage.idempotency_key == key)).one()
-    if (row.kind, row.subject_ref, list(row.to_addrs)) != (kind, subject_ref, to):
-        raise Conflict(
-            f"Idempotency key {key} already belongs to message {row.id} ({row.kind} for {row.subject_ref}); "
-            "derive keys from the event the message is about."
-        )
-    return row
 
 
 def _check_key(key: str) -> str:

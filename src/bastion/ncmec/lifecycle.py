@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
@@ -143,6 +143,7 @@ FIRST_RETRY_DELAY = timedelta(seconds=30)
 NOT_CONFIGURED_RETRY = timedelta(minutes=15)
 
 ClientFactory = Callable[[], CyberTiplineClient]
+R = TypeVar("R")
 
 
 # -- errors shown to people ------------------------------------------------------------------------
@@ -753,6 +754,31 @@ class Worker:
             return False
         return True
 
+    def _exchange(self, session: Session, report: NcmecReport, owner: str, operation: str, send: Callable[[], R],
+                  done: Callable[[NcmecApiCall, R], str], *, row: NcmecReportFile | None = None,
+                  record: Callable[[NcmecApiCall, R], None] | None = None) -> str:
+        """One call to NCMEC: intent committed first, then the call, then its result and what it changes.
+
+        `send` makes the call; `record` writes a successful reply onto the call row (by
+        default: ok, its request id, "Success"); `done` applies it to the report, commits
+        and says whether the worker goes on. A failed call goes to `_failed`. A reply that
+        arrives after another worker took the report over is recorded and nothing else:
+        the lease holder's view of the report is the one that counts.
+        """
+        call = self._intent(session, report, owner, operation, row)
+        if call is None:
+            return _CONTINUE
+        try:
+            result = send()
+        except NcmecError as exc:
+            return self._failed(session, report, owner, call, exc, row)
+        settled = self._settle(session, report, owner, call)
+        (record or _succeeded)(call, result)
+        if not settled:
+            session.commit()
+            return _STOP
+        return done(call, result)
+
     def _submit(self, session: Session, report: NcmecReport, owner: str) -> str:
         shown = preview(report)
         if not shown.valid:  # never sent: the schema check is the gate
@@ -766,19 +792,15 @@ class Worker:
         body = shown.xml.encode()
         report.environment = client.environment.value
         report.submitted_xml = shown.xml
-        call = self._intent(session, report, owner, "submit")
-        if call is None:
-            return _CONTINUE
-        try:
-            result = client.submit(body)
-        except NcmecError as exc:
-            return self._failed(session, report, owner, call, exc)
-        if not self._settle(session, report, owner, call):
+
+        def record(call: NcmecApiCall, result: Any) -> None:
             call.outcome, call.ncmec_report_id, call.request_id = OK, result.report_id, result.request_id or ""
-            session.commit()
-            return _STOP
+
+        return self._exchange(session, report, owner, "submit", lambda: client.submit(body),
+                              lambda call, result: self._submitted(session, report, call, result), record=record)
+
+    def _submitted(self, session: Session, report: NcmecReport, call: NcmecApiCall, result: Any) -> str:
         now = self.clock.now()
-        call.outcome, call.ncmec_report_id, call.request_id = OK, result.report_id, result.request_id or ""
         call.description = "Success"
         if report.state != APPROVED and not report.retract_requested_by:
             # Retracted locally while the submit was in flight: NCMEC now holds it, so retract it there.
@@ -814,21 +836,20 @@ class Worker:
             session.commit()
             return _STOP
         ncmec_id, file_name, content_type = report.ncmec_report_id, row.file_name, row.content_type
-        call = self._intent(session, report, owner, "upload", row)
-        if call is None:
-            return _CONTINUE  # commits the custody "view" with the intent
-        try:
-            result = client.upload(ncmec_id, io.BytesIO(data), filename=file_name, content_type=content_type)
-        except NcmecError as exc:
-            return self._failed(session, report, owner, call, exc, row)
-        finally:
-            del data
-        settled = self._settle(session, report, owner, call)
-        call.outcome, call.file_id, call.request_id, call.description = OK, result.file_id, result.request_id or "", \
-            "Success"
-        if not settled:
-            session.commit()
-            return _STOP
+        media = io.BytesIO(data)  # the custody record of this read commits with the intent
+        del data
+
+        def record(call: NcmecApiCall, result: Any) -> None:
+            _succeeded(call, result)
+            call.file_id = result.file_id
+
+        return self._exchange(session, report, owner, "upload",
+                              lambda: client.upload(ncmec_id, media, filename=file_name, content_type=content_type),
+                              lambda call, result: self._uploaded(session, report, row, vault, ncmec_id, result),
+                              row=row, record=record)
+
+    def _uploaded(self, session: Session, report: NcmecReport, row: NcmecReportFile, vault: Any, ncmec_id: int,
+                  result: Any) -> str:
         now = self.clock.now()
         session.refresh(row)
         row.file_id, row.md5, row.uploaded_at, row.fileinfo_sent = result.file_id, result.md5, now, False
@@ -858,25 +879,16 @@ class Worker:
         client = self._client_for(session, report)
         if client is None:
             return _STOP
-        call = self._intent(session, report, owner, "fileinfo", row)
-        if call is None:
-            return _CONTINUE
-        try:
-            result = client.fileinfo(body)
-        except NcmecError as exc:
-            return self._failed(session, report, owner, call, exc, row)
-        settled = self._settle(session, report, owner, call)
-        call.outcome, call.request_id, call.description = OK, result.request_id or "", "Success"
-        if not settled:
+
+        def described(call: NcmecApiCall, result: Any) -> str:
+            session.refresh(row)
+            row.fileinfo_sent, row.fileinfo_at = True, self.clock.now()
+            self._progressed(report)
+            _arm_watch(session, report, self.clock)
             session.commit()
-            return _STOP
-        now = self.clock.now()
-        session.refresh(row)
-        row.fileinfo_sent, row.fileinfo_at = True, now
-        self._progressed(report)
-        _arm_watch(session, report, self.clock)
-        session.commit()
-        return _CONTINUE
+            return _CONTINUE
+
+        return self._exchange(session, report, owner, "fileinfo", lambda: client.fileinfo(body), described, row=row)
 
     def _finish(self, session: Session, report: NcmecReport, owner: str) -> str:
         client = self._client_for(session, report)
@@ -884,21 +896,13 @@ class Worker:
             return _STOP
         assert report.ncmec_report_id is not None
         ncmec_id = report.ncmec_report_id
-        call = self._intent(session, report, owner, "finish")
-        if call is None:
-            return _CONTINUE
-        try:
-            result = client.finish(ncmec_id)
-        except NcmecError as exc:
-            return self._failed(session, report, owner, call, exc)
-        settled = self._settle(session, report, owner, call)
-        call.outcome, call.request_id, call.description = OK, result.request_id or "", "Success"
-        if not settled:
+
+        def finished(call: NcmecApiCall, result: Any) -> str:
+            self._mark_finished(session, report, list(result.file_ids), request_id=result.request_id)
             session.commit()
-            return _STOP
-        self._mark_finished(session, report, list(result.file_ids), request_id=result.request_id)
-        session.commit()
-        return _CONTINUE
+            return _CONTINUE
+
+        return self._exchange(session, report, owner, "finish", lambda: client.finish(ncmec_id), finished)
 
     def _retract(self, session: Session, report: NcmecReport, owner: str) -> str:
         client = self._client_for(session, report)
@@ -906,20 +910,14 @@ class Worker:
             return _STOP
         assert report.ncmec_report_id is not None
         ncmec_id = report.ncmec_report_id
-        call = self._intent(session, report, owner, "retract")
-        if call is None:
-            return _CONTINUE
-        try:
-            result = client.retract(ncmec_id)
-        except NcmecError as exc:
-            return self._failed(session, report, owner, call, exc)
-        settled = self._settle(session, report, owner, call)
-        call.outcome, call.request_id, call.description = OK, result.request_id or "", "Success"
-        if settled:
+
+        def retracted(call: NcmecApiCall, result: Any) -> str:
             _mark_retracted(session, report, report.retract_requested_by or ACTOR, self.clock,
                             {"reason": report.retract_reason, "request_id": result.request_id})
-        session.commit()
-        return _STOP
+            session.commit()
+            return _STOP
+
+        return self._exchange(session, report, owner, "retract", lambda: client.retract(ncmec_id), retracted)
 
     # -- outcomes ---------------------------------------------------------------------------------
 
@@ -1108,6 +1106,10 @@ class Worker:
         report.error_request_id, report.updated_at = (request_id or "")[:100], self.clock.now()
         _event(session, report, ACTOR, "error", self.clock,
                {"step": step, "code": code, "text": text[:500], "element": element, "request_id": request_id})
+
+
+def _succeeded(call: NcmecApiCall, result: Any) -> None:
+    call.outcome, call.request_id, call.description = OK, result.request_id or "", "Success"
 
 
 def finish_problems(report: NcmecReport, rows: list[NcmecReportFile]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, func, select, update
@@ -24,22 +25,41 @@ def rowcount(result: Result[Any]) -> int:
 
 @dataclass(frozen=True)
 class OutboxTable:
-    """One queue's model, its status values, and the columns that are named differently."""
+    """One queue's model, its status enum (see `bastion.outbox.status`), and the columns named differently."""
 
     model: Any
-    #: Statuses of rows waiting for their `next_attempt_at` (new, and failed but retrying).
-    waiting: tuple[str, ...]
-    #: The status of a leased row (being attempted by the lease holder).
-    in_flight: str
-    retrying: str
-    dead: str
-    pending: str
+    statuses: type[StrEnum]
     #: The column naming what a row is about, which audit records use as their subject.
     subject: str = "subject"
     #: A column stamped when a row reaches a final status, if the table has one.
     finished: str | None = None
     #: What the outbox is called in errors ("the outbox", "the mail outbox").
     name: str = "the outbox"
+
+    def _status(self, role: str) -> str:
+        return str(self.statuses[role].value)
+
+    @property
+    def pending(self) -> str:
+        return self._status("PENDING")
+
+    @property
+    def in_flight(self) -> str:
+        """The status of a leased row (being attempted by the lease holder)."""
+        return self._status("IN_FLIGHT")
+
+    @property
+    def retrying(self) -> str:
+        return self._status("RETRYING")
+
+    @property
+    def dead(self) -> str:
+        return self._status("DEAD")
+
+    @property
+    def waiting(self) -> tuple[str, str]:
+        """Statuses of rows waiting for their `next_attempt_at` (new, and failed but retrying)."""
+        return self.pending, self.retrying
 
     def column(self, name: str) -> Any:
         return getattr(self.model, name)

@@ -127,6 +127,8 @@ class Ncmec:
     kill: dict[str, str] = field(default_factory=dict)
     #: another server to talk to instead (e.g. the stand-in behind a filter)
     base_url: str | None = None
+    #: operation -> what else happens once NCMEC answered it, before the worker sees the reply
+    meanwhile: dict[str, Callable[[], None]] = field(default_factory=dict)
 
     def client(self) -> CyberTiplineClient:
         ncmec = self
@@ -139,6 +141,8 @@ class Ncmec:
                 reply = super()._call(operation, *args, **kwargs)
                 if when == "after":
                     raise ProcessKilled(f"killed after {operation} reached NCMEC")
+                if operation in ncmec.meanwhile:
+                    ncmec.meanwhile.pop(operation)()
                 return reply
 
         return Killable(NCMEC_USER, NCMEC_PASSWORD, base_url=self.base_url or self.server.base_url,

@@ -15,7 +15,7 @@ from bastion.clock import ManualClock
 from bastion.dev.ncmec import API_PREFIX, ReportState
 from bastion.dev.serving import BackgroundServer
 from bastion.executor import TaskContext
-from bastion.ncmec.lifecycle import CLIENT_FACTORY, LEASE, ORPHAN_GRACE
+from bastion.ncmec.lifecycle import CLIENT_FACTORY, LEASE, ORPHAN_GRACE, Worker
 from bastion.ncmec.tables import FILE_DETAILS_SENT, NcmecApiCall, NcmecReport
 from bastion.ncmec.xml import render_report_response
 from bastion.timers import Ticker
@@ -311,3 +311,38 @@ def test_an_interrupted_finish_is_never_filed_twice_even_after_expiry(  # type: 
     done = _report(reviewer, report_id)
     assert done["state"] == "finished" and done["lost_report_ids"] == [] and ncmec.reports_opened() == 1
     assert done["calls"][-1]["response_code"] == 5102 and not done["attention"]
+
+
+@pytest.mark.parametrize("operation", ["submit", "upload", "fileinfo", "finish"])
+def test_a_reply_arriving_after_another_worker_took_the_report_is_recorded_not_acted_on(  # type: ignore[no-untyped-def]
+    operation: str, app, sessions, clock: ManualClock, ncmec: Ncmec, approved_report: Make
+) -> None:
+    report_id, reviewer = approved_report(posts=POSTS[:1])
+    before = {"submit": "approved", "upload": "submitted", "fileinfo": "files_uploaded",
+              "finish": "file_details_sent"}[operation]
+
+    def taken_over() -> None:  # this worker's lease ran out mid-call and another worker holds the report
+        with sessions() as session, session.begin():
+            session.execute(update(NcmecReport).where(NcmecReport.id == report_id)
+                            .values(lease_owner="another-worker", lease_until=clock.now() + LEASE))
+
+    ncmec.meanwhile[operation] = taken_over
+    run_timers(app, sessions, clock, rounds=1)
+    late = _report(reviewer, report_id)
+    call = late["calls"][-1]
+    assert late["state"] == before and call["operation"] == operation
+    assert call["outcome"] == "ok" and call["request_id"] and call["finished_at"]  # the reply is on record ...
+    assert "late_result" in [e["kind"] for e in late["events"]]  # ... and nothing was done with it
+    if operation == "upload":
+        assert not late["files"][0]["file_id"] and call["file_id"]
+
+    clock.advance(LEASE + timedelta(minutes=1))  # the other worker dies too; whoever runs next carries on
+    Worker(sessions, clock, app.state.bastion.services).advance(report_id)
+    run_timers(app, sessions, clock)
+    done = _report(reviewer, report_id)
+    assert done["state"] == "finished", (done["error"], done["attention"])
+    assert ncmec.server.state.report_state(done["ncmec_report_id"]) is ReportState.FINISHED
+    if operation == "submit":  # the unrecorded report stays unfinished at NCMEC and expires by itself
+        assert ncmec.reports_opened() == 2 and done["ncmec_report_id"] != call["ncmec_report_id"]
+    if operation == "finish":  # a second finish confirms the first with 5102
+        assert done["calls"][-1]["response_code"] == 5102

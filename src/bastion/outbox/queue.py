@@ -1,0 +1,131 @@
+"""One outbox queue end to end: adding a row, requeueing a dead one, waking its worker, its task.
+
+Platform actions and mail (and whatever else leaves the system next) differ in what a
+row carries and how it is carried out; how a row is added (once per idempotency key,
+audited, the worker woken in the same transaction), how an operator requeues a dead
+one, and how the queue's task runs and re-arms its timer are the same, and live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import audit, timers
+from bastion.clock import Clock
+from bastion.errors import Conflict, NotFound
+from bastion.executor import TaskContext, registry
+from bastion.outbox.table import OutboxTable
+from bastion.outbox.wakeup import run_then_rearm
+from bastion.timers.models import Timer
+
+R = TypeVar("R")
+#: The longest an outbox goes unchecked when nothing is due.
+HEARTBEAT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A queue: its table, the task that drains it, and how its rows are named in audits and errors."""
+
+    table: OutboxTable
+    #: The task name the ticker and executors know the worker by, e.g. "actions.deliver".
+    task: str
+    #: The subject of the queue's one deduplicated wake-up timer, e.g. "actions:outbox".
+    timer_subject: str
+    #: What a row is called in audit actions ("action" -> "action.requeue").
+    noun: str
+    #: The audit detail naming the row, e.g. "action_id".
+    id_detail: str
+    #: What a row is called in messages to people ("action", "message").
+    label: str
+    #: What idempotency keys should be derived from, said when one is reused for something else.
+    keys_from: str
+    heartbeat: timedelta = HEARTBEAT
+
+    # -- waking the worker --------------------------------------------------------
+
+    def schedule(self, session: Session, *, clock: Clock, at: datetime | None = None) -> Timer:
+        """Make the ticker run the queue's task at `at` (default: now), in the caller's transaction.
+
+        The timer is deduplicated by the task name, so a burst of new rows wakes one worker.
+        """
+        return timers.schedule(session, kind=self.task, due_at=at or clock.now(), clock=clock,
+                               subject=self.timer_subject, dedupe_key=self.task)
+
+    def next_due(self, session: Session) -> datetime | None:
+        """When the outbox next has work: the earliest retry, or the earliest lease to expire."""
+        return self.table.next_due(session)
+
+    def register(self, work: Callable[[TaskContext, int], R]) -> Callable[[TaskContext, int], R]:
+        """Register the queue's task around `work` (one pass over at most `limit` rows); return the runner.
+
+        The runner does one pass and then re-arms the wake-up timer, even when the pass fails
+        (see `bastion.outbox.run_then_rearm`); the task's payload may carry `limit`.
+        """
+        def run(ctx: TaskContext, limit: int = 50) -> R:
+            return run_then_rearm(ctx, lambda: work(ctx, limit), schedule=self.schedule, next_due=self.next_due,
+                                  heartbeat=self.heartbeat)
+
+        def task(ctx: TaskContext, payload: dict[str, Any]) -> None:
+            run(ctx, limit=int(payload.get("limit", 50)))
+
+        task.__name__ = task.__qualname__ = self.task.replace(".", "_")
+        registry.task(self.task)(task)
+        return run
+
+    # -- rows ---------------------------------------------------------------------
+
+    def is_waiting(self, status: str) -> bool:
+        return status in self.table.waiting
+
+    def add(self, session: Session, values: Mapping[str, Any], *, key: str, actor: str, clock: Clock,
+            audit_action: str, audit_details: Callable[[Any], dict[str, Any]], same: Callable[[Any], bool],
+            describe: Callable[[Any], str]) -> Any:
+        """Add a row in the caller's transaction (the caller commits), unless `key` already has one.
+
+        A new row is audited (`audit_action`, `audit_details(row)`) and wakes the worker. An
+        existing row with the same key is returned when `same(row)` says it is the same
+        thing (first wins); otherwise `Conflict`, naming it by `describe(row)`.
+        """
+        now = clock.now()
+        row_values = {**values, "idempotency_key": key, "status": self.table.pending, "attempts": 0,
+                      "next_attempt_at": now, "leased_by": "", "last_error": "", "created_by": actor[:200],
+                      "created_at": now, "updated_at": now}
+        model = self.table.model
+        new_id = session.execute(self.table.insert_unless_key_exists(session, row_values)).scalar_one_or_none()
+        if new_id is None:
+            row = session.scalars(select(model).where(model.idempotency_key == key)).one()
+            if not same(row):
+                raise Conflict(f"Idempotency key {key} already belongs to {self.label} {row.id} ({describe(row)}); "
+                               f"derive keys from {self.keys_from}.")
+            return row
+        row = session.get_one(model, new_id)
+        audit.record(session, actor=actor, action=audit_action, subject=getattr(row, self.table.subject),
+                     clock=clock, details={self.id_detail: row.id, **audit_details(row)})
+        self.schedule(session, clock=clock)
+        return row
+
+    def requeue(self, session: Session, row_id: int, *, actor: str, clock: Clock,
+                audit_details: Callable[[Any], dict[str, Any]], verb: str = "requeued") -> Any:
+        """Put a dead row back in the queue with a fresh set of attempts (an operator's call, audited).
+
+        It keeps its idempotency key, so a receiver that did get an earlier attempt can tell.
+        """
+        requeued = self.table.requeue_dead(session, row_id, clock.now())
+        row = session.get(self.table.model, row_id, populate_existing=True)
+        if row is None:
+            raise NotFound(f"There is no {self.label} {row_id}.")
+        if not requeued:
+            raise Conflict(f"{self.label.capitalize()} {row_id} is {row.status}; only dead {self.label}s can be "
+                           f"{verb}.")
+        audit.record(session, actor=actor, action=f"{self.noun}.requeue", subject=getattr(row, self.table.subject),
+                     clock=clock, details={self.id_detail: row.id, **audit_details(row),
+                                           "previous_error": row.last_error[:500]})
+        self.schedule(session, clock=clock)
+        return row
