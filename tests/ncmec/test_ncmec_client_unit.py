@@ -22,6 +22,7 @@ from bastion.ncmec.errors import (
     UploadIntegrityError,
 )
 from bastion.ncmec.xml import render_report_response
+from tests.ncmec.hostile import secret_file, xxe_reply
 
 from .conftest import make_report
 
@@ -152,14 +153,7 @@ def test_gateway_error_page_on_finish_is_uncertain() -> None:
 
 
 def test_xxe_in_a_reply_is_refused_by_the_client(tmp_path: Path) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("SECRET-MARKER-55")
-    xxe = (
-        f'<?xml version="1.0"?><!DOCTYPE reportResponse [<!ENTITY x SYSTEM "file://{secret}">]>'
-        "<reportResponse><responseCode>0</responseCode><responseDescription>&x;</responseDescription>"
-        "</reportResponse>"
-    ).encode()
-    transport, _ = scripted(answer(xxe))
+    transport, _ = scripted(answer(xxe_reply(secret_file(tmp_path, "SECRET-MARKER-55"))))
     with pytest.raises(NcmecProtocolError) as caught:
         make_client(transport).status()
     assert "SECRET-MARKER-55" not in str(caught.value)

@@ -28,6 +28,7 @@ from bastion.ncmec.errors import (
 )
 from bastion.ncmec.model import Address, FileAnnotations, FileRelevance
 from bastion.ncmec.xml import parse_reply, render, schema_bytes, validate_document
+from tests.ncmec.hostile import secret_file, xxe_reply
 
 from .conftest import PASSWORD, USERNAME, CountingTransport, make_file_details, make_report, synthetic_png
 
@@ -216,13 +217,7 @@ def test_finished_and_retracted_reports_do_not_expire(client: CyberTiplineClient
 
 
 def test_xxe_in_a_real_http_reply_is_refused(tmp_path: Path) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("SECRET-MARKER-83")
-    payload = (
-        f'<?xml version="1.0"?><!DOCTYPE reportResponse [<!ENTITY x SYSTEM "file://{secret}">]>'
-        "<reportResponse><responseCode>0</responseCode><responseDescription>&x;</responseDescription>"
-        "<reportId>1</reportId></reportResponse>"
-    ).encode()
+    payload = xxe_reply(secret_file(tmp_path, "SECRET-MARKER-83"), report_id=1)
 
     async def hostile(scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"

@@ -14,6 +14,7 @@ from bastion.ncmec.xml import (
     render_report_response,
     validate_document,
 )
+from tests.ncmec.hostile import secret_file, xxe_reply
 
 
 def test_report_response_round_trip() -> None:
@@ -41,15 +42,8 @@ def test_status_reply_without_report_id() -> None:
 
 
 def test_xxe_reply_is_refused(tmp_path: Path) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("SECRET-MARKER-27")
-    payload = (
-        f'<?xml version="1.0"?><!DOCTYPE reportResponse [<!ENTITY x SYSTEM "file://{secret}">]>'
-        "<reportResponse><responseCode>0</responseCode><responseDescription>&x;</responseDescription>"
-        "</reportResponse>"
-    ).encode()
     with pytest.raises(e.NcmecProtocolError) as caught:
-        parse_reply(payload)
+        parse_reply(xxe_reply(secret_file(tmp_path, "SECRET-MARKER-27")))
     assert "SECRET-MARKER-27" not in str(caught.value)
 
 

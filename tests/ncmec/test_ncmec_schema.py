@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 from bastion.ncmec import model as m
 from bastion.ncmec.errors import MalformedXmlError, ReportValidationError
 from bastion.ncmec.xml import parse_untrusted, render, schema_bytes, to_element, validate_document
+from tests.ncmec.hostile import secret_file, xxe_document
 
 from .conftest import make_report
 
@@ -233,14 +234,8 @@ def test_text_that_xml_cannot_carry_is_a_validation_error() -> None:
 
 
 def test_xxe_in_a_document_is_refused(tmp_path: Path) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("SECRET-MARKER-91")
-    payload = (
-        f'<?xml version="1.0"?><!DOCTYPE report [<!ENTITY xxe SYSTEM "file://{secret}">]>'
-        "<report><additionalInfo>&xxe;</additionalInfo></report>"
-    ).encode()
     with pytest.raises(MalformedXmlError) as caught:
-        parse_untrusted(payload)
+        parse_untrusted(xxe_document(secret_file(tmp_path, "SECRET-MARKER-91")))
     assert "SECRET-MARKER-91" not in str(caught.value)
     assert caught.value.code == 4110
 

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.actions.dispatch import perform
 from bastion.actions.models import ActionStatus, OutboxAction
 from bastion.actions.policy import DeliveryPolicy
-from bastion.actions.queue import QUEUE, TABLE
+from bastion.actions.queue import QUEUE
 from bastion.actions.webhooks import WebhookSender
 from bastion.clock import Clock
-from bastion.outbox import Claim, LeaseWorker
+from bastion.outbox import Claim, LeaseWorker, OutboxReport
 from bastion.platform import (
     PlatformConnector,
     PlatformError,
@@ -41,14 +41,10 @@ ACTOR = "system:actions"
 
 
 @dataclass
-class DeliveryReport:
+class DeliveryReport(OutboxReport):
     """What one `deliver_due` did, by action id."""
 
     delivered: list[int] = field(default_factory=list)
-    retrying: list[int] = field(default_factory=list)
-    dead: list[int] = field(default_factory=list)
-    #: Outcomes not recorded because the lease had expired and another worker took over.
-    lost: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,10 +69,8 @@ class Deliverer(LeaseWorker[_Action]):
     rotated secrets and never shares a connection pool across threads.
     """
 
-    table = TABLE
+    queue = QUEUE
     actor = ACTOR
-    noun = QUEUE.noun
-    id_detail = QUEUE.id_detail
     abandoned_note = "the platform may have acted, and a retry is safe"
     log = log
 

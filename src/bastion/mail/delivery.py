@@ -25,9 +25,9 @@ from bastion.mail.compose import OutgoingMail, compose, message_id_for
 from bastion.mail.errors import MailDeliveryError, MailRejected
 from bastion.mail.models import MailMessage, MailStatus
 from bastion.mail.policy import MailPolicy
-from bastion.mail.queue import QUEUE, TABLE
+from bastion.mail.queue import QUEUE
 from bastion.mail.smtp import MailSender
-from bastion.outbox import Claim, LeaseWorker
+from bastion.outbox import Claim, LeaseWorker, OutboxReport
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,10 @@ ACTOR = "system:mail"
 
 
 @dataclass
-class SendReport:
+class SendReport(OutboxReport):
     """What one `send_due` did, by message id."""
 
     sent: list[int] = field(default_factory=list)
-    retrying: list[int] = field(default_factory=list)
-    dead: list[int] = field(default_factory=list)
-    #: Outcomes not recorded because the lease had expired and another worker took over.
-    lost: list[int] = field(default_factory=list)
 
 
 #: When the outbox next has work: the earliest retry, or the earliest lease to expire.
@@ -52,10 +48,8 @@ next_due = QUEUE.next_due
 class MailDeliverer(LeaseWorker[OutgoingMail]):
     """Claims due messages and hands them to a `MailSender`."""
 
-    table = TABLE
+    queue = QUEUE
     actor = ACTOR
-    noun = QUEUE.noun
-    id_detail = QUEUE.id_detail
     abandoned_note = "the message may have been sent"
     log = log
 

@@ -9,6 +9,8 @@ The pieces, bottom up:
 * :mod:`.tables`, :mod:`.draft`, :mod:`.lifecycle`, :mod:`.tasks` - persisted reports:
   drafted from a confirmed case, approved by a reviewer, filed by the ``ncmec.advance``
   worker with every call recorded before and after it (crash-safe, never filed twice).
+  :mod:`.lifecycle` is the entry point and describes the states; :mod:`.reports` reads a
+  report, :mod:`.review` holds people's actions, :mod:`.worker` files reports.
 """
 
 from bastion.ncmec.client import (

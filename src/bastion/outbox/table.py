@@ -8,7 +8,7 @@ rather than each queue repeating the statements that use them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
@@ -36,25 +36,15 @@ class OutboxTable:
     #: What the outbox is called in errors ("the outbox", "the mail outbox").
     name: str = "the outbox"
 
-    def _status(self, role: str) -> str:
-        return str(self.statuses[role].value)
+    #: The stored words of the roles the mechanism acts on; `in_flight` is a leased row's.
+    pending: str = field(init=False)
+    in_flight: str = field(init=False)
+    retrying: str = field(init=False)
+    dead: str = field(init=False)
 
-    @property
-    def pending(self) -> str:
-        return self._status("PENDING")
-
-    @property
-    def in_flight(self) -> str:
-        """The status of a leased row (being attempted by the lease holder)."""
-        return self._status("IN_FLIGHT")
-
-    @property
-    def retrying(self) -> str:
-        return self._status("RETRYING")
-
-    @property
-    def dead(self) -> str:
-        return self._status("DEAD")
+    def __post_init__(self) -> None:
+        for role in ("pending", "in_flight", "retrying", "dead"):
+            object.__setattr__(self, role, str(self.statuses[role.upper()].value))
 
     @property
     def waiting(self) -> tuple[str, str]:

@@ -18,9 +18,9 @@ import random
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,18 +28,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion import audit
 from bastion.clock import Clock
 from bastion.executor.retry import RetryPolicy
-from bastion.outbox.table import OutboxTable, rowcount
+from bastion.outbox.queue import Queue
+from bastion.outbox.table import rowcount
 
 W = TypeVar("W")
 _CANDIDATES = 8
 
 
-class OutboxReport(Protocol):
-    """The buckets every pass reports (each queue adds its own name for success)."""
+@dataclass
+class OutboxReport:
+    """What one pass did, by row id; each queue's report adds its own bucket for success."""
 
-    retrying: list[int]
-    dead: list[int]
-    lost: list[int]
+    retrying: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+    #: Outcomes not recorded because the lease had expired and another worker took over.
+    lost: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,21 +61,20 @@ class LeaseWorker(Generic[W]):
 
     Subclasses set the class attributes and implement `_work` (what to carry out, read
     from the claimed row) and `_audit_details` (what every audit record of a claim says).
+    The queue names the table, what a row is called in audit actions ("action" ->
+    "action.dead") and log extras, and the audit detail naming the row ("action_id").
     """
 
-    table: ClassVar[OutboxTable]
+    queue: ClassVar[Queue]
     #: The audit actor, e.g. "system:actions".
     actor: ClassVar[str]
-    #: What a row is called in audit actions ("action" -> "action.dead") and log extras.
-    noun: ClassVar[str]
-    #: The audit detail naming the row, e.g. "action_id".
-    id_detail: ClassVar[str]
     #: Said of a row whose last attempt never reported back, after "...timed out); ".
     abandoned_note: ClassVar[str]
     log: ClassVar[logging.Logger]
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, policy: RetryPolicy, *,
                  name: str | None = None, rng: random.Random | None = None) -> None:
+        self.table, self.noun, self.id_detail = self.queue.table, self.queue.noun, self.queue.id_detail
         self._sessions, self._clock, self.policy = sessions, clock, policy
         self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")[:100]
         self._rng = rng or random.Random()
