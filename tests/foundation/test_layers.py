@@ -63,7 +63,7 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"actions", "audit", "auth", "banks", "cases", "evidence", "legal", "mail", "ncmec", "orgsettings",
                "scanning", "timers"},
     # stand-ins and delivery
-    "dev": {"banks", "clock", "config", "media", "ncmec", "platform", "scanning"},
+    "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "audit", "auth", "banks", "bastion", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "legal", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
             "scanning", "timers"},
