@@ -174,3 +174,23 @@ def test_the_documented_diagram_is_this_table() -> None:
     differences = {name: (sorted(documented.get(name, set())), sorted(ALLOWED.get(name, set())))
                    for name in documented.keys() | ALLOWED.keys() if documented.get(name) != ALLOWED.get(name)}
     assert not differences, f"docs/architecture.md and ALLOWED disagree (docs, test): {differences}"
+
+
+def test_the_documented_layers_follow_from_the_table() -> None:
+    """Each row of the layer drawing holds the packages whose longest import path is that long."""
+    level: dict[str, int] = {}
+
+    def depth(package: str) -> int:
+        if package not in level:
+            below = [d for d in ALLOWED[package] if d in ALLOWED]
+            level[package] = 1 + max(map(depth, below)) if below else 0
+        return level[package]
+
+    drawing = DOCS.read_text(encoding="utf-8").split("## The layers", 1)[1].split("```")[1]
+    rows: dict[str, int] = {}
+    for line in drawing.splitlines():
+        row = re.match(r"\s*(\d+)\s", line)
+        if row:  # notes follow a "#"
+            drawn = line.split("#", 1)[0]
+            rows.update({name: int(row.group(1)) for name in re.findall(r"[a-z]+", drawn) if name in ALLOWED})
+    assert rows == {package: depth(package) for package in ALLOWED}

@@ -1,4 +1,4 @@
-"""Cases and the review queue.
+"""Cases and the review queue: claims, decisions, escalation, reviewer wellness, enforcement choices.
 
 A bank match opens a case for the uploading account (or joins its open case), so
 one reviewer sees all of an account's matched items together. Reviewers claim a

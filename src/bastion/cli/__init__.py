@@ -1,1 +1,1 @@
-"""The `bastion` command line. Thin: parse, call a domain service, print."""
+"""The `bastion` command line, including `bastion dev …` for the stand-ins. Thin: parse, call a service, print."""

@@ -1,4 +1,4 @@
-"""Every local stand-in and demo app (demo platform, CyberTipline stand-in, demo seed); only ``cli`` imports it.
+"""Every local stand-in and demo app: demo platform, CyberTipline stand-in, demo seed. Only `cli` imports it.
 
 Production packages keep the protocol and client code (``bastion.platform``,
 ``bastion.ncmec``); what imitates the other side of those protocols lives

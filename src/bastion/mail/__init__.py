@@ -1,4 +1,4 @@
-"""Email through a transactional outbox: nothing is sent from inside a request.
+"""Email through the outbox (SMTP, or a local sink of .eml files): nothing is sent from inside a request.
 
 `queue_mail` writes a message row (and its audit record) in the caller's transaction.
 The `mail.send` task, run by the ticker or any executor, claims due rows under a lease

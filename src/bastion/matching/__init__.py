@@ -1,6 +1,8 @@
-"""Exact PDQ matching: every stored hash within a Hamming threshold, fast.
+"""Matching against the banks: exact PDQ indexes (every hash within a threshold, fast) and the bank matcher.
 
-Takes numpy arrays (or hex/bytes rows), never database rows. Pieces:
+The indexes take numpy arrays (or hex/bytes rows), never database rows;
+:mod:`.banked` (``BankMatcher``) applies bank and entry state from the database, and
+:mod:`.lookups` serves raw index hits and loads the index on first use. Pieces:
 
 * :class:`PDQIndex` — the capability interface; :class:`Match` rows.
 * :class:`BruteForcePDQIndex` — the obviously-correct reference.

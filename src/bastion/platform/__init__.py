@@ -1,4 +1,4 @@
-"""The one door between Bastion and the host platform.
+"""The one door to the host platform: the connector protocol, the signed HTTP connector, request signing.
 
 Bastion code depends on :class:`PlatformConnector` and the typed models and
 errors re-exported here; :class:`HttpPlatformConnector` implements it over the
