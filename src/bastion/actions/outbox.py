@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.actions.models import ActionKind, OutboxAction
 from bastion.actions.queue import QUEUE
 from bastion.clock import Clock
-from bastion.errors import InvalidInput, NotFound
+from bastion.errors import InvalidInput
 from bastion.platform.signing import derive_idempotency_key, validate_idempotency_key
 
 RESTRICTIONS = ("suspend", "limit")
@@ -103,15 +102,11 @@ def enqueue(
 
 def actions_for(session: Session, subject: str) -> list[ActionView]:
     """Every action caused by `subject` (e.g. "case:12"), oldest first."""
-    rows = session.scalars(select(OutboxAction).where(OutboxAction.subject == subject).order_by(OutboxAction.id))
-    return [ActionView.of(row) for row in rows]
+    return [ActionView.of(row) for row in QUEUE.about(session, subject)]
 
 
 def get_action(session: Session, action_id: int) -> ActionView:
-    row = session.get(OutboxAction, action_id)
-    if row is None:
-        raise NotFound(f"There is no action {action_id}.")
-    return ActionView.of(row)
+    return ActionView.of(QUEUE.get(session, action_id))
 
 
 def retry_dead(session: Session, action_id: int, *, actor: str, clock: Clock) -> OutboxAction:

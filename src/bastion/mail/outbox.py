@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
-from bastion.errors import InvalidInput, NotFound
+from bastion.errors import InvalidInput
 from bastion.mail.addresses import check_header_text, check_recipients
 from bastion.mail.models import MailMessage
 from bastion.mail.queue import QUEUE
@@ -100,15 +99,11 @@ def queue_mail(
 
 def mail_for(session: Session, subject_ref: str) -> list[MailView]:
     """Every message about `subject_ref`, oldest first."""
-    rows = session.scalars(select(MailMessage).where(MailMessage.subject_ref == subject_ref).order_by(MailMessage.id))
-    return [MailView.of(row) for row in rows]
+    return [MailView.of(row) for row in QUEUE.about(session, subject_ref)]
 
 
 def get_mail(session: Session, mail_id: int) -> MailView:
-    row = session.get(MailMessage, mail_id)
-    if row is None:
-        raise NotFound(f"There is no message {mail_id}.")
-    return MailView.of(row)
+    return MailView.of(QUEUE.get(session, mail_id))
 
 
 def requeue(session: Session, mail_id: int, *, actor: str, clock: Clock) -> MailMessage:

@@ -231,20 +231,18 @@ class Worker:
                     return self._parked(session, report)
                 return self._submit(session, report, owner)
             rows = files_of(session, report.id)
-            if report.state == SUBMITTED:
-                row = next((r for r in rows if not r.file_id), None)
+            per_file = {  # every file is uploaded, then every file is described
+                SUBMITTED: (lambda r: not r.file_id, FILES_UPLOADED, self._upload),
+                FILES_UPLOADED: (lambda r: not r.fileinfo_sent, FILE_DETAILS_SENT, self._fileinfo),
+            }
+            if report.state in per_file:
+                undone, then, call = per_file[report.state]
+                row = next((r for r in rows if undone(r)), None)
                 if row is None:
-                    report.state, report.updated_at = FILES_UPLOADED, now
+                    report.state, report.updated_at = then, now
                     session.commit()
                     return _CONTINUE
-                return self._upload(session, report, row, owner)
-            if report.state == FILES_UPLOADED:
-                row = next((r for r in rows if not r.fileinfo_sent), None)
-                if row is None:
-                    report.state, report.updated_at = FILE_DETAILS_SENT, now
-                    session.commit()
-                    return _CONTINUE
-                return self._fileinfo(session, report, row, owner)
+                return call(session, report, row, owner)
             problems = finish_problems(report, rows)
             if problems:
                 self._fail(session, report, "finish", "Refused before finishing: " + " ".join(problems))

@@ -84,6 +84,18 @@ class Queue:
     def is_waiting(self, status: str) -> bool:
         return status in self.table.waiting
 
+    def about(self, session: Session, subject: str) -> list[Any]:
+        """Every row about `subject` (e.g. "case:12"), oldest first."""
+        model = self.table.model
+        return list(session.scalars(select(model).where(self.table.column(self.table.subject) == subject)
+                                    .order_by(model.id)))
+
+    def get(self, session: Session, row_id: int) -> Any:
+        row = session.get(self.table.model, row_id)
+        if row is None:
+            raise NotFound(f"There is no {self.label} {row_id}.")
+        return row
+
     def add(self, session: Session, values: Mapping[str, Any], *, key: str, actor: str, clock: Clock,
             audit_action: str, audit_details: Callable[[Any], dict[str, Any]], same: Callable[[Any], bool],
             describe: Callable[[Any], str]) -> Any:
