@@ -57,7 +57,7 @@ class Claim(Generic[W]):
 
 
 class LeaseWorker(Generic[W]):
-    """Claims, dead-letters and settles rows of one `OutboxTable`.
+    """Claims, dead-letters and settles rows of one `Queue`'s table.
 
     Subclasses set the class attributes and implement `_work` (what to carry out, read
     from the claimed row) and `_audit_details` (what every audit record of a claim says).
