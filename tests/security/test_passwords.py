@@ -11,7 +11,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bastion.audit.models import AuditRecord
-from bastion.auth.models import PasswordReset
 from bastion.auth.roles import Role
 from bastion.mail.models import MailMessage
 from tests.security.conftest import PASSWORD, login
@@ -20,6 +19,8 @@ NEW = "a-brand-new-password-2"
 
 
 def _link_token(sessions, user_id: int) -> str:  # type: ignore[no-untyped-def]
+    from bastion.auth.models import PasswordReset
+
     with sessions() as db:
         mail = db.scalars(select(MailMessage).where(MailMessage.subject_ref == f"user:{user_id}")
                           .order_by(MailMessage.id.desc())).first()
