@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.auth import account, resets, users
+from bastion.auth.apikeys import Lifetimes
 from bastion.auth.errors import InvalidCredentials, StepUpRequired
 from bastion.auth.login import Client
 from bastion.auth.models import AuthThrottle, PasswordReset, WebSession
@@ -52,10 +53,14 @@ def test_change_password_counts_a_wrong_current_password_and_ends_sessions(db: S
     with pytest.raises(StepUpRequired):
         account.change_password(db, user, current=PASSWORD, new=NEW, code=None,
                                 instance_secret=SECRET.encode(), client=CLIENT, policy=Policy(), clock=clock)
+    own = account.mint_own_key(db, user, name="tool", scopes=["legal.read"], code=made.code(clock), lifetime=None,
+                               instance_secret=SECRET.encode(), client=CLIENT, policy=Policy(),
+                               limits=Lifetimes(), clock=clock)
     account.change_password(db, user, current=PASSWORD, new=NEW, code=made.code(clock),
                             instance_secret=SECRET.encode(), client=CLIENT, policy=Policy(), clock=clock)
     assert verify_password(user.password_hash, NEW)
     assert db.scalar(select(WebSession.id).where(WebSession.user_id == user.id)) is None
+    assert own.row.revoked_at is not None  # the self-minted key rested on the old proofs
 
 
 def test_a_newer_link_replaces_the_older_and_only_a_hash_is_kept(db: Session, sessions, clock) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ def change_password(
     session: Session, user: User, *, current: str, new: str, code: str | None, instance_secret: bytes,
     client: login.Client, policy: Policy, clock: Clock,
 ) -> None:
-    """Replace the password; every session of the user ends (the caller starts a fresh one)."""
+    """Replace the password; every session and self-minted key of the user ends (the caller starts a fresh session)."""
     check_strength(new)  # before any proof is spent, so a weak choice does not burn the code
     login.confirm_password(session, user, current, client=client, policy=policy, clock=clock,
                            purpose="password_change")
@@ -41,8 +41,10 @@ def change_password(
         raise InvalidInput("The new password must differ from the current one.")
     user.password_hash = hash_password(new)
     end_all_sessions(session, user.id)
+    revoked = apikeys.revoke_step_up_keys(session, user, actor=user.username, clock=clock, reason="password changed")
     audit.record(session, actor=user.username, action="auth.password_changed", subject=f"user:{user.id}",
-                 details={"ip": client.ip, "second_factor": user.totp_enabled, "sessions_ended": True}, clock=clock)
+                 details={"ip": client.ip, "second_factor": user.totp_enabled, "sessions_ended": True,
+                          "own_keys_revoked": revoked}, clock=clock)
 
 
 def mint_own_key(

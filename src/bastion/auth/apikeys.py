@@ -162,6 +162,17 @@ def revoke_key(session: Session, key_id: int, *, actor: str, clock: Clock, owner
     return row
 
 
+def revoke_step_up_keys(session: Session, user: User, *, actor: str, clock: Clock, reason: str) -> int:
+    """Revoke the keys a user minted for themself (after a password change or reset: the proof they rest on moved)."""
+    rows = list(session.scalars(select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.step_up.is_(True),
+                                                     ApiKey.revoked_at.is_(None))))
+    for row in rows:
+        row.revoked_at = clock.now()
+        audit.record(session, actor=actor, action="apikey.revoke", subject=f"apikey:{row.id}",
+                     details={"name": row.name, "reason": reason}, clock=clock)
+    return len(rows)
+
+
 def list_keys(session: Session, owner_id: int | None = None) -> list[tuple[ApiKey, str]]:
     query = select(ApiKey, User.username).join(User, User.id == ApiKey.user_id).order_by(ApiKey.id)
     if owner_id is not None:

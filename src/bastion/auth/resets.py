@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bastion import audit
-from bastion.auth import login, throttle
+from bastion.auth import apikeys, login, throttle
 from bastion.auth.errors import StepUpRequired
 from bastion.auth.models import PasswordReset, User
 from bastion.auth.passwords import check_strength, hash_password
@@ -149,7 +149,7 @@ def pending(session: Session, token: str, clock: Clock) -> tuple[PasswordReset, 
 
 def complete_reset(session: Session, token: str, new_password: str, code: str | None, *, instance_secret: bytes,
                    client: login.Client, policy: Policy, clock: Clock) -> User:
-    """Use a link: set the new password, end every session, clear the account's password lock."""
+    """Use a link: set the new password, end every session and self-minted key, clear the account's password lock."""
     check_strength(new_password)
     row, user = pending(session, token, clock)
     if user.totp_enabled:
@@ -160,6 +160,7 @@ def complete_reset(session: Session, token: str, new_password: str, code: str | 
     row.used_at = clock.now()
     user.password_hash = hash_password(new_password)
     end_all_sessions(session, user.id)
+    apikeys.revoke_step_up_keys(session, user, actor=user.username, clock=clock, reason="password reset")
     throttle.clear(session, [Target("account", user.username.lower())])
     audit.record(session, actor=user.username, action="auth.password_reset", subject=f"user:{user.id}",
                  details={"ip": client.ip, "reset_id": row.id, "second_factor": user.totp_enabled}, clock=clock)
