@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -22,7 +21,6 @@ from bastion.web.guard import needs
 from bastion.web.state import AppState, get_db, get_state
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
-
 
 
 @contextmanager
