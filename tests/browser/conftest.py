@@ -37,8 +37,14 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh page; any Content-Security-Policy violation on it fails the test (the pages must not need one)."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15000)
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.csp_violations = violations  # a test may remove a violation it expects (and says why)
     yield page
     context.close()
+    assert not violations, f"the page broke its Content-Security-Policy: {violations}"

@@ -80,3 +80,50 @@ def test_api_key_requests_need_no_csrf_token(client: TestClient, user_factory, c
     machine = TestClient(app)
     response = machine.put("/api/v1/settings/org.name", json={"value": "Acme"}, headers={"X-API-Key": key})
     assert response.status_code == 200 and response.json()["value"] == "Acme"
+
+
+def test_who_may_mint_which_scopes(sessions, clock: ManualClock) -> None:  # type: ignore[no-untyped-def]
+    """Never beyond the owner, never beyond the minter, sensitive only for the owner with a fresh code."""
+    import pytest
+
+    from bastion.auth import apikeys, users
+    from bastion.errors import PermissionDenied
+    from tests.conftest import make_user
+
+    reviewer = make_user(sessions, clock, Role.REVIEWER)
+    with sessions() as db:
+        owner = users.get_user(db, reviewer.id)
+        admin = apikeys.Minter(actor="admin", role=Role.ADMIN, user_id=999)
+        console = apikeys.Minter(actor="cli:root", role=None)
+        herself = apikeys.Minter(actor=owner.username, role=Role.REVIEWER, user_id=owner.id, step_up=True)
+        assert "media.view" not in apikeys.allowed_scopes(owner, admin)
+        assert "cases.review" not in apikeys.allowed_scopes(owner, admin)  # the admin does not review
+        assert "cases.review" in apikeys.allowed_scopes(owner, console)
+        assert "media.view" not in apikeys.allowed_scopes(owner, console)
+        assert "media.view" in apikeys.allowed_scopes(owner, herself)
+        assert "media.view" not in apikeys.parse_scopes(owner, None, herself)  # must be asked for by name
+        with pytest.raises(PermissionDenied):
+            apikeys.parse_scopes(owner, ["media.view"], admin)
+        issued = apikeys.create_key(db, owner, name="t", scopes=["media.view"], minter=herself, clock=clock)
+        assert issued.row.step_up and issued.row.expires_at - clock.now() <= apikeys.Lifetimes().step_up_max
+        plain = apikeys.create_key(db, owner, name="p", scopes=None, minter=console, clock=clock)
+        assert not plain.row.step_up and plain.row.expires_at - clock.now() == apikeys.Lifetimes().default
+        db.commit()
+
+
+def test_a_key_holding_a_sensitive_scope_without_step_up_is_refused_on_use(
+    client: TestClient, user_factory, clock: ManualClock, db: Session, app  # type: ignore[no-untyped-def]
+) -> None:
+    """A row written before the rules (or by hand) still cannot reach media: the check runs on every use."""
+    admin = user_factory(Role.ADMIN)
+    legal = user_factory(Role.LEGAL)
+    csrf = api_login(client, admin, clock)
+    created = _create(client, csrf, legal.username, scopes=["cases.read"])
+    row = db.get(ApiKey, created["id"])
+    assert row is not None
+    row.scopes = "cases.read legal.read"
+    db.commit()
+    machine = TestClient(app)
+    headers = {"X-API-Key": created["key"]}
+    assert machine.get("/api/v1/cases", headers=headers).status_code == 200
+    assert machine.get("/api/v1/legal/requests", headers=headers).status_code == 403

@@ -73,3 +73,32 @@ def test_typed_errors_are_one_line(cli_env) -> None:  # type: ignore[no-untyped-
     assert missing.exit_code == 1 and "No user named 'ghost'" in missing.output
     weak = run("users", "create", "y", "--role", "auditor", "--password", "short")
     assert weak.exit_code == 1 and "at least 12" in weak.output
+
+
+def test_key_lifetimes_and_refused_scopes_on_the_command_line(cli_env) -> None:  # type: ignore[no-untyped-def]
+    assert run("users", "create", "rita", "--role", "reviewer", "--password", "reviewer-password-1").exit_code == 0
+    sensitive = run("apikeys", "create", "--owner", "rita", "--name", "x", "--scope", "media.view")
+    assert sensitive.exit_code == 1 and "only its owner can mint" in sensitive.output
+    too_long = run("apikeys", "create", "--owner", "rita", "--name", "x", "--days", "4000")
+    assert too_long.exit_code == 1 and "at most 365 days" in too_long.output
+    made = run("apikeys", "create", "--owner", "rita", "--name", "x", "--days", "7")
+    assert made.exit_code == 0 and "media.view" not in made.output and "expires" in made.output
+    listing = run("apikeys", "list")
+    assert "active" in listing.output and "expires" in listing.output
+
+
+def test_reset_password_and_unlock_commands(cli_env, db: Session) -> None:  # type: ignore[no-untyped-def]
+    from bastion.mail.models import MailMessage
+
+    assert run("users", "create", "aud", "--role", "auditor", "--password", "auditor-password-1",
+               "--email", "aud@example.org").exit_code == 0
+    assert run("users", "create", "nomail", "--role", "auditor", "--password", "auditor-password-1").exit_code == 0
+    sent = run("users", "reset-password", "aud")
+    assert sent.exit_code == 0 and "aud@example.org" in sent.output and "token=" not in sent.output
+    assert db.scalar(select(MailMessage.kind)) == "auth.password_reset"
+    no_address = run("users", "reset-password", "nomail")
+    assert no_address.exit_code == 1 and "no email address" in no_address.output
+    unlocked = run("users", "unlock", "aud", "--address", "203.0.113.5")
+    assert unlocked.exit_code == 0
+    actions = set(db.scalars(select(AuditRecord.action)))
+    assert {"auth.password_reset_requested", "auth.unlock"} <= actions

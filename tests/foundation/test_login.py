@@ -30,18 +30,46 @@ def test_wrong_password_is_a_generic_401(client: TestClient, user_factory, db: S
     assert _actions(db).count("auth.login_failed") == 2
 
 
+def _fail_until_locked(client: TestClient, clock: ManualClock, body: dict, limit: int = 5) -> None:
+    """Wrong attempts, waiting out each progressive delay, until the lockout itself."""
+    failures = 0
+    while failures < limit:
+        response = client.post("/api/v1/auth/login", json=body)
+        if response.status_code == 429:
+            wait = int(response.headers["retry-after"])
+            assert wait <= 60, "a delay before the lockout is seconds, not the lockout"
+            clock.advance(timedelta(seconds=wait))
+            continue
+        assert response.status_code == 401, response.text
+        failures += 1
+
+
 def test_throttled_after_repeated_failures_even_with_the_right_password(
     client: TestClient, user_factory, clock: ManualClock, db: Session
 ) -> None:
-    user = user_factory(Role.COMPLIANCE, enrol=False)
-    for _ in range(5):
-        assert client.post("/api/v1/auth/login", json={"username": user.username, "password": "x" * 12}).status_code == 401
+    user = user_factory(Role.AUDITOR, enrol=False)
+    _fail_until_locked(client, clock, {"username": user.username, "password": "x" * 12})
     locked = client.post("/api/v1/auth/login", json={"username": user.username, "password": PASSWORD})
     assert locked.status_code == 429 and locked.json()["code"] == "throttled"
-    assert int(locked.headers["retry-after"]) > 0
+    assert int(locked.headers["retry-after"]) > 14 * 60
     clock.advance(timedelta(minutes=16))
     assert client.post("/api/v1/auth/login", json={"username": user.username, "password": PASSWORD}).status_code == 200
     assert "auth.throttled" in _actions(db)
+
+
+def test_delays_grow_after_the_first_few_failures(client: TestClient, user_factory, clock: ManualClock) -> None:
+    user = user_factory(Role.AUDITOR, enrol=False)
+    body = {"username": user.username, "password": "y" * 12}
+    for _ in range(3):
+        assert client.post("/api/v1/auth/login", json=body).status_code == 401
+    waits = []
+    for _ in range(2):
+        early = client.post("/api/v1/auth/login", json=body)
+        assert early.status_code == 429
+        waits.append(int(early.headers["retry-after"]))
+        clock.advance(timedelta(seconds=waits[-1]))
+        assert client.post("/api/v1/auth/login", json=body).status_code == 401
+    assert waits[0] < waits[1] <= 60
 
 
 def test_second_factor_required_and_checked(client: TestClient, user_factory, clock: ManualClock) -> None:

@@ -98,9 +98,23 @@ def test_readyz_reports_pending_migrations(client: TestClient, engine: Engine) -
     assert response.status_code == 503 and response.json()["status"] == "migrations_pending"
 
 
-def test_openapi_docs_are_served(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
+def test_openapi_docs_are_for_signed_in_staff_only(client: TestClient, user_factory, clock) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        anonymous = client.get(path, follow_redirects=False)
+        assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login"), path
+    assert client.get("/openapi.json", headers={"Accept": "application/json"}).status_code == 401
+    api_login(client, user_factory(Role.AUDITOR), clock)
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text
+    assert "<script>" not in docs.text  # started by /static/docs-init.js: the CSP allows no inline script
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-assets/redoc.standalone.js").status_code == 200
     assert "/api/v1/users" in client.get("/openapi.json").json()["paths"]
+
+
+def test_officers_get_no_api_docs(client: TestClient, user_factory, clock) -> None:  # type: ignore[no-untyped-def]
+    api_login(client, user_factory(Role.OFFICER), clock)
+    assert client.get("/openapi.json").status_code == 403
 
 
 def test_password_only_session_reaches_nothing_but_the_second_factor(client: TestClient, user_factory) -> None:

@@ -194,12 +194,15 @@ def test_the_list_is_ordered_by_time_left_and_oversight_can_read_but_not_act(app
     order = [r["reference"] for r in alice.get("/api/v1/legal/requests").json()]
     assert order == [sooner["reference"], later["reference"], undated["reference"]]
 
-    auditor = TestClient(app)
-    auditor_h = {"X-CSRF-Token": api_login(auditor, user_factory(Role.AUDITOR), clock)}
-    assert auditor.get(f"/api/v1/legal/requests/{later['id']}").status_code == 200
-    assert auditor.post(f"/api/v1/legal/requests/{later['id']}/decision", headers=auditor_h,
-                        json={"outcome": "refuse", "reason": "x"}).status_code == 403
-    assert auditor.get(f"/api/v1/legal/requests/{later['id']}/collection").status_code == 403
+    oversight = TestClient(app)
+    oversight_h = {"X-CSRF-Token": api_login(oversight, user_factory(Role.COMPLIANCE), clock)}
+    assert oversight.get(f"/api/v1/legal/requests/{later['id']}").status_code == 200
+    assert oversight.post(f"/api/v1/legal/requests/{later['id']}/decision", headers=oversight_h,
+                          json={"outcome": "refuse", "reason": "x"}).status_code == 403
+    assert oversight.get(f"/api/v1/legal/requests/{later['id']}/collection").status_code == 403
+    auditor = TestClient(app)  # the auditor oversees the audit log and settings, never account data
+    api_login(auditor, user_factory(Role.AUDITOR), clock)
+    assert auditor.get(f"/api/v1/legal/requests/{later['id']}").status_code == 403
 
     # staff intake through the form, with the new-request page
     form = alice.post("/legal/requests", headers=alice_h, follow_redirects=False,

@@ -18,9 +18,12 @@ class AccountThrottled(BastionError):
     status = 429
 
     def __init__(self, retry_after_seconds: int) -> None:
-        minutes = max(1, round(retry_after_seconds / 60))
-        super().__init__(f"Too many failed attempts. Try again in about {minutes} minute(s).")
-        self.retry_after_seconds = retry_after_seconds
+        if retry_after_seconds < 90:
+            wait = f"{max(1, retry_after_seconds)} second(s)"
+        else:
+            wait = f"about {round(retry_after_seconds / 60)} minute(s)"
+        super().__init__(f"Too many failed attempts. Try again in {wait}.")
+        self.retry_after_seconds = max(1, retry_after_seconds)
 
 
 class InvalidSecondFactor(BastionError):
@@ -55,3 +58,23 @@ class CsrfFailed(BastionError):
 
     def __init__(self) -> None:
         super().__init__("The form's security token is missing or wrong. Reload the page and try again.")
+
+
+class ApiKeyExpired(BastionError):
+    """A real key past its expiry: said plainly, so its owner knows to ask for a new one."""
+
+    code = "api_key_expired"
+    status = 401
+
+    def __init__(self, expired_at: str) -> None:
+        super().__init__(f"This API key expired at {expired_at}. Ask an admin for a new key.")
+
+
+class StepUpRequired(BastionError):
+    """The act needs the caller's second factor now, not only at login."""
+
+    code = "second_factor_required"
+    status = 401
+
+    def __init__(self, message: str = "Enter the current code from your authenticator app to do this.") -> None:
+        super().__init__(message)

@@ -39,6 +39,10 @@ class Perm(StrEnum):
     LEGAL_MANAGE = "legal.manage"
     LEGAL_APPROVE = "legal.approve"
     OFFICER_PORTAL = "officer.portal"
+    MEDIA_REVEAL_ANY = "media.reveal_any"
+    ACCOUNT_MANAGE = "account.manage"
+    APIKEYS_OWN = "apikeys.own"
+    API_DOCS = "api.docs"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -51,21 +55,42 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE}),
     Perm.SETTINGS_READ: frozenset({Role.ADMIN, Role.AUDITOR, Role.COMPLIANCE}),
     Perm.SETTINGS_MANAGE: frozenset({Role.ADMIN}),
-    Perm.MEDIA_HASH: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER}),
+    Perm.MEDIA_HASH: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER, Role.LEAD}),
     Perm.SCAN_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
-    Perm.SCAN_READ: frozenset({Role.ADMIN, Role.REVIEWER, Role.COMPLIANCE}),
-    Perm.MATCH_LOOKUP: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER}),
-    Perm.BANKS_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER, Role.COMPLIANCE, Role.AUDITOR}),
+    Perm.SCAN_READ: frozenset({Role.ADMIN, Role.REVIEWER, Role.LEAD, Role.COMPLIANCE}),
+    Perm.MATCH_LOOKUP: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER, Role.LEAD}),
+    Perm.BANKS_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.REVIEWER, Role.LEAD, Role.COMPLIANCE, Role.AUDITOR}),
     Perm.BANKS_MANAGE: frozenset({Role.ADMIN, Role.PLATFORM}),
-    Perm.CASES_READ: frozenset({Role.ADMIN, Role.REVIEWER, Role.LEGAL, Role.COMPLIANCE}),
-    Perm.CASES_REVIEW: frozenset({Role.REVIEWER}),
+    Perm.CASES_READ: frozenset({Role.ADMIN, Role.REVIEWER, Role.LEAD, Role.LEGAL, Role.COMPLIANCE}),
+    Perm.CASES_REVIEW: frozenset({Role.REVIEWER, Role.LEAD}),
     # Least privilege: media only to the roles whose work needs it, and they must have a second factor.
-    Perm.MEDIA_VIEW: frozenset({Role.REVIEWER, Role.LEGAL}),
-    Perm.LEGAL_READ: frozenset({Role.LEGAL, Role.COMPLIANCE, Role.ADMIN, Role.AUDITOR}),
+    # Thumbnails are blurred; revealing an item also needs the case's claim (or MEDIA_REVEAL_ANY).
+    Perm.MEDIA_VIEW: frozenset({Role.REVIEWER, Role.LEAD, Role.LEGAL}),
+    Perm.MEDIA_REVEAL_ANY: frozenset({Role.LEAD}),
+    # Account data (who the requests are about, what was collected and produced). Not the auditor:
+    # the auditor's oversight is the audit log and the settings (README, "Roles").
+    Perm.LEGAL_READ: frozenset({Role.LEGAL, Role.COMPLIANCE, Role.ADMIN}),
     Perm.LEGAL_MANAGE: frozenset({Role.LEGAL}),
     Perm.LEGAL_APPROVE: frozenset({Role.LEGAL}),
     Perm.OFFICER_PORTAL: frozenset({Role.OFFICER}),
+    Perm.ACCOUNT_MANAGE: ALL_HUMAN_ROLES,
+    Perm.APIKEYS_OWN: ALL_HUMAN_ROLES - {Role.OFFICER},
+    Perm.API_DOCS: frozenset(Role) - {Role.OFFICER},
 }
+
+#: Media and account data. An API key carries these only if its owner minted it for themself after a fresh
+#: second factor, for a short time (`bastion.auth.apikeys`); every role holding one must prove a second
+#: factor at login (`roles.MFA_REQUIRED`, checked by a test against this set).
+SENSITIVE: frozenset[Perm] = frozenset({
+    Perm.MEDIA_VIEW, Perm.MEDIA_REVEAL_ANY, Perm.LEGAL_READ, Perm.LEGAL_MANAGE, Perm.LEGAL_APPROVE,
+    Perm.OFFICER_PORTAL,
+})
+
+#: Never through an API key, whatever its scopes: a key must not mint keys (it could outlive itself),
+#: change a password, or read the interactive docs; these need a person in a browser session.
+SESSION_ONLY: frozenset[Perm] = frozenset({
+    Perm.PUBLIC, Perm.PRE_MFA, Perm.APIKEYS_MANAGE, Perm.ACCOUNT_MANAGE, Perm.APIKEYS_OWN,
+})
 
 
 def allowed(role: Role, perm: Perm) -> bool:
@@ -73,6 +98,15 @@ def allowed(role: Role, perm: Perm) -> bool:
     return role in PERMISSIONS.get(perm, frozenset())
 
 
+def held_by(role: Role) -> frozenset[Perm]:
+    """Every permission `role` holds."""
+    return frozenset(p for p, roles in PERMISSIONS.items() if role in roles)
+
+
 def grantable_scopes(role: Role) -> frozenset[Perm]:
-    """Scopes an API key of a user with `role` may carry: what the role holds, minus browser-only ones."""
-    return frozenset(p for p, roles in PERMISSIONS.items() if role in roles and p not in (Perm.PUBLIC, Perm.PRE_MFA))
+    """Scopes an API key of a user with `role` may carry: what the role holds, minus session-only ones.
+
+    Sensitive scopes are in this set; whether a particular key may carry them is decided when it is
+    minted (`bastion.auth.apikeys`) and again on every use (`Principal.can`).
+    """
+    return held_by(role) - SESSION_ONLY

@@ -26,3 +26,14 @@ class DecisionRefused(InvalidInput):
 class NotRevealed(BastionError):
     code = "not_revealed"
     status = 403
+
+
+class ClaimRequired(BastionError):
+    """Unblurred media is for the reviewer holding the case (or a review lead), no one else."""
+
+    code = "claim_required"
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Claim this case before revealing its media: only the reviewer holding a case, or a review "
+                         "lead, sees it unblurred.")

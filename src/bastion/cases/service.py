@@ -121,6 +121,11 @@ def _claim_live(case: Case, clock: Clock) -> bool:
     return case.claimed_by is not None and case.claim_expires_at is not None and case.claim_expires_at > clock.now()
 
 
+def may_reveal(case: Case, user_id: int, *, any_case: bool, clock: Clock) -> bool:
+    """Whether `user_id` may see this case's media unblurred: its live claim holder, or a lead (`any_case`)."""
+    return any_case or (_claim_live(case, clock) and case.claimed_by == user_id)
+
+
 def holder_name(session: Session, case: Case) -> str:
     user = session.get(User, case.claimed_by) if case.claimed_by else None
     return user.username if user else "nobody"

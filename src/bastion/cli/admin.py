@@ -112,19 +112,72 @@ def users_reset_totp(username: str) -> None:
     console.print(f"{username} will enrol a new second factor at next login.")
 
 
+@users_app.command("reset-password")
+@friendly_errors
+def users_reset_password(username: str) -> None:
+    """Mail the user a single-use password reset link (through the mail outbox); the link is never shown here."""
+    from datetime import timedelta
+
+    from bastion.auth import resets
+
+    settings = get_settings()
+    config = resets.ResetConfig(base_url=settings.base_url, lifetime=timedelta(minutes=settings.password_reset_minutes))
+    with db_session() as session:
+        user = users.require_user(session, username)
+        row = resets.start_reset(session, user, actor=actor(), config=config, clock=clock)
+        session.commit()
+        console.print(f"A reset link for {user.username} is queued to {user.email}; it works once, until "
+                      f"{row.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@users_app.command("unlock")
+@friendly_errors
+def users_unlock(username: str, address: list[str] = typer.Option(None, help="Also unlock these client addresses.")
+                 ) -> None:
+    """Lift the login locks on an account (password and second factor) and, optionally, on client addresses."""
+    from bastion import audit as audit_log
+    from bastion.auth import throttle
+
+    with db_session() as session:
+        user = users.require_user(session, username)
+        targets = [throttle.Target("account", user.username.lower()), throttle.Target("mfa", str(user.id))]
+        targets += [throttle.Target(scope, ip) for ip in address or [] for scope in ("ip", "mfa_ip")]
+        removed = throttle.unlock(session, targets)
+        audit_log.record(session, actor=actor(), action="auth.unlock", subject=f"user:{user.id}",
+                         details={"username": user.username, "addresses": address or [], "counters": removed},
+                         clock=clock)
+        session.commit()
+    console.print(f"{username}: {removed} lock counter(s) cleared.")
+
+
 @keys_app.command("create")
 @friendly_errors
 def keys_create(
     owner: str = typer.Option(..., help="Username the key acts as."),
     name: str = typer.Option(..., help="What the key is for."),
-    scope: list[str] = typer.Option(None, help="Repeat for each permission; default: all the owner's role holds."),
+    scope: list[str] = typer.Option(None, help="Repeat for each permission; default: all the owner's role holds "
+                                               "except media and account data."),
+    days: int = typer.Option(None, help="Lifetime in days (default BASTION_APIKEY_DEFAULT_DAYS, at most "
+                                        "BASTION_APIKEY_MAX_DAYS)."),
 ) -> None:
-    """Create an API key. It is printed once; only its hash is stored."""
+    """Create an API key. It is printed once; only its hash is stored.
+
+    Keys made here never carry media or account-data scopes: their owners mint those themselves,
+    signed in, with a second-factor code.
+    """
+    from datetime import timedelta
+
+    settings = get_settings()
+    limits = apikeys.Lifetimes(default=timedelta(days=settings.apikey_default_days),
+                               maximum=timedelta(days=settings.apikey_max_days),
+                               step_up_max=timedelta(minutes=settings.apikey_step_up_max_minutes))
     with db_session() as session:
         issued = apikeys.create_key(session, users.require_user(session, owner), name=name, scopes=scope or None,
-                                    actor=actor(), clock=clock)
+                                    minter=apikeys.Minter(actor=actor(), role=None), clock=clock,
+                                    lifetime=timedelta(days=days) if days else None, limits=limits)
         session.commit()
-        console.print(f"Key {issued.row.id} ({issued.row.name}) with scopes: {issued.row.scopes}")
+        console.print(f"Key {issued.row.id} ({issued.row.name}) with scopes: {issued.row.scopes}; "
+                      f"expires {issued.row.expires_at:%Y-%m-%d %H:%M} UTC")
     console.print("Store it now; it will not be shown again:")
     print(issued.secret)
 
@@ -133,12 +186,12 @@ def keys_create(
 @friendly_errors
 def keys_list() -> None:
     """List API keys (never the keys themselves)."""
-    table = Table("id", "name", "owner", "prefix", "scopes", "last used", "status")
+    table = Table("id", "name", "owner", "prefix", "scopes", "expires", "last used", "status")
     with db_session() as session:
         for key, owner in apikeys.list_keys(session):
-            table.add_row(str(key.id), key.name, owner, key.prefix, key.scopes,
+            table.add_row(str(key.id), key.name, owner, key.prefix, key.scopes, key.expires_at.strftime("%Y-%m-%d %H:%M"),
                           key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never",
-                          "revoked" if key.revoked_at else "active")
+                          apikeys.status_of(key, clock))
     console.print(table)
 
 

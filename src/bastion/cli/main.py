@@ -67,8 +67,10 @@ def serve(
         raise typer.Exit(2)
     application = create_app(settings, engine=engine, background=True)
     console.print(f"Bastion is serving on http://{host or settings.host}:{port or settings.port}")
+    # Client addresses feed the login throttle: believe X-Forwarded-For only from the configured proxies.
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None,
-                proxy_headers=False)
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 if __name__ == "__main__":

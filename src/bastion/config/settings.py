@@ -40,8 +40,18 @@ class Settings(BaseSettings):
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this instance, used in links.")
     cookie_secure: bool = Field(False, description="Mark cookies Secure; turn on behind HTTPS.")
     session_hours: int = Field(12, ge=1, description="How long a web session lives without activity.")
-    login_max_failures: int = Field(5, ge=1, description="Failed logins before an account is throttled.")
-    login_lockout_minutes: int = Field(15, ge=1, description="How long a throttled account must wait.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed passwords (or second-factor codes) before an account is locked for unrecognised clients.")
+    login_lockout_minutes: int = Field(15, ge=1, description="How long a locked account, address or device must wait.")
+    login_ip_max_failures: int = Field(20, ge=1, description="Failed logins from one client address, any accounts, before it is locked.")
+    login_failure_window_minutes: int = Field(60, ge=1, description="A quiet spell this long forgets earlier failures.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated proxy addresses whose X-Forwarded-For is believed (the login throttle counts per client address).")
+    apikey_default_days: int = Field(90, ge=1, description="Lifetime of an API key when none is asked for.")
+    apikey_max_days: int = Field(365, ge=1, description="Longest lifetime an API key may be given.")
+    apikey_step_up_max_minutes: int = Field(
+        60, ge=1, description="Longest lifetime of a key with media or account-data scopes (minted by its owner with a fresh code).")
+    password_reset_minutes: int = Field(60, ge=5, description="How long an emailed password reset link stays valid.")
     log_level: str = Field("INFO", description="Root log level.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
     ticker_interval_seconds: float = Field(2.0, gt=0, description="How often the in-process ticker looks for due timers.")

@@ -1,7 +1,7 @@
 """Which permission each kind of legal work needs (one place, so the web layer and the lead agree).
 
 The permissions themselves live in `bastion.auth.permissions` (LEGAL_READ: legal, compliance,
-admin, auditor; LEGAL_MANAGE and LEGAL_APPROVE: legal; OFFICER_PORTAL: officer).
+admin; LEGAL_MANAGE and LEGAL_APPROVE: legal; OFFICER_PORTAL: officer). All are `SENSITIVE`.
 """
 
 from __future__ import annotations

@@ -27,13 +27,14 @@ from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
-from bastion.web import errors
+from bastion.web import docs, errors
 from bastion.web import hma
-from bastion.web.api import apikeys, audit, auth, banks, cases, health, orgsettings, reports, scan, users
+from bastion.web.api import account, apikeys, audit, auth, banks, cases, health, orgsettings, reports, scan, users
+from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
 from bastion.web.ui import admin_pages, auth_pages, detect_pages, report_pages, review_pages
-from bastion.web.ui import legal_pages, portal_pages
+from bastion.web.ui import account_pages, legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -57,16 +58,20 @@ def create_app(
     wire_review(state)
 
     app = FastAPI(title="Bastion", version=__version__, lifespan=_lifespan if background else None,
-                  description="Child-safety and legal-process operations. JSON API under /api/v1.")
+                  description="Child-safety and legal-process operations. JSON API under /api/v1.",
+                  docs_url=None, redoc_url=None, openapi_url=None)  # served by `web.docs`, signed-in only
     app.state.bastion = state
     errors.install(app)
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, reports.router, report_pages.router,
-                   legal_api.router, legal_pages.router, portal_pages.router):
+                   legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
+                   docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")
     return app
 
 

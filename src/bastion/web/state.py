@@ -10,7 +10,7 @@ from fastapi import Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.auth.login import Throttle
+from bastion.auth.throttle import Policy
 from bastion.clock import Clock
 from bastion.config import Settings
 from bastion.matching.banked import BankMatcher
@@ -31,10 +31,14 @@ class AppState:
     services: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def throttle(self) -> Throttle:
+    def throttle(self) -> Policy:
+        """The login throttle's limits, from the settings."""
         from datetime import timedelta
 
-        return Throttle(self.settings.login_max_failures, timedelta(minutes=self.settings.login_lockout_minutes))
+        s = self.settings
+        return Policy(account_failures=s.login_max_failures, ip_failures=s.login_ip_max_failures,
+                      lockout=timedelta(minutes=s.login_lockout_minutes),
+                      window=timedelta(minutes=s.login_failure_window_minutes))
 
 
 def get_state(request: Request) -> AppState:

@@ -12,7 +12,7 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.web import cookies
 from bastion.web.guard import SESSION_COOKIE, needs
-from bastion.web.state import client_ip, get_db, get_state
+from bastion.web.state import get_db, get_state
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -32,22 +32,23 @@ class Me(BaseModel):
 
 @router.post("/auth/login", dependencies=[needs(Perm.PUBLIC)])
 def api_login(body: LoginBody, request: Request, response: Response, db: Session = Depends(get_db)) -> Me:
-    """Log in with password (and TOTP code where required); sets the session cookie."""
+    """Log in with password (and TOTP code where required); sets the session and device cookies."""
     state = get_state(request)
-    ip = client_ip(request)
+    client = cookies.login_client(request, state)
     try:
-        user = login.authenticate_password(db, body.username, body.password, ip=ip, throttle=state.throttle,
+        user = login.authenticate_password(db, body.username, body.password, client=client, policy=state.throttle,
                                            clock=state.clock)
         if login.second_factor_needed(user):
             if not user.totp_enabled or not body.totp_code:
                 raise SecondFactorRequired(enrolled=user.totp_enabled)
-            login.verify_second_factor(db, user, body.totp_code, instance_secret=state.secret, ip=ip,
-                                       throttle=state.throttle, clock=state.clock)
+            login.verify_second_factor(db, user, body.totp_code, instance_secret=state.secret, client=client,
+                                       policy=state.throttle, clock=state.clock)
         else:
-            login.complete_without_second_factor(db, user, ip=ip, clock=state.clock)
+            login.complete_without_second_factor(db, user, client=client, clock=state.clock)
     finally:
         db.commit()  # failed attempts and throttling must persist even when login is refused
-    new = cookies.start(db, response, state, user, mfa_passed=True, ip=ip)
+    new = cookies.start(db, response, state, user, mfa_passed=True, ip=client.ip)
+    cookies.remember_device(request, response, state, user)
     db.commit()
     return Me(username=user.username, role=user.role, via="session", csrf_token=new.row.csrf_token)
 

@@ -70,3 +70,17 @@ def update_user(user_id: int, body: UserPatch, request: Request, db: Session = D
         users.set_disabled(db, user, body.disabled, actor=principal.actor, clock=clock)
     db.commit()
     return UserOut.of(user)
+
+
+@router.post("/{user_id}/password-reset", status_code=202)
+def start_password_reset(user_id: int, request: Request, db: Session = Depends(get_db),
+                         principal: Principal = needs(Perm.USERS_MANAGE)) -> dict[str, str]:
+    """Mail the user a single-use reset link (the admin never sees it)."""
+    from bastion.auth import resets
+    from bastion.web.api.account import reset_config
+
+    state = get_state(request)
+    user = users.get_user(db, user_id)
+    row = resets.start_reset(db, user, actor=principal.actor, config=reset_config(state), clock=state.clock)
+    db.commit()
+    return {"status": "sent", "to": user.email, "expires_at": row.expires_at.isoformat()}

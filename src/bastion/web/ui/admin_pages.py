@@ -32,8 +32,10 @@ def dashboard(request: Request, db: Session = Depends(get_db), principal: Princi
 
 
 @router.get("/admin/users", dependencies=[needs(Perm.USERS_MANAGE)])
-def users_page(request: Request, db: Session = Depends(get_db), error: str | None = None) -> Response:
-    return render(request, "users.html", {"users": users.list_users(db), "roles": list(Role), "error": error})
+def users_page(request: Request, db: Session = Depends(get_db), error: str | None = None,
+               notice: str | None = None) -> Response:
+    return render(request, "users.html", {"users": users.list_users(db), "roles": list(Role), "error": error,
+                                          "notice": notice})
 
 
 @router.post("/admin/users")
@@ -82,24 +84,38 @@ def users_reset_totp(request: Request, user_id: int, db: Session = Depends(get_d
     return RedirectResponse("/admin/users", status_code=303)
 
 
+def _keys_context(request: Request, db: Session) -> dict[str, object]:
+    state = get_state(request)
+    return {"keys": apikeys.list_keys(db), "users": users.list_users(db), "clock": state.clock,
+            "status_of": apikeys.status_of, "default_days": state.settings.apikey_default_days,
+            "max_days": state.settings.apikey_max_days}
+
+
 @router.get("/admin/apikeys", dependencies=[needs(Perm.APIKEYS_MANAGE)])
 def keys_page(request: Request, db: Session = Depends(get_db)) -> Response:
-    return render(request, "apikeys.html", {"keys": apikeys.list_keys(db), "users": users.list_users(db)})
+    return render(request, "apikeys.html", _keys_context(request, db))
 
 
 @router.post("/admin/apikeys")
 def keys_create(request: Request, owner: str = Form(...), name: str = Form(...), scopes: str = Form(""),
-                db: Session = Depends(get_db), principal: Principal = needs(Perm.APIKEYS_MANAGE)) -> Response:
+                days: int | None = Form(None), db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.APIKEYS_MANAGE)) -> Response:
+    from datetime import timedelta
+
+    from bastion.web.api.apikeys import lifetimes
+
+    state = get_state(request)
+    minter = apikeys.Minter(actor=principal.actor, role=principal.role, user_id=principal.user_id)
     try:
         issued = apikeys.create_key(db, users.require_user(db, owner), name=name, scopes=scopes.split() or None,
-                                    actor=principal.actor, clock=get_state(request).clock)
+                                    minter=minter, clock=state.clock, limits=lifetimes(state),
+                                    lifetime=timedelta(days=days) if days else None)
     except BastionError as exc:
         db.rollback()
-        return render(request, "apikeys.html", {"keys": apikeys.list_keys(db), "users": users.list_users(db),
-                                                "error": exc.message}, status_code=exc.status)
+        return render(request, "apikeys.html", {**_keys_context(request, db), "error": exc.message},
+                      status_code=exc.status)
     db.commit()
-    return render(request, "apikeys.html", {"keys": apikeys.list_keys(db), "users": users.list_users(db),
-                                            "new_key": issued.secret}, status_code=201)
+    return render(request, "apikeys.html", {**_keys_context(request, db), "new_key": issued.secret}, status_code=201)
 
 
 @router.post("/admin/apikeys/{key_id}/revoke")

@@ -47,19 +47,23 @@ def login_submit(
     db: Session = Depends(get_db),
 ) -> Response:
     state = get_state(request)
-    ip = client_ip(request)
+    client = cookies.login_client(request, state)
     try:
-        user = login.authenticate_password(db, username, password, ip=ip, throttle=state.throttle, clock=state.clock)
+        user = login.authenticate_password(db, username, password, client=client, policy=state.throttle,
+                                           clock=state.clock)
     except (InvalidCredentials, AccountThrottled) as exc:
         db.commit()
+        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, AccountThrottled) else None
         return render(request, "login.html", {"error": exc.message, "next": _safe_next(next), "username": username},
-                      status_code=exc.status)
+                      status_code=exc.status, headers=headers)
     needs_factor = login.second_factor_needed(user)
     if not needs_factor:
-        login.complete_without_second_factor(db, user, ip=ip, clock=state.clock)
+        login.complete_without_second_factor(db, user, client=client, clock=state.clock)
     target = _safe_next(next, user.role) if not needs_factor else ("/login/totp" if user.totp_enabled else "/account/totp")
     response = RedirectResponse(target, status_code=303)
-    cookies.start(db, response, state, user, mfa_passed=not needs_factor, ip=ip)
+    cookies.start(db, response, state, user, mfa_passed=not needs_factor, ip=client.ip)
+    if not needs_factor:
+        cookies.remember_device(request, response, state, user)
     db.commit()
     return response
 
@@ -80,11 +84,13 @@ def totp_submit(request: Request, code: str = Form(...), db: Session = Depends(g
     user = db.get(User, principal.user_id)
     assert user is not None
     try:
-        login.verify_second_factor(db, user, code, instance_secret=state.secret, ip=client_ip(request),
-                                   throttle=state.throttle, clock=state.clock)
+        login.verify_second_factor(db, user, code, instance_secret=state.secret,
+                                   client=cookies.login_client(request, state), policy=state.throttle,
+                                   clock=state.clock)
     except (InvalidSecondFactor, AccountThrottled) as exc:
         db.commit()
-        return render(request, "totp.html", {"error": exc.message}, status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, AccountThrottled) else None
+        return render(request, "totp.html", {"error": exc.message}, status_code=exc.status, headers=headers)
     return _promote(request, db, user)
 
 
@@ -113,8 +119,9 @@ def enrol_submit(request: Request, code: str = Form(...), db: Session = Depends(
     user = db.get(User, principal.user_id)
     assert user is not None
     try:
-        login.verify_second_factor(db, user, code, instance_secret=state.secret, ip=client_ip(request),
-                                   throttle=state.throttle, clock=state.clock)
+        login.verify_second_factor(db, user, code, instance_secret=state.secret,
+                                   client=cookies.login_client(request, state), policy=state.throttle,
+                                   clock=state.clock)
     except (InvalidSecondFactor, AccountThrottled) as exc:
         db.commit()
         return RedirectResponse(f"/account/totp?error={exc.code}", status_code=303)
@@ -129,6 +136,7 @@ def _promote(request: Request, db: Session, user: User) -> Response:
     response = RedirectResponse(home_for(user.role), status_code=303)
     cookies.end(db, request, response)
     cookies.start(db, response, state, user, mfa_passed=True, ip=client_ip(request))
+    cookies.remember_device(request, response, state, user)
     db.commit()
     return response
 

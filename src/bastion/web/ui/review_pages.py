@@ -2,7 +2,9 @@
 
 Media appears only as server-rendered thumbnails, blurred and greyscale unless the
 reviewer's settings say otherwise; the full image is served only for the one item a
-reviewer has revealed. Every thumbnail and reveal is audited.
+reviewer has revealed, and only while that reviewer holds the case's claim (a review lead,
+`media.reveal_any`, may reveal any case). Every thumbnail, reveal, full view and refused attempt
+is audited.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.cases import service, wellness
 from bastion.cases.enforce import Enforcement, decide_case
-from bastion.cases.errors import NotRevealed
-from bastion.cases.models import CaseItem
+from bastion.cases.errors import ClaimRequired, NotRevealed
+from bastion.cases.models import Case, CaseItem
+from bastion.clock import Clock
 from bastion.cases.policy import CLASSIFICATIONS, PERSONAL, set_personal, setting_for
 from bastion.cases.views import case_view
 from bastion.errors import BastionError
@@ -29,8 +32,6 @@ from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store, private"}
-
-
 
 
 @router.get("/review")
@@ -57,7 +58,9 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
     context = {
         "view": view, "now": state.clock.now(), "classifications": CLASSIFICATIONS, "error": error,
         "holder": service.holder_name(db, view.case),
-        "revealed": wellness.revealed_item(db, principal.user_id),
+        "revealed": wellness.revealed_item(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
+        else None,
+        "may_reveal": _may_reveal(db, view.case, principal, state.clock),
         "exposure": wellness.exposure(db, principal.user_id, state.clock),
         "unseen_ok": {i.item.id for i in view.items if service.may_confirm_unseen(db, i.item)},
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
@@ -99,17 +102,33 @@ def case_release(request: Request, case_id: int, db: Session = Depends(get_db),
                                                               acting_user(db, principal.user_id), clock=clock))
 
 
+def _may_reveal(db: Session, case: Case, principal: Principal, clock: Clock) -> bool:
+    return service.may_reveal(case, principal.user_id, any_case=principal.can(Perm.MEDIA_REVEAL_ANY), clock=clock)
+
+
+def _refuse_reveal(db: Session, principal: Principal, item: CaseItem, act: str, clock: Clock) -> None:
+    """Record the refused attempt (it is worth knowing who tried), then refuse."""
+    db.rollback()
+    audit.record(db, actor=principal.actor, action="media.refused", subject=f"case_item:{item.id}",
+                 details={"case": item.case_id, "act": act, "reason": "claim_required"}, clock=clock)
+    db.commit()
+    raise ClaimRequired()
+
+
 @router.get("/cases/{case_id}/items/{item_id}/thumb")
 def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
                    principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    """A small thumbnail: blurred and grey per the viewer's settings, unblurred only for their revealed item."""
     state = get_state(request)
-    item = service.get_item(db, service.get_case(db, case_id), item_id)
+    case = service.get_case(db, case_id)
+    item = service.get_item(db, case, item_id)
     data = _media(request, db, item, principal, "thumbnail")
-    revealed = wellness.revealed_item(db, principal.user_id) == item.id
+    revealed = (wellness.revealed_item(db, principal.user_id) == item.id
+                and _may_reveal(db, case, principal, state.clock))
     blur = not revealed and bool(setting_for(db, principal.user_id, "wellness.blur"))
     grey = not revealed and bool(setting_for(db, principal.user_id, "wellness.greyscale"))
     audit.record(db, actor=principal.actor, action="media.thumbnail", subject=f"case_item:{item.id}",
-                 details={"blurred": blur, "greyscale": grey}, clock=state.clock)
+                 details={"case": case_id, "blurred": blur, "greyscale": grey}, clock=state.clock)
     db.commit()
     if data is None:
         return Response(status_code=404, headers=NO_STORE)
@@ -119,12 +138,16 @@ def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = D
 @router.post("/cases/{case_id}/items/{item_id}/reveal")
 def item_reveal(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
                 principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    """Reveal one item: only the reviewer holding the case's claim, or a lead, may."""
     state = get_state(request)
-    item = service.get_item(db, service.get_case(db, case_id), item_id)
+    case = service.get_case(db, case_id)
+    item = service.get_item(db, case, item_id)
+    if not _may_reveal(db, case, principal, state.clock):
+        _refuse_reveal(db, principal, item, "reveal", state.clock)
     wellness.reveal(db, principal.user_id, item.id, state.clock)
     service.mark_viewed(db, item)
     audit.record(db, actor=principal.actor, action="media.reveal", subject=f"case_item:{item.id}",
-                 details={"case": case_id}, clock=state.clock)
+                 details={"case": case_id, "claim_holder": case.claimed_by == principal.user_id}, clock=state.clock)
     db.commit()
     return _back(case_id, f"item-{item.id}")
 
@@ -140,13 +163,17 @@ def item_hide(request: Request, case_id: int, db: Session = Depends(get_db),
 @router.get("/cases/{case_id}/items/{item_id}/full")
 def item_full(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
               principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
-    """The revealed item only; any other item is refused, so only one is ever revealed at a time."""
-    item = service.get_item(db, service.get_case(db, case_id), item_id)
+    """The revealed item only, and only while its viewer still holds the case (or is a lead)."""
+    clock = get_state(request).clock
+    case = service.get_case(db, case_id)
+    item = service.get_item(db, case, item_id)
+    if not _may_reveal(db, case, principal, clock):
+        _refuse_reveal(db, principal, item, "full", clock)
     if wellness.revealed_item(db, principal.user_id) != item.id:
         raise NotRevealed("Reveal this item first; only one item is shown unblurred at a time.")
     data = _media(request, db, item, principal, "view")
     audit.record(db, actor=principal.actor, action="media.view", subject=f"case_item:{item.id}",
-                 details={"case": case_id}, clock=get_state(request).clock)
+                 details={"case": case_id}, clock=clock)
     db.commit()
     if data is None:
         return Response(status_code=404, headers=NO_STORE)
