@@ -276,7 +276,7 @@ def resolve_account(request_id: int, row_id: int, body: AccountResolve, request:
     return _view(request, db, legal_request)
 
 
-@router.post("/requests/{request_id}/accounts/lookup")
+@router.post("/requests/{request_id}/account-lookups")
 def lookup_accounts(request_id: int, request: Request, db: Session = Depends(get_db),
                     principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
     """Ask the platform which accounts the usernames, emails and phones match: candidates for staff to confirm."""
