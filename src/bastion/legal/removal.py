@@ -133,7 +133,7 @@ def sync(session: Session, request: LegalRequest, *, clock: Clock, vault: Any = 
                   text=f"The platform refused to remove {row.content_id}: {action.last_error[:500]}. "
                        "Retry it from the request page, or answer the authority.",
                   details={"content_id": row.content_id, "action": row.action_id})
-            notify.staff(session, request, to=[clocks.assignee_address(session, request)], kind="removal_failed",
+            notify.staff(session, request, to=[clocks.assignee_address(session, request)], kind="removal_escalated",
                          clock=clock, subject=f"Removal failed: {request.reference}",
                          text=f"The removal of {row.content_id} for {request.reference} was refused by the platform: "
                               f"{action.last_error[:500]}. The deadline keeps running.",

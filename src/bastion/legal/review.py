@@ -97,9 +97,9 @@ def decide(session: Session, request: LegalRequest, user: User, *, outcome: str,
     if outcome == "remove":
         from bastion.legal import removal
 
+        removal.check_decidable(session, request)
         if json.loads(request.missing_json or "[]"):
             raise RequestIncomplete(f"{request.reference} is incomplete; ask for what is missing before acting on it.")
-        removal.check_decidable(session, request)
     if outcome in DISCLOSING:
         if json.loads(request.missing_json or "[]"):
             raise RequestIncomplete(f"{request.reference} is incomplete; ask for what is missing before deciding "

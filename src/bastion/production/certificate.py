@@ -295,9 +295,12 @@ def _render_form(info: CertificateInfo, form: CertificateForm, files: Sequence[C
              *( [f"In answer to: {request_reference}"] if request_reference else []), *scope_lines,
              f"Package manifest signed with Ed25519 key {key_id}"]
     doc.para("\n".join(facts), size=9.5, height=5, gap=4)
-    for part in form.parts:
+    for number, part in enumerate(form.parts):
+        if number:
+            doc.pdf.add_page()  # each part on its own page: signed, and if need be filed, on its own
         for index, line in enumerate(_part_lines(info, form, part, values, local)):
             doc.para(line, size=12 if index == 0 and part.heading else 10.5, gap=2.5)
+    doc.pdf.add_page()
     doc.para(form.annex, size=12, height=7, gap=1.5)
     doc.para(f"{len(files)} files; {form.hash_algorithm} hash values, computed when the package was built:", gap=1.5)
     for item in files:
