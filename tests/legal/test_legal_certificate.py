@@ -55,8 +55,10 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def _produce(desk: sessionmaker[Session], submit: Any, clock: ManualClock, vault: Any, platform_url: str,
-             user_factory: Any, data: RequestInput, calls: list[tuple[Any, ...]], key: SigningKey) -> bytes:
+def produced(desk: sessionmaker[Session], submit: Any, clock: ManualClock, vault: Any, platform_url: str,
+             user_factory: Any, data: RequestInput, calls: list[tuple[Any, ...]], key: SigningKey,
+             delivery: str = "export") -> tuple[int, bytes, str | None]:
+    """A request taken from intake to a built package (verified, decided, approved, collected): (id, zip, token)."""
     request = submit(data)
     deciders = [user_factory(Role.LEGAL), user_factory(Role.LEGAL)]
 
@@ -75,10 +77,14 @@ def _produce(desk: sessionmaker[Session], submit: Any, clock: ManualClock, vault
                            clock=clock)
         clock.advance(timedelta(hours=5, minutes=7))
         production, token = produce.build(session, legal_request, vault=vault, actor=first.username, clock=clock,
-                                          delivery="export", signing_key=key)
+                                          delivery=delivery, signing_key=key)
         session.commit()
-        assert token is None
-        return vault.open(session, production.evidence_id, actor="test", reason="check the certificate")
+        assert (token is None) == (delivery == "export")
+        return request.id, vault.open(session, production.evidence_id, actor="test", reason="check the package"), token
+
+
+def _produce(*args: Any) -> bytes:
+    return produced(*args)[1]
 
 
 @pytest.fixture
