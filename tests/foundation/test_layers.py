@@ -40,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "executor": {"clock", "errors"},
     "timers": {"clock", "db", "executor"},
     "orgsettings": {"audit", "clock", "db", "errors"},
-    "auth": {"audit", "clock", "db", "errors"},
+    "auth": {"audit", "clock", "db", "errors", "mail"},
     "outbox": {"audit", "clock", "db", "errors", "executor", "timers"},
     # protocol libraries: they know nothing of Bastion's domains
     "media": set(),
@@ -57,7 +57,7 @@ ALLOWED: dict[str, set[str]] = {
               "media", "orgsettings", "platform", "scanning", "timers"},
     "ncmec": {"audit", "cases", "clock", "config", "db", "errors", "executor", "orgsettings", "scanning",
               "timers"},
-    "legal": {"audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
+    "legal": {"actions", "audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
               "ncmec", "orgsettings", "platform", "production", "timers"},
     # every domain's tables, for Alembic and the test fixtures
     "models": {"actions", "audit", "auth", "banks", "cases", "evidence", "legal", "mail", "ncmec", "orgsettings",

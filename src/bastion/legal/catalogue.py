@@ -170,6 +170,12 @@ def install_catalogue(session: Session, *, actor: str, clock: Clock, catalogue: 
             added.append(f"instrument:{entry['key']}")
     session.flush()
     added.extend(_install_retention_policies(session, catalogue, actor=actor, clock=clock))
+    from bastion.legal.rules import install_rules, shipped_rules
+
+    for entry in shipped_rules()["instruments"]:  # instruments the rules file ships (e.g. DSA Art. 9 orders)
+        if add_instrument_if_missing(session, entry, actor=actor, clock=clock):
+            added.append(f"instrument:{entry['key']}")
+    added.extend(install_rules(session, actor=actor, clock=clock))  # preservation, removal, certificate rules
     if added:
         audit.record(session, actor=actor, action="legal.catalogue.install", subject="legal_catalogue:shipped",
                      details={"added": added, "reason": reason}, clock=clock)
@@ -191,6 +197,17 @@ def _install_retention_policies(session: Session, catalogue: dict[str, Any], *, 
                                  reason="legal catalogue needs it", clock=clock)
             added.append(f"retention:{entry['key']}")
     return added
+
+
+def add_instrument_if_missing(session: Session, entry: dict[str, Any], *, actor: str, clock: Clock) -> bool:
+    """Install one shipped instrument unless a row with its key exists (an edit is never overwritten)."""
+    if session.get(Instrument, entry["key"]) is not None:
+        return False
+    row = Instrument(key=entry["key"], updated_at=clock.now(), updated_by=actor)
+    _apply(row, entry, known_categories=set(category_keys(session)))
+    session.add(row)
+    session.flush()
+    return True
 
 
 def set_instrument(session: Session, key: str, changes: dict[str, Any], *, actor: str, reason: str, clock: Clock

@@ -53,3 +53,10 @@ class WrongState(Conflict):
 class TokenInvalid(BastionError):
     code = "download_token_invalid"
     status = 404
+
+
+class PlatformFailed(BastionError):
+    """The platform did not answer (or refused); nothing was changed on our side, so the act can be retried."""
+
+    code = "platform_unavailable"
+    status = 502

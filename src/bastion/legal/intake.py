@@ -104,7 +104,10 @@ def submit(session: Session, data: RequestInput, *, actor: str, clock: Clock, re
               text=f"Same requester and case number as open request {duplicate.reference}; if this is a reminder, "
                    "record it there.", details={"original": duplicate.reference})
     refresh(session, request, actor=actor, clock=clock, announce=True)
+    from bastion.legal import preservation, resolution
+
     preservation.on_arrival(session, request, rule, actor=actor, clock=clock)
+    resolution.schedule(session, request, clock=clock)  # named posts' authors, resolved (and preserved) at intake
     return request
 
 
@@ -203,7 +206,8 @@ def refresh(session: Session, request: LegalRequest, *, actor: str, clock: Clock
 
 
 def _settle_status(request: LegalRequest, result: ValidationResult) -> None:
-    if is_closed(request) or request.status in ("pending_approval", "approved", "collected", "produced", "preserved"):
+    if is_closed(request) or request.status in ("pending_approval", "approved", "collected", "produced", "preserved",
+                                                "removed"):
         if request.verification == "held" and request.status not in CLOSED:
             request.status = "held"
         return
@@ -229,8 +233,11 @@ def update(session: Session, request: LegalRequest, data: RequestUpdate, *, acto
               requester_visible=by_requester, text=f"Changed: {', '.join(changed)}", details={"changed": changed})
         refresh(session, request, actor=actor, clock=clock)
         if "accounts" in changed:
+            from bastion.legal import preservation, resolution
+
             preservation.on_arrival(session, request, get_instrument(session, request.instrument_key), actor=actor,
                                     clock=clock)
+            resolution.schedule(session, request, clock=clock)
     return changed
 
 

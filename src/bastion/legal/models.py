@@ -260,6 +260,13 @@ class Preservation(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # the rule the period comes from, fixed when the preservation is queued (a later catalogue edit never shortens it)
+    days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    basis: Mapped[str] = mapped_column(Text, default="")  # its citation, e.g. IT Rules 2021, Rule 3(1)(g), (h)
+    purpose: Mapped[str] = mapped_column(String(16), default="request")  # request, removal
+    extension_basis: Mapped[str] = mapped_column(Text, default="")  # who asked for longer, and on what authority
+    content_json: Mapped[str] = mapped_column(Text, default="[]")  # named posts kept: [{content_id, evidence}]
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Collected(Base):
@@ -295,3 +302,67 @@ class Production(Base):
     downloads: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class LegalRule(Base):
+    """A catalogue rule beyond the instruments: a preservation period by jurisdiction, what a removal
+    order sets in motion, or the form of an evidence certificate. Seeded from `catalogue/rules-v1.json`
+    by migration 0007_lprod and edited by legal staff (audited, before and after), like instruments."""
+
+    __tablename__ = "legal_rules"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # preservation, removal, certificate
+    jurisdiction: Mapped[str] = mapped_column(String(16), default="")  # "*" for the fallback
+    instrument_key: Mapped[str] = mapped_column(String(64), default="")
+    title: Mapped[str] = mapped_column(String(300))
+    citation: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[date] = mapped_column(Date)
+    body_json: Mapped[str] = mapped_column(Text, default="{}")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class AccountCandidate(Base):
+    """A platform account an identifier of the request (username, email, phone) matched, waiting for staff.
+
+    The platform's answer is a candidate, never the request's account: a person confirms it
+    (it then resolves the identifier) or rejects it.
+    """
+
+    __tablename__ = "legal_account_candidates"
+    __table_args__ = (UniqueConstraint("entry_id", "account_id", name="uq_legal_account_candidates_entry_account"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("legal_request_accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str] = mapped_column(String(255), default="")
+    display_name: Mapped[str] = mapped_column(String(300), default="")
+    platform_status: Mapped[str] = mapped_column(String(16), default="")
+    matched_on: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed, confirmed, rejected
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    found_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Removal(Base):
+    """One content item a removal order names: the outbox action that takes it down and what came of it."""
+
+    __tablename__ = "legal_removals"
+    __table_args__ = (UniqueConstraint("request_id", "content_id", name="uq_legal_removals_request_content"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id", ondelete="CASCADE"), index=True)
+    content_id: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(255), default="")
+    action_id: Mapped[int | None] = mapped_column(BigId, nullable=True)  # the outbox row
+    status: Mapped[str] = mapped_column(String(16))  # queued, removed, failed
+    outcome: Mapped[str] = mapped_column(String(16), default="")  # applied, no_change (the platform's receipt)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # the platform's time
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # when Bastion learnt it
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -63,8 +63,12 @@ def staff(session: Session, request: LegalRequest, *, to: Iterable[str], subject
 
 
 def requester(session: Session, request: LegalRequest, *, subject: str, text: str, clock: Clock, actor: str,
-              kind: str = "requester_notified") -> bool:
-    """Write to the requester, unless the request is held or fraudulent: those are never answered."""
+              kind: str = "requester_notified", timeline_text: str | None = None) -> bool:
+    """Write to the requester, unless the request is held or fraudulent: those are never answered.
+
+    `timeline_text` is what the timeline and the audit log keep instead of `text`, for a mail that
+    carries a secret (a download link): the secret goes to the requester and nowhere else.
+    """
     if request.verification == "held" or request.fraudulent:
         event(session, request, actor=actor, kind="reply_suppressed", clock=clock,
               text="Not sent: held and unverified requests are never answered.", details={"subject": subject})
@@ -72,6 +76,6 @@ def requester(session: Session, request: LegalRequest, *, subject: str, text: st
     queued = bool(request.requester_email) and queue(session, to=request.requester_email, subject=subject, text=text,
                                                       clock=clock, kind=f"legal.{kind}",
                                                       subject_ref=subject_of(request), actor=actor)
-    event(session, request, actor=actor, kind=kind, clock=clock, text=text, requester_visible=True,
-          details={"to": request.requester_email, "queued": queued, "subject": subject})
+    event(session, request, actor=actor, kind=kind, clock=clock, text=text if timeline_text is None else timeline_text,
+          requester_visible=True, details={"to": request.requester_email, "queued": queued, "subject": subject})
     return True

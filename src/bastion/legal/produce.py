@@ -1,15 +1,21 @@
 """Production: package the collected datasets, deliver them, and record the disclosure in custody.
 
-The package is built by `bastion.production.build_package` (signed manifest, custodian's
-certificate; datasets outside the approved categories are refused there too). It is kept in the
-vault; delivery is either through the officer portal (a download link with an expiring token,
-usable only by the requester it was made for) or an export by staff for delivery by other means.
+The package is built by `bastion.production.build_package` (signed manifest, the evidence
+certificate in the catalogue's form for the jurisdiction, see `bastion.legal.certificates`;
+datasets outside the approved categories are refused there too). It is kept in the vault;
+delivery is either through the officer portal (a download link with an expiring token, usable
+only by the requester it was made for) or an export by staff for delivery by other means.
 Either way every evidence item in it gets a "disclose" custody event naming the recipient.
+
+A download token is `<production id>.<secret>`: only the secret's SHA-256 is stored, it is
+compared in constant time, and it is written only into the mail to the requester, never into
+the timeline, the audit log or a log line.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -22,15 +28,11 @@ from sqlalchemy.orm import Session
 from bastion.clock import Clock
 from bastion.config import Settings
 from bastion.errors import InvalidInput
-from bastion.legal import clocks, collection, notice, notify, review
+from bastion.legal import certificates, clocks, collection, notice, notify, review
 from bastion.legal.catalogue import get_instrument
 from bastion.legal.errors import TokenInvalid, WrongState
 from bastion.legal.models import Agency, LegalRequest, Production, Requester
-from bastion.legal.settings import (
-    CUSTODIAN_TITLE,
-    DOWNLOAD_TOKEN_HOURS,
-    NOTICE_BEFORE_DISCLOSURE,
-)
+from bastion.legal.settings import DOWNLOAD_TOKEN_HOURS, NOTICE_BEFORE_DISCLOSURE
 from bastion.legal.timeline import event, subject
 from bastion.orgsettings import get_value
 
@@ -47,8 +49,26 @@ def _safe(name: str) -> str:
     return cleaned[:100] or "item"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_token(production: Production) -> str:
+    """A fresh token for the production; its secret's hash replaces any earlier one (the old link stops working)."""
+    secret = secrets.token_urlsafe(32)
+    production.token_hash = _hash(secret)
+    return f"{production.id}.{secret}"
+
+
+def _production_for(session: Session, token: str) -> Production | None:
+    """The production a token opens, or None; the secret is compared in constant time."""
+    ident, _, secret = token.strip().partition(".")
+    if not ident.isdigit() or not secret or len(secret) > 100:
+        return None
+    production = session.get(Production, int(ident))
+    if production is None or not production.token_hash:
+        return None
+    return production if hmac.compare_digest(production.token_hash, _hash(secret)) else None
 
 
 def records_of(category: str, account: str, data: Any) -> list[dict[str, Any]]:
@@ -83,7 +103,7 @@ def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, cl
     rule = get_instrument(session, request.instrument_key)
     decision = review.current_decision(session, request.id)
     assert decision is not None
-    from bastion.production import CertificateInfo, build_package
+    from bastion.production import build_package
 
     destination = f"production for {request.reference}"
     approved = json.loads(decision.categories_json)
@@ -111,9 +131,7 @@ def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, cl
         "date_range": {"start": request.date_from.isoformat() if request.date_from else None,
                        "end": request.date_to.isoformat() if request.date_to else None},
     }
-    certificate = certificate or CertificateInfo(
-        custodian_name=actor, custodian_title=str(get_value(session, CUSTODIAN_TITLE)),
-        organisation=str(get_value(session, "org.name")), statement_date=clock.now().date())
+    certificate = certificate or certificates.certificate_for(session, request, actor=actor, clock=clock)
     if signing_key is None:
         raise InvalidInput("No production signing key is configured on this instance.")
     data = build_package(summary, scope, datasets, attachments, signing_key, certificate, clock=clock)
@@ -122,23 +140,32 @@ def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, cl
                           reason=f"production package of {request.reference}",
                           metadata={"filename": f"{request.reference}.zip", "builder": builder},
                           context={"request": request.reference, "evidence_items": items})
-    token = secrets.token_urlsafe(32) if delivery == "portal" else None
     hours = int(get_value(session, DOWNLOAD_TOKEN_HOURS))
+    portal = delivery == "portal"
     production = Production(request_id=request.id, evidence_id=item.id, sha256=item.sha256, size=item.size,
-                            delivery=delivery, token_hash=_hash(token) if token else "",
-                            token_expires_at=clock.now() + timedelta(hours=hours) if token else None,
+                            delivery=delivery, token_hash="",
+                            token_expires_at=clock.now() + timedelta(hours=hours) if portal else None,
                             created_at=clock.now(), created_by=actor)
     session.add(production)
     session.flush()
+    token = _new_token(production) if portal else None
     request.status = "produced"
+    form = certificate.form
+    to_complete = certificates.gaps(certificate)
     event(session, request, actor=actor, kind="produced", clock=clock,
           text=f"Production package built ({len(datasets)} dataset(s), {len(attachments)} attachment(s), "
-               f"{item.size:,} bytes, by {builder}), "
-               f"for delivery by {delivery}", details={"production": production.id, "sha256": item.sha256})
+               f"{item.size:,} bytes, by {builder}), for delivery by {delivery}; certificate: "
+               f"{form.heading if form else 'business records'} signed by {certificate.custodian_name}"
+               + (f"; to complete by hand before it is sent: {', '.join(to_complete)}" if to_complete else ""),
+          details={"production": production.id, "sha256": item.sha256, "certificate": form.key if form else "",
+                   "to_complete": to_complete})
     if token:
+        until = f"{production.token_expires_at:%Y-%m-%d %H:%M} UTC"
         notify.requester(session, request, actor=actor, clock=clock, subject=f"{request.reference}: production ready",
-                         text=f"The production for {request.reference} is ready in the portal until "
-                              f"{production.token_expires_at:%Y-%m-%d %H:%M} UTC. Download token: {token}",
+                         text=f"The production for {request.reference} is ready in the portal until {until}. "
+                              f"Download token: {token}",
+                         timeline_text=f"The production for {request.reference} is ready in the portal until "
+                                       f"{until}; the download link was sent by mail.",
                          kind="production_ready")
         clocks.note_answered(session, request, actor=actor, clock=clock, text="Production made available in the portal.")
     return production, token
@@ -160,7 +187,7 @@ def _recipient(session: Session, request: LegalRequest) -> str:
 
 def download(session: Session, token: str, *, requester: Requester, vault: Any, clock: Clock) -> tuple[str, bytes]:
     """The officer portal's download: the token must be live and the caller the request's own requester."""
-    production = session.scalar(select(Production).where(Production.token_hash == _hash(token), Production.token_hash != ""))
+    production = _production_for(session, token)
     request = session.get(LegalRequest, production.request_id) if production else None
     if production is None or request is None or request.requester_id != requester.id:
         raise TokenInvalid("This download link is not valid. Sign in to the portal with the address the request "
@@ -189,12 +216,13 @@ def reissue_token(session: Session, request: LegalRequest, production_id: int, *
     production = session.get(Production, production_id)
     if production is None or production.request_id != request.id or production.delivery != "portal":
         raise WrongState(f"{request.reference} has no portal production {production_id}.")
-    token = secrets.token_urlsafe(32)
-    production.token_hash = _hash(token)
+    token = _new_token(production)
     production.token_expires_at = clock.now() + timedelta(hours=int(get_value(session, DOWNLOAD_TOKEN_HOURS)))
+    until = f"{production.token_expires_at:%Y-%m-%d %H:%M} UTC"
     notify.requester(session, request, actor=actor, clock=clock, subject=f"{request.reference}: new download link",
-                     text=f"A new download token for {request.reference}, valid until "
-                          f"{production.token_expires_at:%Y-%m-%d %H:%M} UTC: {token}", kind="production_ready")
+                     text=f"A new download token for {request.reference}, valid until {until}. Download token: {token}",
+                     timeline_text=f"A new download link for {request.reference}, valid until {until}, was sent by "
+                                   "mail; earlier links no longer work.", kind="production_ready")
     return token
 
 

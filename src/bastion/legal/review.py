@@ -31,8 +31,10 @@ from bastion.legal.models import Decision, LegalRequest
 from bastion.legal.timeline import event
 from bastion.legal.validation import categories_of, scope_flags
 
-OUTCOMES = ("produce", "produce_in_part", "refuse", "ask_more")
+OUTCOMES = ("produce", "produce_in_part", "refuse", "ask_more", "remove")
 DISCLOSING = ("produce", "produce_in_part")
+#: Decisions a second person must approve: disclosures, and acting on a removal order (`bastion.legal.removal`).
+NEEDS_APPROVAL = (*DISCLOSING, "remove")
 
 
 def decisions_of(session: Session, request_id: int) -> list[Decision]:
@@ -92,6 +94,12 @@ def decide(session: Session, request: LegalRequest, user: User, *, outcome: str,
                             "ask_more": "Say what the requester must send.",
                             "produce_in_part": "Say what is withheld and why."}[outcome])
     chosen: list[str] = []
+    if outcome == "remove":
+        from bastion.legal import removal
+
+        removal.check_decidable(session, request)
+        if json.loads(request.missing_json or "[]"):
+            raise RequestIncomplete(f"{request.reference} is incomplete; ask for what is missing before acting on it.")
     if outcome in DISCLOSING:
         if json.loads(request.missing_json or "[]"):
             raise RequestIncomplete(f"{request.reference} is incomplete; ask for what is missing before deciding "
@@ -118,7 +126,7 @@ def decide(session: Session, request: LegalRequest, user: User, *, outcome: str,
         if previous.status == "pending_approval":
             previous.status = "superseded"
     decision = Decision(request_id=request.id, outcome=outcome, categories_json=json.dumps(chosen), reason=reason,
-                        status="pending_approval" if outcome in DISCLOSING else "final", decided_by=user.id,
+                        status="pending_approval" if outcome in NEEDS_APPROVAL else "final", decided_by=user.id,
                         decided_at=clock.now())
     session.add(decision)
     session.flush()
@@ -126,7 +134,7 @@ def decide(session: Session, request: LegalRequest, user: User, *, outcome: str,
           text=f"Decision: {outcome.replace('_', ' ')}" + (f" ({', '.join(chosen)})" if chosen else "")
                + (f". {reason}" if reason else ""),
           details={"decision": decision.id, "categories": chosen, "reason": reason})
-    if outcome in DISCLOSING:
+    if outcome in NEEDS_APPROVAL:
         request.status = "pending_approval"
     elif outcome == "refuse":
         notify.requester(session, request, subject=f"{request.reference}: refused", actor=actor, clock=clock,
@@ -147,7 +155,7 @@ def approve(session: Session, request: LegalRequest, approver: User, *, actor: s
     """The second person approves the disclosure decision."""
     decision = current_decision(session, request.id)
     if decision is None or decision.status != "pending_approval":
-        raise WrongState(f"{request.reference} has no disclosure decision waiting for approval.")
+        raise WrongState(f"{request.reference} has no decision waiting for approval.")
     if decision.decided_by == approver.id:
         raise SecondApproverRequired("A disclosure needs a second approver: you made this decision, so a different "
                                      "member of legal staff must approve it.")
@@ -157,6 +165,13 @@ def approve(session: Session, request: LegalRequest, approver: User, *, actor: s
         raise error("Cannot approve yet: " + " ".join(blockers))
     decision.status, decision.approved_by, decision.approved_at = "approved", approver.id, clock.now()
     request.status = "approved"
+    if decision.outcome == "remove":
+        from bastion.legal import removal
+
+        event(session, request, actor=actor, kind="approved", clock=clock, text="Removal approved",
+              details={"decision": decision.id})
+        removal.start(session, request, actor=actor, clock=clock)
+        return decision
     event(session, request, actor=actor, kind="approved", clock=clock,
           text=f"Disclosure approved ({', '.join(json.loads(decision.categories_json))})",
           details={"decision": decision.id})

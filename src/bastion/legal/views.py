@@ -17,11 +17,14 @@ from bastion.legal import (
     preservation,
     produce,
     related,
+    removal,
+    resolution,
     review,
     verification,
 )
 from bastion.legal.catalogue import InstrumentRule, field_labels, get_instrument
 from bastion.legal.models import (
+    AccountCandidate,
     Callback,
     Collected,
     Decision,
@@ -31,6 +34,7 @@ from bastion.legal.models import (
     RequestAccount,
     RequestDocument,
     RequestEvent,
+    Removal,
 )
 
 
@@ -55,6 +59,18 @@ class RequestView:
     assignee: str
     users: dict[int, str]
     time_left: float | None
+    candidates: list[AccountCandidate]
+    removals: list[Removal]
+    now: datetime
+
+    def preservation_state(self, row: Preservation) -> dict[str, Any]:
+        """Never "preserved until" a date already gone (see `preservation.describe`)."""
+        return preservation.describe(row, self.now)
+
+    @staticmethod
+    def kept_posts(row: Preservation) -> list[dict[str, Any]]:
+        """The named posts a preservation kept in the vault ({content_id, evidence, media})."""
+        return [k for k in json.loads(row.content_json or "[]") if isinstance(k, dict)]
 
     def as_dict(self) -> dict[str, Any]:
         r = self.request
@@ -82,8 +98,21 @@ class RequestView:
                            "reason": d.reason, "status": d.status, "decided_by": self.users.get(d.decided_by, ""),
                            "approved_by": self.users.get(d.approved_by or 0, "")} for d in self.decisions],
             "preservations": [{"account_id": p.account_id, "status": p.status, "reference": p.platform_reference,
-                               "evidence": p.evidence_id, "expires_at": iso(p.expires_at), "extensions": p.extensions}
+                               "evidence": p.evidence_id, "expires_at": iso(p.expires_at), "extensions": p.extensions,
+                               "state": self.preservation_state(p)["state"],
+                               "label": self.preservation_state(p)["label"], "days": p.days, "basis": p.basis,
+                               "purpose": p.purpose, "extension_basis": p.extension_basis, "hold": p.hold_id,
+                               "preserved_at": iso(p.preserved_at), "released_at": iso(p.released_at),
+                               "posts": json.loads(p.content_json or "[]")}
                               for p in self.preservations],
+            "candidates": [{"id": c.id, "entry": c.entry_id, "account_id": c.account_id, "username": c.username,
+                            "display_name": c.display_name, "platform_status": c.platform_status,
+                            "matched_on": c.matched_on, "state": c.state, "decided_by": c.decided_by}
+                           for c in self.candidates],
+            "removals": [{"content_id": r.content_id, "account_id": r.account_id, "status": r.status,
+                          "outcome": r.outcome, "action": r.action_id, "queued_at": iso(r.queued_at),
+                          "removed_at": iso(r.removed_at), "confirmed_at": iso(r.confirmed_at),
+                          "error": r.last_error} for r in self.removals],
             "collected": [{"account_id": c.account_id, "category": c.category, "records": c.records,
                            "evidence": c.evidence_id} for c in self.collected],
             "productions": [{"id": p.id, "delivery": p.delivery, "sha256": p.sha256, "size": p.size,
@@ -115,4 +144,6 @@ def request_view(session: Session, request: LegalRequest, now: datetime) -> Requ
         collected=collection.collected_of(session, request.id), productions=produce.productions_of(session, request.id),
         related_cases=related.cases_for(session, request), events=events_of(session, request.id),
         assignee=users.get(request.assignee_id or 0, ""), users=users, time_left=clocks.time_left(request, now),
+        candidates=resolution.candidates_of(session, request.id), removals=removal.removals_of(session, request.id),
+        now=now,
     )

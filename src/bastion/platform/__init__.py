@@ -20,6 +20,7 @@ from bastion.platform.errors import (
 from bastion.platform.http_connector import HttpPlatformConnector, SigningAuth
 from bastion.platform.models import (
     Account,
+    AccountMatch,
     AccountStatus,
     ActionOutcome,
     ActionResult,
@@ -29,6 +30,7 @@ from bastion.platform.models import (
     HostingDetails,
     Location,
     LoginEvent,
+    LookupKind,
     PreservationSnapshot,
     RestrictionKind,
     SubscriberInfo,
@@ -43,6 +45,7 @@ from bastion.platform.signing import (
 
 __all__ = [
     "Account",
+    "AccountMatch",
     "AccountStatus",
     "ActionOutcome",
     "ActionResult",
@@ -53,6 +56,7 @@ __all__ = [
     "HttpPlatformConnector",
     "Location",
     "LoginEvent",
+    "LookupKind",
     "NotFoundOnPlatform",
     "PlatformConnector",
     "PlatformError",

@@ -24,12 +24,14 @@ from typing import Protocol, runtime_checkable
 
 from bastion.platform.models import (
     Account,
+    AccountMatch,
     ActionResult,
     Content,
     Device,
     HostingDetails,
     Location,
     LoginEvent,
+    LookupKind,
     PreservationSnapshot,
     RestrictionKind,
     SubscriberInfo,
@@ -71,6 +73,15 @@ class PlatformConnector(Protocol):
         ...
 
     # -- data collection for law-enforcement requests -----------------------
+
+    def lookup_accounts(self, kind: LookupKind, value: str) -> tuple[AccountMatch, ...]:
+        """Accounts whose username, email or phone number matches ``value`` (a read, no side effects).
+
+        Legal requests name accounts the way the requester knows them; the
+        matches are candidates that legal staff confirm, never used unconfirmed.
+        An identifier that matches nothing gives an empty tuple, not an error.
+        """
+        ...
 
     def subscriber_info(self, account_id: str) -> SubscriberInfo:
         """Who holds the account: contact details and registration data."""

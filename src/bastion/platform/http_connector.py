@@ -33,12 +33,14 @@ from bastion.platform.errors import (
 )
 from bastion.platform.models import (
     Account,
+    AccountMatch,
     ActionResult,
     Content,
     Device,
     HostingDetails,
     Location,
     LoginEvent,
+    LookupKind,
     PreservationSnapshot,
     RestrictionKind,
     SubscriberInfo,
@@ -64,6 +66,8 @@ _MAX_PAGES = 10_000
 _MAX_MEDIA_REDIRECTS = 3
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 _RESTRICTION_KINDS = frozenset({"suspend", "limit"})
+_LOOKUP_KINDS = frozenset({"username", "email", "phone"})
+_MAX_LOOKUP_VALUE = 320
 
 
 class SigningAuth(httpx.Auth):
@@ -197,6 +201,19 @@ class HttpPlatformConnector:
         )
 
     # -- data collection ----------------------------------------------------
+
+    def lookup_accounts(self, kind: LookupKind, value: str) -> tuple[AccountMatch, ...]:
+        """``POST /v1/accounts/lookup``: a read sent as a POST so emails and phone numbers
+        stay out of URLs (and so out of proxy and access logs); no idempotency key."""
+        if kind not in _LOOKUP_KINDS:
+            raise ValueError(f"kind must be username, email or phone, not {kind!r}")
+        if not isinstance(value, str) or not value.strip() or len(value) > _MAX_LOOKUP_VALUE:
+            raise ValueError(f"value must be 1 to {_MAX_LOOKUP_VALUE} characters")
+        body = json.dumps({"kind": kind, "value": value.strip()}, separators=(",", ":"), sort_keys=True).encode()
+        page = _json(self._call(self._build("POST", self._url("accounts", "lookup"), body=body)))
+        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+            raise PlatformResponseInvalid("lookup response must be {items: [...]}")
+        return tuple(_parse(AccountMatch, item) for item in page["items"])
 
     def subscriber_info(self, account_id: str) -> SubscriberInfo:
         return self._get_one(SubscriberInfo, "accounts", account_id, "subscriber")

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 
 __all__ = [
     "Account",
+    "AccountMatch",
     "AccountStatus",
     "ActionOutcome",
     "ActionResult",
@@ -27,6 +28,7 @@ __all__ = [
     "HostingDetails",
     "Location",
     "LoginEvent",
+    "LookupKind",
     "PreservationSnapshot",
     "RestrictionKind",
     "SubscriberInfo",
@@ -36,6 +38,7 @@ AccountStatus = Literal["active", "limited", "suspended"]
 ContentStatus = Literal["visible", "removed"]
 RestrictionKind = Literal["suspend", "limit"]
 ActionOutcome = Literal["applied", "no_change"]
+LookupKind = Literal["username", "email", "phone"]
 
 
 class _Model(BaseModel):
@@ -54,6 +57,22 @@ class Account(_Model):
     display_name: str
     status: AccountStatus
     created_at: AwareDatetime
+
+
+class AccountMatch(_Model):
+    """An account that an identifier from a legal request (username, email, phone) matches.
+
+    Like :class:`Account` it carries no contact details: the platform says *which*
+    account matched and on what, and legal staff confirm the match before it becomes
+    one of the request's accounts. ``matched_on`` is the kind of identifier that matched.
+    """
+
+    account_id: str
+    username: str
+    display_name: str
+    status: AccountStatus
+    created_at: AwareDatetime
+    matched_on: LookupKind
 
 
 class Content(_Model):

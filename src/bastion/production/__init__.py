@@ -8,7 +8,7 @@ would and names every altered, missing or extra file. `SigningKey` manages the k
 docs/production-packages.md.
 """
 
-from bastion.production.certificate import DEFAULT_DECLARATION, CertificateInfo
+from bastion.production.certificate import DEFAULT_DECLARATION, CertificateForm, CertificateInfo, FormPart
 from bastion.production.config import ENV_SIGNING_KEY_FILE, ProductionConfig
 from bastion.production.errors import (
     CertificateFontMissing,
@@ -30,9 +30,11 @@ __all__ = [
     "ENV_SIGNING_KEY_FILE",
     "ProductionConfig",
     "CertificateFontMissing",
+    "CertificateForm",
     "CertificateInfo",
     "FileMissing",
     "FileTampered",
+    "FormPart",
     "KeyFileError",
     "PackageProblem",
     "PackageUnreadable",

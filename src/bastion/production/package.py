@@ -87,14 +87,26 @@ def build_package(
         "signature": {"algorithm": "Ed25519", "file": layout.SIGNATURE, "covers": f"the exact bytes of {layout.MANIFEST}"},
         "request": request_doc,
         "scope": scope_doc,
-        "certificate": {"custodian": certificate.custodian_name, "title": certificate.custodian_title,
-                        "organisation": certificate.organisation,
-                        "statement_date": certificate.statement_date.isoformat()},
+        "certificate": _certificate_summary(certificate),
         "files": [f.entry() for f in files],
     }
     signed = layout.manifest_bytes(manifest)
     return _zip(created_at, [(layout.MANIFEST, signed), (layout.SIGNATURE, signer.sign(signed)),
                              *((f.path, f.data) for f in files)])
+
+
+def _certificate_summary(certificate: CertificateInfo) -> dict[str, Any]:
+    """What the manifest says about the certificate (and, with a catalogue form, which form and who signs it)."""
+    summary: dict[str, Any] = {"custodian": certificate.custodian_name, "title": certificate.custodian_title,
+                               "organisation": certificate.organisation,
+                               "statement_date": certificate.statement_date.isoformat()}
+    if certificate.form is not None:
+        summary["form"] = {"key": certificate.form.key, "citation": certificate.form.citation,
+                           "as_of": certificate.form.as_of.isoformat(),
+                           "parts": [p.heading or p.signatory for p in certificate.form.parts]}
+        if any(p.signatory == "expert" for p in certificate.form.parts):
+            summary["expert"] = {"name": certificate.expert_name, "title": certificate.expert_title}
+    return summary
 
 
 def _dataset_files(datasets: Mapping[str, Sequence[Mapping[str, Any]]], approved: set[str]) -> list[_File]:

@@ -23,7 +23,7 @@ from bastion.dev.platform.service import (
     NotFound,
     Page,
 )
-from bastion.platform.models import RestrictionKind
+from bastion.platform.models import LookupKind, RestrictionKind
 from bastion.platform.signing import IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAYED_HEADER
 
 __all__ = ["ApiError", "build_admin_router", "build_api_router", "install_error_handlers"]
@@ -86,6 +86,11 @@ class RestrictionRequest(_Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class LookupRequest(_Body):
+    kind: LookupKind
+    value: str = Field(min_length=1, max_length=320)
+
+
 class FaultRequest(_Body):
     count: int = Field(ge=0, le=10_000)
     status: int = Field(default=503, ge=400, le=599)
@@ -140,6 +145,11 @@ def build_api_router(service: DemoPlatformService, *, default_page_size: int = 1
     def act(kind: ActionKind, target: str, params: dict[str, Any], key: str | None) -> JSONResponse:
         body, replayed = service.perform(kind, target, params, _require_key(key))
         return _action_response(body, replayed)
+
+    @router.post("/accounts/lookup")
+    def lookup_accounts(body: LookupRequest) -> dict[str, Any]:
+        """A read (no Idempotency-Key): POST only to keep emails and phone numbers out of URLs."""
+        return {"items": [m.model_dump(mode="json") for m in service.lookup(body.kind, body.value)]}
 
     @router.get("/accounts/{account_id}")
     def get_account(account_id: str) -> dict[str, Any]:

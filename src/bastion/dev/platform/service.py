@@ -33,6 +33,7 @@ from bastion.dev.platform.db import (
 )
 from bastion.platform.models import (
     Account,
+    AccountMatch,
     ActionOutcome,
     ActionResult,
     Content,
@@ -40,6 +41,7 @@ from bastion.platform.models import (
     HostingDetails,
     Location,
     LoginEvent,
+    LookupKind,
     PreservationSnapshot,
     SubscriberInfo,
 )
@@ -123,6 +125,16 @@ class DemoPlatformService:
     def account(self, account_id: str) -> Account:
         with self.session() as s:
             return _account(self._get_account(s, account_id))
+
+    def lookup(self, kind: LookupKind, value: str) -> list[AccountMatch]:
+        """Accounts an identifier matches: a username without its "@" and any case, an email
+        in any case, a phone number by its digits (so "+1 (202) 555-0102" finds "+1-202-555-0102")."""
+        wanted = _normalise(kind, value)
+        if not wanted:
+            return []
+        with self.session() as s:
+            rows = s.scalars(select(AccountRow).order_by(AccountRow.id))
+            return [_match(row, kind) for row in rows if _normalise(kind, _field(row, kind)) == wanted]
 
     def content(self, content_id: str) -> Content:
         with self.session() as s:
@@ -415,6 +427,29 @@ def _content(row: PostRow) -> Content:
         media_type=row.media_type if has_media else None,
         media_size=len(row.media) if row.media is not None else None,
         media_sha256=row.media_sha256 if has_media else None,
+    )
+
+
+def _field(row: AccountRow, kind: LookupKind) -> str:
+    return {"username": row.username, "email": row.email, "phone": row.phone}[kind] or ""
+
+
+def _normalise(kind: LookupKind, value: str) -> str:
+    value = value.strip()
+    if kind == "phone":
+        digits = "".join(ch for ch in value if ch.isdigit())
+        return digits[2:] if value.startswith("00") else digits
+    return value.lstrip("@").casefold() if kind == "username" else value.casefold()
+
+
+def _match(row: AccountRow, kind: LookupKind) -> AccountMatch:
+    return AccountMatch(
+        account_id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        status=row.status,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        matched_on=kind,
     )
 
 

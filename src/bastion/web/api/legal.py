@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -25,7 +26,10 @@ from bastion.legal import (
     perms,
     preservation,
     produce,
+    removal,
+    resolution,
     review,
+    rules,
     verification,
 )
 from bastion.legal.schemas import RequestInput, RequestUpdate
@@ -67,9 +71,14 @@ def connector_of(request: Request) -> Iterator[Any]:
     factory = get_state(request).services.get(CONNECTOR_FACTORY)
     if factory is None:
         raise InvalidInput("No platform connector is configured (set BASTION_PLATFORM_URL and BASTION_PLATFORM_SECRET).")
+    from bastion.legal.errors import PlatformFailed
+    from bastion.platform import PlatformError
+
     connector = factory()
     try:
         yield connector
+    except PlatformError as exc:  # an outage or refusal is the user's to retry, never a bare 500
+        raise PlatformFailed(f"The platform did not answer ({exc}). Nothing was changed; try again.") from None
     finally:
         close = getattr(connector, "close", None)
         if close is not None:
@@ -116,6 +125,26 @@ def edit_instrument(key: str, body: InstrumentEdit, request: Request, db: Sessio
                                     clock=get_state(request).clock)
     db.commit()
     return rule.as_dict()
+
+
+@router.get("/catalogue/rules", dependencies=[needs(perms.READ)])
+def list_rules(db: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    """Preservation periods by jurisdiction, removal orders, certificate forms: each with citation and "as of"."""
+    return [rules.as_dict(r) for r in rules.list_rules(db)]
+
+
+class RuleEdit(BaseModel):
+    changes: dict[str, Any]
+    reason: str
+
+
+@router.put("/catalogue/rules/{key}")
+def edit_rule(key: str, body: RuleEdit, request: Request, db: Session = Depends(get_db),
+              principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    row = rules.set_rule(db, key, body.changes, actor=principal.actor, reason=body.reason,
+                         clock=get_state(request).clock)
+    db.commit()
+    return rules.as_dict(row)
 
 
 class AgencyIn(BaseModel):
@@ -243,6 +272,35 @@ def resolve_account(request_id: int, row_id: int, body: AccountResolve, request:
                     db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
     legal_request = intake.get_request(db, request_id)
     intake.set_account(db, legal_request, row_id, body.account_id, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return _view(request, db, legal_request)
+
+
+@router.post("/requests/{request_id}/account-lookups")
+def lookup_accounts(request_id: int, request: Request, db: Session = Depends(get_db),
+                    principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    """Ask the platform which accounts the usernames, emails and phones match: candidates for staff to confirm."""
+    legal_request = intake.get_request(db, request_id)
+    with connector_of(request) as connector:
+        resolution.find_candidates(db, legal_request, connector, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return _view(request, db, legal_request)
+
+
+@router.post("/requests/{request_id}/candidates/{candidate_id}/confirm")
+def confirm_candidate(request_id: int, candidate_id: int, request: Request, db: Session = Depends(get_db),
+                      principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    legal_request = intake.get_request(db, request_id)
+    resolution.confirm(db, legal_request, candidate_id, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return _view(request, db, legal_request)
+
+
+@router.post("/requests/{request_id}/candidates/{candidate_id}/reject")
+def reject_candidate(request_id: int, candidate_id: int, request: Request, db: Session = Depends(get_db),
+                     principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    legal_request = intake.get_request(db, request_id)
+    resolution.reject(db, legal_request, candidate_id, actor=principal.actor, clock=get_state(request).clock)
     db.commit()
     return _view(request, db, legal_request)
 
@@ -399,8 +457,25 @@ def send_notice(request_id: int, body: NoticeIn, request: Request, db: Session =
     return _view(request, db, legal_request)
 
 
+class PreserveIn(BaseModel):
+    reason: str = Field("", max_length=2000)
+
+
+@router.post("/requests/{request_id}/preserve")
+def preserve_now(request_id: int, request: Request, body: PreserveIn | None = None, db: Session = Depends(get_db),
+                 principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    """Preserve the request's accounts and named posts now, under a legal hold (any request, no org setting)."""
+    legal_request = intake.get_request(db, request_id)
+    preservation.preserve_now(db, legal_request, actor=principal.actor, clock=get_state(request).clock,
+                              vault=vault_of(request), reason=body.reason if body else "")
+    db.commit()
+    return _view(request, db, legal_request)
+
+
 class ExtendIn(BaseModel):
     reason: str
+    requested_by: str = Field("", max_length=500)
+    until: date | None = None
 
 
 @router.post("/requests/{request_id}/preservation/extend")
@@ -408,7 +483,41 @@ def extend_preservation(request_id: int, body: ExtendIn, request: Request, db: S
                         principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
     legal_request = intake.get_request(db, request_id)
     preservation.extend(db, legal_request, actor=principal.actor, clock=get_state(request).clock,
-                        vault=vault_of(request), reason=body.reason)
+                        vault=vault_of(request), reason=body.reason, requested_by=body.requested_by,
+                        until=body.until)
+    db.commit()
+    return _view(request, db, legal_request)
+
+
+class ReleaseIn(BaseModel):
+    reason: str
+
+
+@router.post("/requests/{request_id}/preservation/release")
+def release_preservation(request_id: int, body: ReleaseIn, request: Request, db: Session = Depends(get_db),
+                         principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    legal_request = intake.get_request(db, request_id)
+    preservation.release(db, legal_request, actor=principal.actor, clock=get_state(request).clock,
+                         vault=vault_of(request), reason=body.reason)
+    db.commit()
+    return _view(request, db, legal_request)
+
+
+@router.post("/requests/{request_id}/removals/retry")
+def retry_removals(request_id: int, request: Request, db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    legal_request = intake.get_request(db, request_id)
+    removal.retry(db, legal_request, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return _view(request, db, legal_request)
+
+
+@router.post("/requests/{request_id}/productions/{production_id}/link")
+def new_download_link(request_id: int, production_id: int, request: Request, db: Session = Depends(get_db),
+                      principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    """Mail the requester a new download link (the old one stops working); the token is shown to nobody else."""
+    legal_request = intake.get_request(db, request_id)
+    produce.reissue_token(db, legal_request, production_id, actor=principal.actor, clock=get_state(request).clock)
     db.commit()
     return _view(request, db, legal_request)
 

@@ -25,7 +25,10 @@ from bastion.legal import (
     perms,
     preservation,
     produce,
+    removal,
+    resolution,
     review,
+    rules,
     verification,
 )
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
@@ -214,6 +217,33 @@ def request_account(request: Request, request_id: int, row_id: int, account_id: 
         clock=get_state(request).clock), "accounts")
 
 
+@router.post("/legal/requests/{request_id}/accounts-lookup")
+def request_lookup(request: Request, request_id: int, db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> Response:
+    def act() -> None:
+        with connector_of(request) as connector:
+            resolution.find_candidates(db, intake.get_request(db, request_id), connector, actor=principal.actor,
+                                       clock=get_state(request).clock)
+
+    return _act(db, request_id, act, "accounts")
+
+
+@router.post("/legal/requests/{request_id}/candidates/{candidate_id}/confirm")
+def request_confirm(request: Request, request_id: int, candidate_id: int, db: Session = Depends(get_db),
+                    principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: resolution.confirm(
+        db, intake.get_request(db, request_id), candidate_id, actor=principal.actor, clock=get_state(request).clock),
+        "accounts")
+
+
+@router.post("/legal/requests/{request_id}/candidates/{candidate_id}/reject")
+def request_reject(request: Request, request_id: int, candidate_id: int, db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: resolution.reject(
+        db, intake.get_request(db, request_id), candidate_id, actor=principal.actor, clock=get_state(request).clock),
+        "accounts")
+
+
 @router.post("/legal/requests/{request_id}/assign")
 def request_assign(request: Request, request_id: int, username: str = Form(...), db: Session = Depends(get_db),
                    principal: Principal = needs(perms.MANAGE)) -> Response:
@@ -328,12 +358,51 @@ def request_notice(request: Request, request_id: int, to: str = Form(""), db: Se
         "notice")
 
 
-@router.post("/legal/requests/{request_id}/preservation/extend")
-def request_extend(request: Request, request_id: int, reason: str = Form(""), db: Session = Depends(get_db),
-                   principal: Principal = needs(perms.MANAGE)) -> Response:
-    return _act(db, request_id, lambda: preservation.extend(
+@router.post("/legal/requests/{request_id}/preserve")
+def request_preserve(request: Request, request_id: int, reason: str = Form(""), db: Session = Depends(get_db),
+                     principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: preservation.preserve_now(
         db, intake.get_request(db, request_id), actor=principal.actor, clock=get_state(request).clock,
         vault=vault_of(request), reason=reason), "preservation")
+
+
+@router.post("/legal/requests/{request_id}/preservation/extend")
+def request_extend(request: Request, request_id: int, reason: str = Form(""), requested_by: str = Form(""),
+                   until: str = Form(""), db: Session = Depends(get_db),
+                   principal: Principal = needs(perms.MANAGE)) -> Response:
+    def act() -> None:
+        try:
+            end = _day(until)
+        except ValueError:
+            raise InvalidInput(f"{until!r} is not a date; use YYYY-MM-DD.") from None
+        preservation.extend(db, intake.get_request(db, request_id), actor=principal.actor,
+                            clock=get_state(request).clock, vault=vault_of(request), reason=reason,
+                            requested_by=requested_by, until=end)
+
+    return _act(db, request_id, act, "preservation")
+
+
+@router.post("/legal/requests/{request_id}/preservation/release")
+def request_release(request: Request, request_id: int, reason: str = Form(""), db: Session = Depends(get_db),
+                    principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: preservation.release(
+        db, intake.get_request(db, request_id), actor=principal.actor, clock=get_state(request).clock,
+        vault=vault_of(request), reason=reason), "preservation")
+
+
+@router.post("/legal/requests/{request_id}/removals/retry")
+def request_removal_retry(request: Request, request_id: int, db: Session = Depends(get_db),
+                          principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: removal.retry(
+        db, intake.get_request(db, request_id), actor=principal.actor, clock=get_state(request).clock), "removal")
+
+
+@router.post("/legal/requests/{request_id}/productions/{production_id}/link")
+def request_new_link(request: Request, request_id: int, production_id: int, db: Session = Depends(get_db),
+                     principal: Principal = needs(perms.MANAGE)) -> Response:
+    return _act(db, request_id, lambda: produce.reissue_token(
+        db, intake.get_request(db, request_id), production_id, actor=principal.actor, clock=get_state(request).clock),
+        "production")
 
 
 @router.get("/legal/agencies")
@@ -376,6 +445,7 @@ async def agencies_import(request: Request, file: UploadFile = File(...), db: Se
 def catalogue_page(request: Request, db: Session = Depends(get_db), principal: Principal = needs(perms.READ)
                    ) -> Response:
     return render(request, "legal_catalogue.html", {
+        "rules": [rules.as_dict(r) for r in rules.list_rules(db)],
         "instruments": catalogue.list_instruments(db, include_inactive=True),
         "categories": catalogue.list_categories(db), "jurisdictions": catalogue.list_jurisdictions(db),
         "labels": catalogue.field_labels()})
