@@ -84,6 +84,8 @@ def test_reviewer_confirms_and_the_platform_acts(page, world) -> None:  # type: 
     assert page.inner_text("article.item .category") == "A1"  # the category shows before opening
     page.click("button.reveal")
     page.wait_for_selector("img.revealed")
+    # the revealed image really loads (an image the server refused would stay at width 0)
+    page.wait_for_function("() => { const i = document.querySelector('img.revealed'); return i && i.complete; }")
     assert page.evaluate("document.querySelector('img.revealed').naturalWidth") > 0
     page.select_option("form.confirm select", "A1")
     page.click("button.confirm-btn")
