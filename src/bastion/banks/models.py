@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger, Boolean, ColumnElement, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, UTCDateTime
@@ -60,6 +63,19 @@ class EntrySignal(Base):
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
     signal_type: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(128))
+
+
+def signals_in(pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+    """`(signal_type, value) IN pairs`, written so that both planners search the index.
+
+    A row-value IN over the pair makes SQLite read every stored signal; grouped per signal type,
+    `signal_type = ? AND value IN (...)` is an index search on SQLite and PostgreSQL alike.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in pairs:
+        by_kind.setdefault(kind, []).append(value)
+    return or_(*(and_(EntrySignal.signal_type == kind, EntrySignal.value.in_(values))
+                 for kind, values in by_kind.items()))
 
 
 class SignalChange(Base):

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.banks.errors import BankExists, BankNotFound, EntryNotFound, InvalidBankName
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
 from bastion.banks.signals import normalise
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
@@ -142,7 +142,7 @@ def add_entry(
         raise InvalidInput("No signals given: send at least one of pdq, md5, sha1, sha256.")
     existing = session.execute(
         select(EntrySignal.entry_id, EntrySignal.signal_type).where(
-            EntrySignal.bank_id == bank.id, tuple_(EntrySignal.signal_type, EntrySignal.value).in_(list(clean.items()))
+            EntrySignal.bank_id == bank.id, signals_in(clean.items())
         )
     ).all()
     known = {kind for entry_id, kind in existing}

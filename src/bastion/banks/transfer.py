@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.banks.errors import ImportRejected
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
 from bastion.banks.signals import normalise
 from bastion.clock import Clock
 from bastion.errors import BastionError, InvalidInput
@@ -172,7 +172,7 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
             unique[(row.signal_type, row.value)] = row
     existing = {(kind, value) for kind, value in session.execute(
         select(EntrySignal.signal_type, EntrySignal.value).where(
-            EntrySignal.bank_id == bank.id, tuple_(EntrySignal.signal_type, EntrySignal.value).in_(list(unique)))
+            EntrySignal.bank_id == bank.id, signals_in(unique))
     ).all()}
     fresh = [row for key, row in unique.items() if key not in existing]
     report.duplicates += len(unique) - len(fresh)

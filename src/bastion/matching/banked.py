@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
 from bastion.clock import Clock
 from bastion.matching import snapshot
 from bastion.matching.index import PDQIndex
@@ -270,17 +270,17 @@ class BankMatcher:
 
     def _exact_candidates(self, session: Session, items: Sequence[tuple[dict[str, str], list[str]]],
                           candidates: list[dict[int, int]]) -> None:
-        pairs = {(k, v): [] for signals, _ in items for k, v in signals.items() if k != PDQ and v}  # type: ignore[var-annotated]
+        """Exact digests (MD5, SHA-256, ...) by indexed equality (see `signals_in`)."""
+        pairs: dict[tuple[str, str], list[int]] = {}
         for i, (signals, _) in enumerate(items):
-            for k, v in signals.items():
-                if (k, v) in pairs:
-                    pairs[(k, v)].append(i)
+            for kind, value in signals.items():
+                if kind != PDQ and value:
+                    pairs.setdefault((kind, value), []).append(i)
         keys = list(pairs)
         for start in range(0, len(keys), 1000):
-            chunk = keys[start:start + 1000]
             rows = session.execute(
                 select(EntrySignal.id, EntrySignal.signal_type, EntrySignal.value)
-                .where(tuple_(EntrySignal.signal_type, EntrySignal.value).in_(chunk))
+                .where(signals_in(keys[start:start + 1000]))
             ).all()
             for signal_id, kind, value in rows:
                 for i in pairs[(kind, value)]:
