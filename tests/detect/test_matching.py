@@ -158,4 +158,4 @@ def test_snapshots_start_fast_and_catch_up_with_the_change_log(db: Session, cloc
     path.write_bytes(path.read_bytes()[:100])  # a truncated snapshot is refused; the database is used
     fallback = BankMatcher(sessions, clock, refresh_seconds=0, snapshot_path=path)
     fallback.load()
-    assert fallback.status().size == 2 and fallback._snapshot_generation == 0
+    assert fallback.status().size == 2 and fallback._index.generation == 0  # type: ignore[union-attr]

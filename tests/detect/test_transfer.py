@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from sqlalchemy import select
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from bastion.banks import service, transfer
 from bastion.banks.errors import ImportRejected
+from bastion.banks.models import BankEntry, EntrySignal, SignalChange
 from bastion.clock import ManualClock
 
 PDQ = "{:064x}"
@@ -51,8 +55,9 @@ def test_atomic_import_rejects_the_whole_file(db: Session, clock: ManualClock) -
     assert service.entry_counts(db).get(bank.id, 0) == 0  # type: ignore[attr-defined]
 
 
-def test_import_streams_in_batches(db: Session, clock: ManualClock) -> None:
+def test_import_streams_in_batches(db: Session, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """A one-shot generator is read once, in order, and written batch by batch (never held whole)."""
+    monkeypatch.setattr(transfer, "BATCH", 500)
     bank = _bank(db, clock)
     total = transfer.BATCH * 3 + 17
     consumed = []
@@ -67,6 +72,32 @@ def test_import_streams_in_batches(db: Session, clock: ManualClock) -> None:
     report = transfer.import_lines(db, bank, lambda: source, "te", actor="t", clock=clock, progress=progress.append)
     assert report.imported == total and len(consumed) == total
     assert len(progress) >= 4 and progress == sorted(progress)
+
+
+def test_bulk_ids_pair_each_signal_with_its_own_entry(db: Session, clock: ManualClock,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reserved ids (no RETURNING) keep every line's entry, signal and change-log row together,
+    across batches, beside rows written the ordinary way before and after."""
+    monkeypatch.setattr(transfer, "BATCH", 7)
+    bank = _bank(db, clock)
+    before = service.add_entry(db, bank, {"md5": "e" * 32}, actor="t", clock=clock, external_id="before").entry
+    db.commit()
+    csv_text = "signal_type,value,external_id\n" + "".join(
+        f"pdq,{PDQ.format(i + 1)},ext-{i}\n" for i in range(30)) + "md5," + "f" * 32 + ",ext-md5\n"
+    report = transfer.import_lines(db, bank, lambda: io.StringIO(csv_text), "csv", actor="t", clock=clock)
+    after = service.add_entry(db, bank, {"sha256": "a" * 64}, actor="t", clock=clock, external_id="after").entry
+    db.commit()
+    assert report.imported == 31
+    rows = db.execute(select(EntrySignal.id, EntrySignal.value, BankEntry.id, BankEntry.external_id)
+                      .join(BankEntry, BankEntry.id == EntrySignal.entry_id)
+                      .where(EntrySignal.bank_id == bank.id)).all()  # type: ignore[attr-defined]
+    by_value = {value: external for _, value, _, external in rows}
+    assert all(by_value[PDQ.format(i + 1)] == f"ext-{i}" for i in range(30))
+    assert by_value["f" * 32] == "ext-md5" and by_value["a" * 64] == "after" and by_value["e" * 32] == "before"
+    assert len({entry_id for _, _, entry_id, _ in rows}) == 33 and after.id > before.id
+    logged = dict(db.execute(select(SignalChange.signal_id, SignalChange.value)).all())
+    pdq_signals = {signal_id: value for signal_id, value, _, _ in rows if len(value) == 64 and value != "a" * 64}
+    assert logged == pdq_signals
 
 
 def test_csv_round_trip(db: Session, clock: ManualClock) -> None:

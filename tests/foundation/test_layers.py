@@ -67,8 +67,8 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"actions", "audit", "auth", "banks", "bastion", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "legal", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
             "scanning", "timers"},
-    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "media",
-            "production", "scanning", "web"},
+    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",
+            "media", "production", "scanning", "web"},
 }
 
 

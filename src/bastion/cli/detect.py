@@ -14,6 +14,8 @@ from rich.table import Table
 from bastion.banks import service, transfer
 from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
 from bastion.config import get_settings
+from bastion.db import make_engine, make_sessionmaker
+from bastion.matching.banked import BankMatcher
 from bastion.media import DecodeLimits, MediaError, hash_file
 from bastion.scanning.service import Scanner, UploadMeta
 
@@ -244,6 +246,28 @@ def banks_import(
         err_console.print(f"  line {error.line}: {error.message}")
     if report.error_count > 20:
         err_console.print(f"  … and {report.error_count - 20} more")
+    if report.imported:
+        _snapshot_after_import()
+
+
+def _snapshot_after_import() -> None:
+    """Write the PDQ index snapshot now, so servers start from it instead of replaying the import.
+
+    Running servers swap to it on their next snapshot check; until then they catch up in the
+    background (see `BankMatcher.maybe_refresh`).
+    """
+    settings = get_settings()
+    if settings.pdq_index != "mih":
+        return
+    engine = make_engine(settings.effective_database_url)
+    try:
+        matcher = BankMatcher(make_sessionmaker(engine), clock, snapshot_path=settings.index_snapshot_path)
+        with console.status("writing the PDQ index snapshot"):
+            matcher.load()
+            generation = matcher.write_snapshot()
+        console.print(f"PDQ index snapshot written ({matcher.status().size} hashes, change {generation}).")
+    finally:
+        engine.dispose()
 
 
 @banks_app.command("export")

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'bastion.db').as_posix()}"
 
+    @property
+    def index_snapshot_path(self) -> Path:
+        """Where the PDQ index snapshot lives: every server of this data directory starts from it."""
+        return self.data_dir / "index" / "pdq.snapshot"
+
     def secret_key_bytes(self) -> bytes:
         """The instance secret; created once in `data_dir/secret.key` when not configured."""
         if self.secret_key is not None and self.secret_key.get_secret_value():

@@ -40,6 +40,8 @@ from bastion.matching.live import MIHPDQIndex
 from bastion.media import PDQ
 
 LOAD_BATCH = 200_000
+SYNC_REPLAY_LIMIT = 10_000
+"""Changes a query may wait for; a longer backlog is caught up in the background."""
 SNAPSHOT_CHECK_SECONDS = 30.0
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class BankMatcher:
         self.loaded_at: datetime | None = None
         self.refreshed_at: datetime | None = None
         self.newest_change_at: datetime | None = None
+        self._catch_up: threading.Thread | None = None
 
     # -- keeping the index current -------------------------------------------------
 
@@ -111,11 +114,33 @@ class BankMatcher:
     def ready(self) -> bool:
         return self._index is not None
 
+    @property
+    def catching_up(self) -> bool:
+        """Whether a background catch-up (replay or rebuild) is running; queries use the current index meanwhile."""
+        return self._catch_up is not None and self._catch_up.is_alive()
+
     def load(self) -> None:
-        """Start from the newest usable snapshot, else build from the database."""
-        if self.snapshot_path is not None and self.snapshot_path.exists() and self._load_snapshot():
-            return
+        """Start from the newest usable snapshot, else build from the database.
+
+        A snapshot far behind the change log (a bulk import since it was written) is not worth
+        replaying: past `rebuild_is_cheaper` the database is read in one bulk build instead.
+        """
+        if self.snapshot_path is not None and self.snapshot_path.exists() and self._snapshot_is_close():
+            if self._load_snapshot():
+                return
         self._build_from_database()
+
+    def _snapshot_is_close(self) -> bool:
+        assert self.snapshot_path is not None
+        try:
+            info = snapshot.read_info(self.snapshot_path)
+        except snapshot.SnapshotError:
+            return True  # _load_snapshot reports the bad file
+        return not rebuild_is_cheaper(self._newest_seq() - info.generation, info.rows)
+
+    def _newest_seq(self) -> int:
+        with self._sessions() as session:
+            return int(session.scalar(select(func.max(SignalChange.seq))) or 0)
 
     def _load_snapshot(self) -> bool:
         """Map the snapshot and replay the changes after it; a bad file is refused and the database used."""
@@ -160,25 +185,35 @@ class BankMatcher:
             return False
 
     def _build_from_database(self) -> None:
-        """Build the PDQ index from every PDQ signal in one bulk build (not row-by-row inserts).
+        """Build the PDQ index from the database and make it current (see `_read_index`)."""
+        index, last_seq = self._read_index()
+        with self._lock:
+            old, self._index, self._last_seq = self._index, index, last_seq
+            # as new as any snapshot up to this point of the log: never swap back to an older one
+            self._snapshot_generation = max(self._snapshot_generation, last_seq)
+            self.loaded_at = self.refreshed_at = self._clock.now()
+            self._checked_at = time.monotonic()
+        if old is not None and old is not index and hasattr(old, "close"):
+            old.close()
+        self._compact_if_needed()
+
+    def _read_index(self) -> tuple[PDQIndex, int]:
+        """Every PDQ signal in one bulk build (not row-by-row inserts), off to the side.
 
         Rows are read in batches straight into packed arrays (32 bytes a hash), so the
-        peak is the arrays plus the index, never a list of Python objects per row.
+        peak is the arrays plus the index, never a list of Python objects per row. The
+        change-log position is read first: changes logged while the rows are read are
+        replayed again afterwards, which is harmless (an add replaces, a removal repeats).
         """
         with self._sessions() as session:
             last_seq = session.scalar(select(func.max(SignalChange.seq))) or 0
             ids, hashes = _read_pdq_signals(session)
         build = getattr(self._factory, "build", None)
         if build is not None:
-            index = build(ids, hashes)
-        else:
-            index = self._factory()
-            index.add(ids, hashes)
-        with self._lock:
-            self._index, self._last_seq = index, last_seq
-            self.loaded_at = self.refreshed_at = self._clock.now()
-            self._checked_at = time.monotonic()
-        self._compact_if_needed()
+            return build(ids, hashes), last_seq
+        index = self._factory()
+        index.add(ids, hashes)
+        return index, last_seq
 
     def refresh(self) -> int:
         """Apply logged changes since the last one seen; returns how many were applied."""
@@ -190,9 +225,10 @@ class BankMatcher:
             with self._sessions() as session:
                 while True:
                     changes = session.execute(
-                        select(SignalChange).where(SignalChange.seq > self._last_seq).order_by(SignalChange.seq)
-                        .limit(LOAD_BATCH)
-                    ).scalars().all()
+                        select(SignalChange.seq, SignalChange.signal_id, SignalChange.signal_type,
+                               SignalChange.value, SignalChange.op, SignalChange.at)
+                        .where(SignalChange.seq > self._last_seq).order_by(SignalChange.seq).limit(LOAD_BATCH)
+                    ).all()
                     if not changes:
                         break
                     self._apply(changes)
@@ -205,7 +241,7 @@ class BankMatcher:
             self._compact_if_needed()
         return applied
 
-    def _apply(self, changes: Sequence[SignalChange]) -> None:
+    def _apply(self, changes: Sequence[Any]) -> None:
         assert self._index is not None
         adds = [c for c in changes if c.op == "add" and c.signal_type == PDQ]
         removes = [c.signal_id for c in changes if c.op == "remove"]
@@ -221,11 +257,46 @@ class BankMatcher:
             threading.Thread(target=self._index.compact, name="bastion-index-compact",  # type: ignore[union-attr]
                              daemon=True).start()
 
+    def catch_up(self) -> None:
+        """Bring the index to the end of the change log, the cheaper way: replay, or rebuild and swap.
+
+        Runs in the background thread `maybe_refresh` starts for a long backlog; queries keep using
+        the index they have until the swap (a rebuild) or see the replay's batches as they land.
+        """
+        try:
+            pending = self._newest_seq() - self._last_seq
+            size = len(self._index) if self._index is not None else 0
+            if rebuild_is_cheaper(pending, size):
+                self._build_from_database()
+            self.refresh()
+        except Exception:  # a background thread has no caller: report, and let the next query retry
+            log.exception("the PDQ index could not catch up with the change log")
+
+    def _start_catch_up(self) -> None:
+        with self._lock:
+            if self.catching_up:
+                return
+            self._catch_up = threading.Thread(target=self.catch_up, name="bastion-index-catch-up", daemon=True)
+            self._catch_up.start()
+
     def maybe_refresh(self) -> None:
-        """Refresh if the last check is older than the refresh interval (cheap when nothing changed)."""
+        """Keep the index current without making a query wait for a long backlog.
+
+        Up to `SYNC_REPLAY_LIMIT` changes are replayed before the query (so a new entry matches within a
+        refresh interval); a longer backlog, such as a bulk import, is caught up in the background while
+        queries are served from the index as it stands.
+        """
         if self._index is not None and self._newer_snapshot() and self._load_snapshot():
             return
-        if self._index is None or time.monotonic() - self._checked_at >= self._refresh_seconds:
+        if self._index is None:
+            self.load()
+            return
+        if self.catching_up or time.monotonic() - self._checked_at < self._refresh_seconds:
+            return
+        if self._newest_seq() - self._last_seq > SYNC_REPLAY_LIMIT:
+            self._checked_at = time.monotonic()
+            self._start_catch_up()
+        else:
             self.refresh()
 
     def status(self) -> IndexStatus:
@@ -322,6 +393,16 @@ class BankMatcher:
         if allowed:
             return MatchOutcome(matches=[], allowed=allowed, suppressed=matched)
         return MatchOutcome(matches=matched)
+
+
+def rebuild_is_cheaper(pending: int, size: int) -> bool:
+    """Whether reading every PDQ signal afresh beats replaying `pending` logged changes onto `size` rows.
+
+    Replaying a change costs several times reading a row (a log row, a removal and an add into the
+    delta, which later must be compacted), so a backlog over a third of the index is rebuilt instead.
+    `make bench` (bench_banks.py) measures both.
+    """
+    return pending > SYNC_REPLAY_LIMIT and pending * 3 > size
 
 
 def _read_pdq_signals(session: Session) -> tuple[np.ndarray, np.ndarray]:

@@ -79,7 +79,7 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
     """The matcher (one PDQ index per process) and the scanner in front of it."""
     factory = MIHPDQIndex if settings.pdq_index == "mih" else BruteForcePDQIndex
     matcher = BankMatcher(sessions, clock, index_factory=factory, refresh_seconds=settings.index_refresh_seconds,
-                          snapshot_path=settings.data_dir / "index" / "pdq.snapshot")
+                          snapshot_path=settings.index_snapshot_path)
     limits = DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
     apply_to_pillow(limits)  # Pillow's own process-wide cap must not be stricter than ours
     policy = FetchPolicy.from_settings(
