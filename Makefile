@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench install install-dev clean
+.PHONY: run test bench fuzz install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Bastion needs Python 3.11 or newer"'
@@ -34,6 +34,16 @@ run: $(VENV)/.installed
 ## Install the dev extras and run the whole test suite
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Fuzz every target for FUZZ_SECONDS each (default 300); new inputs go to var/fuzz, never into the repo
+FUZZ_SECONDS ?= 300
+fuzz: $(VENV)/.installed-dev
+	@for target in media ncmec_xml hash_list; do \
+	  mkdir -p var/fuzz/$$target && cp -n tests/fuzz/corpus/$$target/* var/fuzz/$$target/; \
+	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  $(BIN)/python -m tests.fuzz.run $$target var/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=var/fuzz/ || exit 1; \
+	done
 
 ## Benchmarks (slow; never part of the test run)
 bench: $(VENV)/.installed-bench

@@ -15,6 +15,8 @@ RUNS = [
     [sys.executable, str(HERE / "bench_hashing.py"), str(HERE / "results" / "hashing.json")],
     [sys.executable, str(HERE / "bench_index.py"), "--sizes", "1000000", "10000000",
      "--out", str(HERE / "results" / "index.json")],
+    [sys.executable, str(HERE / "bench_banks.py"), "--sizes", "0", "1000000", "10000000",
+     "--out", str(HERE / "results" / "banks.json")],
 ]
 
 

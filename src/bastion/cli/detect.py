@@ -15,6 +15,7 @@ from bastion.banks import service, transfer
 from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
 from bastion.config import get_settings
 from bastion.db import make_engine, make_sessionmaker
+from bastion.db.ids import bulk_write_cache
 from bastion.matching.banked import BankMatcher
 from bastion.media import DecodeLimits, MediaError, hash_file
 from bastion.scanning.service import Scanner, UploadMeta
@@ -235,8 +236,9 @@ def banks_import(
             return handle
 
         try:
-            report = transfer.import_lines(session, bank, open_lines, fmt, actor=actor(), clock=clock, atomic=atomic,
-                                           progress=lambda n: progress.update(task, completed=n))
+            with bulk_write_cache(session):
+                report = transfer.import_lines(session, bank, open_lines, fmt, actor=actor(), clock=clock,
+                                               atomic=atomic, progress=lambda n: progress.update(task, completed=n))
         finally:
             for handle in handles:
                 handle.close()  # type: ignore[attr-defined]

@@ -13,6 +13,9 @@ time; reserving a block of ids first lets both tables be written with plain `exe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -39,3 +42,28 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return sorted(int(r) for r in rows)
     start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
     return list(range(start, start + count))
+
+
+
+BULK_CACHE_KIB = 256 * 1024
+DEFAULT_CACHE_KIB = 2000  # SQLite's own default
+
+
+@contextmanager
+def bulk_write_cache(session: Session) -> Iterator[None]:
+    """Give this SQLite connection a page cache big enough for the indexes a bulk import updates.
+
+    SQLite's default cache is 2 MB; inserting random hash values touches index pages all over
+    the file, so each batch re-reads them (measured: a fifth of a million-row import's time).
+    Only for a session whose engine holds a single connection (the command line's): the setting
+    belongs to the connection, and a pooled server connection would keep the big cache. The
+    default is restored on the way out all the same. PostgreSQL sizes its own buffers.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    session.execute(text(f"PRAGMA cache_size = -{BULK_CACHE_KIB}"))
+    try:
+        yield
+    finally:
+        session.execute(text(f"PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"))

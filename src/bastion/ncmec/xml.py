@@ -253,6 +253,8 @@ def parse_reply(body: bytes) -> ReplyDocument:
         raise NcmecProtocolError(f"reply refused: forbidden XML construct ({type(exc).__name__})") from None
     except SafeElementTree.ParseError as exc:
         raise NcmecProtocolError(f"reply is not well-formed XML: {exc}") from None
+    except (LookupError, ValueError) as exc:  # a declared encoding expat cannot read (unknown, multi-byte)
+        raise NcmecProtocolError(f"reply declares an encoding that cannot be read: {exc}") from None
     if root.tag not in _REPLY_ROOTS:
         raise NcmecProtocolError(f"unexpected reply document <{root.tag}>")
     files = root.find("files")
