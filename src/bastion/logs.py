@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
+
+#: The id of the HTTP request being served (set by `bastion.web.context`), carried by every log line.
+request_id: ContextVar[str] = ContextVar("bastion_request_id", default="")
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|authorization|cookie|totp", re.I)
@@ -32,6 +36,16 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
     return value
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the id of the request it was written for, so one failure's lines can be found."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        current = request_id.get()
+        if current and not hasattr(record, "request_id"):
+            record.request_id = current
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -60,6 +74,7 @@ class RedactingFormatter(logging.Formatter):
 def configure(level: str = "INFO", json_lines: bool = True) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if json_lines else RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

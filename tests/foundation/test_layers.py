@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "clock": set(),
     "errors": set(),
     "logs": set(),
-    "db": {"config"},
+    "db": {"config", "errors"},
     "audit": {"clock", "db"},
     "executor": {"clock", "errors"},
     "timers": {"clock", "db", "executor"},
@@ -65,7 +65,7 @@ ALLOWED: dict[str, set[str]] = {
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "audit", "auth", "banks", "bastion", "cases", "clock", "config", "db", "errors", "evidence",
-            "executor", "legal", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
+            "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
             "scanning", "timers"},
     "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",
             "media", "production", "scanning", "web"},

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.config.settings import mask_url
+from bastion.errors import InvalidInput
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -39,9 +40,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    event.listen(engine, "before_cursor_execute", refuse_nul)
+    return engine
+
+
+def refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+    """No text with a NUL character is written or searched for, on either database.
+
+    PostgreSQL cannot store one in text and fails the whole statement; SQLite stores it and
+    other tools then truncate the value at it. Checked here, at the one door every write and
+    query passes, so a NUL in a content id, account id or any metadata field is a 422 with a
+    sentence (`InvalidInput`) wherever it came in: API, form, HMA route, CLI or import.
+    """
+    for row in (parameters if executemany else (parameters,)):
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, (list, tuple)) else ()
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise InvalidInput("Text may not contain NUL (\\x00) characters; remove them and send it again.")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

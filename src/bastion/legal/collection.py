@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
-from bastion.legal import intake, review
+from bastion.legal import intake, scope
 from bastion.legal.errors import WrongState
 from bastion.legal.models import Collected, LegalRequest
 from bastion.legal.timeline import event, subject
@@ -92,14 +92,15 @@ def collected_of(session: Session, request_id: int) -> list[Collected]:
 
 def collect(session: Session, request: LegalRequest, *, connector: Any, vault: Any, actor: str, clock: Clock
             ) -> list[Collected]:
-    """Collect the approved categories for every resolved account."""
+    """Collect exactly the approved scope: its categories, date range and account entries, nothing added since."""
     if request.status not in ("approved", "collected"):
         raise WrongState(f"{request.reference} is {request.status}; only an approved disclosure is collected.")
-    categories = review.approved_categories(session, request)
+    _, approved = scope.approved(session, request, actor=actor, clock=clock)
+    categories = list(approved.categories)
     if not categories:
         raise WrongState(f"{request.reference} has no approved categories to collect.")
     intake.resolve_with_platform(session, request, connector, actor=actor, clock=clock)
-    rows = intake.accounts_of(session, request.id)
+    rows = scope.approved_entries(session, request, approved)
     unresolved = [f"{a.kind} {a.value}" for a in rows if not a.account_id]
     if unresolved:
         event(session, request, actor=actor, kind="collection_skipped", clock=clock,
@@ -109,15 +110,16 @@ def collect(session: Session, request: LegalRequest, *, connector: Any, vault: A
         if row.account_id and row.content_id:
             named_posts.setdefault(row.account_id, []).append(row.content_id)
     collected = []
-    for account in intake.resolved_accounts(session, request.id):
+    accounts = list(dict.fromkeys(row.account_id for row in rows if row.account_id))
+    for account in accounts:
         for category in categories:
             data, media = COLLECTORS[category](connector, account, request, named_posts.get(account, []))
             collected.append(_keep(session, request, account, category, data, media, vault=vault, actor=actor,
                                    clock=clock))
     request.status = "collected"
     event(session, request, actor=actor, kind="collected", clock=clock,
-          text=f"Collected {', '.join(categories)} for {len(intake.resolved_accounts(session, request.id))} account(s)",
-          details={"categories": categories, "datasets": [c.id for c in collected]})
+          text=f"Collected {', '.join(categories)} for {len(accounts)} account(s)",
+          details={"categories": categories, "datasets": [c.id for c in collected], "scope_digest": approved.digest})
     return collected
 
 

@@ -50,6 +50,12 @@ class WrongState(Conflict):
     code = "legal_wrong_state"
 
 
+class ScopeChanged(WrongState):
+    """The request no longer matches what was approved: the approval is void (see `bastion.legal.scope`)."""
+
+    code = "legal_scope_changed"
+
+
 class TokenInvalid(BastionError):
     code = "download_token_invalid"
     status = 404

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
-from bastion.legal import clocks, notify, preservation, verification
+from bastion.legal import clocks, notify, preservation, scope, verification
 from bastion.legal.catalogue import category_keys, get_instrument
 from bastion.legal.errors import DocumentRefused, RequestNotFound, WrongState
 from bastion.legal.models import LegalRequest, RequestAccount, RequestDocument, Requester
@@ -118,6 +118,10 @@ def _check_categories(session: Session, categories: list[str] | None) -> None:
     unknown = [c for c in categories if c not in known]
     if unknown:
         raise InvalidInput(f"Unknown data categories {', '.join(unknown)}; known: {', '.join(known)}.")
+
+
+#: Fields of a request that a disclosure decision covers: changing one voids the approval.
+SCOPE_FIELDS = {"categories", "accounts", "date_from", "date_to"}
 
 
 def _apply_update(session: Session, request: LegalRequest, data: RequestUpdate) -> list[str]:
@@ -231,6 +235,9 @@ def update(session: Session, request: LegalRequest, data: RequestUpdate, *, acto
     if changed:
         event(session, request, actor=actor, kind="follow_up" if by_requester else "updated", clock=clock,
               requester_visible=by_requester, text=f"Changed: {', '.join(changed)}", details={"changed": changed})
+        covered = sorted(set(changed) & SCOPE_FIELDS)
+        if covered:
+            scope.void_approval(session, request, actor=actor, clock=clock, why="changed: " + ", ".join(covered))
         refresh(session, request, actor=actor, clock=clock)
         if "accounts" in changed:
             from bastion.legal import preservation, resolution

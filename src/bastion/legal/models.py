@@ -234,8 +234,11 @@ class Decision(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id", ondelete="CASCADE"), index=True)
     outcome: Mapped[str] = mapped_column(String(24))  # produce, produce_in_part, refuse, ask_more
     categories_json: Mapped[str] = mapped_column(Text, default="[]")
+    # what the decision covers, frozen when it is made, and its SHA-256 (see bastion.legal.scope)
+    scope_json: Mapped[str] = mapped_column(Text, default="")
+    scope_digest: Mapped[str] = mapped_column(String(64), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16))  # pending_approval, approved, final, superseded
+    status: Mapped[str] = mapped_column(String(16))  # pending_approval, approved, final, superseded, invalidated
     decided_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

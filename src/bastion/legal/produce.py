@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bastion.clock import Clock
 from bastion.config import Settings
 from bastion.errors import InvalidInput
-from bastion.legal import certificates, clocks, collection, notice, notify, review
+from bastion.legal import certificates, clocks, collection, notice, notify, review, scope
 from bastion.legal.catalogue import get_instrument
 from bastion.legal.errors import TokenInvalid, WrongState
 from bastion.legal.models import Agency, LegalRequest, Production, Requester
@@ -88,6 +88,13 @@ def instance_signing_key(settings: Settings) -> Any:
     return ProductionConfig.from_settings(settings).signing_key()
 
 
+def _in_scope(session: Session, request: LegalRequest, frozen: scope.Scope) -> list[Any]:
+    """The collected datasets the approval covers: its categories, for the accounts of its entries."""
+    accounts = {row.account_id for row in scope.approved_entries(session, request, frozen) if row.account_id}
+    return [row for row in collection.collected_of(session, request.id)
+            if row.category in frozen.categories and row.account_id in accounts]
+
+
 def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, clock: Clock, delivery: str = "portal",
           signing_key: Any = None, certificate: Any = None) -> tuple[Production, str | None]:
     """Package what was collected; returns the production and (for the portal) its download token, shown once."""
@@ -101,16 +108,16 @@ def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, cl
     if bool(get_value(session, NOTICE_BEFORE_DISCLOSURE)) and notice.blocks_disclosure(request):
         raise WrongState(f"Send the user notice first ({request.notice_reason})")
     rule = get_instrument(session, request.instrument_key)
-    decision = review.current_decision(session, request.id)
-    assert decision is not None
+    decision, frozen = scope.approved(session, request, actor=actor, clock=clock)
     from bastion.production import build_package
 
     destination = f"production for {request.reference}"
-    approved = json.loads(decision.categories_json)
+    approved = list(frozen.categories)
+    in_scope = _in_scope(session, request, frozen)
     datasets: dict[str, list[dict[str, Any]]] = {category: [] for category in approved}
     attachments: list[tuple[str, bytes]] = []
     items: list[int] = []
-    for row in collection.collected_of(session, request.id):
+    for row in in_scope:
         exported = vault.export(session, row.evidence_id, actor=actor, reason=destination, destination=destination)
         datasets[row.category].extend(records_of(row.category, row.account_id, json.loads(exported.data)["data"]))
         items.append(row.evidence_id)
@@ -125,16 +132,16 @@ def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, cl
         "issuing_authority": request.issuing_authority, "issuing_officer": request.issuing_officer,
         "received_at": request.received_at.isoformat(),
     }
-    scope = {
+    covered = {
         "categories": approved, "decision": decision.outcome, "reason": decision.reason,
-        "accounts": sorted({r.account_id for r in collection.collected_of(session, request.id)}),
-        "date_range": {"start": request.date_from.isoformat() if request.date_from else None,
-                       "end": request.date_to.isoformat() if request.date_to else None},
+        "accounts": sorted({r.account_id for r in in_scope}),
+        "date_range": {"start": frozen.date_from, "end": frozen.date_to},
+        "approval_digest": frozen.digest,
     }
     certificate = certificate or certificates.certificate_for(session, request, actor=actor, clock=clock)
     if signing_key is None:
         raise InvalidInput("No production signing key is configured on this instance.")
-    data = build_package(summary, scope, datasets, attachments, signing_key, certificate, clock=clock)
+    data = build_package(summary, covered, datasets, attachments, signing_key, certificate, clock=clock)
     builder = f"bastion.production (key {signing_key.key_id})"
     item = vault.preserve(session, data, kind="other", subject=subject(request), actor=actor,
                           reason=f"production package of {request.reference}",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bastion.clock import Clock
 from bastion.legal import clocks
 from bastion.legal.errors import RequestNotFound
-from bastion.legal.models import LegalRequest, RequestAccount, RequestDocument
+from bastion.legal.models import Decision, LegalRequest, RequestAccount, RequestDocument
 from bastion.legal.timeline import event
 
 CLOSED = ("refused", "delivered", "closed", "fraudulent", "withdrawn", "expired")
@@ -55,3 +55,14 @@ def close(session: Session, request: LegalRequest, *, actor: str, clock: Clock, 
     request.status, request.closed_at = status, clock.now()
     clocks.stop(session, request)
     event(session, request, actor=actor, kind=status, clock=clock, text=text)
+
+
+def decisions_of(session: Session, request_id: int) -> list[Decision]:
+    return list(session.scalars(select(Decision).where(Decision.request_id == request_id).order_by(Decision.id)))
+
+
+def current_decision(session: Session, request_id: int) -> Decision | None:
+    """The decision in force: waiting for its second approver, or approved."""
+    return session.scalar(select(Decision).where(Decision.request_id == request_id,
+                                                 Decision.status.in_(("pending_approval", "approved")))
+                          .order_by(Decision.id.desc()).limit(1))

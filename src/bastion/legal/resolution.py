@@ -23,7 +23,7 @@ from bastion import timers
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
 from bastion.executor import TaskContext, registry
-from bastion.legal import requests
+from bastion.legal import requests, scope
 from bastion.legal.authors import resolve_posts, unresolved_posts  # noqa: F401  (re-exported)
 from bastion.legal.catalogue import get_instrument
 from bastion.legal.errors import PlatformFailed, RequestNotFound, WrongState
@@ -117,6 +117,8 @@ def confirm(session: Session, request: LegalRequest, candidate_id: int, *, actor
           details={"kind": entry.kind, "value": entry.value, "account_id": row.account_id, "candidate": row.id})
     preservation.on_arrival(session, request, get_instrument(session, request.instrument_key), actor=actor,
                             clock=clock)
+    scope.void_approval(session, request, actor=actor, clock=clock,
+                        why=f"{entry.kind} {entry.value} confirmed as platform account {row.account_id}")
     return entry
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.auth.models import User
@@ -17,17 +16,19 @@ from bastion.auth.permissions import allowed
 from bastion.auth.roles import Role
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
-from bastion.legal import clocks, intake, notify, perms, verification
+from bastion.legal import clocks, intake, notify, perms, scope, verification
 from bastion.legal.catalogue import get_instrument
 from bastion.legal.errors import (
     CallbackRequired,
     OutOfScope,
     RequestHeld,
     RequestIncomplete,
+    ScopeChanged,
     SecondApproverRequired,
     WrongState,
 )
 from bastion.legal.models import Decision, LegalRequest
+from bastion.legal.requests import current_decision, decisions_of
 from bastion.legal.timeline import event
 from bastion.legal.validation import categories_of, scope_flags
 
@@ -35,16 +36,6 @@ OUTCOMES = ("produce", "produce_in_part", "refuse", "ask_more", "remove")
 DISCLOSING = ("produce", "produce_in_part")
 #: Decisions a second person must approve: disclosures, and acting on a removal order (`bastion.legal.removal`).
 NEEDS_APPROVAL = (*DISCLOSING, "remove")
-
-
-def decisions_of(session: Session, request_id: int) -> list[Decision]:
-    return list(session.scalars(select(Decision).where(Decision.request_id == request_id).order_by(Decision.id)))
-
-
-def current_decision(session: Session, request_id: int) -> Decision | None:
-    return session.scalar(select(Decision).where(Decision.request_id == request_id,
-                                                 Decision.status.in_(("pending_approval", "approved")))
-                          .order_by(Decision.id.desc()).limit(1))
 
 
 def approved_categories(session: Session, request: LegalRequest) -> list[str]:
@@ -130,10 +121,12 @@ def decide(session: Session, request: LegalRequest, user: User, *, outcome: str,
                         decided_at=clock.now())
     session.add(decision)
     session.flush()
+    scope.freeze(session, decision, request, chosen)
     event(session, request, actor=actor, kind=f"decision_{outcome}", clock=clock,
           text=f"Decision: {outcome.replace('_', ' ')}" + (f" ({', '.join(chosen)})" if chosen else "")
                + (f". {reason}" if reason else ""),
-          details={"decision": decision.id, "categories": chosen, "reason": reason})
+          details={"decision": decision.id, "categories": chosen, "reason": reason,
+                   "scope_digest": decision.scope_digest})
     if outcome in NEEDS_APPROVAL:
         request.status = "pending_approval"
     elif outcome == "refuse":
@@ -159,6 +152,11 @@ def approve(session: Session, request: LegalRequest, approver: User, *, actor: s
     if decision.decided_by == approver.id:
         raise SecondApproverRequired("A disclosure needs a second approver: you made this decision, so a different "
                                      "member of legal staff must approve it.")
+    changes = scope.differences(session, request, decision) if decision.scope_json else []
+    if changes:
+        scope.void_approval(session, request, actor=actor, clock=clock, why="; ".join(changes))
+        raise ScopeChanged(f"{request.reference} changed after the decision ({'; '.join(changes)}); it must be "
+                           "decided again before anyone approves it.")
     blockers = disclosure_blockers(session, request)
     if blockers:
         error = CallbackRequired if any("call-back" in b for b in blockers) else RequestHeld if request.verification == "held" else WrongState
@@ -174,5 +172,5 @@ def approve(session: Session, request: LegalRequest, approver: User, *, actor: s
         return decision
     event(session, request, actor=actor, kind="approved", clock=clock,
           text=f"Disclosure approved ({', '.join(json.loads(decision.categories_json))})",
-          details={"decision": decision.id})
+          details={"decision": decision.id, "scope_digest": decision.scope_digest})
     return decision

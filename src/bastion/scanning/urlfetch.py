@@ -56,21 +56,56 @@ class FetchPolicy:
                    tuple(ipaddress.ip_network(n, strict=False) for n in networks if n), max_bytes, timeout)
 
     def address_allowed(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        """Public unicast only, judged on the IPv4 address an IPv6 one carries inside it, if any."""
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            return False
         if any(ip in net for net in self.allowed_networks):
             return True
-        if ip.version == 6 and ip.ipv4_mapped is not None:  # type: ignore[union-attr]
-            ip = ip.ipv4_mapped  # type: ignore[union-attr]
-        return ip.is_global and not ip.is_multicast
+        return all(a.is_global and not a.is_multicast for a in _meanings(ip))
 
     def check_url(self, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+            parts.port  # noqa: B018  (raises on a port that is not a number in range)
+        except ValueError as exc:
+            raise ForbiddenUrl(f"Not a valid URL ({exc}): {url[:200]!r}.") from None
+        if parts.scheme not in ("http", "https") or not hostname:
             raise ForbiddenUrl(f"Only http and https URLs with a host can be fetched, not {url[:200]!r}.")
-        host = parts.hostname.lower()
+        host = hostname.lower()
+        if len(host) > 253 or any(not 0 < len(label) <= 63 for label in host.rstrip(".").split(".")):
+            raise ForbiddenUrl(f"Host {host[:200]!r} is not a valid host name (empty or over-long labels).")
         if self.allowed_hosts and host not in self.allowed_hosts:
             raise ForbiddenUrl(f"Host {host!r} is not on the list of hosts Bastion may fetch from.")
         return host
+
+
+#: IPv6 prefixes that carry an IPv4 address in their last 32 bits (RFC 6052 NAT64, well-known and local).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+#: The IPv4-compatible block (deprecated, RFC 4291 2.5.5.1): ::a.b.c.d, except :: and ::1.
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _meanings(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The address and every IPv4 address it embeds (mapped, compatible, NAT64, 6to4, Teredo).
+
+    `ipaddress` judges 64:ff9b::7f00:1 or 2002:7f00:1:: as global, yet a NAT64 gateway or 6to4
+    relay delivers them to 127.0.0.1: each embedded address must pass on its own.
+    """
+    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.ipv4_mapped is not None:
+            found.append(ip.ipv4_mapped)
+        if ip.sixtofour is not None:
+            found.append(ip.sixtofour)
+        if ip.teredo is not None:
+            found.extend(ip.teredo)
+        if ip in _V4_COMPATIBLE or any(ip in net for net in _NAT64):
+            found.append(low32)
+    return found
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -85,6 +120,8 @@ class _GuardedBackend(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise FetchFailed(f"Cannot resolve host {host!r}: {exc.strerror}.") from None
+        except UnicodeError as exc:  # the IDNA codec refuses the name
+            raise ForbiddenUrl(f"Host {host[:200]!r} is not a valid host name: {exc}.") from None
         addresses = [info[4][0] for info in infos]
         refused = [a for a in addresses if not self._policy.address_allowed(a)]
         if refused or not addresses:
@@ -126,6 +163,8 @@ def fetch(url: str, policy: FetchPolicy) -> Fetched:
                                    response.headers.get("content-type", ""))
             except (ForbiddenUrl, FetchFailed, FetchTooLarge):
                 raise
+            except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a URL urlsplit took but httpx refuses
+                raise ForbiddenUrl(f"Not a valid URL ({exc}): {url[:200]!r}.") from None
             except httpx.HTTPError as exc:
                 cause = exc.__context__ if isinstance(exc.__context__, ForbiddenUrl) else None
                 if cause is not None:

@@ -30,6 +30,7 @@ from bastion.timers import Ticker
 from bastion.web import docs, errors
 from bastion.web import hma
 from bastion.web.api import account, apikeys, audit, auth, banks, cases, health, orgsettings, reports, scan, users
+from bastion.web.context import RequestContext
 from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
@@ -62,6 +63,7 @@ def create_app(
                   docs_url=None, redoc_url=None, openapi_url=None)  # served by `web.docs`, signed-in only
     app.state.bastion = state
     errors.install(app)
+    app.add_middleware(RequestContext)  # innermost: its 500s still get the cookie and security headers
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastion.auth.errors import AccountThrottled, NotAuthenticated, SecondFactorRequired
@@ -79,6 +80,18 @@ async def validation_error(request: Request, exc: RequestValidationError) -> Res
     return _page(request, 422, "Please correct the form", summary)
 
 
+async def model_error(request: Request, exc: ValidationError) -> Response:
+    """A model built in a handler from what the caller sent (not by FastAPI) refused it: the caller's fault."""
+    problems = [{"field": ".".join(str(p) for p in err.get("loc", ())) or "body", "message": err.get("msg", "")}
+                for err in exc.errors()]
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    if is_hma(request):
+        return JSONResponse(jsonable_encoder(exc.errors(include_url=False)), status_code=422)
+    if wants_json(request):
+        return JSONResponse({"code": "invalid_input", "detail": summary, "errors": problems}, status_code=422)
+    return _page(request, 422, "Please correct the form", summary)
+
+
 async def media_error(request: Request, exc: MediaError) -> Response:
     """Refused media: a machine-readable code and a sentence; the server keeps serving."""
     if wants_json(request):
@@ -102,4 +115,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(MediaError, media_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ValidationError, model_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_error)

@@ -98,6 +98,10 @@ async def _document(upload: UploadFile | None) -> tuple[str, bytes] | None:
     return upload.filename, data
 
 
+#: Follow-up fields that arrive as several values or lines rather than one string.
+LISTS = ("accounts", "categories")
+
+
 def _accounts(text: str) -> list[AccountIn]:
     """One account per line, as `kind: value` (kind one of username, url, user_id, email, phone)."""
     accounts = []
@@ -175,7 +179,12 @@ async def answer(request: Request, request_id: int, principal: Principal = needs
     state = get_state(request)
     with state.sessions() as db:
         requester, _ = _own(db, principal, request_id)
-        fields = {k: str(v) for k, v in form.items() if k in RequestUpdate.model_fields and str(v).strip()}
+        fields: dict[str, object] = {k: str(v) for k, v in form.items()
+                                     if k in RequestUpdate.model_fields and k not in LISTS and str(v).strip()}
+        if str(form.get("accounts", "")).strip():
+            fields["accounts"] = _accounts(str(form.get("accounts", "")))
+        if form.getlist("categories"):
+            fields["categories"] = [str(c) for c in form.getlist("categories")]
         upload = form.get("document")
         document = await _document(upload if isinstance(upload, UploadFile) else None)
         portal.answer_follow_up(db, requester, request_id, RequestUpdate(**fields), clock=state.clock,
