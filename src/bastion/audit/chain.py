@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from bastion.audit.models import AuditHead, AuditRecord
@@ -24,6 +24,7 @@ from bastion.clock import Clock, SystemClock
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+_PENDING = "bastion.audit.pending"
 
 
 class AuditBroken(Exception):
@@ -56,6 +57,35 @@ def record_hash(seq: int, at: datetime, actor: str, action: str, subject: str, d
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass
+class PendingRecord:
+    """An audit record waiting for its transaction to commit, when it gets its place in the chain.
+
+    `then(fn)` runs `fn` with the written `AuditRecord` once it has a sequence number (at once
+    if it already has one): how rows that cite the record (custody events) learn its number.
+    """
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: str
+    written: AuditRecord | None = None
+    _callbacks: list[Callable[[AuditRecord], None]] = field(default_factory=list)
+
+    @property
+    def seq(self) -> int:
+        if self.written is None:
+            raise RuntimeError("the audit record has no sequence number until its transaction commits")
+        return self.written.seq
+
+    def then(self, callback: Callable[[AuditRecord], None]) -> None:
+        if self.written is not None:
+            callback(self.written)
+        else:
+            self._callbacks.append(callback)
+
+
 def record(
     session: Session,
     *,
@@ -64,20 +94,53 @@ def record(
     subject: str = "",
     details: dict[str, Any] | None = None,
     clock: Clock | None = None,
-) -> AuditRecord:
-    """Append a record inside the caller's transaction (committed with the change it records)."""
+) -> PendingRecord:
+    """Append a record to the caller's transaction; it joins the chain when that transaction commits.
+
+    Why at commit: the chain has one head row, and every writer must lock it. Taken mid-transaction,
+    it was locked before some rows and after others (a review locked its case then the head, a scan
+    the head then its case), and PostgreSQL deadlocked under load. Taken in `before_commit`, the head
+    is always the last lock any transaction takes, and it is held only for the commit itself.
+    """
     at = (clock or SystemClock()).now()
     details_json = json.dumps(details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    pending = PendingRecord(at, actor, action, subject, details_json)
+    session.info.setdefault(_PENDING, []).append(pending)
+    return pending
+
+
+def write_pending(session: Session) -> list[AuditRecord]:
+    """Give the transaction's pending records their places in the chain (the head is locked here, last)."""
+    pending: list[PendingRecord] = session.info.pop(_PENDING, [])
+    if not pending:
+        return []
     head = _lock_head(session)
-    seq = head.seq + 1
-    digest = record_hash(seq, at, actor, action, subject, details_json, head.hash)
-    entry = AuditRecord(
-        seq=seq, at=at, actor=actor, action=action, subject=subject, details=details_json, prev_hash=head.hash, hash=digest
-    )
-    session.add(entry)
-    head.seq, head.hash = seq, digest
+    written = []
+    for item in pending:
+        seq = head.seq + 1
+        digest = record_hash(seq, item.at, item.actor, item.action, item.subject, item.details, head.hash)
+        entry = AuditRecord(seq=seq, at=item.at, actor=item.actor, action=item.action, subject=item.subject,
+                            details=item.details, prev_hash=head.hash, hash=digest)
+        session.add(entry)
+        head.seq, head.hash = seq, digest
+        item.written = entry
+        written.append(entry)
     session.flush()
-    return entry
+    for item in pending:
+        for callback in item._callbacks:
+            callback(item.written)  # type: ignore[arg-type]
+    session.flush()
+    return written
+
+
+@event.listens_for(Session, "before_commit")
+def _append_at_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _lock_head(session: Session) -> AuditHead:

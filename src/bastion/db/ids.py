@@ -1,4 +1,6 @@
-"""Reserving primary keys for a bulk insert, so rows can be written without RETURNING.
+"""Writing many rows fast, and rows that concurrent requests may create at once.
+
+Reserving primary keys for a bulk insert, so rows can be written without RETURNING.
 
 Why: a bulk import writes an entry and a signal per line, and the signal must name its entry.
 Fetching ids back row by row (INSERT … RETURNING through the ORM) cost most of an import's
@@ -67,3 +69,16 @@ def bulk_write_cache(session: Session) -> Iterator[None]:
         yield
     finally:
         session.execute(text(f"PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"))
+
+
+def insert_if_absent(session: Session, table: Table, values: dict[str, object]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: a row two requests create at once is created once, without an error.
+
+    The loser of the race sees the winner's row when it reads it back (on PostgreSQL, once the
+    winner commits; the insert waits for that). Select after calling this.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    session.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())

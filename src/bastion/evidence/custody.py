@@ -11,12 +11,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
 from bastion.evidence.models import CustodyEvent, EvidenceItem
+
+_WAITING = "bastion.custody.waiting"
 
 STORE = "store"
 VIEW = "view"
@@ -55,16 +57,37 @@ def record(
     )
     events = [
         CustodyEvent(item_id=item.id, at=entry.at, actor=actor, action=action, reason=reason,
-                     details_json=json.dumps(details, sort_keys=True, default=str), audit_seq=entry.seq)
+                     details_json=json.dumps(details, sort_keys=True, default=str))
         for item in items
     ]
-    session.add_all(events)
-    session.flush()
+
+    waiting = session.info.setdefault(_WAITING, [])
+    waiting.extend(events)
+
+    def cite(written: Any) -> None:
+        """At commit, the audit record has its number: the events cite it and are written."""
+        for custody_event in events:
+            custody_event.audit_seq = written.seq
+            waiting.remove(custody_event)
+        session.add_all(events)
+
+    entry.then(cite)
     return events
 
 
 def history(session: Session, item_id: int) -> list[CustodyEvent]:
-    """Every custody event of an item, oldest first."""
-    return list(session.scalars(
+    """Every custody event of an item, oldest first, this transaction's own included.
+
+    Events of the running transaction are written when it commits (their audit record gets its
+    place in the chain only then; see `bastion.audit.chain.record`), so until then they are
+    listed from the session, with no `audit_seq` yet.
+    """
+    written = list(session.scalars(
         select(CustodyEvent).where(CustodyEvent.item_id == item_id).order_by(CustodyEvent.id)
     ))
+    return written + [e for e in session.info.get(_WAITING, []) if e.item_id == item_id]
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_WAITING, None)

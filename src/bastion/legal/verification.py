@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
+from bastion.db.ids import insert_if_absent
 from bastion.errors import InvalidInput
 from bastion.legal import directory
 from bastion.legal.errors import CallbackRequired
@@ -44,10 +45,10 @@ def requester_for_email(session: Session, email: str, *, clock: Clock, name: str
     if not email:
         return None
     row = session.scalar(select(Requester).where(Requester.email == email))
-    if row is None:
-        row = Requester(email=email, name=name, phone=phone, created_at=clock.now())
-        session.add(row)
-        session.flush()
+    if row is None:  # two requests from a new address may arrive at once: create it once
+        insert_if_absent(session, Requester.__table__, {"email": email, "name": name, "phone": phone,
+                                                        "created_at": clock.now()})
+        row = session.scalar(select(Requester).where(Requester.email == email))
     return row
 
 
