@@ -57,7 +57,15 @@ class Settings(BaseSettings):
     ticker_interval_seconds: float = Field(2.0, gt=0, description="How often the in-process ticker looks for due timers.")
     workers: int = Field(2, ge=1, description="Threads of the in-process executor.")
     media_max_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest upload or fetched file, in bytes.")
-    media_max_pixels: int = Field(89_478_485, ge=1, description="Largest image, in pixels (decompression bombs).")
+    media_max_pixels: int = Field(
+        50_000_000, ge=1, description="Largest image, in pixels, checked from the header before decoding (a 50 MP "
+        "camera's full size; PDQ itself works from a 512 px reduction).")
+    media_decode_budget_pixels: int = Field(
+        120_000_000, ge=1, description="Pixels one server process decodes at once; past it uploads get 503 + Retry-After.")
+    media_decode_workers: int = Field(
+        2, ge=0, description="Decoder processes (memory-capped); 0 decodes inside the server process.")
+    media_decode_memory_mb: int = Field(
+        2560, ge=256, description="Address-space cap of each decoder process, in MiB (RLIMIT_AS).")
     media_fast_decode: bool = Field(
         False, description="Decode large JPEGs at reduced size before PDQ (4x faster at 2048 px; PDQ within a few bits)."
     )

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
 from bastion.matching.banked import BankMatch, BankMatcher, MatchOutcome
-from bastion.media import DEFAULT_LIMITS, MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes, hash_media
+from bastion.media import DEFAULT_LIMITS, MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes
+from bastion.media.isolation import hash_untrusted
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.scanning.signals import MIN_PDQ_QUALITY, signals_of
 from bastion.scanning.urlfetch import FetchPolicy, fetch
@@ -53,7 +54,7 @@ class Scanner:
 
     def scan_bytes(self, session: Session, data: bytes, meta: UploadMeta, *, source: str, actor: str,
                    url: str = "") -> ScanResult:
-        hashes = hash_media(data, self.limits, dihedral=True, fast=self.fast_decode)
+        hashes = hash_untrusted(data, self.limits, dihedral=True, fast=self.fast_decode)
         signals = signals_of(hashes)
         variants = list(hashes.dihedral or ()) if PDQ in signals else []
         outcome = self.matcher.match(session, signals, pdq_variants=variants)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bastion.media import MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes, compute_digests, hash_media
+from bastion.media import MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes, compute_digests
+from bastion.media.isolation import hash_untrusted
 
 #: PDQ hashes below this quality describe flat or featureless images and match too much.
 MIN_PDQ_QUALITY = 50
@@ -37,7 +38,7 @@ def file_signals(data: bytes, limits: DecodeLimits, *, decode: bool = True, dihe
     if not decode:
         digests = compute_digests(data)
         return FileSignals({MD5: digests.md5, SHA1: digests.sha1, SHA256: digests.sha256})
-    hashes = hash_media(data, limits, dihedral=dihedral)
+    hashes = hash_untrusted(data, limits, dihedral=dihedral)
     good = hashes.pdq_quality >= MIN_PDQ_QUALITY
     return FileSignals({**hashes.signals(), PDQ: hashes.pdq if good else ""},
                        tuple(hashes.dihedral or ()) if good else ())

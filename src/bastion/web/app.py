@@ -20,7 +20,7 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
 from bastion.matching.banked import BankMatcher, schedule_snapshots
-from bastion.media import DecodeLimits
+from bastion.media import DecodeLimits, isolation
 from bastion.media.limits import apply_to_pillow
 from bastion.cases.intake import CaseOpener
 from bastion.cases.media import build_media_store
@@ -84,6 +84,8 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
                           snapshot_path=settings.index_snapshot_path)
     limits = DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
     apply_to_pillow(limits)  # Pillow's own process-wide cap must not be stricter than ours
+    isolation.configure(budget_pixels=settings.media_decode_budget_pixels, workers=settings.media_decode_workers,
+                        memory_mb=settings.media_decode_memory_mb)
     policy = FetchPolicy.from_settings(
         settings.scan_url_allowed_hosts.split(","), settings.scan_url_allowed_networks.split(","),
         settings.media_max_bytes, settings.scan_url_timeout_seconds,

@@ -94,8 +94,10 @@ async def model_error(request: Request, exc: ValidationError) -> Response:
 
 async def media_error(request: Request, exc: MediaError) -> Response:
     """Refused media: a machine-readable code and a sentence; the server keeps serving."""
+    retry = getattr(exc, "retry_after_seconds", None)
+    headers = {"Retry-After": str(retry)} if retry else None
     if wants_json(request):
-        return _json(exc.status, exc.code, exc.message, None, request)
+        return _json(exc.status, exc.code, exc.message, headers, request)
     return _page(request, exc.status, "This file cannot be used", exc.message)
 
 
