@@ -35,8 +35,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Fuzz every target for FUZZ_SECONDS each (default 300); new inputs go to var/fuzz, never into the repo
+## Fuzz every decoder for FUZZ_SECONDS each (new inputs go to var/fuzz, never into the repo), then the
+## API with FUZZ_EXAMPLES generated requests per operation and role
 FUZZ_SECONDS ?= 300
+FUZZ_EXAMPLES ?= 100
 fuzz: $(VENV)/.installed-dev
 	@for target in media ncmec_xml hash_list; do \
 	  mkdir -p var/fuzz/$$target && cp -n tests/fuzz/corpus/$$target/* var/fuzz/$$target/; \
@@ -44,6 +46,7 @@ fuzz: $(VENV)/.installed-dev
 	  $(BIN)/python -m tests.fuzz.run $$target var/fuzz/$$target -max_total_time=$(FUZZ_SECONDS) \
 	    -artifact_prefix=var/fuzz/ || exit 1; \
 	done
+	SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz/test_api_schemathesis.py
 
 ## Benchmarks (slow; never part of the test run)
 bench: $(VENV)/.installed-bench

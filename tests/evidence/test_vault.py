@@ -178,3 +178,20 @@ def test_unknown_and_purged_items(vault: Vault, sessions: sessionmaker[Session])
         with pytest.raises(EvidencePurged, match="only its hashes and custody remain"):
             vault.open(s, item.id, actor="a", reason="r")
         assert [e.action for e in vault.custody(s, item.id)] == ["store", "purge"]
+
+
+def test_vault_objects_and_the_database_are_private_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0600 files in a 0700 vault; the embedded database is created 0600 in a 0700 directory."""
+    import stat
+
+    from bastion.db import make_engine
+    from bastion.evidence import FsspecBlobStore
+
+    store = FsspecBlobStore(str(tmp_path / "vault"))
+    store.put("ab/cd/object", b"benign bytes")
+    assert stat.S_IMODE((tmp_path / "vault").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "vault" / "ab" / "cd" / "object").stat().st_mode) == 0o600
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'bastion.db'}")
+    engine.dispose()
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "data" / "bastion.db").stat().st_mode) == 0o600

@@ -90,3 +90,47 @@ def test_cli_verify_exit_codes(db: Session, clock: ManualClock, database_url: st
     assert broken.exit_code == 1
     assert "record 2" in broken.output
     get_settings.cache_clear()
+
+
+def test_a_truncated_and_rewritten_chain_fails_against_an_exported_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Drop the last records and rewrite the head: `verify` alone passes, the exported anchor does not."""
+    import json
+    from sqlalchemy import delete, select
+    from typer.testing import CliRunner
+
+    from bastion.audit.models import AuditHead, AuditRecord
+    from bastion.cli.main import app as cli
+    from bastion.db import make_engine, make_sessionmaker
+
+    env = {"BASTION_DATA_DIR": str(tmp_path), "BASTION_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
+           "BASTION_ADMIN_PASSWORD": "a-long-enough-password-1"}
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    for name in ("one", "two", "three"):
+        assert runner.invoke(cli, ["users", "create", name, "--role", "auditor", "--password",
+                                   "auditor-password-1"], env=env).exit_code == 0
+    exported = runner.invoke(cli, ["audit", "export-head", "--out", str(tmp_path / "head.json")], env=env)
+    assert exported.exit_code == 0, exported.output
+    held = runner.invoke(cli, ["audit", "verify", "--head-file", str(tmp_path / "head.json")], env=env)
+    assert held.exit_code == 0 and "still held" in held.output
+
+    engine = make_engine(env["BASTION_DATABASE_URL"])
+    with make_sessionmaker(engine)() as session:  # the attacker: drop the newest record, rewrite the head
+        newest = session.scalar(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
+        previous = session.get(AuditRecord, newest.seq - 1)
+        session.execute(delete(AuditRecord).where(AuditRecord.seq == newest.seq))
+        head = session.get(AuditHead, 1)
+        head.seq, head.hash = previous.seq, previous.hash
+        session.commit()
+    engine.dispose()
+    assert runner.invoke(cli, ["audit", "verify"], env=env).exit_code == 0  # the chain alone cannot tell
+    caught = runner.invoke(cli, ["audit", "verify", "--head-file", str(tmp_path / "head.json")], env=env)
+    assert caught.exit_code == 1 and "is gone" in caught.output
+    anchor_text = json.loads((tmp_path / "head.json").read_text())["statement"]["anchor"]
+    assert runner.invoke(cli, ["audit", "verify", "--expect-head", anchor_text], env=env).exit_code == 1
+
+    forged = json.loads((tmp_path / "head.json").read_text())
+    forged["statement"]["anchor"] = f"{previous.seq}:{previous.hash}"
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    refused = runner.invoke(cli, ["audit", "verify", "--head-file", str(tmp_path / "forged.json")], env=env)
+    assert refused.exit_code != 0 and "not signed" in refused.output

@@ -62,3 +62,11 @@ def test_json_logs_redact_secrets() -> None:
     assert "pw1234" not in line and "SECRETSECRETSECRET" not in line and "hunter2" not in line
     parsed = json.loads(line)
     assert parsed["headers"]["accept"] == "json" and parsed["headers"]["Authorization"] == "**********"
+
+
+def test_config_show_masks_credentials_in_every_url_setting() -> None:
+    settings = Settings(platform_url="https://svc:platform-pw@platform.example/api",
+                        evidence_store_url="s3://AKIAKEY:s3cret-key@bucket/vault")
+    shown = json.dumps(masked_settings(settings))
+    assert "platform-pw" not in shown and "s3cret-key" not in shown and "svc" not in shown
+    assert "platform.example/api" in shown and "bucket/vault" in shown

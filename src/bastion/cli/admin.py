@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+from pathlib import Path
 
 import typer
+from cryptography.exceptions import InvalidSignature
 from rich.table import Table
 
 from bastion import audit
+from bastion.audit import anchor
+from bastion.audit.anchor import Anchor
 from bastion.auth import apikeys, users
 from bastion.auth.roles import Role
 from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
 from bastion.config import get_settings, masked_settings
 from bastion.db import make_engine, migrate
 from bastion.db.engine import check_reachable
+from bastion.production.config import ProductionConfig
+from bastion.production.keys import SigningKey
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="People and machine clients.", no_args_is_help=True)
@@ -207,15 +214,58 @@ def keys_revoke(key_id: int) -> None:
 
 @audit_app.command("verify")
 @friendly_errors
-def audit_verify() -> None:
-    """Walk the whole chain; exit 1 naming the first broken record."""
+def audit_verify(
+    expect_head: str = typer.Option("", "--expect-head", help="An exported anchor, SEQ:HASH, the chain must still hold."),
+    head_file: Path | None = typer.Option(None, "--head-file", exists=True, dir_okay=False,
+                                          help="A signed head export (from `audit export-head`) to check the chain against."),
+) -> None:
+    """Walk the whole chain; exit 1 naming the first broken record, or an exported anchor it no longer holds."""
+    anchors = [Anchor.parse(expect_head)] if expect_head else []
+    if head_file is not None:
+        anchors.append(_signed_anchor(head_file))
     with db_session() as session:
         result = audit.verify(session)
-    if result.ok:
-        console.print(f"OK: {result.records} records verified. Head hash: {result.head_hash}")
+        problems = [p for p in (anchor.check(session, a) for a in anchors) if p]
+    if result.ok and not problems:
+        console.print(f"OK: {result.records} records verified. Head: {result.records}:{result.head_hash}"
+                      + (f"; {len(anchors)} exported anchor(s) still held." if anchors else ""))
         return
-    err_console.print(f"[red]BROKEN at record {result.first_broken}: {result.reason}[/red]")
+    if not result.ok:
+        err_console.print(f"[red]BROKEN at record {result.first_broken}: {result.reason}[/red]")
+    for problem in problems:
+        err_console.print(f"[red]ANCHOR NOT HELD: {problem}[/red]")
     raise typer.Exit(1)
+
+
+@audit_app.command("export-head")
+@friendly_errors
+def audit_export_head(
+    out: Path = typer.Option(..., "--out", help="Where to write the signed statement (keep it off this machine)."),
+) -> None:
+    """Sign the chain's current head with the instance key; store the file where this machine cannot rewrite it.
+
+    Run it on a schedule (cron, a systemd timer) and ship the file off the host (another system, a
+    WORM bucket, a syslog): `audit verify --head-file` then catches a truncated or rewritten chain.
+    """
+    key = SigningKey.load_or_create(ProductionConfig.from_settings(get_settings()).signing_key_file)
+    with db_session() as session:
+        body = anchor.statement(session, at=clock.now())
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    out.write_text(json.dumps({"statement": body, "key_id": key.key_id, "public_key": key.public_pem,
+                               "signature": base64.b64encode(key.sign(payload)).decode()}, indent=2))
+    console.print(f"Head {body['anchor']} signed by key {key.key_id} into {out}.")
+
+
+def _signed_anchor(path: Path) -> Anchor:
+    """The anchor of a signed head export, after checking its signature against this instance's key."""
+    doc = json.loads(path.read_text())
+    payload = json.dumps(doc["statement"], sort_keys=True, separators=(",", ":")).encode()
+    key = SigningKey.load(ProductionConfig.from_settings(get_settings()).signing_key_file)
+    try:
+        key.public_key.verify(base64.b64decode(doc["signature"]), payload)
+    except InvalidSignature:
+        raise typer.BadParameter(f"{path} is not signed by this instance's key; it proves nothing.") from None
+    return Anchor.parse(doc["statement"]["anchor"])
 
 
 @config_app.command("show")

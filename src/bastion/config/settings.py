@@ -8,6 +8,7 @@ they print as `**********` everywhere, including logs and `bastion config show`.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -148,9 +149,15 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
             value = "(not set)"
         elif isinstance(value, Path):
             value = str(value)
+        elif isinstance(value, str):
+            value = _URL_CREDENTIALS.sub(r"\1***@", value)  # any URL setting: platform, broker, store, …
         shown[name] = value
     shown["database_url"] = mask_url(settings.effective_database_url)
     return shown
+
+
+#: `scheme://user:password@` or `scheme://token@`: what a URL may carry that must not be shown.
+_URL_CREDENTIALS = re.compile(r"(\w[\w+.-]*://)[^/@\s]+@")
 
 
 def mask_url(url: str) -> str:

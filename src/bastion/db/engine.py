@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,29 +37,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = create_engine(url, **kwargs)
-    event.listen(engine, "before_cursor_execute", refuse_nul)
+    event.listen(engine, "before_cursor_execute", refuse_unstorable)
     return engine
 
 
-def refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
-    """No text with a NUL character is written or searched for, on either database.
+_INT64 = range(-(2**63), 2**63)
 
-    PostgreSQL cannot store one in text and fails the whole statement; SQLite stores it and
-    other tools then truncate the value at it. Checked here, at the one door every write and
-    query passes, so a NUL in a content id, account id or any metadata field is a 422 with a
-    sentence (`InvalidInput`) wherever it came in: API, form, HMA route, CLI or import.
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600, in a 0700 directory if we make one).
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they follow.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def refuse_unstorable(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                      executemany: bool) -> None:
+    """No value either database cannot hold is written or searched for: a 422, not a crash.
+
+    Text with a NUL character: PostgreSQL fails the whole statement, SQLite stores it and other
+    tools then cut the value short. Integers past 64 bits (an id or a cursor of 2**70 in a URL):
+    both drivers raise. Checked here, at the one door every write and query passes, so such a
+    value is refused with a sentence (`InvalidInput`) wherever it came in: API, form, HMA route,
+    command line or import.
     """
     for row in (parameters if executemany else (parameters,)):
         values = row.values() if isinstance(row, dict) else row if isinstance(row, (list, tuple)) else ()
-        if any(isinstance(v, str) and "\x00" in v for v in values):
-            raise InvalidInput("Text may not contain NUL (\\x00) characters; remove them and send it again.")
+        for value in values:
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidInput("Text may not contain NUL (\\x00) characters; remove them and send it again.")
+            if isinstance(value, int) and value not in _INT64:
+                raise InvalidInput(f"The number {str(value)[:30]}… is out of range; use an id or count that exists.")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

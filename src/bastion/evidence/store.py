@@ -54,8 +54,10 @@ class FsspecBlobStore:
         self.url = url
         protocols = (self.fs.protocol,) if isinstance(self.fs.protocol, str) else tuple(self.fs.protocol)
         self._local = "file" in protocols or "local" in protocols
-        if self._local:
+        if self._local:  # the vault's files are its owner's alone: 0700 directories, 0600 objects
             self.fs.makedirs(posixpath.join(self.root, _TMP_DIR), exist_ok=True)
+            os.chmod(self.root, 0o700)
+            os.chmod(posixpath.join(self.root, _TMP_DIR), 0o700)
 
     def path(self, key: str) -> str:
         """The full path of an object; keys are relative POSIX paths without '..'."""
@@ -71,7 +73,7 @@ class FsspecBlobStore:
             return
         temp = posixpath.join(self.root, _TMP_DIR, uuid.uuid4().hex)
         try:
-            with self.fs.open(temp, "wb") as handle:
+            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
