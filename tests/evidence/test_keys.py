@@ -116,3 +116,27 @@ def test_key_text_formats_and_files(tmp_path: Path) -> None:
     assert MasterKey.from_file(path).key_id == key.key_id
     with pytest.raises(VaultKeyError, match="refusing to overwrite"):
         MasterKey.generate().write_new_file(path)
+
+
+def test_the_master_key_lives_outside_the_data_directory(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """New instances put it beside the data; a key found inside (older instances) is kept but warned about."""
+    import logging
+
+    from bastion.cases.media import open_vault
+    from bastion.clock import ManualClock
+    from bastion.config import Settings
+
+    fresh = Settings(data_dir=tmp_path / "fresh")
+    with caplog.at_level(logging.WARNING):
+        open_vault(fresh, ManualClock())
+    assert (tmp_path / "fresh-keys" / "evidence.key").exists()
+    assert not (tmp_path / "fresh" / "evidence.key").exists()
+    assert not [r for r in caplog.records if "inside the data directory" in r.getMessage()]
+
+    old = Settings(data_dir=tmp_path / "old")
+    (tmp_path / "old").mkdir()
+    MasterKey.generate().write_new_file(tmp_path / "old" / "evidence.key")
+    with caplog.at_level(logging.WARNING):
+        open_vault(old, ManualClock())
+    assert not (tmp_path / "old-keys").exists()  # the existing key is used where it is ...
+    assert [r for r in caplog.records if "inside the data directory" in r.getMessage()]  # ... and warned about

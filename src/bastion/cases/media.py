@@ -53,9 +53,12 @@ def open_vault(settings: Settings, clock: Clock) -> Any:
                 f"{config.master_key_file} is missing. Restore the key file (or set BASTION_EVIDENCE_MASTER_KEY); "
                 "a new key cannot read existing evidence."
             )
-        config.master_key_file.parent.mkdir(parents=True, exist_ok=True)
+        config.master_key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         MasterKey.generate().write_new_file(config.master_key_file)
         log.info("created the evidence master key file", extra={"path": str(config.master_key_file)})
+    warning = config.key_warning(settings.data_dir)
+    if warning:
+        log.warning(warning, extra={"path": str(config.master_key_file)})
     return config.vault(clock)
 
 

@@ -1,7 +1,8 @@
 """The vault's typed configuration, taken from :class:`~bastion.config.Settings`.
 
     evidence_master_key           the master key itself (64 hex characters or base64)
-    evidence_master_key_file      else a file holding it (default <data_dir>/evidence.key)
+    evidence_master_key_file      else a file holding it (default <data_dir>-keys/evidence.key: beside the
+                                  data directory, never inside it, so a copy of the data is not also its key)
     evidence_previous_key_files   older keys still needed to unwrap (os.pathsep-separated)
     evidence_store_url            fsspec URL of the blob store (default <data_dir>/vault)
 
@@ -26,6 +27,12 @@ ENV_PREVIOUS_KEY_FILES = "BASTION_EVIDENCE_PREVIOUS_KEY_FILES"
 ENV_STORE_URL = "BASTION_EVIDENCE_STORE_URL"
 
 
+def default_key_file(data_dir: Path) -> Path:
+    """`<data_dir>-keys/evidence.key`; an instance from before keeps the key where it already is."""
+    legacy = data_dir / "evidence.key"
+    return legacy if legacy.exists() else data_dir.parent / f"{data_dir.name or 'data'}-keys" / "evidence.key"
+
+
 @dataclass(frozen=True)
 class VaultConfig:
     store_url: str
@@ -40,10 +47,25 @@ class VaultConfig:
         previous = settings.evidence_previous_key_files
         return cls(
             store_url=settings.evidence_store_url or str(settings.data_dir / "vault"),
-            master_key_file=Path(settings.evidence_master_key_file or settings.data_dir / "evidence.key"),
+            master_key_file=Path(settings.evidence_master_key_file or default_key_file(settings.data_dir)),
             master_key_value=key or None,
             previous_key_files=tuple(Path(p) for p in previous.split(os.pathsep) if p),
         )
+
+    def key_warning(self, data_dir: Path) -> str | None:
+        """A loud sentence when the master key sits inside the data directory, beside what it protects."""
+        if self.master_key_value is not None:
+            return None
+        try:
+            inside = self.master_key_file.resolve().is_relative_to(data_dir.resolve())
+        except OSError:
+            return None
+        if not inside:
+            return None
+        return (f"The evidence master key {self.master_key_file} is inside the data directory {data_dir}: anyone "
+                "with a copy of the data (a backup, a snapshot) can decrypt the evidence. Move the key elsewhere "
+                f"(a separate volume, a secrets manager) and point {ENV_MASTER_KEY_FILE} at it, or pass the key in "
+                f"{ENV_MASTER_KEY} from a KMS at start-up.")
 
     def keys(self) -> KeyRing:
         current = (MasterKey.parse(self.master_key_value, source=ENV_MASTER_KEY) if self.master_key_value
