@@ -38,7 +38,7 @@ class Policy:
 
 
 #: Scopes counted against the per-address limit; every other scope gets the per-account limit.
-ADDRESS_SCOPES = frozenset({"ip", "mfa_ip", "reset_ip"})
+ADDRESS_SCOPES = frozenset({"ip", "mfa_ip", "reset_ip", "register_ip"})
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from bastion.auth.errors import AccountThrottled
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.errors import BastionError, InvalidInput
@@ -23,7 +24,7 @@ from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
 from bastion.web.guard import needs
-from bastion.web.state import get_db, get_state
+from bastion.web.state import client_ip, get_db, get_state
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,17 +43,22 @@ def register_submit(request: Request, name: str = Form(...), email: str = Form(.
     """Create the (disabled) officer account and mail the confirmation link."""
     state = get_state(request)
     try:
-        _, warnings = officers_service.register(db, name=name, email=email, phone=phone, password=password,
-                                                clock=state.clock, base_url=state.settings.base_url)
+        officers_service.register(db, name=name, email=email, phone=phone, password=password, clock=state.clock,
+                                  base_url=state.settings.base_url, client=client_ip(request))
+    except AccountThrottled as exc:
+        db.commit()  # the attempt still counts
+        return render(request, "portal_register.html", {"error": exc.message, "name": name, "email": email,
+                                                        "phone": phone}, status_code=exc.status,
+                      headers={"Retry-After": str(exc.retry_after_seconds)})
     except BastionError as exc:
         db.rollback()
         return render(request, "portal_register.html", {"error": exc.message, "name": name, "email": email,
                                                         "phone": phone}, status_code=exc.status)
     db.commit()
-    return render(request, "portal_message.html", {
+    return render(request, "portal_message.html", {  # the same answer for a new, known or unknown address
         "title": "Check your mail",
-        "text": f"We sent a confirmation link to {email}. Open it to confirm the address; legal staff then "
-                "approve your account and you can log in.", "warnings": warnings})
+        "text": f"If {email} can register, a confirmation link is on its way to it. Open it to confirm the "
+                "address; legal staff then approve your account and you can log in."})
 
 
 @router.get("/portal/confirm", dependencies=[needs(Perm.PUBLIC)])
