@@ -152,3 +152,41 @@ def test_removal_clock_fires_when_nothing_was_removed(db: Session, clock: Manual
     db.expire_all()
     assert db.get(Case, case.id).priority > before + 500  # type: ignore[union-attr]
     assert "removal_overdue" in [e.kind for e in service.events_of(db, case.id)]
+
+
+def test_an_innocent_users_media_is_purged_on_schedule_after_not_a_match(db: Session, clock: ManualClock,  # type: ignore[no-untyped-def]
+                                                                         user_factory, tmp_path) -> None:
+    """Decided not a match: 30 days to check the decision, then the picture leaves the vault (unless held)."""
+    from bastion.evidence import FsspecBlobStore, MasterKey, Vault
+    from bastion.evidence.models import EvidenceItem
+    from bastion.evidence.purge import purge_expired
+    from tests.detect.images import jpeg
+
+    store = FsspecBlobStore(str(tmp_path / "vault"))
+    vault = Vault(store, MasterKey.generate(), clock)
+    kept = [vault.preserve(db, jpeg(n), kind="media", subject=f"scan:{n}", actor="t", reason="matched upload")
+            for n in (1, 2)]
+    db.commit()
+    innocent = service.open_or_extend(db, account_id="acct-9", scan_id=9, content_id="post-9", matches=[_match()],
+                                      media_ref=f"evidence:{kept[0].id}", clock=clock)
+    shared = service.open_or_extend(db, account_id="acct-8", scan_id=8, content_id="post-8", matches=[_match()],
+                                    media_ref=f"evidence:{kept[1].id}", clock=clock)
+    service.open_or_extend(db, account_id="acct-7", scan_id=7, content_id="post-7", matches=[_match()],
+                           media_ref=f"evidence:{kept[1].id}", clock=clock)  # the same picture, still pending
+    db.commit()
+    alice = _reviewer(db, user_factory)
+    for case in (innocent, shared):
+        service.claim(db, case, alice, clock=clock)
+        service.reject_item(db, case, service.items_of(db, case.id)[0], alice, reason="a different picture",
+                            disable_entry=False, clock=clock)
+    db.commit()
+    first, second = db.get(EvidenceItem, kept[0].id), db.get(EvidenceItem, kept[1].id)
+    assert first.retention_until == clock.now() + timedelta(days=30)  # type: ignore[union-attr]
+    assert second.retention_until is None  # another case still holds it undecided
+
+    clock.advance(timedelta(days=31))
+    purge_expired(db, store=store, now=clock.now(), actor="bastion", clock=clock)
+    db.commit()
+    db.refresh(first)
+    assert first.status == "purged"  # type: ignore[union-attr]
+    assert db.get(EvidenceItem, kept[1].id).status != "purged"  # type: ignore[union-attr]

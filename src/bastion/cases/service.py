@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bastion import audit, timers
 from bastion.auth.models import User
 from bastion.cases.errors import CaseHeld, CaseNotFound, DecisionRefused, InvalidTransition, NotRevealed
+from bastion.cases.media import VAULT_PREFIX
 from bastion.cases.models import Case, CaseEvent, CaseItem, EntryFeedback
 from bastion.cases.policy import CLASSIFICATIONS
 from bastion.clock import Clock
@@ -215,12 +216,37 @@ def reject_item(session: Session, case: Case, item: CaseItem, user: User, *, rea
     _decide(session, case, item, user, "not_match", clock, reason=reason.strip())
     session.add(EntryFeedback(entry_id=item.entry_id, case_item_id=item.id, reviewer=user.username,
                               reason=reason.strip(), disabled_entry=disable_entry, at=clock.now()))
+    _retire_innocent_media(session, item, clock)
     if disable_entry:
         from bastion.banks import service as banks
 
         entry = banks.get_entry(session, item.entry_id)
         banks.set_entry_enabled(session, entry, False, actor=user.username, clock=clock,
                                 reason=f"not a match in case {case.id}: {reason.strip()}")
+
+
+#: The retention policy that purges media once it is decided not to be a match (evidence catalogue v2).
+FALSE_POSITIVE_MEDIA = "false_positive_media"
+
+
+def _retire_innocent_media(session: Session, item: CaseItem, clock: Clock) -> None:
+    """An innocent user's picture, kept only because it matched, goes on the catalogue's purge schedule.
+
+    Only when no other case item holds the same media undecided or confirmed: the same bytes may be
+    evidence elsewhere. Legal holds still stop the purge (see `bastion.evidence.purge`).
+    """
+    if not item.media_ref.startswith(VAULT_PREFIX):
+        return
+    others = session.scalar(select(func.count()).select_from(CaseItem).where(
+        CaseItem.media_ref == item.media_ref, CaseItem.id != item.id,
+        CaseItem.decision != "not_match"))
+    if others:
+        return
+    from bastion.evidence import retention
+
+    retention.apply_retention(session, int(item.media_ref[len(VAULT_PREFIX):]), FALSE_POSITIVE_MEDIA,
+                              from_time=clock.now(), actor="bastion", clock=clock,
+                              reason=f"case item {item.id} decided not a match")
 
 
 def _decide(session: Session, case: Case, item: CaseItem, user: User, decision: str, clock: Clock,

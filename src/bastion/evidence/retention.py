@@ -35,7 +35,7 @@ from bastion.evidence.models import (
 )
 from bastion.evidence.schedule import schedule_purge
 
-CATALOGUE_FILE = "catalogue/v1.json"
+CATALOGUE_FILE = "catalogue/v2.json"
 _DURATION = re.compile(r"P(?:(?P<y>\d+)Y)?(?:(?P<m>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?")
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
