@@ -186,7 +186,8 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
 def test_the_list_is_ordered_by_time_left_and_oversight_can_read_but_not_act(app, client, clock, user_factory) -> None:
     alice, alice_h, _ = _login(app, user_factory, clock)
     alice.post("/api/v1/legal/agencies", json=MUMBAI, headers=alice_h)
-    base = {"instrument": "in_bnss_94", "requester_email": "si.patil@mumbaipolice.gov.in", "categories": ["content"],
+    # s.69 directions run on the date they state (a s.94 notice would also run Rule 3(1)(j)'s 72 hours)
+    base = {"instrument": "in_ita_69", "requester_email": "si.patil@mumbaipolice.gov.in", "categories": ["content"],
             "accounts": [{"kind": "user_id", "value": "acct-1001"}]}
     later = alice.post("/api/v1/legal/requests", json={**base, "due_date": "2026-03-01"}, headers=alice_h).json()
     sooner = alice.post("/api/v1/legal/requests", json={**base, "instrument": "in_itr_3_1_j"}, headers=alice_h).json()

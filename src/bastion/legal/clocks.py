@@ -7,7 +7,8 @@ move the injected clock instead of sleeping.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, select
@@ -17,7 +18,7 @@ from bastion import timers
 from bastion.auth.models import User
 from bastion.clock import Clock
 from bastion.executor import TaskContext, registry
-from bastion.legal import notify
+from bastion.legal import notify, rules
 from bastion.legal.catalogue import InstrumentRule
 from bastion.legal.models import LegalRequest
 from bastion.legal.settings import (
@@ -37,12 +38,51 @@ BREACH_BOOST = 1000
 OPEN_STATUSES = ("needs_information", "held", "open", "pending_approval", "approved", "collected")
 
 
-def set_deadline(session: Session, request: LegalRequest, rule: InstrumentRule, *, clock: Clock) -> None:
-    """(Re)compute the deadline and move the request's reminder and breach timers to match."""
+@dataclass(frozen=True)
+class DeskClock:
+    """One clock a request runs on: when it ends, what it is, and the text that sets it."""
+
+    title: str
+    due_at: datetime | None
+    citation: str
+
+
+def clocks_of(session: Session, request: LegalRequest, rule: InstrumentRule) -> list[DeskClock]:
+    """Every clock the request runs on, earliest first (a request with none has an empty list).
+
+    The instrument's own deadline; the further clocks the catalogue says it starts (a BNSS s.94
+    notice to an intermediary is also a Rule 3(1)(j) order: 72 hours); and, for an emergency, the
+    jurisdiction's internal target. The earliest governs.
+    """
     due, note = rule.deadline_for(request.received_at, stated=request.stated_due_at, emergency=request.emergency)
-    request.due_at, request.deadline_note = due, note
+    found = [DeskClock(f"{rule.title}: {note}", due, rule.citation)] if due is not None else []
+    for extra in rules.clocks_for(session, rule.key):
+        body = rules.body_of(extra)
+        found.append(DeskClock(str(body["title"]), request.received_at + timedelta(hours=float(body["hours"])),
+                               extra.citation))
+    emergency = rules.emergency_rule(session, request.jurisdiction) if request.emergency else None
+    if emergency is not None:
+        hours = float(rules.body_of(emergency)["target_hours"])
+        found.append(DeskClock(f"Emergency: internal target of {hours:g} hours", request.received_at
+                               + timedelta(hours=hours), emergency.citation))
+    return sorted(found, key=lambda c: c.due_at)  # type: ignore[arg-type, return-value]
+
+
+def is_held(request: LegalRequest) -> bool:
+    """Held (unverified sender, suspected fraud): its time shows, but nothing escalates."""
+    return request.status == "held" or request.verification == "held" or bool(request.fraudulent)
+
+
+def set_deadline(session: Session, request: LegalRequest, rule: InstrumentRule, *, clock: Clock) -> None:
+    """(Re)compute the deadline (the earliest clock) and move the request's reminder and breach timers to match."""
+    running = clocks_of(session, request, rule)
+    due = running[0].due_at if running else None
+    note = rule.deadline_for(request.received_at, stated=request.stated_due_at, emergency=request.emergency)[1]
+    if running:
+        note = running[0].title + (f" (earliest of {len(running)} clocks)" if len(running) > 1 else "")
+    request.due_at, request.deadline_note = due, note[:300]
     stop(session, request)
-    if due is None or request.answered_at is not None or request.closed_at is not None:
+    if due is None or request.answered_at is not None or request.closed_at is not None or is_held(request):
         return
     now = clock.now()
     span = due - request.received_at
@@ -120,7 +160,7 @@ def breach_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
     """Deadline passed unanswered: escalate to the nodal and compliance officers and raise the priority."""
     with ctx.sessions() as session, session.begin():
         request = session.get(LegalRequest, int(payload["request_id"]))
-        if not _live(request):
+        if not _live(request) or is_held(request):  # type: ignore[arg-type]
             return
         assert request is not None
         request.priority += BREACH_BOOST

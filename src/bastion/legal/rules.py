@@ -31,8 +31,8 @@ from bastion.errors import InvalidInput
 from bastion.legal.errors import CatalogueNotFound
 from bastion.legal.models import LegalRule
 
-RULES_FILE = "catalogue/rules-v1.json"
-KINDS = ("preservation", "removal", "certificate")
+RULES_FILE = "catalogue/rules-v2.json"
+KINDS = ("preservation", "removal", "certificate", "clock", "emergency")
 EXTENSIONS = ("days", "hold", "requested", "none")
 SIGNATORIES = ("custodian", "expert")
 RULE_FIELDS = ("title", "citation", "as_of", "body", "active", "jurisdiction", "instrument_key")
@@ -185,19 +185,47 @@ def _apply(session: Session, row: LegalRule, entry: dict[str, Any]) -> None:
     body = entry.get("body")
     if not isinstance(body, dict):
         raise InvalidInput("A rule's body must be an object.")
-    {"preservation": _check_preservation, "removal": _check_removal, "certificate": _check_certificate}[kind](
-        session, body)
+    {"preservation": _check_preservation, "removal": _check_removal, "certificate": _check_certificate,
+     "clock": _check_clock, "emergency": _check_emergency}[kind](session, body)
     as_of = entry["as_of"]
     row.kind, row.title, row.citation = kind, str(entry["title"]), str(entry["citation"])
     row.jurisdiction = str(entry.get("jurisdiction", "") or "")
     row.instrument_key = str(entry.get("instrument_key", "") or "")
-    if kind in ("preservation", "certificate") and not row.jurisdiction:
+    if kind in ("preservation", "certificate", "emergency") and not row.jurisdiction:
         raise InvalidInput(f"A {kind} rule names its jurisdiction (or '{FALLBACK}' for the fallback).")
-    if kind == "removal" and not row.instrument_key:
-        raise InvalidInput("A removal rule names the removal instrument it applies to.")
+    if kind in ("removal", "clock") and not row.instrument_key:
+        raise InvalidInput(f"A {kind} rule names the instrument it applies to.")
     row.as_of = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
     row.body_json = json.dumps(body, sort_keys=True)
     row.active = bool(entry.get("active", True))
+
+
+def _positive_hours(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _check_clock(_session: Session, body: dict[str, Any]) -> None:
+    """A second clock an instrument also starts: `{"hours": 72, "title": "...", "applies_when": "..."}`."""
+    if not _positive_hours(body.get("hours")) or not str(body.get("title", "")).strip():
+        raise InvalidInput("A clock rule needs a positive number of hours and the title of the duty it times.")
+
+
+def _check_emergency(_session: Session, body: dict[str, Any]) -> None:
+    """The internal target for an emergency in a jurisdiction, and what allows disclosing in one."""
+    if not _positive_hours(body.get("target_hours")):
+        raise InvalidInput("An emergency rule needs a positive target in hours.")
+
+
+def clocks_for(session: Session, instrument_key: str) -> list[LegalRule]:
+    """The further clocks an instrument starts (e.g. a BNSS s.94 notice also starts Rule 3(1)(j)'s 72 hours)."""
+    return list(session.scalars(select(LegalRule).where(LegalRule.kind == "clock", LegalRule.active.is_(True),
+                                                        LegalRule.instrument_key == instrument_key)
+                                .order_by(LegalRule.key)))
+
+
+def emergency_rule(session: Session, jurisdiction: str) -> LegalRule | None:
+    return session.scalar(select(LegalRule).where(LegalRule.kind == "emergency", LegalRule.active.is_(True),
+                                                  LegalRule.jurisdiction == jurisdiction))
 
 
 def _check_preservation(session: Session, body: dict[str, Any]) -> None:

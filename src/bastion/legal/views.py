@@ -62,6 +62,12 @@ class RequestView:
     candidates: list[AccountCandidate]
     removals: list[Removal]
     now: datetime
+    clocks: list[clocks.DeskClock]
+
+    @property
+    def held_seconds(self) -> float | None:
+        """How long a held request has waited (held requests run no escalation, but their time shows)."""
+        return (self.now - self.request.received_at).total_seconds() if clocks.is_held(self.request) else None
 
     def preservation_state(self, row: Preservation) -> dict[str, Any]:
         """Never "preserved until" a date already gone (see `preservation.describe`)."""
@@ -79,6 +85,8 @@ class RequestView:
             "id": r.id, "reference": r.reference, "status": r.status, "source": r.source,
             "jurisdiction": r.jurisdiction, "instrument": self.rule.as_dict(), "received_at": iso(r.received_at),
             "due_at": iso(r.due_at), "deadline_rule": r.deadline_note, "time_left_seconds": self.time_left,
+            "clocks": [{"title": c.title, "due_at": iso(c.due_at), "citation": c.citation} for c in self.clocks],
+            "held_seconds": self.held_seconds,
             "priority": r.priority, "issuing_authority": r.issuing_authority, "issuing_officer": r.issuing_officer,
             "requester_email": r.requester_email, "requester_phone": r.requester_phone, "case_number": r.case_number,
             "court": r.court, "purpose": r.purpose, "offence": r.offence, "offence_max_years": r.offence_max_years,
@@ -132,8 +140,9 @@ def request_view(session: Session, request: LegalRequest, now: datetime) -> Requ
     if request.assignee_id:
         user_ids.add(request.assignee_id)
     users = {u.id: u.username for u in (session.get(User, i) for i in user_ids) if u is not None}
+    rule = get_instrument(session, request.instrument_key)
     return RequestView(
-        request=request, rule=get_instrument(session, request.instrument_key),
+        request=request, rule=rule,
         categories=json.loads(request.categories_json or "[]"),
         missing=[labels.get(m, m) for m in json.loads(request.missing_json or "[]")],
         scope=json.loads(request.scope_json or "[]"), verification=verification.summary(session, request),
@@ -145,5 +154,5 @@ def request_view(session: Session, request: LegalRequest, now: datetime) -> Requ
         related_cases=related.cases_for(session, request), events=events_of(session, request.id),
         assignee=users.get(request.assignee_id or 0, ""), users=users, time_left=clocks.time_left(request, now),
         candidates=resolution.candidates_of(session, request.id), removals=removal.removals_of(session, request.id),
-        now=now,
+        now=now, clocks=clocks.clocks_of(session, request, rule),
     )
