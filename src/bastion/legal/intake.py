@@ -188,6 +188,7 @@ def refresh(session: Session, request: LegalRequest, *, actor: str, clock: Clock
     """Re-run verification, validation, status, deadline and notice; tell the requester what is missing."""
     rule = get_instrument(session, request.instrument_key)
     was_missing = json.loads(request.missing_json or "[]")
+    _mark_child_safety(session, request, actor=actor, clock=clock)
     verification.verify(session, request)
     result = validate(session, request, rule)
     request.missing_json = json.dumps(result.missing + result.problems)
@@ -207,6 +208,26 @@ def refresh(session: Session, request: LegalRequest, *, actor: str, clock: Clock
         event(session, request, actor=actor, kind="complete", clock=clock, requester_visible=True,
               text="Everything the instrument requires has been received.")
     return result
+
+
+#: What in a request says it is about child sexual abuse: the POCSO Act, IT Act s.67B, or the words.
+CHILD_SAFETY = re.compile(r"\bPOCSO\b|\b67\s*-?\s*B\b|child sexual|\bCSAM\b|\bCSEA?M?\b|sexual abuse of a child",
+                          re.IGNORECASE)
+
+
+def _mark_child_safety(session: Session, request: LegalRequest, *, actor: str, clock: Clock) -> None:
+    """A request that cites POCSO or s.67B is a child-safety case from the start: no user notice by default.
+
+    Only ever sets the flag (staff can also set it on the request page); never clears one a person set.
+    """
+    if request.child_safety:
+        return
+    cited = " ".join((request.offence, request.purpose, request.case_number, request.issuing_authority))
+    found = CHILD_SAFETY.search(cited)
+    if found:
+        request.child_safety = True
+        event(session, request, actor=actor, kind="child_safety", clock=clock,
+              text=f"Child-safety case (the request cites {found.group(0)!r}): the user is not told.")
 
 
 def _settle_status(request: LegalRequest, result: ValidationResult) -> None:

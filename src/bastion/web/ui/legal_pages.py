@@ -186,6 +186,18 @@ async def request_update(request: Request, request_id: int, db: Session = Depend
     return _act(db, request_id, act, "request-fields")
 
 
+@router.post("/legal/requests/{request_id}/child-safety")
+def request_child_safety(request: Request, request_id: int, db: Session = Depends(get_db),
+                         principal: Principal = needs(perms.MANAGE)) -> Response:
+    """Staff mark the request a child-safety case: the user is not told (see `legal.notice`)."""
+
+    def act() -> None:
+        intake.update(db, intake.get_request(db, request_id), RequestUpdate(child_safety=True),
+                      actor=principal.actor, clock=get_state(request).clock)
+
+    return _act(db, request_id, act, "notice")
+
+
 @router.post("/legal/requests/{request_id}/document")
 async def request_document(request: Request, request_id: int, file: UploadFile = File(...),
                            db: Session = Depends(get_db), principal: Principal = needs(perms.MANAGE)) -> Response:
