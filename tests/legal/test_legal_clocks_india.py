@@ -77,3 +77,15 @@ def test_a_held_request_shows_its_time_but_never_escalates(desk, submit, clock: 
         assert not _breached(session, request.id)
         held = views.request_view(session, request, clock.now()).as_dict()["held_seconds"]
         assert held is not None and held >= 30 * 86400
+
+
+def test_a_day_in_an_indian_notice_means_that_day_in_ist(desk, submit) -> None:  # type: ignore[no-untyped-def]
+    """'Reply by 2 January' leaves all of 2 January in India: 23:59:59 IST is 18:29:59 UTC, not 00:00 UTC."""
+    from datetime import datetime, timezone
+
+    request = submit(bnss_notice(due_date=date(2026, 1, 2), date_from=date(2024, 2, 1), date_to=date(2024, 3, 31)))
+    with desk() as session:
+        request = session.get(LegalRequest, request.id)
+        assert request.stated_due_at == datetime(2026, 1, 2, 18, 30, tzinfo=timezone.utc)  # 3 Jan 00:00 IST
+        assert request.date_from == datetime(2024, 1, 31, 18, 30, tzinfo=timezone.utc)  # 1 Feb 00:00 IST
+        assert request.date_to == datetime(2024, 3, 31, 18, 30, tzinfo=timezone.utc)  # end of 31 Mar IST

@@ -32,7 +32,7 @@ from bastion.legal.requests import (  # noqa: F401  (the request's record; re-ex
     is_closed,
     resolved_accounts,
 )
-from bastion.legal.schemas import RequestInput, RequestUpdate, moment
+from bastion.legal.schemas import RequestInput, RequestUpdate, issuer_zone, moment
 from bastion.legal.settings import MAX_DOCUMENT_BYTES
 from bastion.legal.timeline import event, subject
 from bastion.legal.validation import ValidationResult, validate
@@ -135,8 +135,10 @@ def _apply_update(session: Session, request: LegalRequest, data: RequestUpdate) 
         if value is not None and getattr(request, name) != (value.strip() if isinstance(value, str) else value):
             setattr(request, name, value.strip() if isinstance(value, str) else value)
             changed.append(name)
-    dates = {"stated_due_at": moment(data.due_date), "date_from": moment(data.date_from),
-             "date_to": moment(data.date_to, end_of_day=True), "ndo_expires_at": moment(data.ndo_expires_at)}
+    zone = issuer_zone(request.jurisdiction)  # a day in an Indian notice is a day in IST
+    dates = {"stated_due_at": moment(data.due_date, end_of_day=zone is not None, zone=zone),
+             "date_from": moment(data.date_from, zone=zone), "date_to": moment(data.date_to, end_of_day=True, zone=zone),
+             "ndo_expires_at": moment(data.ndo_expires_at, end_of_day=zone is not None, zone=zone)}
     for name, value in dates.items():
         if value is not None and getattr(request, name) != value:
             setattr(request, name, value)

@@ -1,14 +1,18 @@
 """What a request carries when it comes in (portal, email or post), and what an update may change.
 
-Dates may be given as a day or a moment. A bare day is read conservatively, in UTC: a
-`date_to` day includes the whole day, a `due_date` day means that day's start (so a
-deadline is never shown later than the one stated; enter a time for anything finer).
+Dates may be given as a day or a moment. A bare day is read in the issuer's time zone where the
+jurisdiction has one (India: IST): a `due_date` day means the end of that day there, as the notice
+means it ("reply by 20 January" leaves all of the 20th), a `date_from` day its start and a `date_to`
+day its end. Where the zone is unknown (a jurisdiction spanning several), a day is read
+conservatively in UTC: the start of a `due_date` day (never later than stated), the whole of a
+`date_to` day. Everything is stored in UTC.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -64,11 +68,24 @@ class RequestInput(RequestUpdate):
     note: str = ""
 
 
-def moment(value: datetime | date | None, *, end_of_day: bool = False) -> datetime | None:
-    """A stored UTC datetime from a date or datetime (see the module docstring for bare days)."""
+#: The zone a jurisdiction's notices are dated in, where it has one zone.
+ISSUER_ZONES = {"IN": "Asia/Kolkata"}
+
+
+def issuer_zone(jurisdiction: str) -> ZoneInfo | None:
+    name = ISSUER_ZONES.get(jurisdiction)
+    return ZoneInfo(name) if name else None
+
+
+def moment(value: datetime | date | None, *, end_of_day: bool = False, zone: ZoneInfo | None = None
+           ) -> datetime | None:
+    """A stored UTC datetime from a date or datetime (see the module docstring for bare days).
+
+    A datetime without a zone is read in `zone` (UTC when none is known).
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    start = datetime.combine(value, time(0), tzinfo=UTC)
-    return start + timedelta(days=1) if end_of_day else start
+        return value.replace(tzinfo=zone or UTC).astimezone(UTC) if value.tzinfo is None else value.astimezone(UTC)
+    start = datetime.combine(value, time(0), tzinfo=zone or UTC)
+    return (start + timedelta(days=1) if end_of_day else start).astimezone(UTC)
