@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import String, Text, create_engine, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -113,6 +114,18 @@ def at_0006(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
+def _insert_as_of(session: Session, model: Any, **values: Any) -> None:
+    """Insert a row into the table as this older schema has it (the model has columns added since)."""
+    reflected = sa.Table(model.__tablename__, sa.MetaData(), autoload_with=session.connection())
+    current = model.__table__.c
+    row = dict(values)
+    for column in reflected.columns:
+        default = current[column.name].default if column.name in current else None
+        if column.name not in row and not column.primary_key and default is not None and default.is_scalar:
+            row[column.name] = default.arg
+    session.execute(sa.insert(reflected).values(**row))
+
+
 def test_migration_redacts_old_tokens_and_revokes_them(at_0006: str, clock: Any) -> None:
     old = "Qm9ndXNfdG9rZW5fZm9yX3Rlc3RzX29ubHlfMTIzNDU2Nzg5MA"
     engine = make_engine(at_0006)
@@ -120,19 +133,19 @@ def test_migration_redacts_old_tokens_and_revokes_them(at_0006: str, clock: Any)
         requester = Requester(email="si.patil@mumbaipolice.gov.in", created_at=clock.now())
         session.add(requester)
         session.flush()
-        request = LegalRequest(reference="LR-2026-00001", status="produced", source="email", jurisdiction="IN",
-                               instrument_key="in_bnss_94", received_at=clock.now(), requester_id=requester.id,
-                               requester_email=requester.email, created_by="test", updated_at=clock.now())
-        session.add(request)
-        session.flush()
+        _insert_as_of(session, LegalRequest, reference="LR-2026-00001", status="produced", source="email",
+                      jurisdiction="IN", instrument_key="in_bnss_94", received_at=clock.now(),
+                      requester_id=requester.id, requester_email=requester.email, created_by="test",
+                      updated_at=clock.now())
+        request_id = session.scalar(select(LegalRequest.id))
         mailed = f"The production for LR-2026-00001 is ready in the portal until 2026-01-04 09:00 UTC. Download token: {old}"
         session.add_all([
-            RequestEvent(request_id=request.id, at=clock.now(), actor="legal-a", kind="production_ready", text=mailed,
+            RequestEvent(request_id=request_id, at=clock.now(), actor="legal-a", kind="production_ready", text=mailed,
                          details="{}", requester_visible=True),
-            RequestEvent(request_id=request.id, at=clock.now(), actor="legal-a", kind="production_ready",
+            RequestEvent(request_id=request_id, at=clock.now(), actor="legal-a", kind="production_ready",
                          text=f"A new download token for LR-2026-00001, valid until 2026-01-05 09:00 UTC: {old}x",
                          details="{}", requester_visible=True),
-            Production(request_id=request.id, evidence_id=1, sha256="0" * 64, size=1, delivery="portal",
+            Production(request_id=request_id, evidence_id=1, sha256="0" * 64, size=1, delivery="portal",
                        token_hash=hashlib.sha256(old.encode()).hexdigest(), created_at=clock.now(), created_by="x"),
         ])
         audit.record(session, actor="legal-a", action="legal.production_ready", subject="legal_request:1",

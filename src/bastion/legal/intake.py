@@ -129,7 +129,8 @@ def _apply_update(session: Session, request: LegalRequest, data: RequestUpdate) 
     changed = []
     simple = ("issuing_authority", "issuing_officer", "requester_phone", "agency_id", "case_number", "court",
               "purpose", "offence", "offence_max_years", "emergency", "emergency_person", "emergency_nature",
-              "emergency_why", "ndo", "child_safety")
+              "emergency_why", "ndo", "child_safety", "fir_number", "police_station", "district", "officer_rank",
+              "notice_date")
     for name in simple:
         value = getattr(data, name)
         if value is not None and getattr(request, name) != (value.strip() if isinstance(value, str) else value):
@@ -143,6 +144,11 @@ def _apply_update(session: Session, request: LegalRequest, data: RequestUpdate) 
         if value is not None and getattr(request, name) != value:
             setattr(request, name, value)
             changed.append(name)
+    if data.sections is not None:
+        sections = [{"act": x.act.strip(), "section": x.section.strip()} for x in data.sections]
+        if sections != json.loads(request.sections_json or "[]"):
+            request.sections_json = json.dumps(sections)
+            changed.append("sections")
     if data.categories is not None:
         _check_categories(session, data.categories)
         categories = list(dict.fromkeys(data.categories))
@@ -224,7 +230,8 @@ def _mark_child_safety(session: Session, request: LegalRequest, *, actor: str, c
     """
     if request.child_safety:
         return
-    cited = " ".join((request.offence, request.purpose, request.case_number, request.issuing_authority))
+    sections = " ".join(f"{x['act']} {x['section']}" for x in json.loads(request.sections_json or "[]"))
+    cited = " ".join((request.offence, request.purpose, request.case_number, request.issuing_authority, sections))
     found = CHILD_SAFETY.search(cited)
     if found:
         request.child_safety = True

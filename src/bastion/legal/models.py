@@ -133,6 +133,13 @@ class LegalRequest(Base):
     requester_phone: Mapped[str] = mapped_column(String(64), default="")
     # legal basis
     case_number: Mapped[str] = mapped_column(String(200), default="")
+    # what an Indian notice carries (BNSS s.94 / s.106): the FIR, where it was registered, the sections
+    fir_number: Mapped[str] = mapped_column(String(100), default="")
+    police_station: Mapped[str] = mapped_column(String(200), default="")
+    district: Mapped[str] = mapped_column(String(200), default="")
+    sections_json: Mapped[str] = mapped_column(Text, default="[]")  # [{"act": "POCSO Act, 2012", "section": "14"}]
+    officer_rank: Mapped[str] = mapped_column(String(100), default="")
+    notice_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     court: Mapped[str] = mapped_column(String(300), default="")
     purpose: Mapped[str] = mapped_column(Text, default="")
     offence: Mapped[str] = mapped_column(Text, default="")

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 
+from bastion.errors import InvalidInput
+
 AccountKind = Literal["username", "url", "user_id", "email", "phone"]
 Source = Literal["portal", "email", "post"]
 
@@ -23,6 +25,26 @@ Source = Literal["portal", "email", "post"]
 class AccountIn(BaseModel):
     kind: AccountKind
     value: str = Field(min_length=1, max_length=500)
+
+
+class SectionIn(BaseModel):
+    """One provision a notice invokes: the Act (BNS, IPC, POCSO Act, IT Act …) and its section."""
+
+    act: str = Field(min_length=1, max_length=100)
+    section: str = Field(min_length=1, max_length=40)
+
+
+def parse_sections(text: str) -> list[SectionIn]:
+    """Sections typed one per line as `Act: section` (e.g. `POCSO Act, 2012: 14`, `BNS: 294`)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        act, _, section = line.rpartition(":")
+        if not act.strip() or not section.strip():
+            raise InvalidInput(f"Section line {number}: write it as 'Act: section', e.g. 'POCSO Act, 2012: 14'.")
+        found.append(SectionIn(act=act.strip(), section=section.strip()))
+    return found
 
 
 class RequestUpdate(BaseModel):
@@ -33,6 +55,12 @@ class RequestUpdate(BaseModel):
     requester_phone: str | None = None
     agency_id: int | None = None
     case_number: str | None = None
+    fir_number: str | None = Field(default=None, max_length=100)
+    police_station: str | None = Field(default=None, max_length=200)
+    district: str | None = Field(default=None, max_length=200)
+    sections: list[SectionIn] | None = None
+    officer_rank: str | None = Field(default=None, max_length=100)
+    notice_date: date | None = None
     court: str | None = None
     purpose: str | None = None
     offence: str | None = None
@@ -50,7 +78,7 @@ class RequestUpdate(BaseModel):
     ndo_expires_at: datetime | date | None = None
     child_safety: bool | None = None
 
-    @field_validator("due_date", "date_from", "date_to", "ndo_expires_at", mode="before")
+    @field_validator("due_date", "date_from", "date_to", "ndo_expires_at", "notice_date", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -65,6 +65,10 @@ class RequestView:
     clocks: list[clocks.DeskClock]
 
     @property
+    def sections(self) -> list[dict[str, str]]:
+        return list(json.loads(self.request.sections_json or "[]"))
+
+    @property
     def held_seconds(self) -> float | None:
         """How long a held request has waited (held requests run no escalation, but their time shows)."""
         return (self.now - self.request.received_at).total_seconds() if clocks.is_held(self.request) else None
@@ -89,6 +93,9 @@ class RequestView:
             "held_seconds": self.held_seconds,
             "priority": r.priority, "issuing_authority": r.issuing_authority, "issuing_officer": r.issuing_officer,
             "requester_email": r.requester_email, "requester_phone": r.requester_phone, "case_number": r.case_number,
+            "fir": {"number": r.fir_number, "police_station": r.police_station, "district": r.district,
+                    "sections": json.loads(r.sections_json or "[]"), "officer_rank": r.officer_rank,
+                    "notice_date": iso(r.notice_date)},
             "court": r.court, "purpose": r.purpose, "offence": r.offence, "offence_max_years": r.offence_max_years,
             "categories": self.categories, "date_from": iso(r.date_from), "date_to": iso(r.date_to),
             "emergency": r.emergency, "emergency_person": r.emergency_person, "emergency_nature": r.emergency_nature,

@@ -31,7 +31,7 @@ from bastion.legal import (
     rules,
     verification,
 )
-from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
+from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate, parse_sections
 from bastion.legal.views import request_view
 from bastion.web.api.legal import (
     connector_of,
@@ -125,6 +125,9 @@ async def new_request(request: Request, db: Session = Depends(get_db), principal
             agency_id=int(values["agency_id"]) if values.get("agency_id") else None,
             case_number=values.get("case_number", ""), court=values.get("court", ""),
             purpose=values.get("purpose", ""), offence=values.get("offence", ""),
+            fir_number=values.get("fir_number", ""), police_station=values.get("police_station", ""),
+            district=values.get("district", ""), officer_rank=values.get("officer_rank", ""),
+            notice_date=_day(values.get("notice_date", "")), sections=parse_sections(values.get("sections", "")),
             offence_max_years=int(values["offence_max_years"]) if values.get("offence_max_years") else None,
             due_date=_day(values.get("due_date", "")), date_from=_day(values.get("date_from", "")),
             date_to=_day(values.get("date_to", "")), categories=form.getlist("categories"),  # type: ignore[arg-type]
@@ -172,7 +175,11 @@ async def request_update(request: Request, request_id: int, db: Session = Depend
         try:
             data = RequestUpdate(
                 **{k: v for k, v in values.items() if k in ("issuing_authority", "issuing_officer", "requester_phone",
-                                                            "case_number", "court", "purpose", "offence")},
+                                                            "case_number", "court", "purpose", "offence",
+                                                            "fir_number", "police_station", "district",
+                                                            "officer_rank")},
+                notice_date=_day(values.get("notice_date", "")),
+                sections=parse_sections(values["sections"]) if "sections" in values else None,
                 offence_max_years=int(values["offence_max_years"]) if "offence_max_years" in values else None,
                 due_date=_day(values.get("due_date", "")), date_from=_day(values.get("date_from", "")),
                 date_to=_day(values.get("date_to", "")), ndo_expires_at=_day(values.get("ndo_expires_at", "")),

@@ -22,7 +22,7 @@ from bastion.errors import BastionError, InvalidInput
 from bastion.legal import catalogue, portal
 from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
-from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate
+from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate, parse_sections
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state
 from bastion.web.ui.render import render
@@ -105,7 +105,7 @@ async def _document(upload: UploadFile | None) -> tuple[str, bytes] | None:
 
 
 #: Follow-up fields that arrive as several values or lines rather than one string.
-LISTS = ("accounts", "categories")
+LISTS = ("accounts", "categories", "sections")
 
 
 def _accounts(text: str) -> list[AccountIn]:
@@ -136,6 +136,11 @@ async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER
                 issuing_officer=str(form.get("issuing_officer", "")) or None,
                 requester_phone=str(form.get("phone", "")) or None,
                 case_number=str(form.get("case_number", "")) or None, court=str(form.get("court", "")) or None,
+                fir_number=str(form.get("fir_number", "")) or None,
+                police_station=str(form.get("police_station", "")) or None,
+                district=str(form.get("district", "")) or None, officer_rank=str(form.get("officer_rank", "")) or None,
+                notice_date=str(form.get("notice_date", "")) or None,
+                sections=parse_sections(str(form.get("sections", ""))), emergency=bool(form.get("emergency")),
                 due_date=str(form.get("due_date", "")) or None, accounts=_accounts(str(form.get("accounts", ""))),
                 categories=[str(c) for c in form.getlist("categories")],
                 date_from=str(form.get("date_from", "")) or None, date_to=str(form.get("date_to", "")) or None,
@@ -191,6 +196,8 @@ async def answer(request: Request, request_id: int, principal: Principal = needs
             fields["accounts"] = _accounts(str(form.get("accounts", "")))
         if form.getlist("categories"):
             fields["categories"] = [str(c) for c in form.getlist("categories")]
+        if str(form.get("sections", "")).strip():
+            fields["sections"] = parse_sections(str(form.get("sections", "")))
         upload = form.get("document")
         document = await _document(upload if isinstance(upload, UploadFile) else None)
         portal.answer_follow_up(db, requester, request_id, RequestUpdate(**fields), clock=state.clock,
