@@ -108,11 +108,13 @@ def stop(session: Session, request: LegalRequest) -> None:
 
 
 def queue(session: Session, *, limit: int = 500, include_closed: bool = False) -> list[LegalRequest]:
-    """The dashboard: open requests, least time left first (no deadline last), then by priority."""
+    """The dashboard: chased requests first, then least time left (no deadline last), then by priority."""
     stmt = select(LegalRequest)
     if not include_closed:
         stmt = stmt.where(LegalRequest.closed_at.is_(None), LegalRequest.answered_at.is_(None))
-    stmt = stmt.order_by(case((LegalRequest.due_at.is_(None), 1), else_=0), LegalRequest.due_at,
+    # chased requests first (a reminder escalates, it is not a tie-breaker), then least time left
+    stmt = stmt.order_by(case((LegalRequest.escalated_at.is_(None), 1), else_=0), LegalRequest.escalated_at,
+                         case((LegalRequest.due_at.is_(None), 1), else_=0), LegalRequest.due_at,
                          LegalRequest.priority.desc(), LegalRequest.received_at)
     return list(session.scalars(stmt.limit(limit)))
 

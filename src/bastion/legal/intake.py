@@ -21,7 +21,7 @@ from bastion.errors import InvalidInput
 from bastion.legal import clocks, notify, preservation, scope, verification
 from bastion.legal.catalogue import category_keys, get_instrument
 from bastion.legal.errors import DocumentRefused, RequestNotFound, WrongState
-from bastion.legal.models import LegalRequest, RequestAccount, RequestDocument, Requester
+from bastion.legal.models import LegalRequest, Production, RequestAccount, RequestDocument, Requester
 from bastion.legal.requests import (  # noqa: F401  (the request's record; re-exported for callers of intake)
     CLOSED,
     accounts_of,
@@ -33,7 +33,7 @@ from bastion.legal.requests import (  # noqa: F401  (the request's record; re-ex
     resolved_accounts,
 )
 from bastion.legal.schemas import RequestInput, RequestUpdate, issuer_zone, moment
-from bastion.legal.settings import MAX_DOCUMENT_BYTES
+from bastion.legal.settings import MAX_DOCUMENT_BYTES, NODAL_OFFICER_EMAIL
 from bastion.legal.timeline import event, subject
 from bastion.legal.validation import ValidationResult, validate
 from bastion.orgsettings import get_value
@@ -280,15 +280,44 @@ def update(session: Session, request: LegalRequest, data: RequestUpdate, *, acto
 
 def requester_reminder(session: Session, request: LegalRequest, *, actor: str, clock: Clock, source: str = "email",
                        from_email: str = "", text: str = "") -> LegalRequest:
-    """The requester chased us: recorded on the original request, whose priority goes up."""
+    """The requester chased us: recorded on the original request, which escalates for real.
+
+    Still open: it goes to the top of the queue, and its assignee and the legal lead (the nodal
+    officer) are mailed. Already answered: the requester is told when and what was delivered.
+    """
     request.priority += REMINDER_BOOST
+    request.reminder_count += 1
     stranger = bool(from_email) and from_email.strip().lower() != request.requester_email
     event(session, request, actor=actor, kind="requester_reminder", clock=clock, requester_visible=not stranger,
           text=(f"Reminder from the requester by {source}" if not stranger
                 else f"Reminder by {source} from {from_email}, who is not the original requester")
                + (f": {text}" if text else ""),
-          details={"source": source, "from": from_email, "priority": request.priority})
+          details={"source": source, "from": from_email, "priority": request.priority,
+                   "reminders": request.reminder_count})
+    if request.answered_at is not None or is_closed(request):
+        _tell_what_was_delivered(session, request, actor=actor, clock=clock)
+        return request
+    request.escalated_at = request.escalated_at or clock.now()
+    recipients = [clocks.assignee_address(session, request), str(get_value(session, NODAL_OFFICER_EMAIL))]
+    notify.staff(session, request, to=[r for r in dict.fromkeys(recipients) if r], kind="reminder_escalated",
+                 clock=clock, subject=f"Chased: {request.reference} (reminder {request.reminder_count})",
+                 text=f"The requester sent reminder {request.reminder_count} about {request.reference} by {source}. "
+                      f"It now heads the queue. Status: {request.status}; due "
+                      + (f"{request.due_at:%Y-%m-%d %H:%M} UTC." if request.due_at else "no deadline set."),
+                 key=f"legal-request:{request.id}:chased:{request.reminder_count}")
     return request
+
+
+def _tell_what_was_delivered(session: Session, request: LegalRequest, *, actor: str, clock: Clock) -> None:
+    """A reminder about a request already answered: when it was answered and what went out (never the data)."""
+    when = request.answered_at or request.closed_at
+    productions = session.scalars(select(Production).where(Production.request_id == request.id).order_by(Production.id))
+    delivered = [f"a production of {p.created_at:%Y-%m-%d} ({p.delivery})" for p in productions]
+    what = "; ".join(delivered) or f"our answer ({request.status})"
+    notify.requester(session, request, subject=f"{request.reference}: already answered", actor=actor, clock=clock,
+                     kind="already_answered",
+                     text=f"Your request {request.reference} was answered on {when:%Y-%m-%d %H:%M} UTC: {what}. "
+                          "If you cannot find it, reply to this message and we will send it again through the portal.")
 
 
 def attach_document(session: Session, request: LegalRequest, filename: str, data: bytes, *, actor: str, clock: Clock,

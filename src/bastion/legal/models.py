@@ -157,6 +157,9 @@ class LegalRequest(Base):
     ndo: Mapped[bool] = mapped_column(Boolean, default=False)
     ndo_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     child_safety: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the requester chasing us: how often, and since when the request heads the queue
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # desk state
     missing_json: Mapped[str] = mapped_column(Text, default="[]")
     scope_json: Mapped[str] = mapped_column(Text, default="[]")

@@ -89,6 +89,7 @@ class RequestView:
             "id": r.id, "reference": r.reference, "status": r.status, "source": r.source,
             "jurisdiction": r.jurisdiction, "instrument": self.rule.as_dict(), "received_at": iso(r.received_at),
             "due_at": iso(r.due_at), "deadline_rule": r.deadline_note, "time_left_seconds": self.time_left,
+            "reminders": {"count": r.reminder_count, "escalated_at": iso(r.escalated_at)},
             "clocks": [{"title": c.title, "due_at": iso(c.due_at), "citation": c.citation} for c in self.clocks],
             "held_seconds": self.held_seconds,
             "priority": r.priority, "issuing_authority": r.issuing_authority, "issuing_officer": r.issuing_officer,
