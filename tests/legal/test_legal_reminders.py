@@ -60,3 +60,61 @@ def test_a_reminder_about_an_answered_request_says_when_and_what(desk, submit, c
         assert mail.subject.endswith("already answered") and request.escalated_at is None
         told = [e.text for e in events_of(session, request.id) if e.kind == "already_answered"]
         assert told and "was answered on" in told[0]
+
+
+def test_a_reminder_arriving_as_a_new_request_is_offered_for_merging_and_linked(app, desk, submit, clock,  # type: ignore[no-untyped-def]
+                                                                                user_factory) -> None:
+    original = submit(bnss_notice(fir_number="112/2026", case_number="FIR 112/2026"))
+    again = submit(bnss_notice(fir_number="112/2026", case_number="FIR 112/2026, reminder",
+                               requester_email="sho.cyber@mumbaipolice.gov.in"))  # another officer, same agency
+    staff = TestClient(app)
+    csrf = {"X-CSRF-Token": api_login(staff, user_factory(Role.LEGAL), clock)}
+    page = staff.get(f"/legal/requests/{again.id}").text
+    assert 'id="merge-offer"' in page and original.reference in page
+    merged = staff.post(f"/legal/requests/{again.id}/merge", data={"original": str(original.id)}, headers=csrf,
+                        follow_redirects=False)
+    assert merged.status_code == 303
+    with desk() as session:
+        first, second = session.get(LegalRequest, original.id), session.get(LegalRequest, again.id)
+        assert first.reminder_count == 1 and first.escalated_at is not None  # type: ignore[union-attr]
+        assert second.status == "closed" and second.closed_at is not None  # type: ignore[union-attr]
+    assert 'id="merge-offer"' not in staff.get(f"/legal/requests/{again.id}").text
+
+
+def test_an_officer_chases_only_their_own_requests_from_the_portal(desk, submit, clock) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from bastion.legal import portal
+    from bastion.legal.errors import RequestNotFound
+    from bastion.legal.models import Requester
+
+    someone_elses = submit(bnss_notice())
+    with desk() as session:
+        stranger = Requester(email="other@mumbaipolice.gov.in", created_at=clock.now())
+        session.add(stranger)
+        session.flush()
+        with pytest.raises(RequestNotFound):
+            portal.submit_request(session, stranger, bnss_notice(reminder_of=someone_elses.reference), clock=clock,
+                                  vault=None)
+
+
+def test_the_portal_offers_the_officers_open_requests_to_chase(app, desk, submit, clock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from bastion.legal.models import Requester
+
+    officer = user_factory(Role.OFFICER)
+    first = submit(bnss_notice())
+    with desk() as session:
+        requester = session.scalars(select(Requester).where(Requester.email == "si.patil@mumbaipolice.gov.in")).one()
+        requester.user_id, requester.confirmed_at = officer.id, clock.now()
+        session.commit()
+    http = TestClient(app)
+    csrf = {"X-CSRF-Token": api_login(http, officer, clock)}
+    form = http.get("/portal/requests/new").text
+    assert 'id="reminder_of"' in form and first.reference in form
+    chased = http.post("/portal/requests/new", headers=csrf, follow_redirects=False,
+                       data={"instrument": "in_bnss_94", "reminder_of": first.reference, "accounts": "user_id: a"})
+    assert chased.status_code == 303, chased.text
+    with desk() as session:
+        assert session.get(LegalRequest, first.id).reminder_count == 1  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
@@ -98,12 +98,13 @@ def submit(session: Session, data: RequestInput, *, actor: str, clock: Clock, re
     if document is not None:
         attach_document(session, request, document[0], document[1], actor=actor, clock=clock, vault=vault,
                         refresh_after=False)
+    refresh(session, request, actor=actor, clock=clock, announce=True)
     duplicate = _possible_duplicate(session, request)
     if duplicate is not None:
         event(session, request, actor="bastion", kind="possible_duplicate", clock=clock,
-              text=f"Same requester and case number as open request {duplicate.reference}; if this is a reminder, "
-                   "record it there.", details={"original": duplicate.reference})
-    refresh(session, request, actor=actor, clock=clock, announce=True)
+              text=f"Same FIR or case number, from the same agency, as open request {duplicate.reference}; if this "
+                   "is a reminder, merge it there.", details={"original": duplicate.reference,
+                                                              "original_id": duplicate.id})
     from bastion.legal import preservation, resolution
 
     preservation.on_arrival(session, request, rule, actor=actor, clock=clock)
@@ -183,12 +184,30 @@ def _account_row(request_id: int, kind: str, value: str) -> RequestAccount:
 
 
 def _possible_duplicate(session: Session, request: LegalRequest) -> LegalRequest | None:
-    if not request.case_number or not request.requester_id:
+    """An open request this one may be a reminder of: the same FIR (or case number) from the same
+    agency, or from the same requester when the agency is not known."""
+    same_case = [c for c in (
+        (LegalRequest.fir_number == request.fir_number) if request.fir_number else None,
+        (LegalRequest.case_number == request.case_number) if request.case_number else None) if c is not None]
+    same_source = [c for c in (
+        (LegalRequest.agency_id == request.agency_id) if request.agency_id else None,
+        (LegalRequest.requester_id == request.requester_id) if request.requester_id else None) if c is not None]
+    if not same_case or not same_source:
         return None
     return session.scalar(select(LegalRequest).where(
-        LegalRequest.id != request.id, LegalRequest.requester_id == request.requester_id,
-        LegalRequest.case_number == request.case_number, LegalRequest.status.not_in(CLOSED),
+        LegalRequest.id != request.id, or_(*same_case), or_(*same_source), LegalRequest.status.not_in(CLOSED),
     ).order_by(LegalRequest.id).limit(1))
+
+
+def merge_as_reminder(session: Session, duplicate: LegalRequest, original: LegalRequest, *, actor: str,
+                      clock: Clock) -> None:
+    """Staff confirm a new request is a reminder of an open one: the original is chased, the copy closed."""
+    if duplicate.id == original.id or is_closed(original):
+        raise WrongState(f"{original.reference} is not an open request this one can be merged into.")
+    requester_reminder(session, original, actor=actor, clock=clock, source=f"merged from {duplicate.reference}",
+                       from_email=duplicate.requester_email)
+    close(session, duplicate, actor=actor, clock=clock, status="closed",
+          text=f"Merged into {original.reference} as a reminder.")
 
 
 def refresh(session: Session, request: LegalRequest, *, actor: str, clock: Clock, announce: bool = False

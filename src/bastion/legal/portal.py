@@ -94,6 +94,10 @@ def submit_request(session: Session, requester: Requester, data: RequestInput, *
                    document: tuple[str, bytes] | None = None) -> LegalRequest:
     """A request from the portal: the sender is the signed-in officer's own address."""
     data = data.model_copy(update={"source": "portal", "requester_email": requester.email, "received_at": None})
+    if data.reminder_of:  # an officer chases only their own requests (and learns nothing of others')
+        original = intake.by_reference(session, data.reminder_of) if data.reminder_of.strip() else None
+        if original is None or original.requester_id != requester.id:
+            raise RequestNotFound(f"You have no request {data.reminder_of}.")
     return intake.submit(session, data, actor=f"officer:{requester.email}", clock=clock, requester=requester,
                          document=document, vault=vault)
 

@@ -65,6 +65,14 @@ class RequestView:
     clocks: list[clocks.DeskClock]
 
     @property
+    def merge_offer(self) -> dict[str, Any] | None:
+        """The open request this one may be a reminder of (offered once at intake), while both are open."""
+        if self.request.closed_at is not None:
+            return None
+        offers = [json.loads(e.details) for e in self.events if e.kind == "possible_duplicate"]
+        return offers[-1] if offers and "original_id" in offers[-1] else None
+
+    @property
     def sections(self) -> list[dict[str, str]]:
         return list(json.loads(self.request.sections_json or "[]"))
 

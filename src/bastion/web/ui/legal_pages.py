@@ -193,6 +193,21 @@ async def request_update(request: Request, request_id: int, db: Session = Depend
     return _act(db, request_id, act, "request-fields")
 
 
+@router.post("/legal/requests/{request_id}/merge")
+def request_merge(request: Request, request_id: int, original: int = Form(...), db: Session = Depends(get_db),
+                  principal: Principal = needs(perms.MANAGE)) -> Response:
+    """One click: this new request is a reminder of an open one; the original is chased, this one closed."""
+    clock = get_state(request).clock
+    try:
+        intake.merge_as_reminder(db, intake.get_request(db, request_id), intake.get_request(db, original),
+                                 actor=principal.actor, clock=clock)
+    except BastionError as exc:
+        db.rollback()
+        return _back(request_id, exc.message, "merge-offer")
+    db.commit()
+    return _back(original, anchor="chased")
+
+
 @router.post("/legal/requests/{request_id}/child-safety")
 def request_child_safety(request: Request, request_id: int, db: Session = Depends(get_db),
                          principal: Principal = needs(perms.MANAGE)) -> Response:

@@ -87,12 +87,13 @@ def home(request: Request, db: Session = Depends(get_db), principal: Principal =
 @router.get("/portal/requests/new")
 def new_form(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.OFFICER_PORTAL)
              ) -> Response:
-    return render(request, "portal_new.html", _form_context(db))
+    return render(request, "portal_new.html", _form_context(db, portal.requester_for_user(db, principal.user_id)))
 
 
-def _form_context(db: Session) -> dict[str, object]:
+def _form_context(db: Session, requester: Requester | None = None) -> dict[str, object]:
+    own = portal.list_own_requests(db, requester) if requester is not None else []
     return {"instruments": catalogue.list_instruments(db), "categories": catalogue.list_categories(db),
-            "account_kinds": ACCOUNT_KINDS}
+            "account_kinds": ACCOUNT_KINDS, "own": own}
 
 
 async def _document(upload: UploadFile | None) -> tuple[str, bytes] | None:
@@ -144,7 +145,7 @@ async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER
                 due_date=str(form.get("due_date", "")) or None, accounts=_accounts(str(form.get("accounts", ""))),
                 categories=[str(c) for c in form.getlist("categories")],
                 date_from=str(form.get("date_from", "")) or None, date_to=str(form.get("date_to", "")) or None,
-                purpose=str(form.get("purpose", "")) or None,
+                purpose=str(form.get("purpose", "")) or None, reminder_of=str(form.get("reminder_of", "")) or None,
             )
             document = await _document(upload if isinstance(upload, UploadFile) else None)
             created = portal.submit_request(db, requester, data, clock=state.clock,
@@ -152,7 +153,7 @@ async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER
         except (BastionError, ValueError) as exc:
             db.rollback()
             message = exc.message if isinstance(exc, BastionError) else str(exc)
-            return render(request, "portal_new.html", {**_form_context(db), "error": message,
+            return render(request, "portal_new.html", {**_form_context(db, requester), "error": message,
                                                        "values": dict(form)}, status_code=422)
         db.commit()
         return RedirectResponse(f"/portal/requests/{created.id}", status_code=303)
