@@ -134,3 +134,30 @@ def test_a_truncated_and_rewritten_chain_fails_against_an_exported_head(tmp_path
     (tmp_path / "forged.json").write_text(json.dumps(forged))
     refused = runner.invoke(cli, ["audit", "verify", "--head-file", str(tmp_path / "forged.json")], env=env)
     assert refused.exit_code != 0 and "not signed" in refused.output
+
+
+def test_the_server_writes_signed_head_exports_on_a_schedule(tmp_path, sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    """The `audit.export_head` timer writes a signed file the CLI's `verify --head-file` accepts, and re-arms."""
+    import json
+    from datetime import timedelta
+
+    from bastion import audit
+    from bastion.evidence import anchors
+    from bastion.executor import TaskContext
+    from bastion.production.keys import SigningKey
+    from bastion.timers import Ticker
+
+    key = SigningKey.generate()
+    with sessions() as session:
+        audit.record(session, actor="t", action="test.act", clock=clock)
+        anchors.schedule(session, clock, at=clock.now())
+        session.commit()
+    ticker = Ticker(TaskContext(sessions=sessions, clock=clock, services={
+        anchors.SIGNING_KEY_SERVICE: key, anchors.ANCHOR_DIR_SERVICE: str(tmp_path / "anchors")}))
+    ticker.tick()
+    [first] = list((tmp_path / "anchors").iterdir())
+    anchor = anchors.anchor_of(json.loads(first.read_text()), key.public_key)
+    assert anchor.seq == 1
+    clock.advance(anchors.ANCHOR_INTERVAL + timedelta(seconds=1))
+    ticker.tick()
+    assert len(list((tmp_path / "anchors").iterdir())) == 2  # the timer re-armed itself

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from pathlib import Path
 
 import typer
-from cryptography.exceptions import InvalidSignature
 from rich.table import Table
 
 from bastion import audit
@@ -20,6 +18,8 @@ from bastion.cli.common import actor, clock, console, db_session, err_console, f
 from bastion.config import get_settings, masked_settings
 from bastion.db import make_engine, migrate
 from bastion.db.engine import check_reachable
+from bastion.errors import InvalidInput
+from bastion.evidence import anchors
 from bastion.production.config import ProductionConfig
 from bastion.production.keys import SigningKey
 
@@ -244,28 +244,24 @@ def audit_export_head(
 ) -> None:
     """Sign the chain's current head with the instance key; store the file where this machine cannot rewrite it.
 
-    Run it on a schedule (cron, a systemd timer) and ship the file off the host (another system, a
-    WORM bucket, a syslog): `audit verify --head-file` then catches a truncated or rewritten chain.
+    The server writes one every hour by itself when `BASTION_AUDIT_ANCHOR_DIR` is set; point it at
+    storage this host cannot rewrite (another system, a write-once bucket's mount), or ship the files
+    off the host: `audit verify --head-file` then catches a truncated or rewritten chain.
     """
     key = SigningKey.load_or_create(ProductionConfig.from_settings(get_settings()).signing_key_file)
     with db_session() as session:
-        body = anchor.statement(session, at=clock.now())
-    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    out.write_text(json.dumps({"statement": body, "key_id": key.key_id, "public_key": key.public_pem,
-                               "signature": base64.b64encode(key.sign(payload)).decode()}, indent=2))
-    console.print(f"Head {body['anchor']} signed by key {key.key_id} into {out}.")
+        document = anchors.signed_head(session, key, at=clock.now())
+    out.write_text(json.dumps(document, indent=2))
+    console.print(f"Head {document['statement']['anchor']} signed by key {key.key_id} into {out}.")
 
 
 def _signed_anchor(path: Path) -> Anchor:
     """The anchor of a signed head export, after checking its signature against this instance's key."""
-    doc = json.loads(path.read_text())
-    payload = json.dumps(doc["statement"], sort_keys=True, separators=(",", ":")).encode()
     key = SigningKey.load(ProductionConfig.from_settings(get_settings()).signing_key_file)
     try:
-        key.public_key.verify(base64.b64decode(doc["signature"]), payload)
-    except InvalidSignature:
-        raise typer.BadParameter(f"{path} is not signed by this instance's key; it proves nothing.") from None
-    return Anchor.parse(doc["statement"]["anchor"])
+        return anchors.anchor_of(json.loads(path.read_text()), key.public_key)
+    except InvalidInput as exc:
+        raise typer.BadParameter(f"{path}: {exc.message}") from None
 
 
 @config_app.command("show")

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     platform_url: str = Field("", description="Base URL of the host platform's Bastion connector API.")
     platform_secret: SecretStr | None = Field(None, description="Shared HMAC secret for the platform connector.")
     evidence_master_key: SecretStr | None = Field(None, description="Vault master key (hex or base64); else the key file.")
+    audit_anchor_dir: str = Field("", description="Where the server writes a signed export of the audit head every "
+                                  "hour (storage this host cannot rewrite); empty: off, use `bastion audit export-head`.")
     evidence_master_key_file: str = Field("", description="Vault master key file (default <data_dir>-keys/evidence.key, outside the data).")
     evidence_previous_key_files: str = Field("", description="Older master key files still needed to read evidence.")
     evidence_store_url: str = Field("", description="fsspec URL of the evidence store (default <data_dir>/vault).")

@@ -19,6 +19,7 @@ from bastion.config import Settings, get_settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
+from bastion.evidence import anchors
 from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.media import DecodeLimits, isolation
 from bastion.media.limits import apply_to_pillow
@@ -100,6 +101,7 @@ def wire_review(state: AppState) -> None:
     import bastion.actions.tasks  # noqa: F401  (registers actions.deliver)
     import bastion.cases.enforce  # noqa: F401  (registers the action-sync task)
     import bastion.cases.tasks  # noqa: F401  (registers the removal-clock task)
+    import bastion.evidence.anchors  # noqa: F401  (registers audit.export_head)
     import bastion.evidence.tasks  # noqa: F401  (registers evidence.purge)
     import bastion.ncmec.tasks  # noqa: F401  (registers ncmec.advance and ncmec.watch)
     from bastion.actions.tasks import CONNECTOR_FACTORY
@@ -149,6 +151,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(state.matcher.load)
     with state.sessions() as session:
         schedule_snapshots(session, state.clock)
+        if state.settings.audit_anchor_dir:
+            state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
+            anchors.schedule(session, state.clock, at=state.clock.now())
         session.commit()
     try:
         yield
