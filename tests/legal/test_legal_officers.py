@@ -35,6 +35,8 @@ def test_register_confirm_approve(desk: sessionmaker[Session], clock: ManualCloc
         db.commit()
         assert not user.disabled
         assert [(u.id, r.email) for u, r in officers.list_officers(db)] == [(user.id, "si.patil@mumbaipolice.gov.in")]
+        told = db.scalars(select(MailMessage).where(MailMessage.kind == "legal.officer_approved")).one()
+        assert told.to_addrs == ["si.patil@mumbaipolice.gov.in"]  # the officer is told by mail
         approval = db.scalars(select(AuditRecord).where(AuditRecord.action == "legal.officer.approve")).one()
         assert approval.actor == "legal:lee" and approval.subject == f"user:{user.id}"
 

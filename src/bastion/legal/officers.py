@@ -79,4 +79,8 @@ def approve_officer(session: Session, user_id: int, *, actor: str, clock: Clock)
     users.set_disabled(session, user, False, actor=actor, clock=clock)
     audit.record(session, actor=actor, action="legal.officer.approve", subject=f"user:{user.id}",
                  details={"email": requester.email, "agency": requester.agency_id}, clock=clock)
+    notify.queue(session, to=requester.email, subject="Your officer account is approved", clock=clock,
+                 kind="legal.officer_approved", subject_ref=f"legal_requester:{requester.id}", actor=actor,
+                 text="Legal staff approved your account for law-enforcement requests. Log in to the portal with "
+                      "your address and password; the first login asks you to set up a second factor.")
     return user

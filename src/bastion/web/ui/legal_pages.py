@@ -69,7 +69,9 @@ def _act(db: Session, request_id: int, action: Callable[[], Any], anchor: str = 
 def legal_list(request: Request, closed: bool = False, db: Session = Depends(get_db),
                principal: Principal = needs(perms.READ)) -> Response:
     clock = get_state(request).clock
+    titles = {i.key: i.title for i in catalogue.list_instruments(db)}
     return render(request, "legal_list.html", {"requests": clocks.queue(db, include_closed=closed), "now": clock.now(),
+                                               "instrument_titles": titles,
                                                "closed": closed})
 
 

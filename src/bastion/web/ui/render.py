@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from bastion.auth.permissions import Perm
+from bastion.legal.titles import title_of
 from bastion.web.guard import ANON_CSRF_COOKIE
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["title_of"] = title_of  # titles, not stored keys, on every page
 
 
 def csrf_token_for(request: Request) -> str:

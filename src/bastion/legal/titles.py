@@ -1,0 +1,35 @@
+"""What people read for the desk's keys: a request's status, a decision's outcome and state, the notice.
+
+Pages show these titles, never the stored keys (the API keeps the keys: machines key on them).
+An unknown key falls back to a readable form of itself, so a new status never shows as blank.
+"""
+
+from __future__ import annotations
+
+TITLES: dict[str, dict[str, str]] = {
+    "status": {
+        "received": "Received", "needs_information": "Waiting for information", "held": "Held (sender not verified)",
+        "open": "Open", "pending_approval": "Waiting for a second approver", "approved": "Approved",
+        "collected": "Data collected", "produced": "Produced", "delivered": "Delivered", "refused": "Refused",
+        "closed": "Closed", "fraudulent": "Fraudulent", "withdrawn": "Withdrawn", "expired": "Expired",
+        "preserved": "Preserved", "removed": "Removed",
+    },
+    "decision": {
+        "produce": "Produce", "produce_in_part": "Produce in part", "refuse": "Refuse",
+        "ask_more": "Ask for more information", "remove": "Remove the content",
+    },
+    "decision_state": {
+        "pending_approval": "Waiting for a second approver", "approved": "Approved", "final": "Final",
+        "superseded": "Superseded", "invalidated": "Void: the request changed after it",
+    },
+    "notice": {
+        "pending": "To be sent before disclosure", "not_required": "Not sent", "deferred": "Deferred",
+        "due": "Due now", "sent": "Sent", "": "Not decided yet",
+    },
+}
+
+
+def title_of(key: str | None, kind: str = "status") -> str:
+    """The title of `key` among `kind`'s titles (see `TITLES`)."""
+    value = key or ""
+    return TITLES.get(kind, {}).get(value) or value.replace("_", " ").capitalize() or "—"
