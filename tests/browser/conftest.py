@@ -36,9 +36,13 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A fresh page; any Content-Security-Policy violation on it fails the test (the pages must not need one)."""
-    context = browser.new_context()
+def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh page; any Content-Security-Policy violation on it fails the test (the pages must not need one).
+
+    `@pytest.mark.timezone("Asia/Kolkata")` runs the browser in that zone, as an officer's would be.
+    """
+    marker = request.node.get_closest_marker("timezone")
+    context = browser.new_context(timezone_id=marker.args[0]) if marker else browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15000)
     violations: list[str] = []

@@ -87,6 +87,7 @@ def _staff(url: str, name: str) -> tuple[httpx.Client, dict[str, str]]:
     return client, {"X-CSRF-Token": response.json()["csrf_token"]}
 
 
+@pytest.mark.timezone("Asia/Kolkata")
 def test_officer_request_to_verified_production(page, world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url, platform_url, smtp, app = world
 
@@ -136,6 +137,9 @@ def test_officer_request_to_verified_production(page, world, tmp_path: Path) -> 
     page.click("#request-submit")
     page.wait_for_url(re.compile(r"/portal/requests/\d+$"))
     request_id = int(page.url.rsplit("/", 1)[1])
+    shown = page.locator("#request-timeline time").first
+    assert shown.get_attribute("data-zone") in ("Asia/Kolkata", "Asia/Calcutta")  # the officer reads IST
+    assert "UTC" not in shown.inner_text() and re.search(r"(IST|GMT\+5:30)$", shown.inner_text())
 
     # 5. staff: validated and verified; decide; a second person approves; collect; notify; produce
     view = alice.get(f"/api/v1/legal/requests/{request_id}").json()

@@ -9,6 +9,7 @@ and only the timeline events meant for them.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,9 +21,9 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.clock import Clock
 from bastion.errors import InvalidInput, PermissionDenied
-from bastion.legal import directory, intake, notify, produce, verification
+from bastion.legal import catalogue, directory, intake, notify, produce, verification
 from bastion.legal.errors import RequestNotFound, TokenInvalid
-from bastion.legal.models import LegalRequest, Requester
+from bastion.legal.models import Agency, LegalRequest, Requester
 from bastion.legal.schemas import RequestInput, RequestUpdate
 from bastion.legal.timeline import events_of
 
@@ -90,10 +91,39 @@ def requester_for_user(session: Session, user_id: int) -> Requester:
     return requester
 
 
+#: Instruments any agency may use, whatever its own jurisdiction (a treaty request goes through its central authority).
+ANY_JURISDICTION = ("INTL",)
+
+
+def agency_jurisdiction(session: Session, requester: Requester) -> str:
+    """The jurisdiction whose law the officer's agency acts under ("" when the agency is not known)."""
+    if requester.agency_id is not None:
+        agencies = [a for a in [session.get(Agency, requester.agency_id)] if a is not None]
+    else:
+        agencies = directory.agencies_for_email(session, requester.email)
+    homes = {(a.jurisdiction or a.country).upper() for a in agencies}
+    return homes.pop() if len(homes) == 1 else ""
+
+
+def instruments_for(session: Session, requester: Requester) -> list[catalogue.InstrumentRule]:
+    """The instruments this officer may invoke: their agency's jurisdiction's, and treaty requests.
+
+    An officer whose agency is not yet known sees them all; their requests are held until the
+    agency is verified, and staff then see which instrument was claimed.
+    """
+    rules = catalogue.list_instruments(session)
+    home = agency_jurisdiction(session, requester)
+    return [r for r in rules if not home or r.jurisdiction in (home, *ANY_JURISDICTION)]
+
+
 def submit_request(session: Session, requester: Requester, data: RequestInput, *, clock: Clock, vault: Any,
                    document: tuple[str, bytes] | None = None) -> LegalRequest:
     """A request from the portal: the sender is the signed-in officer's own address."""
     data = data.model_copy(update={"source": "portal", "requester_email": requester.email, "received_at": None})
+    allowed = instruments_for(session, requester)
+    if data.instrument not in {r.key for r in allowed}:
+        raise InvalidInput(f"{data.instrument!r} is not an instrument your agency can use here; choose one of: "
+                           + ", ".join(f"{r.title} ({r.key})" for r in allowed) + ".")
     if data.reminder_of:  # an officer chases only their own requests (and learns nothing of others')
         original = intake.by_reference(session, data.reminder_of) if data.reminder_of.strip() else None
         if original is None or original.requester_id != requester.id:
@@ -116,11 +146,13 @@ class OwnRequest:
     id: int
     reference: str
     instrument: str
+    instrument_title: str
     status: str
     received_at: datetime
     due_at: datetime | None
-    missing: list[str]
+    missing: list[dict[str, str]]  # [{"key": "case_number", "label": "the case or FIR number"}]; problems have key ""
     events: list[dict[str, Any]]
+    categories: list[str] = ()  # type: ignore[assignment]
 
 
 def _public_status(request: LegalRequest) -> str:
@@ -130,9 +162,15 @@ def _public_status(request: LegalRequest) -> str:
             }.get(request.status, request.status.replace("_", " "))
 
 
-def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest]:
-    import json
+def _missing(request: LegalRequest) -> list[dict[str, str]]:
+    """What the desk still needs, each by its title; a stated problem (not a field) carries no key."""
+    labels = catalogue.field_labels()
+    return [{"key": key if key in labels else "", "label": labels.get(key, key)}
+            for key in json.loads(request.missing_json or "[]")]
 
+
+def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest]:
+    titles = {r.key: r.title for r in catalogue.list_instruments(session, include_inactive=True)}
     rows = session.scalars(select(LegalRequest).where(LegalRequest.requester_id == requester.id)
                            .order_by(LegalRequest.received_at.desc()))
     out = []
@@ -140,10 +178,12 @@ def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest
         held = request.verification == "held" or request.fraudulent
         out.append(OwnRequest(
             id=request.id, reference=request.reference, instrument=request.instrument_key,
+            instrument_title=titles.get(request.instrument_key, request.instrument_key),
             status=_public_status(request), received_at=request.received_at, due_at=request.due_at,
-            missing=[] if held else json.loads(request.missing_json or "[]"),
-            events=[] if held else [{"at": e.at.isoformat(), "kind": e.kind, "text": e.text}
+            missing=[] if held else _missing(request),
+            events=[] if held else [{"at": e.at, "kind": e.kind, "text": e.text}
                                     for e in events_of(session, request.id, requester_view=True)],
+            categories=json.loads(request.categories_json or "[]"),
         ))
     return out
 

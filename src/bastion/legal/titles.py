@@ -22,6 +22,15 @@ TITLES: dict[str, dict[str, str]] = {
         "pending_approval": "Waiting for a second approver", "approved": "Approved", "final": "Final",
         "superseded": "Superseded", "invalidated": "Void: the request changed after it",
     },
+    "event": {
+        "received": "Received", "complete": "Complete: everything needed is here", "follow_up": "We asked for more",
+        "information_requested": "We asked for more information", "requester_reminder": "Reminder from the officer",
+        "reminder_escalated": "Reminder escalated", "already_answered": "Already answered", "document": "Document added",
+        "downloaded": "Package downloaded", "production_ready": "Package ready", "refusal_sent": "Refusal sent",
+        "message": "Message", "transferred": "Transferred to another officer", "preserve_now": "Preservation requested",
+        "approval_voided": "Approval void: the request changed", "deadline_breached": "Deadline passed",
+        "possible_duplicate": "Possible duplicate", "callback": "Call-back to the agency",
+    },
     "notice": {
         "pending": "To be sent before disclosure", "not_required": "Not sent", "deferred": "Deferred",
         "due": "Due now", "sent": "Sent", "": "Not decided yet",

@@ -92,7 +92,8 @@ def new_form(request: Request, db: Session = Depends(get_db), principal: Princip
 
 def _form_context(db: Session, requester: Requester | None = None) -> dict[str, object]:
     own = portal.list_own_requests(db, requester) if requester is not None else []
-    return {"instruments": catalogue.list_instruments(db), "categories": catalogue.list_categories(db),
+    instruments = portal.instruments_for(db, requester) if requester is not None else catalogue.list_instruments(db)
+    return {"instruments": instruments, "categories": catalogue.list_categories(db),
             "account_kinds": ACCOUNT_KINDS, "own": own}
 
 
@@ -173,7 +174,8 @@ def _own(db: Session, principal: Principal, request_id: int) -> tuple[Requester,
 def request_page(request: Request, request_id: int, db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
     _, own = _own(db, principal, request_id)
-    return render(request, "portal_request.html", {"own": own, "today": date.today()})
+    return render(request, "portal_request.html", {"own": own, "today": date.today(),
+                                                   "categories": catalogue.list_categories(db)})
 
 
 @router.post("/portal/requests/{request_id}/reminder")

@@ -12,9 +12,12 @@ from fastapi.templating import Jinja2Templates
 from bastion.auth.permissions import Perm
 from bastion.legal.titles import title_of
 from bastion.web.guard import ANON_CSRF_COOKIE
+from bastion.web.ui.times import when
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["title_of"] = title_of  # titles, not stored keys, on every page
+TEMPLATES.env.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]  # "FIR" stays "FIR"
+TEMPLATES.env.filters["when"] = when  # times in the viewer's zone (see times.py)
 
 
 def csrf_token_for(request: Request) -> str:
