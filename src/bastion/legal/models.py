@@ -109,6 +109,12 @@ class Requester(Base):
     confirm_token_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
     confirm_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # An address on no agency's domain (free mail, unknown) is approved only after a call-back on the
+    # directory number (who made it, when, what was said) and by a second person (see legal.officers).
+    vouched_by: Mapped[str] = mapped_column(String(200), default="")
+    vouched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    vouch_note: Mapped[str] = mapped_column(Text, default="")
+    supervisor: Mapped[bool] = mapped_column(Boolean, default=False)  # sees the agency's requests; can transfer
 
 
 class LegalRequest(Base):
@@ -379,3 +385,25 @@ class Removal(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # the platform's time
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # when Bastion learnt it
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Message(Base):
+    """One message in the thread between the officer and the legal desk about a request.
+
+    The text lives here and is read in the portal; mail only says that there is a message, so
+    nothing about a child-safety case sits in an officer's (or a staff member's) mailbox.
+    """
+
+    __tablename__ = "legal_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # in (from the officer), out (from the desk)
+    author: Mapped[str] = mapped_column(String(200))  # the actor, e.g. officer:x@agency.gov.in or user:lee
+    author_name: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(64), default="")  # the template it started from, if any
+    reply_to: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    documents_json: Mapped[str] = mapped_column(Text, default="[]")  # RequestDocument ids attached
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # by the other side

@@ -132,6 +132,11 @@ def submit_request(session: Session, requester: Requester, data: RequestInput, *
                          document=document, vault=vault)
 
 
+def own_request(session: Session, requester: Requester, request_id: int) -> LegalRequest:
+    """The officer's request (a 404-style refusal for anyone else's: ids reveal nothing)."""
+    return _own(session, requester, request_id)
+
+
 def _own(session: Session, requester: Requester, request_id: int) -> LegalRequest:
     request = session.get(LegalRequest, request_id)
     if request is None or request.requester_id != requester.id:

@@ -22,6 +22,7 @@ from bastion.legal import (
     collection,
     directory,
     intake,
+    messages,
     notice,
     perms,
     preservation,
@@ -245,6 +246,40 @@ async def upload_document(request_id: int, request: Request, file: UploadFile = 
                            clock=get_state(request).clock, vault=vault_of(request))
     db.commit()
     return _view(request, db, legal_request)
+
+
+class MessageIn(BaseModel):
+    body: str = Field("", max_length=20_000)
+    template: str = Field("", max_length=64)
+    reply_to: int | None = None
+
+
+def _message_dict(m: Any) -> dict[str, Any]:
+    return {"id": m.id, "direction": m.direction, "author": m.author_name, "body": m.body, "template": m.template,
+            "reply_to": m.reply_to, "created_at": m.created_at.isoformat(),
+            "read_at": m.read_at.isoformat() if m.read_at else None,
+            "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+                            for a in m.attachments]}
+
+
+@router.get("/requests/{request_id}/messages", dependencies=[needs(perms.READ)])
+def list_messages(request_id: int, db: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    """The thread with the officer, oldest first."""
+    intake.get_request(db, request_id)
+    return [_message_dict(m) for m in messages.thread(db, request_id)]
+
+
+@router.post("/requests/{request_id}/messages", status_code=201)
+def post_message(request_id: int, body: MessageIn, request: Request, db: Session = Depends(get_db),
+                 principal: Principal = needs(perms.MANAGE)) -> dict[str, Any]:
+    """Write to the officer (a template's key with an empty body sends the filled template)."""
+    state = get_state(request)
+    sent = messages.send_from_desk(db, intake.get_request(db, request_id), body=body.body, actor=principal.actor,
+                                   author_name=user_of(db, principal).username, clock=state.clock,
+                                   base_url=state.settings.base_url, template=body.template, reply_to=body.reply_to,
+                                   vault=vault_of(request))
+    db.commit()
+    return next(_message_dict(m) for m in messages.thread(db, request_id) if m.id == sent.id)
 
 
 class ReminderIn(BaseModel):

@@ -21,6 +21,7 @@ from bastion.legal import (
     collection,
     directory,
     intake,
+    messages,
     notice,
     perms,
     preservation,
@@ -160,10 +161,48 @@ def request_page(request: Request, request_id: int, error: str | None = None, db
     from bastion.auth.roles import Role
 
     legal_request = intake.get_request(db, request_id)
-    view = request_view(db, legal_request, get_state(request).clock.now())
+    state = get_state(request)
+    view = request_view(db, legal_request, state.clock.now())
     staff = [u for u in users.list_users(db) if not u.disabled and allowed(Role(u.role), perms.MANAGE)]
+    thread = messages.thread(db, request_id)
+    messages.mark_read(db, request_id, direction="in", clock=state.clock)  # the desk has now seen the officer's
+    db.commit()
     return render(request, "legal_request.html", {"view": view, "error": error, "staff": staff,
-                                                  "categories": catalogue.list_categories(db)}, headers=NO_STORE)
+                                                  "categories": catalogue.list_categories(db), "thread": thread,
+                                                  "templates": messages.templates_for(db, legal_request)},
+                  headers=NO_STORE)
+
+
+@router.post("/legal/requests/{request_id}/messages")
+async def request_message(request: Request, request_id: int, principal: Principal = needs(perms.MANAGE)) -> Response:
+    """Write to the officer in the request's thread (a template, edited, and any attachments)."""
+    form = await request.form()
+    state = get_state(request)
+    with state.sessions() as db:
+        try:
+            uploads = [await read_upload(db, f) for f in form.getlist("attachments") if isinstance(f, UploadFile)]
+            reply_to = str(form.get("reply_to", "")).strip()
+            messages.send_from_desk(
+                db, intake.get_request(db, request_id), body=str(form.get("body", "")), actor=principal.actor,
+                author_name=user_of(db, principal).username, clock=state.clock, base_url=state.settings.base_url,
+                template=str(form.get("template", "")), reply_to=int(reply_to) if reply_to.isdigit() else None,
+                attachments=[u for u in uploads if u is not None], vault=vault_of(request))
+        except BastionError as exc:
+            db.rollback()
+            return _back(request_id, exc.message, "messages")
+        db.commit()
+    return _back(request_id, anchor="messages")
+
+
+@router.get("/legal/requests/{request_id}/documents/{document_id}")
+def request_document_file(request: Request, request_id: int, document_id: int, db: Session = Depends(get_db),
+                          principal: Principal = needs(perms.READ)) -> Response:
+    """A document of the request (the signed notice, a message's attachment), opened from the vault (audited)."""
+    name, content_type, data = messages.open_document(db, intake.get_request(db, request_id), document_id,
+                                                      actor=principal.actor, vault=vault_of(request))
+    db.commit()
+    return Response(data, media_type=content_type, headers={**NO_STORE, "X-Content-Type-Options": "nosniff",
+                                                            "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/legal/requests/{request_id}/update")

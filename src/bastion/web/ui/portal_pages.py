@@ -19,7 +19,7 @@ from bastion.auth.errors import AccountThrottled
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.errors import BastionError, InvalidInput
-from bastion.legal import catalogue, portal
+from bastion.legal import catalogue, messages, portal
 from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate, parse_sections
@@ -174,8 +174,45 @@ def _own(db: Session, principal: Principal, request_id: int) -> tuple[Requester,
 def request_page(request: Request, request_id: int, db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
     _, own = _own(db, principal, request_id)
-    return render(request, "portal_request.html", {"own": own, "today": date.today(),
-                                                   "categories": catalogue.list_categories(db)})
+    thread = messages.thread(db, request_id)
+    messages.mark_read(db, request_id, direction="out", clock=get_state(request).clock)
+    db.commit()
+    return render(request, "portal_request.html", {"own": own, "today": date.today(), "thread": thread,
+                                                   "categories": catalogue.list_categories(db)},
+                  headers={"Cache-Control": "no-store, private"})
+
+
+@router.post("/portal/requests/{request_id}/messages")
+async def message(request: Request, request_id: int, principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    """The officer writes to the legal desk in the request's thread."""
+    form = await request.form()
+    state = get_state(request)
+    with state.sessions() as db:
+        requester, _ = _own(db, principal, request_id)
+        uploads = [await _document(f) for f in form.getlist("attachments") if isinstance(f, UploadFile)]
+        reply_to = str(form.get("reply_to", "")).strip()
+        legal_request = portal.own_request(db, requester, request_id)
+        messages.send_from_officer(db, legal_request, requester, body=str(form.get("body", "")), clock=state.clock,
+                                   base_url=state.settings.base_url,
+                                   reply_to=int(reply_to) if reply_to.isdigit() else None,
+                                   attachments=[u for u in uploads if u is not None],
+                                   vault=state.services.get("evidence.vault"))
+        db.commit()
+    return RedirectResponse(f"/portal/requests/{request_id}#messages", status_code=303)
+
+
+@router.get("/portal/requests/{request_id}/attachments/{document_id}")
+def attachment(request: Request, request_id: int, document_id: int, db: Session = Depends(get_db),
+               principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    """A document attached to the thread (never the desk's other records of the request)."""
+    requester, _ = _own(db, principal, request_id)
+    name, content_type, data = messages.open_document(
+        db, portal.own_request(db, requester, request_id), document_id, actor=f"officer:{requester.email}",
+        vault=get_state(request).services.get("evidence.vault"), attachments_only=True)
+    db.commit()
+    return Response(data, media_type=content_type, headers={"Cache-Control": "no-store, private",
+                                                            "X-Content-Type-Options": "nosniff",
+                                                            "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/portal/requests/{request_id}/reminder")
