@@ -130,12 +130,11 @@ def test_migration_redacts_old_tokens_and_revokes_them(at_0006: str, clock: Any)
     old = "Qm9ndXNfdG9rZW5fZm9yX3Rlc3RzX29ubHlfMTIzNDU2Nzg5MA"
     engine = make_engine(at_0006)
     with Session(engine) as session:  # rows as the earlier version wrote them
-        requester = Requester(email="si.patil@mumbaipolice.gov.in", created_at=clock.now())
-        session.add(requester)
-        session.flush()
+        _insert_as_of(session, Requester, email="si.patil@mumbaipolice.gov.in", created_at=clock.now())
+        requester_id = session.scalar(select(Requester.id))
         _insert_as_of(session, LegalRequest, reference="LR-2026-00001", status="produced", source="email",
                       jurisdiction="IN", instrument_key="in_bnss_94", received_at=clock.now(),
-                      requester_id=requester.id, requester_email=requester.email, created_by="test",
+                      requester_id=requester_id, requester_email="si.patil@mumbaipolice.gov.in", created_by="test",
                       updated_at=clock.now())
         request_id = session.scalar(select(LegalRequest.id))
         mailed = f"The production for LR-2026-00001 is ready in the portal until 2026-01-04 09:00 UTC. Download token: {old}"

@@ -25,6 +25,22 @@ from bastion.legal.models import Agency
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 CSV_COLUMNS = ("name", "country", "jurisdiction", "domains", "phone", "phone_source", "notes")
 
+#: Mail services anyone can sign up to. Never an agency's official domain: an address there proves
+#: nothing about who holds it, so such officers are approved only after a call-back and by two people.
+FREE_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.in", "yahoo.in", "ymail.com", "rocketmail.com",
+    "outlook.com", "hotmail.com", "live.com", "msn.com", "rediffmail.com", "rediff.com", "aol.com", "icloud.com",
+    "me.com", "mac.com", "proton.me", "protonmail.com", "pm.me", "gmx.com", "gmx.net", "mail.com", "zoho.com",
+    "zohomail.in", "yandex.com", "yandex.ru", "tutanota.com", "tuta.io", "fastmail.com", "hushmail.com",
+    "inbox.com", "mail.ru", "qq.com", "163.com", "126.com", "sify.com", "indiatimes.com",
+})
+
+
+def is_free_mail(domain: str) -> bool:
+    """True for a public mail service's domain (or a subdomain of one)."""
+    domain = domain.strip().lower()
+    return any(domain == free or domain.endswith("." + free) for free in FREE_MAIL)
+
 
 def email_domain(address: str) -> str:
     address = address.strip().lower()
@@ -76,6 +92,9 @@ def _clean_domains(raw: str | list[str]) -> str:
             continue
         if not _DOMAIN.fullmatch(part):
             raise InvalidInput(f"{part!r} is not an email domain (like police.gov.in).")
+        if is_free_mail(part):
+            raise InvalidInput(f"{part} is a public mail service, not an agency's domain: anyone can have an address "
+                               "there. Officers who write from it are approved one by one, after a call-back.")
         domains.append(part)
     if not domains:
         raise InvalidInput("An agency needs at least one official email domain.")

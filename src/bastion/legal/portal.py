@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
 from bastion.errors import InvalidInput, PermissionDenied
 from bastion.legal import catalogue, directory, intake, notify, produce, verification
+from bastion.legal.agencies import agency_of, colleagues, supervises
 from bastion.legal.errors import RequestNotFound, TokenInvalid
 from bastion.legal.models import Agency, LegalRequest, Requester
 from bastion.legal.schemas import RequestInput, RequestUpdate
-from bastion.legal.timeline import events_of
+from bastion.legal.timeline import event, events_of
 
 #: Where the confirmation link points (the portal's page takes `?token=`).
 CONFIRM_PATH = "/portal/confirm"
@@ -139,8 +140,30 @@ def own_request(session: Session, requester: Requester, request_id: int) -> Lega
 
 def _own(session: Session, requester: Requester, request_id: int) -> LegalRequest:
     request = session.get(LegalRequest, request_id)
-    if request is None or request.requester_id != requester.id:
+    if request is None or not (request.requester_id == requester.id or supervises(session, requester, request)):
         raise RequestNotFound(f"You have no request {request_id}.")
+    return request
+
+
+def transfer(session: Session, requester: Requester, request_id: int, to_email: str, *, clock: Clock) -> LegalRequest:
+    """Hand a request to another approved officer of the same agency (the officer's own, or as supervisor)."""
+    request = _own(session, requester, request_id)
+    target = next((c for c in colleagues(session, requester) if c.email == to_email.strip().lower()), None)
+    if target is None or target.id == request.requester_id:
+        raise InvalidInput(f"{to_email} is not another approved officer of your agency; requests are transferred "
+                           "only within the agency.")
+    previous = request.requester_email
+    request.requester_id, request.requester_email = target.id, target.email
+    actor = f"officer:{requester.email}"
+    event(session, request, actor=actor, kind="transferred", clock=clock, requester_visible=True,
+          text=f"Transferred from {previous} to {target.email} by {requester.email}.")
+    audit.record(session, actor=actor, action="legal.request.transfer", subject=f"legal_request:{request.id}",
+                 details={"from": previous, "to": target.email}, clock=clock)
+    notify.queue(session, to=target.email, subject=f"Request {request.reference} is now yours", clock=clock,
+                 kind="legal.transferred", subject_ref=f"legal_request:{request.id}", actor=actor,
+                 text=f"{requester.email} transferred law-enforcement request {request.reference} to you. Follow it in "
+                      "the portal.")
+    intake.refresh(session, request, actor=actor, clock=clock)
     return request
 
 
@@ -158,6 +181,7 @@ class OwnRequest:
     missing: list[dict[str, str]]  # [{"key": "case_number", "label": "the case or FIR number"}]; problems have key ""
     events: list[dict[str, Any]]
     categories: list[str] = ()  # type: ignore[assignment]
+    officer: str = ""  # whose request it is (a supervisor sees the agency's)
 
 
 def _public_status(request: LegalRequest) -> str:
@@ -176,8 +200,11 @@ def _missing(request: LegalRequest) -> list[dict[str, str]]:
 
 def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest]:
     titles = {r.key: r.title for r in catalogue.list_instruments(session, include_inactive=True)}
-    rows = session.scalars(select(LegalRequest).where(LegalRequest.requester_id == requester.id)
-                           .order_by(LegalRequest.received_at.desc()))
+    mine = LegalRequest.requester_id == requester.id
+    if requester.supervisor:
+        agency_id = agency_of(session, requester)
+        mine = or_(mine, LegalRequest.agency_id == agency_id) if agency_id is not None else mine
+    rows = session.scalars(select(LegalRequest).where(mine).order_by(LegalRequest.received_at.desc()))
     out = []
     for request in rows:
         held = request.verification == "held" or request.fraudulent
@@ -188,7 +215,7 @@ def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest
             missing=[] if held else _missing(request),
             events=[] if held else [{"at": e.at, "kind": e.kind, "text": e.text}
                                     for e in events_of(session, request.id, requester_view=True)],
-            categories=json.loads(request.categories_json or "[]"),
+            categories=json.loads(request.categories_json or "[]"), officer=request.requester_email,
         ))
     return out
 

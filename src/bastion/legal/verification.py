@@ -52,13 +52,29 @@ def requester_for_email(session: Session, email: str, *, clock: Clock, name: str
     return row
 
 
+def _vouched(session: Session, request: LegalRequest) -> Requester | None:
+    """The sender, if two people vouched for them by call-back (see `legal.officers.vouch`)."""
+    requester = requester_of(session, request)
+    if requester is None or requester.vouched_at is None or requester.agency_id is None:
+        return None
+    if requester.email != request.requester_email.strip().lower():
+        return None
+    return requester
+
+
 def verify(session: Session, request: LegalRequest) -> list[dict[str, str]]:
     """Re-check the sender against the directory; sets `verification` and its flags on the request."""
     flags: list[dict[str, str]] = []
     email = request.requester_email.strip().lower()
     domain = directory.email_domain(email)
     agency = session.get(Agency, request.agency_id) if request.agency_id else None
-    if email and domain:
+    vouched = _vouched(session, request)
+    if email and domain and vouched is not None:
+        agency = session.get(Agency, vouched.agency_id)
+        request.agency_id = vouched.agency_id
+        flags.append(flag("vouched", OK, f"{email} is on no agency's domain, but {agency.name if agency else 'the agency'} "
+                          f"confirmed the officer by call-back on its directory number: {vouched.vouch_note}"))
+    if email and domain and vouched is None:
         if agency is None:
             matches = directory.agencies_for_email(session, email)
             if len(matches) == 1:
@@ -116,7 +132,7 @@ def verify(session: Session, request: LegalRequest) -> list[dict[str, str]]:
     severities = {f["severity"] for f in flags}
     if HOLD in severities:
         request.verification = "held"
-    elif any(f["code"] == "domain_ok" for f in flags) and any(f["code"] == "address_confirmed" for f in flags):
+    elif any(f["code"] in ("domain_ok", "vouched") for f in flags) and any(f["code"] == "address_confirmed" for f in flags):
         request.verification = "verified"
     else:
         request.verification = "unconfirmed"

@@ -8,7 +8,9 @@ requests; anyone else's request is a 404, never a 403, so ids reveal nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +21,7 @@ from bastion.auth.errors import AccountThrottled
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.errors import BastionError, InvalidInput
-from bastion.legal import catalogue, messages, portal
+from bastion.legal import agencies, catalogue, directory, messages, portal
 from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate, parse_sections
@@ -173,12 +175,15 @@ def _own(db: Session, principal: Principal, request_id: int) -> tuple[Requester,
 @router.get("/portal/requests/{request_id}")
 def request_page(request: Request, request_id: int, db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
-    _, own = _own(db, principal, request_id)
+    requester, own = _own(db, principal, request_id)
     thread = messages.thread(db, request_id)
-    messages.mark_read(db, request_id, direction="out", clock=get_state(request).clock)
+    if own.officer == requester.email:  # a supervisor reading over the shoulder does not mark it read
+        messages.mark_read(db, request_id, direction="out", clock=get_state(request).clock)
     db.commit()
     return render(request, "portal_request.html", {"own": own, "today": date.today(), "thread": thread,
-                                                   "categories": catalogue.list_categories(db)},
+                                                   "categories": catalogue.list_categories(db),
+                                                   "colleagues": agencies.colleagues(db, requester),
+                                                   "me": requester},
                   headers={"Cache-Control": "no-store, private"})
 
 
@@ -199,6 +204,16 @@ async def message(request: Request, request_id: int, principal: Principal = need
                                    vault=state.services.get("evidence.vault"))
         db.commit()
     return RedirectResponse(f"/portal/requests/{request_id}#messages", status_code=303)
+
+
+@router.post("/portal/requests/{request_id}/transfer")
+def transfer(request: Request, request_id: int, to: str = Form(...), db: Session = Depends(get_db),
+             principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    """Hand the request to another approved officer of the agency."""
+    requester, _ = _own(db, principal, request_id)
+    portal.transfer(db, requester, request_id, to, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse(f"/portal/requests/{request_id}" if requester.supervisor else "/portal", status_code=303)
 
 
 @router.get("/portal/requests/{request_id}/attachments/{document_id}")
@@ -262,17 +277,46 @@ def download(request: Request, token: str, db: Session = Depends(get_db),
 # -- legal staff: approving officer accounts ---------------------------------------------------
 
 @router.get("/legal/officers", dependencies=[needs(Perm.LEGAL_READ)])
-def officers(request: Request, db: Session = Depends(get_db)) -> Response:
-    return render(request, "legal_officers.html", {"rows": officers_service.list_officers(db)})
+def officers(request: Request, error: str = "", db: Session = Depends(get_db)) -> Response:
+    rows = [(user, requester, officers_service.needs_vouching(db, requester))
+            for user, requester in officers_service.list_officers(db)]
+    by_id = {a.id: a for a in directory.list_agencies(db)}
+    return render(request, "legal_officers.html", {"rows": rows, "agencies": by_id, "error": error})
+
+
+def _officers_act(db: Session, act: Callable[[], object]) -> Response:
+    try:
+        act()
+    except BastionError as exc:
+        db.rollback()
+        return RedirectResponse(f"/legal/officers?error={quote(exc.message)}", status_code=303)
+    db.commit()
+    return RedirectResponse("/legal/officers", status_code=303)
+
+
+@router.post("/legal/officers/{user_id}/callback")
+def vouch_officer(request: Request, user_id: int, agency_id: int = Form(...), outcome: str = Form(...),
+                  spoke_with: str = Form(""), notes: str = Form(""), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.LEGAL_MANAGE)) -> Response:
+    """Record the call-back on the agency's directory number that vouches for an officer."""
+    return _officers_act(db, lambda: officers_service.vouch(
+        db, user_id, agency_id=agency_id, outcome=outcome, spoke_with=spoke_with, notes=notes, actor=principal.actor,
+        clock=get_state(request).clock))
+
+
+@router.post("/legal/officers/{user_id}/supervisor")
+def supervisor(request: Request, user_id: int, value: str = Form("1"), db: Session = Depends(get_db),
+               principal: Principal = needs(Perm.LEGAL_MANAGE)) -> Response:
+    return _officers_act(db, lambda: officers_service.set_supervisor(
+        db, user_id, value == "1", actor=principal.actor, clock=get_state(request).clock))
 
 
 @router.post("/legal/officers/{user_id}/approve")
 def approve_officer(request: Request, user_id: int, db: Session = Depends(get_db),
                     principal: Principal = needs(Perm.LEGAL_MANAGE)) -> Response:
-    """Enable an officer account whose official address is confirmed."""
-    officers_service.approve_officer(db, user_id, actor=principal.actor, clock=get_state(request).clock)
-    db.commit()
-    return RedirectResponse("/legal/officers", status_code=303)
+    """Enable an officer account whose official address is confirmed (a vouched one: by a second person)."""
+    return _officers_act(db, lambda: officers_service.approve_officer(db, user_id, actor=principal.actor,
+                                                                      clock=get_state(request).clock))
 
 
 

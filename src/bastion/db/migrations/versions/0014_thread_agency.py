@@ -37,11 +37,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("legal_messages") as batch:
         batch.create_index(batch.f("ix_legal_messages_request_id"), ["request_id"], unique=False)
-    with op.batch_alter_table("legal_requesters") as batch:
-        batch.add_column(sa.Column("vouched_by", sa.String(200), nullable=False, server_default=""))
-        batch.add_column(sa.Column("vouched_at", bastion.db.base.UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("vouch_note", sa.Text(), nullable=False, server_default=""))
-        batch.add_column(sa.Column("supervisor", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMN (no batch copy): SQLite would otherwise rebuild a table that requests point at.
+    op.add_column("legal_requesters", sa.Column("vouched_by", sa.String(200), nullable=False, server_default=""))
+    op.add_column("legal_requesters", sa.Column("vouched_at", bastion.db.base.UTCDateTime(timezone=True),
+                                                nullable=True))
+    op.add_column("legal_requesters", sa.Column("vouch_note", sa.Text(), nullable=False, server_default=""))
+    op.add_column("legal_requesters", sa.Column("supervisor", sa.Boolean(), nullable=False,
+                                                server_default=sa.false()))
 
 
 def downgrade() -> None:
