@@ -136,11 +136,8 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
     page = alice.get(f"/legal/requests/{rid}/collection")
     assert page.status_code == 200 and "post-2002" in page.text
 
-    # user notice first (the notice rule says so), then the signed package through the portal
-    blocked = alice.post(f"/api/v1/legal/requests/{rid}/productions", headers=alice_h, json={"delivery": "portal"})
-    assert blocked.status_code == 409 and "user notice" in blocked.json()["detail"]
-    assert alice.post(f"/api/v1/legal/requests/{rid}/notice", headers=alice_h,
-                      json={"to": "alice@example.com"}).status_code == 200
+    # under BNSS s.94 notice may be withheld: telling the suspect is never a precondition of production
+    assert alice.get(f"/api/v1/legal/requests/{rid}").json()["notice"]["status"] == "deferred"
     produced = alice.post(f"/api/v1/legal/requests/{rid}/productions", headers=alice_h, json={"delivery": "portal"})
     assert produced.status_code == 201, produced.text
 
@@ -179,7 +176,7 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
         assert alice.get(path).status_code == 200, path
     timeline = alice.get(f"/legal/requests/{rid}").text
     for kind in ("received", "information_requested", "document", "decision_produce_in_part", "approved",
-                 "collected", "notice_sent", "produced", "downloaded"):
+                 "collected", "notice_rule", "produced", "downloaded"):
         assert f'data-kind="{kind}"' in timeline, kind
 
 

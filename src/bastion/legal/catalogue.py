@@ -38,6 +38,24 @@ def shipped_catalogue() -> dict[str, Any]:
     return json.loads(resources.files("bastion.legal").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8"))
 
 
+#: Reviews of shipped entries against the primary texts, applied over the catalogue in this order.
+REVIEW_FILES = ("catalogue/india-review-2026-12.json",)
+
+
+@lru_cache(maxsize=1)
+def shipped_reviews() -> list[dict[str, Any]]:
+    return [json.loads(resources.files("bastion.legal").joinpath(name).read_text("utf-8")) for name in REVIEW_FILES]
+
+
+def reviewed(entry: dict[str, Any]) -> dict[str, Any]:
+    """A shipped instrument entry with every review of it applied (its citation, notice, as-of date)."""
+    for review in shipped_reviews():
+        changes = review["instruments"].get(entry["key"])
+        if changes:
+            entry = {**entry, **changes, "as_of": review["as_of"]}
+    return entry
+
+
 def field_labels() -> dict[str, str]:
     """Request fields and how the one "what is missing" message names them."""
     return dict(shipped_catalogue()["fields"])
@@ -165,7 +183,7 @@ def install_catalogue(session: Session, *, actor: str, clock: Clock, catalogue: 
     for entry in catalogue["instruments"]:
         if session.get(Instrument, entry["key"]) is None:
             row = Instrument(key=entry["key"], updated_at=now, updated_by=actor)
-            _apply(row, entry, known_categories={c["key"] for c in catalogue["categories"]})
+            _apply(row, reviewed(entry), known_categories={c["key"] for c in catalogue["categories"]})
             session.add(row)
             added.append(f"instrument:{entry['key']}")
     session.flush()

@@ -3,6 +3,8 @@
 Barred by: a non-disclosure order (until it expires, when the notice falls due on the clock),
 a child-safety case (flagged on the request, or a confirmed Bastion case on the same account),
 an emergency, or the instrument's own rule in the catalogue (e.g. confidential directions).
+Where the catalogue says notice "may be delayed" (India: no statute requires it), it is deferred:
+staff may send it later, and it never holds up production.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def evaluate(session: Session, request: LegalRequest, rule: InstrumentRule, *, a
         status, reason = "not_required", "Emergency: the user is not told before disclosure."
     elif not rule.notice.get("provider_notifies", True):
         status, reason = "not_required", rule.notice.get("note", "The instrument bars notice.")
+    elif rule.notice.get("may_delay") and not request.ndo:
+        status = "deferred"  # may be sent later, by choice; never holds up production
+        reason = rule.notice.get("note", "Notice may be delayed or withheld; it is not a precondition of production.")
     elif request.ndo:
         if request.ndo_expires_at is None:
             status, reason = "deferred", "Non-disclosure order without an expiry date: no notice until it is lifted."
@@ -56,7 +61,8 @@ def evaluate(session: Session, request: LegalRequest, rule: InstrumentRule, *, a
 
 def send(session: Session, request: LegalRequest, *, to: str, actor: str, clock: Clock, text: str = "") -> None:
     """Send the user notice (queued through the mail outbox) and record it."""
-    if request.notice_status not in ("pending", "due"):
+    optional = request.notice_status == "deferred" and not request.ndo  # delayed by choice, not by an order
+    if request.notice_status not in ("pending", "due") and not optional:
         raise WrongState(f"No user notice is to be sent for {request.reference}: {request.notice_reason}")
     if "@" not in to:
         raise InvalidInput("Give the account holder's email address (from the subscriber data).")

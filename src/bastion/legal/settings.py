@@ -17,6 +17,7 @@ MAX_DOCUMENT_BYTES = "legal.max_document_bytes"
 DOWNLOAD_TOKEN_HOURS = "legal.download_token_hours"
 PRESERVATION_REMINDER_DAYS = "legal.preservation_reminder_days"
 NOTICE_BEFORE_DISCLOSURE = "legal.notice_before_disclosure"
+CONTENT_HELD_BY = "legal.content_held_by"
 CUSTODIAN_TITLE = "legal.custodian_title"
 
 register(REMINDER_FRACTIONS, str, "0.5 0.8",
@@ -45,3 +46,8 @@ def reminder_fractions(session: Session) -> list[float]:
     if any(not 0 < v < 1 for v in values):
         raise InvalidInput(f"{REMINDER_FRACTIONS} values must lie strictly between 0 and 1; got {raw!r}.")
     return values
+register(CONTENT_HELD_BY, str, "",
+         "Country code of the provider that holds users' content, when its law limits disclosure abroad. 'US': "
+         "a US provider may not disclose content to a foreign government on that government's domestic order "
+         "(18 U.S.C. 2702(a)); without a CLOUD Act agreement the route is an MLAT, and Bastion flags such "
+         "requests and offers the non-content subset. Empty: no such limit is applied.")

@@ -118,6 +118,7 @@ def scope_flags(session: Session, request: LegalRequest, rule: InstrumentRule) -
             reason = (rule.scope_notes.get(category) or rule.scope_notes.get("*")
                       or f"{rule.title} ({rule.citation}) does not compel {title.lower()}.")
             flags.append(ScopeFlag(category, title, reason))
+    flags += held_abroad_flags(session, request, rule, already={f.category for f in flags})
     flagged = {f.category for f in flags}
     for condition in rule.conditions:
         minimum = condition.get("min_offence_years")
@@ -130,3 +131,32 @@ def scope_flags(session: Session, request: LegalRequest, rule: InstrumentRule) -
                                        f"{request.offence_max_years} years."))
                 flagged.add(category)
     return flags
+
+
+#: Why a US provider cannot answer a foreign order for content (and what it can do instead).
+US_CONTENT_BAR = (
+    "Content held by a US provider cannot be disclosed to a foreign government on that government's own order "
+    "(Stored Communications Act, 18 U.S.C. 2702(a)(1), (2)); {jurisdiction} has no executive agreement under the "
+    "CLOUD Act (18 U.S.C. 2523), so the route for content is a request under the mutual legal assistance treaty. "
+    "Non-content data (subscriber, identification and traffic records) may be disclosed voluntarily "
+    "(18 U.S.C. 2702(c)(6)): produce that subset on this notice.")
+
+#: Jurisdictions with a CLOUD Act executive agreement in force (18 U.S.C. 2523), as of 2026-12-03.
+CLOUD_ACT_AGREEMENTS = frozenset({"GB", "UK", "AU"})
+
+
+def held_abroad_flags(session: Session, request: LegalRequest, rule: InstrumentRule, *,
+                      already: set[str] = frozenset()) -> list[ScopeFlag]:  # type: ignore[assignment]
+    """Categories the provider may not disclose to this requester because of where the content is held."""
+    from bastion.legal.settings import CONTENT_HELD_BY
+    from bastion.orgsettings import get_value
+
+    if str(get_value(session, CONTENT_HELD_BY)).strip().upper() != "US":
+        return []
+    if rule.jurisdiction in ("US", "INTL") or rule.jurisdiction in CLOUD_ACT_AGREEMENTS or \
+            rule.kind in ("mutual_assistance", "preservation", "removal"):
+        return []
+    classes = {c.key: (c.klass, c.title) for c in list_categories(session)}
+    return [ScopeFlag(key, classes[key][1], US_CONTENT_BAR.format(jurisdiction=rule.jurisdiction))
+            for key in categories_of(request)
+            if key in classes and classes[key][0] == "content" and key not in already]

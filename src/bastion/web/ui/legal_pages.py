@@ -169,6 +169,8 @@ def request_page(request: Request, request_id: int, error: str | None = None, db
     db.commit()
     return render(request, "legal_request.html", {"view": view, "error": error, "staff": staff,
                                                   "categories": catalogue.list_categories(db), "thread": thread,
+                                                  "category_titles": {c.key: c.title
+                                                                      for c in catalogue.list_categories(db)},
                                                   "templates": messages.templates_for(db, legal_request)},
                   headers=NO_STORE)
 

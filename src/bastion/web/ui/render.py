@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from bastion.web.ui.times import when
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["title_of"] = title_of  # titles, not stored keys, on every page
 TEMPLATES.env.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]  # "FIR" stays "FIR"
+TEMPLATES.env.filters["from_json"] = json.loads
+TEMPLATES.env.filters["category_title"] = lambda key, titles: titles.get(key, key)
 TEMPLATES.env.filters["when"] = when  # times in the viewer's zone (see times.py)
 
 
