@@ -1,0 +1,241 @@
+"""The founding case, end to end in real browsers, with no setting changed from its default.
+
+Delhi Police register an FIR under the IPC, POCSO and the IT Act over abuse material on a platform and
+send a BNSS s.94 notice for the accounts, the links, and the location and server details; nothing
+comes back, so they send a reminder. Here: the officer registers, is approved (and told by mail),
+enrols a second factor and files the notice with its FIR and sections in IST. Staff see the 72-hour
+Rule 3(1)(j) clock govern, the reminder escalates (mail, banner), they preserve the accounts and the
+posts' authors, decide with a second approver, send no user notice (child safety), collect IP,
+location and hosting records from the demo platform, and produce a package with the BSA s.63
+certificate that `bastion production verify` accepts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+import zipfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from bastion.auth import totp, users
+from bastion.auth.roles import Role
+from bastion.cli.main import app as cli
+from bastion.clock import SystemClock
+from bastion.config import Settings
+from bastion.db import make_engine, make_sessionmaker
+from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
+from bastion.dev.serving import BackgroundServer
+from bastion.legal import directory
+from bastion.web.app import create_app
+from tests.conftest import PASSWORD, SECRET
+from tests.livehttp import free_port, serve
+from tests.mail.smtpd import LocalSmtp
+
+PLATFORM_SECRET = "founding-case-platform-secret"
+OFFICER = "insp.singh@delhipolice.gov.in"
+OFFICER_PASSWORD = "officer-password-delhi-1"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+STAFF = {"alice": pyotp.random_base32(), "bob": pyotp.random_base32()}
+
+
+@pytest.fixture
+def world(tmp_path: Path, sqlite_url: str, monkeypatch):  # type: ignore[no-untyped-def]
+    smtp = LocalSmtp()
+    smtp.start()
+    for key, value in {"BASTION_MAIL_BACKEND": "smtp", "BASTION_SMTP_HOST": "127.0.0.1",
+                       "BASTION_SMTP_PORT": str(smtp.port), "BASTION_SMTP_SECURITY": "none"}.items():
+        monkeypatch.setenv(key, value)
+    platform_db = tmp_path / "platform.sqlite3"
+    seed_demo_platform(platform_db)
+    port = free_port()
+    with BackgroundServer(create_demo_platform_app(platform_db, PLATFORM_SECRET)) as platform:
+        settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, secret_key=SECRET,
+                            base_url=f"http://127.0.0.1:{port}", platform_url=platform.base_url,
+                            platform_secret=SecretStr(PLATFORM_SECRET), ticker_interval_seconds=0.2)
+        engine = make_engine(sqlite_url)
+        clock = SystemClock()
+        with make_sessionmaker(engine)() as session:
+            for name, secret in STAFF.items():
+                user = users.create_user(session, username=name, role=Role.LEGAL, password=PASSWORD,
+                                         email=f"{name}@bastion.example", actor="test", clock=clock)
+                user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+            directory.set_agency(session, name="Delhi Police, IFSO Cyber Crime", country="IN", jurisdiction="IN",
+                                 domains="delhipolice.gov.in", phone="+91 11 5550 0100",
+                                 phone_source="Delhi Police website, checked by phone", actor="test", clock=clock)
+            session.commit()
+        app = create_app(settings, engine=engine, background=True)
+        with serve(app, port=port) as url:
+            yield url, platform.base_url, smtp, engine
+        engine.dispose()
+    smtp.stop()
+
+
+def _mail(smtp: LocalSmtp, to: str, contains: str, seconds: float = 30) -> str:
+    """The first mail to `to` whose text contains `contains` (bounded wait: the mail worker ticks)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for message in list(smtp.received):
+            text = str(message.message.get_content())
+            if to in str(message.message["To"]) and contains in (text + str(message.message["Subject"])):
+                return text
+        time.sleep(0.2)
+    raise AssertionError(f"no mail to {to} containing {contains!r}")
+
+
+def _staff_page(browser, url: str, name: str):  # type: ignore[no-untyped-def]
+    """A staff member's own browser, logged in with password and second factor."""
+    page = browser.new_context(timezone_id="Asia/Kolkata").new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{url}/login")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/login/totp$"))
+    page.fill("#code", pyotp.TOTP(STAFF[name]).now())
+    page.click("#totp-submit")
+    page.wait_for_url(re.compile(r"/$"))
+    return page
+
+
+def _until(page, selector: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds  # bounded: background work runs every 0.2 s
+    while page.locator(selector).count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page.reload()
+    assert page.locator(selector).count() > 0, selector
+
+
+@pytest.mark.timezone("Asia/Kolkata")
+def test_the_founding_case_from_both_sides(page, browser, world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, platform_url, smtp, engine = world
+
+    # -- the officer registers and confirms the address; staff approve; the officer is told by mail
+    page.goto(f"{url}/portal/register")
+    page.fill("#name", "Inspector R. Singh")
+    page.fill("#email", OFFICER)
+    page.fill("#phone", "+91 11 5550 0123")
+    page.fill("#password", OFFICER_PASSWORD)
+    page.click("#register-submit")
+    link = re.search(r"(http://\S+/portal/confirm\?token=\S+)", _mail(smtp, OFFICER, "confirm"))
+    page.goto(link.group(1))  # type: ignore[union-attr]
+    assert page.inner_text("#portal-title") == "Address confirmed"
+    alice = _staff_page(browser, url, "alice")
+    alice.goto(f"{url}/legal/officers")
+    alice.click(f"#officers tr[data-email='{OFFICER}'] .approve-officer")
+    assert "approved" in _mail(smtp, OFFICER, "approved").lower()
+
+    # -- first login enrols the second factor
+    page.goto(f"{url}/login")
+    page.fill("#username", OFFICER)
+    page.fill("#password", OFFICER_PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/account/totp$"))
+    page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
+    page.click("#enrol-submit")
+    page.wait_for_url(re.compile(r"/portal$"))
+
+    # -- the s.94 notice with its FIR and sections, dated in IST
+    page.click("#new-request")
+    offered = page.eval_on_selector_all("#instrument option", "els => els.map(e => e.value)")
+    assert "in_bnss_94" in offered and "us_subpoena" not in offered  # the agency's own law only
+    page.select_option("#instrument", "in_bnss_94")
+    page.fill("#issuing_authority", "Delhi Police, IFSO Cyber Crime")
+    page.fill("#issuing_officer", "Inspector R. Singh")
+    page.fill("#phone", "+91 11 5550 0123")
+    page.fill("#case_number", "FIR 112/2026")
+    page.fill("#fir_number", "112/2026")
+    page.fill("#police_station", "PS Special Cell (IFSO)")
+    page.fill("#district", "New Delhi")
+    page.fill("#sections", "IPC: 292\nPOCSO Act, 2012: 15\nIT Act, 2000: 67B")
+    page.fill("#officer_rank", "Inspector")
+    page.fill("#notice_date", datetime.now().date().isoformat())
+    page.fill("#due_date", (datetime.now() + timedelta(days=10)).date().isoformat())
+    page.fill("#accounts", f"url: {platform_url}/posts/post-2001\nurl: {platform_url}/posts/post-2004")
+    for category in ("subscriber", "identifying_ip", "location", "hosting"):
+        page.check(f"input[name=categories][value={category}]")
+    page.fill("#date_from", "2024-02-01")
+    page.fill("#date_to", "2024-03-31")
+    page.set_input_files("#document", files=[{"name": "notice.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.click("#request-submit")
+    page.wait_for_url(re.compile(r"/portal/requests/\d+$"))
+    request_id = int(page.url.rsplit("/", 1)[1])
+    assert re.search(r"(IST|GMT\+5:30)$", page.locator("#request-timeline time").first.inner_text())
+
+    # -- staff: the 72-hour clock governs; a child-safety case; nobody is to notify the suspect
+    alice.goto(f"{url}/legal/requests/{request_id}")
+    clocks = alice.inner_text("#deadline")
+    assert "Rule 3(1)(j)" in clocks and "earliest of 2 clocks" in clocks
+    api = httpx.Client(base_url=url, timeout=30, cookies={c["name"]: c["value"] for c in alice.context.cookies()})
+    view = api.get(f"/api/v1/legal/requests/{request_id}").json()
+    received = datetime.fromisoformat(view["received_at"])
+    governing = datetime.fromisoformat(view["clocks"][0]["due_at"])
+    assert governing - received == timedelta(hours=72) and "3(1)(j)" in view["clocks"][0]["citation"]
+    assert len(view["clocks"]) == 2 and view["child_safety"] and view["notice"]["status"] == "not_required"
+    assert {s["section"] for s in view["fir"]["sections"]} == {"292", "15", "67B"}
+    alice.select_option("#review select[name=username]", "alice")
+    alice.click("#review form[action$='/assign'] button")
+
+    # -- nothing came back: the officer sends a reminder; it escalates, mails and shows
+    page.fill("input[name=text]", "Reminder: FIR 112/2026, no reply yet")
+    page.click("#send-reminder")
+    _mail(smtp, "alice@bastion.example", view["reference"])  # the assignee is mailed
+    alice.goto(f"{url}/legal/requests/{request_id}")
+    assert "chased this request 1 time" in alice.inner_text("#chased")
+
+    # -- preserve now: the accounts behind both posts (their authors, resolved at intake)
+    _until(alice, "#accounts td.account-id:text('acct-1002')")
+    alice.click("#preserve-now")
+    _until(alice, "#preservations tr[data-account=acct-1001][data-state=preserved]")
+    _until(alice, "#preservations tr[data-account=acct-1002][data-state=preserved]")
+
+    # -- four eyes: alice decides (what was sought is pre-selected), bob approves
+    alice.select_option("#review select[name=outcome]", "produce")
+    alice.fill("#review input[name=reason]", "valid s.94 notice under a POCSO FIR")
+    alice.click("#review form[action$='/decision'] button")
+    bob = _staff_page(browser, url, "bob")
+    bob.goto(f"{url}/legal/requests/{request_id}")
+    bob.click("#approve")
+    bob.wait_for_selector("#timeline li[data-kind=approved]")
+
+    # -- collection from the demo platform: subscriber, IP logs, locations, hosting
+    alice.goto(f"{url}/legal/requests/{request_id}")
+    alice.click("#collect")
+    alice.wait_for_selector("#collection-preview")
+    collected = alice.inner_text("#collection")
+    for category in ("subscriber", "identifying_ip", "location", "hosting"):
+        assert f"· {category} ·" in collected, category
+    alice.select_option("#production select[name=delivery]", "portal")
+    alice.click("#produce")
+    alice.wait_for_selector("#timeline li[data-kind=produced]")
+
+    # -- the officer downloads the package; it verifies and carries the BSA s.63 certificate
+    token = re.search(r"Download token: (\S+)", _mail(smtp, OFFICER, "Download token:")).group(1)  # type: ignore[union-attr]
+    with page.expect_download() as download:
+        page.evaluate(f"window.location.href = '/portal/download/{token}'")
+    package = tmp_path / "production.zip"
+    download.value.save_as(package)
+    pem = next(v for v in httpx.get(f"{url}/.well-known/bastion/production-key.json").json().values()
+               if isinstance(v, str) and "BEGIN PUBLIC KEY" in v)
+    (tmp_path / "key.pem").write_text(pem)
+    verified = CliRunner().invoke(cli, ["production", "verify", str(package), "--public-key", str(tmp_path / "key.pem")])
+    assert verified.exit_code == 0, verified.output
+    with zipfile.ZipFile(io.BytesIO(package.read_bytes())) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["certificate"]["form"]["key"] == "certificate:in_bsa_63"
+
+    # -- and the suspect was never told
+    kinds = [str(m.message["Subject"]) for m in smtp.received]
+    assert not any("concerning your account" in k for k in kinds)
+    with make_sessionmaker(engine)() as session:
+        from bastion.mail.models import MailMessage
+
+        assert not session.query(MailMessage).filter(MailMessage.kind == "legal.user_notice").count()
