@@ -71,7 +71,7 @@ def make_report(**changes: object) -> Report:
     report = Report(
         incident_summary=IncidentSummary(
             incident_type=IncidentType.CHILD_PORNOGRAPHY,
-            incident_date_time=datetime(2030, 1, 1, 8, 0, tzinfo=UTC),
+            incident_date_time=datetime(2029, 12, 31, 8, 0, tzinfo=UTC),
         ),
         internet_details=[InternetDetails(web_page_incident=WebPageIncident(urls=["https://www.example.org/p/1"]))],
         reporter=Reporter(

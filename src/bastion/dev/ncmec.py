@@ -133,6 +133,10 @@ class StandinState:
         self._reports: dict[int, _StoredReport] = {}
         self._next_id = first_report_id
 
+    def now(self) -> datetime:
+        """The stand-in's time: what it files documents at (their timestamps may not be later)."""
+        return self._now()
+
     def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None or now.utcoffset() is None:
@@ -349,7 +353,7 @@ def create_standin_app(username: str, password: str, clock: Clock | None = None)
     @router.post("/submit")
     @_guarded
     async def submit(request: Request) -> Response:
-        validate_document(await _read_document(request), expected_root="report")
+        validate_document(await _read_document(request), expected_root="report", now=state.now())
         return _xml(render_report_response(0, "Success", report_id=state.open()))
 
     @router.post("/upload")
@@ -370,7 +374,7 @@ def create_standin_app(username: str, password: str, clock: Clock | None = None)
     @router.post("/fileinfo")
     @_guarded
     async def fileinfo(request: Request) -> Response:
-        root = validate_document(await _read_document(request), expected_root="fileDetails")
+        root = validate_document(await _read_document(request), expected_root="fileDetails", now=state.now())
         report_id = int(root.findtext("reportId", ""))
         file_id = (root.findtext("fileId") or "").strip()
         state.describe_file(report_id, file_id)

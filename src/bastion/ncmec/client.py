@@ -70,6 +70,19 @@ PRODUCTION_BASE_URL = "https://report.cybertip.org/ispws"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=120.0, pool=10.0)
 
 _MAX_REPLY_BYTES = 4 * 1024 * 1024
+
+#: The slowest rates an upload is allowed: sending, and NCMEC reading and hashing before it replies.
+UPLOAD_SEND_BYTES_PER_SECOND = 1024 * 1024
+UPLOAD_REPLY_BYTES_PER_SECOND = 4 * 1024 * 1024
+
+
+def upload_timeout(size: int | None) -> httpx.Timeout:
+    """Timeouts that grow with the file: a large video must not lose its reply to a fixed 60 s read limit."""
+    if not size:
+        return DEFAULT_TIMEOUT
+    return httpx.Timeout(connect=10.0, pool=10.0,
+                         write=max(120.0, size / UPLOAD_SEND_BYTES_PER_SECOND),
+                         read=60.0 + size / UPLOAD_REPLY_BYTES_PER_SECOND)
 _XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 _RETRYABLE_HTTP = frozenset({502, 503, 504})
 # Failures raised before any byte of the request can have left this process.
@@ -211,7 +224,8 @@ class CyberTiplineClient:
         headers = {"Content-Type": body.content_type}
         if body.content_length is not None:
             headers["Content-Length"] = str(body.content_length)
-        reply = self._call("upload", "POST", "/upload", content=body, headers=headers, report_id=report_id)
+        reply = self._call("upload", "POST", "/upload", content=body, headers=headers, report_id=report_id,
+                           timeout=upload_timeout(body.content_length))
         file_id = self._require(reply, "fileId", reply.document.file_id)
         received = self._require(reply, "hash", reply.document.md5).lower()
         if received != body.md5:

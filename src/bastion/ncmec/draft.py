@@ -13,6 +13,7 @@ Nothing here talks to NCMEC or writes to the database.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -222,8 +223,9 @@ def _file_plan(session: Session, case: Case, item: CaseItem, scan: Scan | None, 
     if unknown:
         extra.append("Reviewer annotations: " + " ".join(unknown))
     upload_ip = None
-    if scan is not None and scan.client_ip:
-        upload_ip = IpCaptureEvent(ip_address=scan.client_ip, event_name=EventName.UPLOAD,
+    address = ip_only(scan.client_ip) if scan is not None else None
+    if scan is not None and address:
+        upload_ip = IpCaptureEvent(ip_address=address, event_name=EventName.UPLOAD,
                                    date_time=scan.uploaded_at or None)
     classification = item.classification if item.classification in IndustryClassification.__members__ else None
     details = FileDetails(
@@ -251,14 +253,34 @@ def _file_plan(session: Session, case: Case, item: CaseItem, scan: Scan | None, 
     )
 
 
+def ip_only(value: str | None) -> str | None:
+    """The IP address in what a platform sent as the client address ("203.0.113.7:51234",
+    "[2001:db8::1]:443", " 192.0.2.1 "), or None when there is none: NCMEC takes the address alone."""
+    text = (value or "").strip()
+    candidates = [text]
+    if text.startswith("[") and "]" in text:
+        candidates.append(text[1:text.index("]")])
+    elif text.count(":") == 1:
+        candidates.append(text.split(":", 1)[0])
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
 def _reported(session: Session, account_id: str, platform: str, scans: dict[int, Scan | None],
               incident_at: datetime, connector_factory: Callable[[], Any] | None,
               notes: list[str]) -> PersonOrUserReported | None:
     """The uploading account: always its id and upload IPs; the rest if the platform can tell."""
     events: list[IpCaptureEvent] = []
     for scan in scans.values():
-        if scan is not None and scan.client_ip:
-            events.append(IpCaptureEvent(ip_address=scan.client_ip, event_name=EventName.UPLOAD,
+        address = ip_only(scan.client_ip) if scan is not None else None
+        if scan is not None and scan.client_ip and not address:
+            notes.append(f"Scan {scan.id}: the upload address {scan.client_ip!r} is not an IP address; left out.")
+        if scan is not None and address:
+            events.append(IpCaptureEvent(ip_address=address, event_name=EventName.UPLOAD,
                                          date_time=scan.uploaded_at or scan.created_at))
     if not account_id:
         notes.append("The uploads carry no account id: no reported person or user.")

@@ -25,10 +25,15 @@ pending intent by operation:
   from the uncertain call, the worker submits again. A reviewer may choose to submit
   at once instead (``confirm_resubmit``), accepting an unfinished orphan at NCMEC
   that expires by itself. Only one report is ever *finished*.
-* ``upload``: the file is uploaded again. If the first attempt did attach it, NCMEC's
-  ``finish`` reply lists the extra ``fileId``; Bastion records and flags it.
-* ``fileinfo``, ``finish``, ``retract``: repeated. A repeated ``finish`` answered with
-  5102 (already finished) *confirms* the first one; likewise 5101 for ``retract``.
+* ``upload``, ``fileinfo``: never repeated into the same report. NCMEC has no call that
+  lists a report's files, so a second upload could leave a copy without details and a
+  second ``fileinfo`` could describe a file twice, while not sending could leave a file
+  undescribed. The unfinished report is retracted (``system:ncmec.refile``; NCMEC discards
+  it with whatever it holds) and filed afresh: one filed report, each file once, described.
+  Upload timeouts grow with the file size, so a large video does not lose its reply.
+* ``finish``, ``retract``: repeated. A repeated ``finish`` answered with 5102 (already
+  finished) *confirms* the first one, and the filed files are taken from Bastion's own
+  record (uploaded and described); likewise 5101 for ``retract``.
 
 The same rules apply when the call returns :class:`NcmecUncertainError` (or an
 unusable reply) instead of dying; ``request_sent=False`` means certainly nothing

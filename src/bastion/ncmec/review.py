@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +23,7 @@ from bastion.cases.service import _event as case_event
 from bastion.clock import Clock
 from bastion.errors import BastionError, InvalidInput, NotFound
 from bastion.ncmec import draft as drafting
+from bastion.ncmec import rules as ncmec_rules
 from bastion.ncmec.model import IncidentType, IndustryClassification, Report, ReportAnnotations
 from bastion.ncmec.reports import (
     FourEyesRequired,
@@ -170,19 +173,25 @@ def _pydantic_message(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
 
 
-def approval_problems(session: Session, report: NcmecReport, vault: Any | None = None) -> tuple[list[str], str | None]:
-    """Everything that stops this report from being filed, and the first failing XML element."""
+def approval_problems(session: Session, report: NcmecReport, vault: Any | None = None,
+                      now: datetime | None = None) -> tuple[list[str], str | None]:
+    """Everything that stops this report from being filed (the schema, then what NCMEC refuses beyond
+    it, e.g. a timestamp later than `now`), and the first failing XML element."""
     problems: list[str] = []
     element: str | None = None
     shown = preview(report)
     if not shown.valid:
         problems.append(f"The report does not pass the schema: {shown.problem}")
         element = shown.element
+    elif now is not None:
+        for issue in ncmec_rules.check(etree.fromstring(shown.xml.encode()), now=now):
+            problems.append(f"NCMEC would refuse the report: {issue}")
+            element = element or issue.element
     doc = document(report)
     person = doc.reporter.reporting_person
-    if not person.emails and not person.phones:
-        problems.append("The reporter needs an email or a phone: set reports.reporter_email (organisation settings) "
-                        "and redraft, or edit the report.")
+    if not person.emails:
+        problems.append("The reporter needs an email address (NCMEC refuses a phone alone): set "
+                        "reports.reporter_email (organisation settings) and redraft, or edit the report.")
     rows = files_of(session, report.id)
     if not rows:
         problems.append("A report needs at least one file.")
@@ -199,6 +208,10 @@ def approval_problems(session: Session, report: NcmecReport, vault: Any | None =
         if not details.valid:
             problems.append(f"File {row.id} details do not pass the schema: {details.problem}")
             element = element or details.element
+        elif now is not None:
+            for issue in ncmec_rules.check(etree.fromstring(details.xml.encode()), now=now):
+                problems.append(f"File {row.id}: NCMEC would refuse its details: {issue}")
+                element = element or issue.element
     return problems, element
 
 
@@ -209,7 +222,7 @@ def approve_report(session: Session, report: NcmecReport, *, actor: str, clock: 
     if bool(get_value(session, "reports.four_eyes")) and actor in {report.drafted_by, report.edited_by}:
         raise FourEyesRequired(f"Four-eyes review: report {report.id} was written or last edited by {actor}; "
                                "another reviewer must approve it.")
-    problems, element = approval_problems(session, report, vault)
+    problems, element = approval_problems(session, report, vault, now=clock.now())
     if problems:
         raise ReportRefused(f"Report {report.id} cannot be approved: " + " ".join(problems), problems, element)
     now = clock.now()

@@ -92,6 +92,9 @@ R = TypeVar("R")
 
 _CONTINUE, _STOP = "continue", "stop"
 
+#: Who asks NCMEC to discard an unfinished report whose files Bastion can no longer account for.
+REFILE = "system:ncmec.refile"
+
 
 class Worker:
     """Drives approved reports through submit, upload, fileinfo and finish."""
@@ -466,8 +469,20 @@ class Worker:
         return self._about_open_report(session, report, owner, "finish",
                                        lambda client, ncmec_id: client.finish(ncmec_id), finished)
 
+    def _refile(self, session: Session, report: NcmecReport, why: str) -> str:
+        """The unfinished copy at NCMEC is discarded (or gone): file the same report again, from scratch."""
+        discarded = report.ncmec_report_id
+        report.retract_requested_by, report.retract_reason = "", ""
+        self._recreate(session, report, why)
+        report.attention = (f"Unfinished NCMEC report {discarded} was retracted after a lost reply; Bastion is filing "
+                            "the report again.")
+        session.commit()
+        return _CONTINUE
+
     def _retract(self, session: Session, report: NcmecReport, owner: str) -> str:
         def retracted(call: NcmecApiCall, result: Any) -> str:
+            if report.retract_requested_by == REFILE:
+                return self._refile(session, report, f"retracted after a lost reply ({report.retract_reason})")
             mark_retracted(session, report, report.retract_requested_by or ACTOR, self.clock,
                            {"reason": report.retract_reason, "request_id": result.request_id})
             session.commit()
@@ -494,6 +509,11 @@ class Worker:
         now = self.clock.now()
         report.state, report.finished_at, report.updated_at = FINISHED, now, now
         report.resume_state, report.attention, report.failures, report.stalled_at = "", "", 0, None
+        if file_ids is None and confirmed_by_5102:
+            # The finish receipt was lost and NCMEC confirmed the filing by refusing a second finish:
+            # the files filed are the ones Bastion uploaded and described (it sends nothing else).
+            file_ids = [r.file_id for r in files_of(session, report.id) if r.file_id and r.fileinfo_sent]
+            record_event(session, report, ACTOR, "files_from_own_record", self.clock, {"file_ids": file_ids})
         if file_ids is not None:
             report.ncmec_file_ids = json.dumps(file_ids)
             ours = {r.file_id for r in files_of(session, report.id) if r.file_id}
@@ -576,9 +596,19 @@ class Worker:
                 "certainly deleted any such unfinished copy; a reviewer may confirm resubmitting sooner.")
             record_event(session, report, ACTOR, "submit_uncertain", self.clock,
                    {"call": call.id, "resubmit_after": report.resubmit_after.isoformat()})
-        elif call.operation == "upload":
-            record_event(session, report, ACTOR, "upload_uncertain", self.clock,
-                   {"call": call.id, "file": call.file_row_id, "note": "uploading again; NCMEC may list it twice"})
+        elif call.operation in ("upload", "fileinfo") and report.ncmec_report_id is not None \
+                and not report.retract_requested_by:
+            # NCMEC has no call that lists a report's files. Sending again could leave a second copy
+            # without details (upload) or details twice (fileinfo); not sending could leave a file
+            # undescribed. An unfinished report is not filed yet: retract it, and file afresh.
+            report.retract_requested_by = REFILE
+            report.retract_reason = (f"the reply to {call.operation} (file row {call.file_row_id}) was lost: NCMEC's "
+                                     "copy of this unfinished report can no longer be accounted for")
+            report.attention = (f"The reply to a {call.operation} call was lost. Bastion retracts unfinished NCMEC "
+                                f"report {report.ncmec_report_id} and files the report again, so that no file is "
+                                "sent twice and none goes undescribed.")
+            record_event(session, report, ACTOR, f"{call.operation}_uncertain", self.clock,
+                         {"call": call.id, "file": call.file_row_id, "then": "retract the unfinished report and refile"})
 
     def _failed(self, session: Session, report: NcmecReport, owner: str, call: NcmecApiCall, exc: NcmecError,
                 row: NcmecReportFile | None = None) -> str:
@@ -610,6 +640,8 @@ class Worker:
         if isinstance(exc, NcmecServerError):
             return self._retry_later(session, report)
         if isinstance(exc, ReportDoesNotExistError) and op != "submit":
+            if op == "retract" and report.retract_requested_by == REFILE:
+                return self._refile(session, report, "NCMEC no longer had the unfinished report (5001)")
             if op == "retract":
                 mark_retracted(session, report, report.retract_requested_by or ACTOR, self.clock,
                                 {"reason": report.retract_reason, "note": "NCMEC no longer had the report (5001)"})

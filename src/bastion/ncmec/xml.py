@@ -188,10 +188,12 @@ def _issues(log: Iterable[etree._LogEntry]) -> list[ValidationIssue]:
     return issues
 
 
-def validate_document(data: bytes, *, expected_root: str | None = None) -> etree._Element:
-    """Parse and XSD-validate a document; return its root element.
+def validate_document(data: bytes, *, expected_root: str | None = None, now: datetime | None = None
+                      ) -> etree._Element:
+    """Parse and XSD-validate a document, then check NCMEC's business rules; return its root element.
 
-    Raises :class:`MalformedXmlError` (4110) or :class:`ReportValidationError` (4100).
+    Raises :class:`MalformedXmlError` (4110) or :class:`ReportValidationError` (4100). `now` is
+    when the document is filed (timestamps after it are refused; see `bastion.ncmec.rules`).
     """
     root = parse_untrusted(data)
     if expected_root is not None and root.tag != expected_root:
@@ -202,6 +204,11 @@ def validate_document(data: bytes, *, expected_root: str | None = None) -> etree
     if not validator.validate(root.getroottree()):
         issues = _issues(validator.error_log)
         raise ReportValidationError(f"validation failed: {issues[0]}", issues=issues)
+    from bastion.ncmec import rules
+
+    broken = rules.check(root, now=now)
+    if broken:
+        raise ReportValidationError(f"validation failed: {broken[0]}", issues=broken)
     return root
 
 

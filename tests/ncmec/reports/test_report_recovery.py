@@ -35,9 +35,12 @@ def _restart(app, sessions, clock: ManualClock) -> None:  # type: ignore[no-unty
     run_timers(app, sessions, clock)
 
 
-def test_killed_between_upload_and_finish_resumes_the_same_report(  # type: ignore[no-untyped-def]
+def test_killed_around_file_details_retracts_the_unfinished_report_and_refiles(  # type: ignore[no-untyped-def]
     app, sessions, clock: ManualClock, ncmec: Ncmec, approved_report: Make
 ) -> None:
+    """Whether the details reached NCMEC cannot be known, and NCMEC lists no files: sending them again
+    could describe a file twice, not sending could leave it undescribed. The unfinished report is
+    retracted and the report filed afresh: one filed report, every file described once."""
     report_id, reviewer = approved_report()
     ncmec.kill["fileinfo"] = "before"  # dies once both uploads' results are recorded
     with pytest.raises(ProcessKilled):
@@ -50,25 +53,29 @@ def test_killed_between_upload_and_finish_resumes_the_same_report(  # type: igno
 
     done = _report(reviewer, report_id)
     assert done["state"] == "finished", (done["error"], done["attention"])
-    assert done["ncmec_report_id"] == stopped["ncmec_report_id"]
-    assert ncmec.reports_opened() == 1 and ncmec.network.count("upload") == 2
+    assert done["ncmec_report_id"] != stopped["ncmec_report_id"] and ncmec.reports_opened() == 2
+    assert ncmec.server.state.report_state(stopped["ncmec_report_id"]) is ReportState.RETRACTED
     assert ncmec.server.state.report_state(done["ncmec_report_id"]) is ReportState.FINISHED
+    assert sorted(done["ncmec_file_ids"]) == sorted(f["file_id"] for f in done["files"])  # each described once
     outcomes = [(c["operation"], c["outcome"]) for c in done["calls"]]
-    assert ("fileinfo", "interrupted") in outcomes and outcomes[-1] == ("finish", "ok")
-    assert "interrupted" in [e["kind"] for e in done["events"]]
+    assert ("fileinfo", "interrupted") in outcomes and ("retract", "ok") in outcomes
+    assert outcomes[-1] == ("finish", "ok")
+    assert "fileinfo_uncertain" in [e["kind"] for e in done["events"]]
 
 
-def test_killed_after_an_upload_reached_ncmec_is_filed_once_and_flags_the_duplicate(  # type: ignore[no-untyped-def]
+def test_killed_after_an_upload_reached_ncmec_is_refiled_without_a_second_copy(  # type: ignore[no-untyped-def]
     app, sessions, clock: ManualClock, ncmec: Ncmec, approved_report: Make
 ) -> None:
     report_id, reviewer = approved_report(posts=POSTS[:1])
     ncmec.kill["upload"] = "after"  # NCMEC attached the file; the reply died with the worker
     with pytest.raises(ProcessKilled):
         run_timers(app, sessions, clock, rounds=1)
+    first = _report(reviewer, report_id)["ncmec_report_id"]
     _restart(app, sessions, clock)
     done = _report(reviewer, report_id)
-    assert done["state"] == "finished" and ncmec.reports_opened() == 1
-    assert len(done["ncmec_file_ids"]) == 2 and "did not describe" in done["attention"]
+    assert done["state"] == "finished" and ncmec.reports_opened() == 2
+    assert ncmec.server.state.report_state(first) is ReportState.RETRACTED  # the orphan copy went with it
+    assert len(done["ncmec_file_ids"]) == 1 and "did not describe" not in (done["attention"] or "")
 
 
 def test_killed_after_finish_reached_ncmec_is_confirmed_by_5102(  # type: ignore[no-untyped-def]
@@ -346,3 +353,42 @@ def test_a_reply_arriving_after_another_worker_took_the_report_is_recorded_not_a
         assert ncmec.reports_opened() == 2 and done["ncmec_report_id"] != call["ncmec_report_id"]
     if operation == "finish":  # a second finish confirms the first with 5102
         assert done["calls"][-1]["response_code"] == 5102
+
+
+@pytest.mark.parametrize("operation", ["upload", "fileinfo"])
+def test_a_lost_reply_on_the_wire_sends_no_second_copy_and_leaves_no_file_undescribed(  # type: ignore[no-untyped-def]
+    app, sessions, clock: ManualClock, ncmec: Ncmec, approved_report: Make, operation: str
+) -> None:
+    report_id, reviewer = approved_report(posts=POSTS[:1])
+    ncmec.network.faults[operation] = ["drop"]  # delivered, then the reply is lost (a read timeout)
+    for _ in range(6):
+        run_timers(app, sessions, clock, rounds=2)
+        clock.advance(timedelta(minutes=10))
+    done = _report(reviewer, report_id)
+    assert done["state"] == "finished", (done["error"], done["attention"])
+    first_id = next(c["ncmec_report_id"] for c in done["calls"] if c["operation"] == "submit")
+    assert ncmec.server.state.report_state(first_id) is ReportState.RETRACTED
+    assert len(done["ncmec_file_ids"]) == 1 and done["files"][0]["file_id"] == done["ncmec_file_ids"][0]
+    assert ncmec.network.count(operation) == 2  # once into the discarded report, once into the filed one
+
+
+def test_a_lost_finish_receipt_keeps_the_files_from_bastions_own_record(  # type: ignore[no-untyped-def]
+    app, sessions, clock: ManualClock, ncmec: Ncmec, approved_report: Make
+) -> None:
+    report_id, reviewer = approved_report(posts=POSTS[:1])
+    ncmec.network.faults["finish"] = ["drop"]
+    for _ in range(6):
+        run_timers(app, sessions, clock, rounds=2)
+        clock.advance(timedelta(minutes=10))
+    done = _report(reviewer, report_id)
+    assert done["state"] == "finished" and done["calls"][-1]["response_code"] == 5102
+    assert done["ncmec_file_ids"] == [done["files"][0]["file_id"]]  # not empty
+    assert "files_from_own_record" in [e["kind"] for e in done["events"]]
+
+
+def test_upload_timeouts_grow_with_the_file() -> None:
+    from bastion.ncmec.client import DEFAULT_TIMEOUT, upload_timeout
+
+    small, video = upload_timeout(1024), upload_timeout(2 * 1024 ** 3)
+    assert small.read == 60.0 + 1024 / (4 * 1024 * 1024) and upload_timeout(None) == DEFAULT_TIMEOUT
+    assert video.read is not None and video.read > 500 and video.write is not None and video.write >= 2048

@@ -68,7 +68,7 @@ def report_page(request: Request, report_id: int, error: str | None = None, db: 
     files = lifecycle.files_of(db, report.id)
     problems: list[str] = []
     if report.state == lifecycle.DRAFT:
-        problems, _ = lifecycle.approval_problems(db, report, state.services.get(VAULT_SERVICE))
+        problems, _ = lifecycle.approval_problems(db, report, state.services.get(VAULT_SERVICE), now=state.clock.now())
     context = {
         "report": report, "doc": lifecycle.document(report), "preview": lifecycle.preview(report),
         "files": [(f, json.loads(f.details_json), lifecycle.file_preview(report, f)) for f in files],
