@@ -6,6 +6,7 @@ needs to (each domain imports its own models).
 
 from bastion.actions import models as _actions  # noqa: F401
 from bastion.audit import models as _audit  # noqa: F401
+from bastion.authorities import models as _authorities  # noqa: F401
 from bastion.auth import models as _auth  # noqa: F401
 from bastion.banks import models as _banks  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401

@@ -56,6 +56,11 @@ def form_for(session: Session, jurisdiction: str) -> Any:
 
 def certificate_for(session: Session, request: LegalRequest, *, actor: str, clock: Clock) -> Any:
     """The `CertificateInfo` of a production for this request: form, custodian, expert, system."""
+    return certificate_for_jurisdiction(session, request.jurisdiction, actor=actor, clock=clock)
+
+
+def certificate_for_jurisdiction(session: Session, jurisdiction: str, *, actor: str, clock: Clock) -> Any:
+    """The `CertificateInfo` for records given to an authority of `jurisdiction` (its catalogue form)."""
     from bastion.production import CertificateInfo
 
     def setting(key: str) -> str:
@@ -65,7 +70,7 @@ def certificate_for(session: Session, request: LegalRequest, *, actor: str, cloc
         custodian_name=setting(CUSTODIAN_NAME) or actor, custodian_title=setting(CUSTODIAN_TITLE),
         organisation=str(get_value(session, "org.name")), statement_date=clock.now().date(),
         organisation_address=setting(ORGANISATION_ADDRESS), place=setting(PLACE),
-        form=form_for(session, request.jurisdiction), expert_name=setting(EXPERT_NAME),
+        form=form_for(session, jurisdiction), expert_name=setting(EXPERT_NAME),
         expert_title=setting(EXPERT_TITLE), system=setting(SYSTEM), system_id=setting(SYSTEM_ID),
     )
 

@@ -31,6 +31,10 @@ TITLES: dict[str, dict[str, str]] = {
         "approval_voided": "Approval void: the request changed", "deadline_breached": "Deadline passed",
         "possible_duplicate": "Possible duplicate", "callback": "Call-back to the agency",
     },
+    "authority": {
+        "not started": "Not started", "built": "Package built, not delivered", "delivered": "Delivered",
+        "acknowledged": "Acknowledged", "filed": "Filed",
+    },
     "notice": {
         "pending": "To be sent before disclosure", "not_required": "Not sent", "deferred": "Deferred",
         "due": "Due now", "sent": "Sent", "": "Not decided yet",

@@ -176,7 +176,7 @@ def _reporter(session: Session) -> Reporter:
     )
 
 
-def _evidence_for(session: Session, case: Case, item: CaseItem, vault: Any) -> Any | None:
+def evidence_for(session: Session, case: Case, item: CaseItem, vault: Any) -> Any | None:
     """The media preserved for this case item, else the copy kept at scan time."""
     if vault is None:
         return None
@@ -206,7 +206,7 @@ def _annotations(text: str) -> tuple[FileAnnotations | None, list[str]]:
 
 def _file_plan(session: Session, case: Case, item: CaseItem, scan: Scan | None, vault: Any,
                notes: list[str]) -> FilePlan:
-    evidence = _evidence_for(session, case, item, vault)
+    evidence = evidence_for(session, case, item, vault)
     if evidence is None:
         notes.append(f"Item {item.id} has no preserved media in the evidence vault; it cannot be uploaded.")
     metadata = json.loads(scan.metadata_json) if scan is not None else {}

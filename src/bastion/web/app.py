@@ -35,7 +35,7 @@ from bastion.web.context import RequestContext
 from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
-from bastion.web.ui import admin_pages, auth_pages, detect_pages, report_pages, review_pages
+from bastion.web.ui import admin_pages, auth_pages, authority_pages, detect_pages, report_pages, review_pages
 from bastion.web.ui import account_pages, legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
@@ -69,7 +69,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
-                   detect_pages.router, review_pages.router, reports.router, report_pages.router,
+                   detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    docs.router):
         app.include_router(router)

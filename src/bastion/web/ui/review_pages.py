@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.actions import outbox
+from bastion.authorities import reports as authority_reports
 from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
@@ -64,6 +65,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "exposure": wellness.exposure(db, principal.user_id, state.clock),
         "unseen_ok": {i.item.id for i in view.items if service.may_confirm_unseen(db, i.item)},
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
+        "duties": authority_reports.duties(db, view.case),
     }
     return render(request, "case.html", context, headers=NO_STORE)
 
