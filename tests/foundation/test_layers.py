@@ -59,14 +59,15 @@ ALLOWED: dict[str, set[str]] = {
               "timers"},
     "legal": {"actions", "audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
               "ncmec", "orgsettings", "platform", "production", "timers"},
+    "grievances": {"audit", "auth", "clock", "db", "errors", "mail", "orgsettings"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},
     # every domain's tables, for Alembic and the test fixtures
-    "models": {"actions", "audit", "auth", "authorities", "banks", "cases", "evidence", "legal", "mail", "ncmec",
-               "orgsettings", "scanning", "timers"},
+    "models": {"actions", "audit", "auth", "authorities", "banks", "cases", "evidence", "grievances", "legal", "mail",
+               "ncmec", "orgsettings", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
-    "web": {"actions", "audit", "auth", "authorities", "banks", "bastion", "cases", "clock", "config", "db", "errors", "evidence",
+    "web": {"actions", "audit", "auth", "authorities", "banks", "bastion", "grievances", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
             "scanning", "timers"},
     "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",

@@ -43,6 +43,9 @@ class Perm(StrEnum):
     ACCOUNT_MANAGE = "account.manage"
     APIKEYS_OWN = "apikeys.own"
     API_DOCS = "api.docs"
+    GRIEVANCE_READ = "grievances.read"
+    GRIEVANCE_HANDLE = "grievances.handle"
+    COMPLAINT_SUBMIT = "complaints.submit"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -76,6 +79,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.ACCOUNT_MANAGE: ALL_HUMAN_ROLES,
     Perm.APIKEYS_OWN: ALL_HUMAN_ROLES - {Role.OFFICER},
     Perm.API_DOCS: frozenset(Role) - {Role.OFFICER},
+    # The grievance desk: complainants' contact details and what they reported (legal acts as grievance officer).
+    Perm.GRIEVANCE_READ: frozenset({Role.LEGAL, Role.LEAD, Role.COMPLIANCE, Role.ADMIN}),
+    Perm.GRIEVANCE_HANDLE: frozenset({Role.LEGAL, Role.LEAD}),
+    Perm.COMPLAINT_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh
@@ -83,7 +90,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
 #: factor at login (`roles.MFA_REQUIRED`, checked by a test against this set).
 SENSITIVE: frozenset[Perm] = frozenset({
     Perm.MEDIA_VIEW, Perm.MEDIA_REVEAL_ANY, Perm.LEGAL_READ, Perm.LEGAL_MANAGE, Perm.LEGAL_APPROVE,
-    Perm.OFFICER_PORTAL,
+    Perm.OFFICER_PORTAL, Perm.GRIEVANCE_READ, Perm.GRIEVANCE_HANDLE,
 })
 
 #: Never through an API key, whatever its scopes: a key must not mint keys (it could outlive itself),

@@ -31,6 +31,10 @@ TITLES: dict[str, dict[str, str]] = {
         "approval_voided": "Approval void: the request changed", "deadline_breached": "Deadline passed",
         "possible_duplicate": "Possible duplicate", "callback": "Call-back to the agency",
     },
+    "complaint": {"received": "Received", "acknowledged": "Acknowledged, being reviewed", "resolved": "Decided"},
+    "channel": {"public": "Public form", "platform": "Platform, for a user", "flagger": "Trusted flagger"},
+    "outcome": {"removed": "Remove the content", "restricted": "Restrict access", "no_action": "No action",
+                "not_found": "Content not found"},
     "authority": {
         "not started": "Not started", "built": "Package built, not delivered", "delivered": "Delivered",
         "acknowledged": "Acknowledged", "filed": "Filed",

@@ -30,12 +30,20 @@ from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
 from bastion.web import docs, errors
 from bastion.web import hma
-from bastion.web.api import account, apikeys, audit, auth, banks, cases, health, orgsettings, reports, scan, users
+from bastion.web.api import account, apikeys, audit, auth, banks, cases, complaints, health, orgsettings, reports, scan, users
 from bastion.web.context import RequestContext
 from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
-from bastion.web.ui import admin_pages, auth_pages, authority_pages, detect_pages, report_pages, review_pages
+from bastion.web.ui import (
+    admin_pages,
+    auth_pages,
+    authority_pages,
+    detect_pages,
+    grievance_pages,
+    report_pages,
+    review_pages,
+)
 from bastion.web.ui import account_pages, legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
@@ -71,7 +79,7 @@ def create_app(
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
-                   docs.router):
+                   complaints.router, grievance_pages.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")

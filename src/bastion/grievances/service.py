@@ -1,0 +1,229 @@
+"""The grievance desk: complaints in, clocks from the catalogue, a decision the complainant can read.
+
+India's IT Rules 2021 (as amended in 2022) put clocks on every complaint: acknowledge within 24
+hours and dispose of it within 15 days (Rule 3(2)(a)(i)); act within 72 hours on a request to
+remove prohibited information (its proviso); and within 24 hours remove intimate or morphed
+imagery of the complainant (Rule 3(2)(b)). The clocks are data (`clocks.json`, cited); the queue
+puts the nearest unmet one first, and Rule 3(2)(b) complaints rank above everything else.
+
+The complainant gets a reference and a secret status link (only its hash is stored) and, if they
+gave an address, mail that says something changed, never what the content was. What they are told
+reveals nothing about other users. Public submissions are rationed per client address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion import audit
+from bastion.auth import throttle
+from bastion.auth.throttle import Policy, Target
+from bastion.clock import Clock
+from bastion.errors import InvalidInput, NotFound
+from bastion.grievances.models import Complaint, ComplaintEvent
+from bastion.orgsettings import get_value
+from bastion.orgsettings.store import register
+
+CATEGORIES = {
+    "csam": "Child sexual abuse material",
+    "ncii": "Intimate imagery of me, shared without my consent",
+    "impersonation": "Impersonation of me, or a morphed image of me",
+    "illegal": "Other unlawful content",
+    "tos": "Against the platform's terms",
+}
+CHANNELS = ("public", "platform", "flagger")
+OUTCOMES = {
+    "removed": "The content was removed.",
+    "restricted": "Access to the content was restricted.",
+    "no_action": "The content was reviewed and no action was taken: it does not break the law or the platform's "
+                 "terms as reported.",
+    "not_found": "The content could not be found; it may already be gone. Send a new complaint with its exact address "
+                 "if it is still online.",
+}
+PRIORITY = {"ncii": 100, "impersonation": 100, "csam": 90}  # Rule 3(2)(b) first, then child safety
+MAX_DESCRIPTION = 5000
+DSA_TARGET_HOURS = "grievances.dsa_target_hours"
+register(DSA_TARGET_HOURS, int, 72, "Internal target, in hours, for deciding a notice under the DSA (Art. 16(6) "
+                                    "says only 'timely').")
+
+#: Public submissions per client address: each one can make staff work and send mail.
+PUBLIC_POLICY = Policy(account_failures=10, ip_failures=10, lockout=timedelta(hours=1), window=timedelta(hours=1),
+                       free_failures=5, first_delay=timedelta(seconds=30))
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@dataclass(frozen=True)
+class ClockDue:
+    key: str
+    title: str
+    citation: str
+    kind: str  # acknowledge, act, resolve
+    due_at: datetime
+    met_at: datetime | None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.met_at is None and now > self.due_at
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, Any]:
+    return dict(json.loads(resources.files("bastion.grievances").joinpath("clocks.json").read_text("utf-8")))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _event(session: Session, complaint: Complaint, *, actor: str, kind: str, clock: Clock, text: str = "",
+           public: bool = False) -> None:
+    session.add(ComplaintEvent(complaint_id=complaint.id, at=clock.now(), actor=actor[:200], kind=kind, text=text,
+                               public=public))
+
+
+def clocks_of(session: Session, complaint: Complaint) -> list[ClockDue]:
+    """Every clock that applies to this complaint, earliest first."""
+    met = {"acknowledge": complaint.acknowledged_at, "act": complaint.acted_at or complaint.resolved_at,
+           "resolve": complaint.resolved_at}
+    out = []
+    for rule in catalogue()["clocks"]:
+        if rule["jurisdiction"] != complaint.jurisdiction:
+            continue
+        if rule["categories"] != "*" and complaint.category not in rule["categories"]:
+            continue
+        hours = rule["hours"]
+        if isinstance(hours, str):  # "setting:<key>"
+            hours = int(get_value(session, hours.split(":", 1)[1]))
+        out.append(ClockDue(rule["key"], rule["title"], rule["citation"], rule["kind"],
+                            complaint.received_at + timedelta(hours=int(hours)), met[rule["kind"]]))
+    order = {"act": 0, "acknowledge": 1, "resolve": 2}  # at the same moment, the removal duty is the one to show
+    return sorted(out, key=lambda c: (c.due_at, order[c.kind]))
+
+
+def next_due(session: Session, complaint: Complaint) -> ClockDue | None:
+    return next((c for c in clocks_of(session, complaint) if c.met_at is None), None)
+
+
+def submit(session: Session, *, channel: str, category: str, content_ref: str, description: str = "",
+           contact_email: str = "", jurisdiction: str = "IN", submitted_by: str = "", client: str = "",
+           clock: Clock) -> tuple[Complaint, str]:
+    """Take a complaint in; returns it and the secret for its status link (shown once)."""
+    if channel == "public":
+        targets = [Target("complaint_ip", client or "unknown")]
+        throttle.refuse_if_blocked(session, targets, clock.now())
+        throttle.count_failure(session, targets, PUBLIC_POLICY, clock.now())
+    if channel not in CHANNELS:
+        raise InvalidInput(f"A complaint's channel is one of: {', '.join(CHANNELS)}.")
+    if category not in CATEGORIES:
+        raise InvalidInput(f"Choose what the complaint is about: one of {', '.join(CATEGORIES)}.")
+    content_ref, contact_email = content_ref.strip(), contact_email.strip().lower()
+    if not content_ref or len(content_ref) > 2000:
+        raise InvalidInput("Give the address (URL) or the platform's id of the content, up to 2,000 characters.")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"The description is {len(description):,} characters; the limit is {MAX_DESCRIPTION:,}.")
+    if contact_email and not _EMAIL.fullmatch(contact_email):
+        raise InvalidInput(f"{contact_email!r} is not an email address (it is optional: leave it empty).")
+    if jurisdiction not in {c["jurisdiction"] for c in catalogue()["clocks"]}:
+        raise InvalidInput(f"No complaint clocks for {jurisdiction!r}.")
+    token = secrets.token_urlsafe(24)
+    complaint = Complaint(reference="", status_token_hash=_hash(token), channel=channel, submitted_by=submitted_by,
+                          category=category, content_ref=content_ref, description=description.strip(),
+                          contact_email=contact_email, jurisdiction=jurisdiction,
+                          priority=PRIORITY.get(category, 0) + (10 if channel == "flagger" else 0),
+                          status="received", received_at=clock.now())
+    session.add(complaint)
+    session.flush()
+    complaint.reference = f"GR-{clock.now():%Y}-{complaint.id:06d}"
+    _event(session, complaint, actor=submitted_by or channel, kind="received", clock=clock, public=True,
+           text=f"Complaint {complaint.reference} received: {CATEGORIES[category]}.")
+    audit.record(session, actor=submitted_by or f"complainant:{channel}", action="grievance.receive",
+                 subject=f"complaint:{complaint.id}", clock=clock,
+                 details={"reference": complaint.reference, "channel": channel, "category": category})
+    return complaint, token
+
+
+def get(session: Session, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(f"No complaint {complaint_id}.")
+    return complaint
+
+
+def by_token(session: Session, token: str) -> Complaint:
+    complaint = session.scalar(select(Complaint).where(Complaint.status_token_hash == _hash(token or "")))
+    if complaint is None or not token:
+        raise NotFound("This status link is not valid. Check that you copied all of it.")
+    return complaint
+
+
+def _tell(session: Session, complaint: Complaint, *, subject: str, base_url: str, clock: Clock, actor: str) -> None:
+    """Mail the complainant that something changed (never the content): the status page says what."""
+    if not complaint.contact_email:
+        return
+    from bastion.mail import queue_mail
+
+    queue_mail(session, to=complaint.contact_email, subject=f"{subject} ({complaint.reference})", clock=clock,
+               text=f"Your complaint {complaint.reference}: {subject.lower()}. Open the status link you were given "
+                    f"when you sent it to read more ({base_url.rstrip('/')}/complaints/status).",
+               kind="grievance.update", subject_ref=f"complaint:{complaint.id}", actor=actor)
+
+
+def acknowledge(session: Session, complaint: Complaint, *, actor: str, clock: Clock, base_url: str) -> None:
+    if complaint.acknowledged_at is not None:
+        return
+    complaint.acknowledged_at, complaint.status = clock.now(), "acknowledged"
+    _event(session, complaint, actor=actor, kind="acknowledged", clock=clock, public=True,
+           text="Your complaint was acknowledged and is being reviewed.")
+    _tell(session, complaint, subject="Complaint acknowledged", base_url=base_url, clock=clock, actor=actor)
+    audit.record(session, actor=actor, action="grievance.acknowledge", subject=f"complaint:{complaint.id}",
+                 clock=clock, details={"reference": complaint.reference})
+
+
+def decide(session: Session, complaint: Complaint, *, outcome: str, text: str, actor: str, user_id: int | None,
+           clock: Clock, base_url: str) -> None:
+    """Resolve the complaint; what the complainant reads is `text` (or the outcome's standard wording)."""
+    if complaint.status == "resolved":
+        raise InvalidInput(f"{complaint.reference} is already resolved.")
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"An outcome is one of: {', '.join(OUTCOMES)}.")
+    now = clock.now()
+    if complaint.acknowledged_at is None:
+        complaint.acknowledged_at = now
+    complaint.status, complaint.outcome, complaint.resolved_at = "resolved", outcome, now
+    complaint.outcome_text, complaint.decided_by = (text.strip() or OUTCOMES[outcome])[:5000], user_id
+    if outcome in ("removed", "restricted"):
+        complaint.acted_at = now
+    _event(session, complaint, actor=actor, kind="decided", clock=clock, public=True, text=complaint.outcome_text)
+    _tell(session, complaint, subject="Complaint decided", base_url=base_url, clock=clock, actor=actor)
+    audit.record(session, actor=actor, action="grievance.decide", subject=f"complaint:{complaint.id}", clock=clock,
+                 details={"reference": complaint.reference, "outcome": outcome})
+
+
+def queue(session: Session, now: datetime, *, search: str = "", page: int = 1, per_page: int = 50
+          ) -> tuple[list[tuple[Complaint, ClockDue | None]], int]:
+    """Open complaints: Rule 3(2)(b) and child safety first, then by the nearest unmet clock."""
+    stmt = select(Complaint).where(Complaint.status != "resolved")
+    if search.strip():
+        like = f"%{search.strip()}%"
+        stmt = stmt.where(Complaint.reference.ilike(like) | Complaint.content_ref.ilike(like))
+    rows = [(c, next_due(session, c)) for c in session.scalars(stmt)]
+    rows.sort(key=lambda r: (-r[0].priority, r[1].due_at if r[1] else datetime.max.replace(tzinfo=now.tzinfo)))
+    start = (max(page, 1) - 1) * per_page
+    return rows[start:start + per_page], len(rows)
+
+
+def events_of(session: Session, complaint_id: int, *, public_only: bool = False) -> list[ComplaintEvent]:
+    stmt = select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id).order_by(ComplaintEvent.id)
+    if public_only:
+        stmt = stmt.where(ComplaintEvent.public.is_(True))
+    return list(session.scalars(stmt))

@@ -1,0 +1,109 @@
+"""The grievance desk's pages: the public complaint form and status page, the queue and a complaint."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bastion.auth.errors import AccountThrottled
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.errors import BastionError
+from bastion.grievances import service
+from bastion.web.guard import needs
+from bastion.web.state import client_ip, get_db, get_state
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store, private"}
+
+
+@router.get("/complaints/new", dependencies=[needs(Perm.PUBLIC)])
+def complaint_form(request: Request) -> Response:
+    return render(request, "complaint_new.html", {"categories": service.CATEGORIES})
+
+
+@router.post("/complaints/new", dependencies=[needs(Perm.PUBLIC)])
+def complaint_submit(request: Request, category: str = Form(""), content_ref: str = Form(""),
+                     description: str = Form(""), contact_email: str = Form(""),
+                     db: Session = Depends(get_db)) -> Response:
+    """Anyone may complain, without an account; the answer is a reference and a secret status link."""
+    state = get_state(request)
+    values = {"category": category, "content_ref": content_ref, "description": description,
+              "contact_email": contact_email}
+    try:
+        complaint, token = service.submit(db, channel="public", category=category, content_ref=content_ref,
+                                          description=description, contact_email=contact_email,
+                                          client=client_ip(request), clock=state.clock)
+    except AccountThrottled as exc:
+        db.commit()  # the attempt still counts
+        return render(request, "complaint_new.html", {"categories": service.CATEGORIES, "error": exc.message,
+                                                      "values": values}, status_code=exc.status,
+                      headers={"Retry-After": str(exc.retry_after_seconds)})
+    except BastionError as exc:
+        db.rollback()
+        return render(request, "complaint_new.html", {"categories": service.CATEGORIES, "error": exc.message,
+                                                      "values": values}, status_code=exc.status)
+    db.commit()
+    link = f"{state.settings.base_url.rstrip('/')}/complaints/status?token={token}"
+    return render(request, "complaint_received.html", {"complaint": complaint, "link": link}, headers=NO_STORE)
+
+
+@router.get("/complaints/status", dependencies=[needs(Perm.PUBLIC)])
+def complaint_status(request: Request, token: str = "", db: Session = Depends(get_db)) -> Response:
+    """What the complainant may know: the reference, the state, what was decided. Nothing about anyone else."""
+    complaint = service.by_token(db, token)
+    return render(request, "complaint_status.html", {
+        "complaint": complaint, "events": service.events_of(db, complaint.id, public_only=True),
+        "category": service.CATEGORIES[complaint.category]}, headers={**NO_STORE, "Referrer-Policy": "no-referrer"})
+
+
+@router.get("/grievances")
+def grievance_queue(request: Request, q: str = "", page: int = 1, db: Session = Depends(get_db),
+                    principal: Principal = needs(Perm.GRIEVANCE_READ)) -> Response:
+    now = get_state(request).clock.now()
+    rows, total = service.queue(db, now, search=q, page=page)
+    return render(request, "grievances.html", {"rows": rows, "total": total, "q": q, "page": page, "now": now,
+                                               "categories": service.CATEGORIES}, headers=NO_STORE)
+
+
+@router.get("/grievances/{complaint_id}")
+def grievance_page(request: Request, complaint_id: int, error: str = "", db: Session = Depends(get_db),
+                   principal: Principal = needs(Perm.GRIEVANCE_READ)) -> Response:
+    complaint = service.get(db, complaint_id)
+    now = get_state(request).clock.now()
+    return render(request, "grievance.html", {
+        "c": complaint, "clocks": service.clocks_of(db, complaint), "now": now, "error": error,
+        "events": service.events_of(db, complaint.id), "categories": service.CATEGORIES,
+        "outcomes": service.OUTCOMES}, headers=NO_STORE)
+
+
+def _back(complaint_id: int, error: str = "") -> RedirectResponse:
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/grievances/{complaint_id}{'?error=' + quote(error) if error else ''}", status_code=303)
+
+
+@router.post("/grievances/{complaint_id}/acknowledge")
+def acknowledge(request: Request, complaint_id: int, db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.GRIEVANCE_HANDLE)) -> Response:
+    state = get_state(request)
+    service.acknowledge(db, service.get(db, complaint_id), actor=principal.actor, clock=state.clock,
+                        base_url=state.settings.base_url)
+    db.commit()
+    return _back(complaint_id)
+
+
+@router.post("/grievances/{complaint_id}/decide")
+def decide(request: Request, complaint_id: int, outcome: str = Form(""), text: str = Form(""),
+           db: Session = Depends(get_db), principal: Principal = needs(Perm.GRIEVANCE_HANDLE)) -> Response:
+    state = get_state(request)
+    try:
+        service.decide(db, service.get(db, complaint_id), outcome=outcome, text=text, actor=principal.actor,
+                       user_id=principal.user_id, clock=state.clock, base_url=state.settings.base_url)
+    except BastionError as exc:
+        db.rollback()
+        return _back(complaint_id, exc.message)
+    db.commit()
+    return _back(complaint_id)

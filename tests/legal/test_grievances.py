@@ -1,0 +1,112 @@
+"""The grievance desk (issue 14 items 1-3, first slice): complaints from the public form and the platform
+API, India's clocks from the catalogue (24 h acknowledgement, 15 days, 72 h prohibited content, 24 h for
+Rule 3(2)(b)), a queue that puts Rule 3(2)(b) first and shows breaches, a decision the complainant reads
+by a secret link, throttled public submissions, and descriptions shown as text."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bastion.auth.roles import Role
+from bastion.errors import InvalidInput
+from bastion.grievances import service
+from bastion.grievances.models import Complaint
+from bastion.mail.models import MailMessage
+from tests.conftest import api_key, api_login
+
+
+def _public(app, **form):  # type: ignore[no-untyped-def]
+    http = TestClient(app)
+    http.get("/complaints/new")  # the anonymous CSRF cookie
+    csrf = http.cookies.get("bastion_anon_csrf") or next(iter(http.cookies.values()), "")
+    return http, http.post("/complaints/new", data={"csrf_token": csrf, **form}, follow_redirects=False)
+
+
+def test_a_public_complaint_is_followed_by_its_secret_link_and_decided(app, sessions, clock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    http, sent = _public(app, category="ncii", content_ref="https://platform.example.org/p/post-2003",
+                         description="<script>alert(1)</script> this is me", contact_email="me@example.org")
+    assert sent.status_code == 200, sent.text
+    link = re.search(r'id="status-link">([^<]+)<', sent.text).group(1)  # type: ignore[union-attr]
+    token = link.split("token=", 1)[1]
+    status = TestClient(app).get(f"/complaints/status?token={token}")
+    assert status.status_code == 200 and "Received" in status.text and "post-2003" not in status.text
+    assert TestClient(app).get("/complaints/status?token=wrong").status_code == 404
+
+    staff = TestClient(app)
+    csrf = {"X-CSRF-Token": api_login(staff, user_factory(Role.LEGAL), clock)}
+    with sessions() as session:
+        complaint = session.scalars(select(Complaint)).one()
+        assert complaint.status_token_hash != token and complaint.priority == 100  # only the hash is kept
+    page = staff.get(f"/grievances/{complaint.id}").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page  # shown as text
+    assert 'data-clock="in_intimate"' in page and "Rule 3(2)(b)" in page
+    staff.post(f"/grievances/{complaint.id}/acknowledge", headers=csrf)
+    decided = staff.post(f"/grievances/{complaint.id}/decide", headers=csrf, follow_redirects=False,
+                         data={"outcome": "removed", "text": ""})
+    assert decided.status_code == 303 and "error" not in decided.headers["location"]
+    status = TestClient(app).get(f"/complaints/status?token={token}").text
+    assert "The content was removed." in status and "Decided" in status
+    with sessions() as session:
+        mails = list(session.scalars(select(MailMessage).where(MailMessage.kind == "grievance.update")))
+        assert [m.to_addrs for m in mails] == [["me@example.org"]] * 2
+        assert all("post-2003" not in m.text_body for m in mails)  # mail names no content
+
+
+def test_indian_clocks_move_with_the_injected_clock_and_the_queue_shows_breaches(app, sessions, clock,  # type: ignore[no-untyped-def]
+                                                                                  user_factory) -> None:
+    with sessions() as session:
+        prohibited, _ = service.submit(session, channel="platform", category="csam", content_ref="post-2001",
+                                       submitted_by="platform-key", clock=clock)
+        tos, _ = service.submit(session, channel="platform", category="tos", content_ref="post-2002", clock=clock)
+        session.commit()
+        due = {c.key: c.due_at - prohibited.received_at for c in service.clocks_of(session, prohibited)}
+        assert due == {"in_acknowledge": timedelta(hours=24), "in_prohibited": timedelta(hours=72),
+                       "in_resolve": timedelta(days=15)}
+        assert [c.key for c in service.clocks_of(session, tos)] == ["in_acknowledge", "in_resolve"]
+    lead = user_factory(Role.LEAD)
+    staff = TestClient(app)
+    api_login(staff, lead, clock)
+    queue = staff.get("/grievances").text
+    assert queue.index(prohibited.reference) < queue.index(tos.reference)  # child safety before the terms
+    assert 'data-overdue="yes"' not in queue
+    clock.advance(timedelta(hours=25))
+    api_login(staff, lead, clock)  # the session did not outlive a day
+    queue = staff.get("/grievances").text
+    assert f'data-reference="{prohibited.reference}" data-overdue="yes"' in queue and "OVERDUE" in queue
+    with sessions() as session:
+        complaint = session.get(Complaint, prohibited.id)
+        service.acknowledge(session, complaint, actor="lead", clock=clock, base_url="http://x")  # type: ignore[arg-type]
+        session.commit()
+        assert service.next_due(session, complaint).key == "in_prohibited"  # type: ignore[arg-type, union-attr]
+        clock.advance(timedelta(hours=48))
+        assert service.next_due(session, complaint).overdue(clock.now())  # type: ignore[arg-type, union-attr]
+    api_login(staff, lead, clock)
+    found = staff.get(f"/grievances?q={tos.reference}").text
+    assert tos.reference in found and prohibited.reference not in found  # searchable
+
+
+def test_the_platform_files_complaints_and_bad_input_is_named(client, sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    headers = api_key(client, sessions, clock)
+    filed = client.post("/api/v1/complaints", headers=headers,
+                        json={"category": "impersonation", "content_ref": "post-2004", "trusted_flagger": True})
+    assert filed.status_code == 201, filed.text
+    body = filed.json()
+    assert body["reference"].startswith("GR-") and "token=" in body["status_url"]
+    assert body["next_due"]["citation"].startswith("IT Rules 2021, Rule 3(2)(b)")
+    bad = client.post("/api/v1/complaints", headers=headers, json={"category": "spam", "content_ref": "x"})
+    assert bad.status_code == 422 and "csam" in bad.text
+    with sessions() as session:
+        with pytest.raises(InvalidInput, match="not an email address"):
+            service.submit(session, channel="public", category="tos", content_ref="x", contact_email="nope",
+                           client="198.51.100.1", clock=clock)
+
+
+def test_a_flood_from_one_address_is_throttled(app) -> None:  # type: ignore[no-untyped-def]
+    statuses = [_public(app, category="tos", content_ref=f"post-{i}")[1] for i in range(7)]
+    throttled = [r for r in statuses if r.status_code == 429]
+    assert throttled and throttled[0].headers.get("Retry-After")
