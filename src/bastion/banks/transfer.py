@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -20,11 +21,12 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.banks.errors import ImportRejected
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
-from bastion.banks.signals import normalise
+from bastion.banks.signals import SIGNAL_TYPES, normalise
 from bastion.clock import Clock
-from bastion.db.ids import lock_for_write, reserve_ids
+from bastion.db.ids import bulk_insert, driver_value, lock_for_write, reserve_ids
 from bastion.errors import BastionError, InvalidInput
 from bastion.media import PDQ, MediaError
+from bastion.media.signal_types import HEX_LENGTHS
 
 FORMATS = ("te", "csv")
 CSV_COLUMNS = ("signal_type", "value", "external_id", "source", "classification", "note")
@@ -74,8 +76,18 @@ def parse(lines: Iterable[str], fmt: str) -> Iterator[Row | LineError]:
         raise InvalidInput(f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.")
 
 
+#: The common line (`pdq <64 hex>`) checked by one compiled pattern per type; anything else takes the
+#: general path below (comments, blank lines, upper case, errors), with the same result.
+_CANONICAL = {kind: re.compile(f"[0-9a-f]{{{HEX_LENGTHS[kind]}}}") for kind in SIGNAL_TYPES}
+
+
 def _parse_te(lines: Iterable[str]) -> Iterator[Row | LineError]:
     for number, raw in enumerate(lines, start=1):
+        parts = raw.split()
+        pattern = _CANONICAL.get(parts[0]) if len(parts) == 2 else None
+        if pattern is not None and pattern.fullmatch(parts[1]):
+            yield Row(number, parts[0], parts[1])
+            continue
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
@@ -106,6 +118,8 @@ def _parse_csv(lines: Iterable[str]) -> Iterator[Row | LineError]:
 
 
 def _row(number: int, kind: str, value: str, **extra: str) -> Row | LineError:
+    if any("\x00" in text for text in extra.values()):  # bulk inserts skip the engine's own NUL check
+        return LineError(number, "text may not contain NUL (\\x00) characters")
     try:
         clean_kind, clean_value = normalise(kind, value)
     except (BastionError, MediaError) as exc:
@@ -183,19 +197,20 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
     report.duplicates += len(unique) - len(fresh)
     if fresh:
         now = clock.now()
-        entry_ids = reserve_ids(session, BankEntry.__table__, len(fresh))
-        session.execute(insert(BankEntry.__table__), [
-            {"id": e, "bank_id": bank.id, "external_id": r.external_id[:255], "source": r.source[:255],
-             "classification": r.classification[:64], "note": r.note, "metadata_json": "", "enabled": True,
-             "added_at": now, "added_by": actor[:200]} for e, r in zip(entry_ids, fresh)])
-        signal_ids = reserve_ids(session, EntrySignal.__table__, len(fresh))
-        session.execute(insert(EntrySignal.__table__), [
-            {"id": s, "entry_id": e, "bank_id": bank.id, "signal_type": r.signal_type, "value": r.value}
-            for s, e, r in zip(signal_ids, entry_ids, fresh)])
-        changes = [{"signal_id": s, "signal_type": r.signal_type, "value": r.value, "op": "add", "at": now}
-                   for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ]
-        if changes:
-            session.execute(insert(SignalChange.__table__), changes)
+        entries, signals = BankEntry.__table__, EntrySignal.__table__
+        at = driver_value(session, entries, "added_at", now)
+        entry_ids = reserve_ids(session, entries, len(fresh))
+        bulk_insert(session, entries, ["id", "bank_id", "external_id", "source", "classification", "note",
+                                       "metadata_json", "enabled", "added_at", "added_by"],
+                    [(e, bank.id, r.external_id[:255], r.source[:255], r.classification[:64], r.note, "", True, at,
+                      actor[:200]) for e, r in zip(entry_ids, fresh)])
+        signal_ids = reserve_ids(session, signals, len(fresh))
+        bulk_insert(session, signals, ["id", "entry_id", "bank_id", "signal_type", "value"],
+                    [(s, e, bank.id, r.signal_type, r.value) for s, e, r in zip(signal_ids, entry_ids, fresh)])
+        changed_at = driver_value(session, SignalChange.__table__, "at", now)
+        bulk_insert(session, SignalChange.__table__, ["signal_id", "signal_type", "value", "op", "at"],
+                    [(s, r.signal_type, r.value, "add", changed_at) for s, r in zip(signal_ids, fresh)
+                     if r.signal_type == PDQ])
         report.imported += len(fresh)
     session.commit()
 
