@@ -31,6 +31,8 @@ TITLES: dict[str, dict[str, str]] = {
         "approval_voided": "Approval void: the request changed", "deadline_breached": "Deadline passed",
         "possible_duplicate": "Possible duplicate", "callback": "Call-back to the agency",
     },
+    "callback": {"confirmed": "confirmed", "denied": "denied sending it", "no_answer": "no answer"},
+    "source": {"portal": "the officer portal", "email": "email", "post": "post", "phone": "phone"},
     "complaint": {"received": "Received", "acknowledged": "Acknowledged, being reviewed", "resolved": "Decided"},
     "channel": {"public": "Public form", "platform": "Platform, for a user", "flagger": "Trusted flagger"},
     "outcome": {"removed": "Remove the content", "restricted": "Restrict access", "no_action": "No action",
