@@ -23,21 +23,12 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from bastion.auth import totp, users
-from bastion.auth.roles import Role
 from bastion.cli.main import app as cli
-from bastion.clock import SystemClock
-from bastion.config import Settings
-from bastion.db import make_engine, make_sessionmaker
-from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
-from bastion.dev.serving import BackgroundServer
-from bastion.legal import directory
-from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
-from tests.livehttp import free_port, serve
+from bastion.db import make_sessionmaker
+from tests.conftest import PASSWORD
+from tests.browser.worlds import legal_world
 from tests.mail.smtpd import LocalSmtp
 
 PLATFORM_SECRET = "founding-case-platform-secret"
@@ -49,34 +40,12 @@ STAFF = {"alice": pyotp.random_base32(), "bob": pyotp.random_base32()}
 
 @pytest.fixture
 def world(tmp_path: Path, sqlite_url: str, monkeypatch):  # type: ignore[no-untyped-def]
-    smtp = LocalSmtp()
-    smtp.start()
-    for key, value in {"BASTION_MAIL_BACKEND": "smtp", "BASTION_SMTP_HOST": "127.0.0.1",
-                       "BASTION_SMTP_PORT": str(smtp.port), "BASTION_SMTP_SECURITY": "none"}.items():
-        monkeypatch.setenv(key, value)
-    platform_db = tmp_path / "platform.sqlite3"
-    seed_demo_platform(platform_db)
-    port = free_port()
-    with BackgroundServer(create_demo_platform_app(platform_db, PLATFORM_SECRET)) as platform:
-        settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, secret_key=SECRET,
-                            base_url=f"http://127.0.0.1:{port}", platform_url=platform.base_url,
-                            platform_secret=SecretStr(PLATFORM_SECRET), ticker_interval_seconds=0.2)
-        engine = make_engine(sqlite_url)
-        clock = SystemClock()
-        with make_sessionmaker(engine)() as session:
-            for name, secret in STAFF.items():
-                user = users.create_user(session, username=name, role=Role.LEGAL, password=PASSWORD,
-                                         email=f"{name}@bastion.example", actor="test", clock=clock)
-                user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
-            directory.set_agency(session, name="Delhi Police, IFSO Cyber Crime", country="IN", jurisdiction="IN",
-                                 domains="delhipolice.gov.in", phone="+91 11 5550 0100",
-                                 phone_source="Delhi Police website, checked by phone", actor="test", clock=clock)
-            session.commit()
-        app = create_app(settings, engine=engine, background=True)
-        with serve(app, port=port) as url:
-            yield url, platform.base_url, smtp, engine
-        engine.dispose()
-    smtp.stop()
+    agency = {"name": "Delhi Police, IFSO Cyber Crime", "country": "IN", "jurisdiction": "IN",
+              "domains": "delhipolice.gov.in", "phone": "+91 11 5550 0100",
+              "phone_source": "Delhi Police website, checked by phone"}
+    with legal_world(tmp_path, sqlite_url, monkeypatch, agency=agency, staff=STAFF, platform_secret=PLATFORM_SECRET,
+                     staff_email=True) as (url, platform_url, smtp, engine, _app):
+        yield url, platform_url, smtp, engine
 
 
 def _mail(smtp: LocalSmtp, to: str, contains: str, seconds: float = 30) -> str:

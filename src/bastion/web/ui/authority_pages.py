@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.authorities import reports
-from bastion.errors import BastionError
 from bastion.web.api.legal import connector_of, signing_key_of
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
 
 router = APIRouter(include_in_schema=False)
 
 
-def _back(case_id: int, error: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/cases/{case_id}{'?error=' + quote(error) if error else ''}#authorities",
-                            status_code=303)
-
-
 def _act(db: Session, case_id: int, act: Callable[[], object]) -> Response:
-    try:
-        act()
-    except BastionError as exc:
-        db.rollback()
-        return _back(case_id, exc.message)
-    db.commit()
-    return _back(case_id)
+    return act_and_return(db, act, f"/cases/{case_id}", anchor="authorities")
 
 
 @router.post("/cases/{case_id}/authorities/{destination}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -27,6 +26,7 @@ from bastion.legal.models import Requester
 from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate, parse_sections
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state
+from bastion.web.ui.acts import act_and_return
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -285,13 +285,7 @@ def officers(request: Request, error: str = "", db: Session = Depends(get_db)) -
 
 
 def _officers_act(db: Session, act: Callable[[], object]) -> Response:
-    try:
-        act()
-    except BastionError as exc:
-        db.rollback()
-        return RedirectResponse(f"/legal/officers?error={quote(exc.message)}", status_code=303)
-    db.commit()
-    return RedirectResponse("/legal/officers", status_code=303)
+    return act_and_return(db, act, "/legal/officers")
 
 
 @router.post("/legal/officers/{user_id}/callback")

@@ -25,6 +25,7 @@ from bastion.ncmec.model import IncidentType, ReportAnnotations
 from bastion.ncmec.tables import STATES
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -84,13 +85,7 @@ def report_page(request: Request, report_id: int, error: str | None = None, db: 
 
 
 def _act(db: Session, report_id: int, action: Callable[[], None]) -> Response:
-    try:
-        action()
-    except BastionError as exc:
-        db.rollback()
-        return RedirectResponse(f"/reports/{report_id}?error={quote(exc.message)}", status_code=303)
-    db.commit()
-    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+    return act_and_return(db, action, f"/reports/{report_id}")
 
 
 @router.post("/reports/{report_id}/edit")
