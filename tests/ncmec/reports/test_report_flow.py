@@ -103,6 +103,8 @@ def test_scan_to_filed_report(client: TestClient, app, sessions, clock: ManualCl
     assert listing.status_code == 200 and f"/reports/{report['id']}" in listing.text and ACCOUNT in listing.text
     assert alice.post(f"/api/v1/reports/{report['id']}/retract", json={"reason": "too late"}).status_code == 409
     assert db.scalar(select(NcmecReport.open_key).where(NcmecReport.id == report["id"])) == f"case:{case_id}"
+    case_page = alice.get(f"/cases/{case_id}").text  # the case's duty to NCMEC shows as done
+    assert 'data-destination="us_ncmec" data-done="yes"' in case_page
 
 
 def test_viewing_and_changing_reports_follow_the_permission_table(  # type: ignore[no-untyped-def]
