@@ -59,7 +59,7 @@ ALLOWED: dict[str, set[str]] = {
               "timers"},
     "legal": {"actions", "audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
               "ncmec", "orgsettings", "platform", "production", "timers"},
-    "grievances": {"audit", "auth", "clock", "db", "errors", "mail", "orgsettings"},
+    "grievances": {"audit", "auth", "clock", "db", "errors", "executor", "mail", "orgsettings", "timers"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},
     # every domain's tables, for Alembic and the test fixtures

@@ -110,3 +110,37 @@ def test_a_flood_from_one_address_is_throttled(app) -> None:  # type: ignore[no-
     statuses = [_public(app, category="tos", content_ref=f"post-{i}")[1] for i in range(7)]
     throttled = [r for r in statuses if r.status_code == 429]
     assert throttled and throttled[0].headers.get("Retry-After")
+
+
+def test_a_clock_that_runs_out_unmet_tells_the_grievance_officer(app, sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    from bastion import orgsettings
+    from bastion.executor import TaskContext
+    from bastion.grievances.models import ComplaintEvent
+    from bastion.timers import Ticker
+
+    ticker = Ticker(TaskContext(sessions=sessions, clock=clock, services=app.state.bastion.services))
+    with sessions() as session:
+        orgsettings.set_value(session, "grievances.officer_email", "grievance-officer@platform.example", actor="admin",
+                              clock=clock)
+        complaint, _ = service.submit(session, channel="platform", category="csam", content_ref="post-2001",
+                                      clock=clock)
+        session.commit()
+    clock.advance(timedelta(hours=23))
+    ticker.tick()
+    with sessions() as session:
+        assert not list(session.scalars(select(MailMessage).where(MailMessage.kind == "grievance.breach")))
+        service.acknowledge(session, session.get(Complaint, complaint.id), actor="lead", clock=clock,  # type: ignore[arg-type]
+                            base_url="http://x")
+        session.commit()
+    clock.advance(timedelta(hours=2))  # 25 h: acknowledged in time, so no breach of the 24 h clock
+    ticker.tick()
+    clock.advance(timedelta(hours=48))  # 73 h: the 72 h removal clock ran out unmet
+    ticker.tick()
+    ticker.tick()  # a second run sends nothing twice
+    with sessions() as session:
+        mails = list(session.scalars(select(MailMessage).where(MailMessage.kind == "grievance.breach")))
+        assert [m.to_addrs for m in mails] == [["grievance-officer@platform.example"]]
+        assert "Act on a request to remove prohibited information" in mails[0].text_body
+        breaches = [e.text for e in session.scalars(select(ComplaintEvent).where(
+            ComplaintEvent.kind == "deadline_breached"))]
+        assert len(breaches) == 1 and "Rule 3(2)(a)(i), proviso" in breaches[0]

@@ -26,11 +26,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastion import audit
+from bastion import audit, timers
 from bastion.auth import throttle
 from bastion.auth.throttle import Policy, Target
 from bastion.clock import Clock
 from bastion.errors import InvalidInput, NotFound
+from bastion.executor import TaskContext, registry
 from bastion.grievances.models import Complaint, ComplaintEvent
 from bastion.orgsettings import get_value
 from bastion.orgsettings.store import register
@@ -53,6 +54,10 @@ OUTCOMES = {
 }
 PRIORITY = {"ncii": 100, "impersonation": 100, "csam": 90}  # Rule 3(2)(b) first, then child safety
 MAX_DESCRIPTION = 5000
+DEADLINE_TASK = "grievances.deadline"
+OFFICER_EMAIL = "grievances.officer_email"
+register(OFFICER_EMAIL, str, "", "The Grievance Officer's address (IT Rules 2021 Rule 3(2)(a)): told when a complaint's "
+                                  "clock runs out unmet.")
 DSA_TARGET_HOURS = "grievances.dsa_target_hours"
 register(DSA_TARGET_HOURS, int, 72, "Internal target, in hours, for deciding a notice under the DSA (Art. 16(6) "
                                     "says only 'timely').")
@@ -146,6 +151,10 @@ def submit(session: Session, *, channel: str, category: str, content_ref: str, d
     complaint.reference = f"GR-{clock.now():%Y}-{complaint.id:06d}"
     _event(session, complaint, actor=submitted_by or channel, kind="received", clock=clock, public=True,
            text=f"Complaint {complaint.reference} received: {CATEGORIES[category]}.")
+    for due in clocks_of(session, complaint):  # each clock escalates when it runs out unmet
+        timers.schedule(session, kind=DEADLINE_TASK, due_at=due.due_at, clock=clock, subject=f"complaint:{complaint.id}",
+                        payload={"complaint_id": complaint.id, "clock": due.key},
+                        dedupe_key=f"complaint:{complaint.id}:{due.key}")
     audit.record(session, actor=submitted_by or f"complainant:{channel}", action="grievance.receive",
                  subject=f"complaint:{complaint.id}", clock=clock,
                  details={"reference": complaint.reference, "channel": channel, "category": category})
@@ -227,3 +236,27 @@ def events_of(session: Session, complaint_id: int, *, public_only: bool = False)
     if public_only:
         stmt = stmt.where(ComplaintEvent.public.is_(True))
     return list(session.scalars(stmt))
+
+
+@registry.task(DEADLINE_TASK)
+def deadline_passed(ctx: TaskContext, payload: dict[str, Any]) -> None:
+    """A complaint's clock ran out: if it is still unmet, record the breach and tell the Grievance Officer."""
+    with ctx.sessions() as session, session.begin():
+        complaint = session.get(Complaint, int(payload["complaint_id"]))
+        if complaint is None:
+            return
+        due = next((c for c in clocks_of(session, complaint) if c.key == payload["clock"]), None)
+        if due is None or due.met_at is not None or due.due_at > ctx.clock.now():
+            return
+        text = f"{due.title}: due {due.due_at:%Y-%m-%d %H:%M} UTC and not met ({due.citation})."
+        _event(session, complaint, actor="system:grievances", kind="deadline_breached", clock=ctx.clock, text=text)
+        officer = str(get_value(session, OFFICER_EMAIL)).strip()
+        if officer:
+            from bastion.mail import queue_mail
+
+            queue_mail(session, to=officer, subject=f"Complaint {complaint.reference}: deadline passed", text=text,
+                       kind="grievance.breach", subject_ref=f"complaint:{complaint.id}", actor="system:grievances",
+                       clock=ctx.clock, idempotency_key=f"grievance-breach:{complaint.id}:{due.key}")
+        audit.record(session, actor="system:grievances", action="grievance.breach", subject=f"complaint:{complaint.id}",
+                     clock=ctx.clock, details={"reference": complaint.reference, "clock": due.key,
+                                               "mailed": bool(officer)})
