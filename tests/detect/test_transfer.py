@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from bastion.banks import service, transfer
 from bastion.banks.errors import ImportRejected
 from bastion.banks.models import BankEntry, EntrySignal, SignalChange
+from bastion.audit.models import AuditRecord
 from bastion.clock import ManualClock
+from bastion.errors import InvalidInput
 
 PDQ = "{:064x}"
 
@@ -135,3 +137,71 @@ def test_import_and_export_over_http(client: TestClient, platform_headers: dict[
     atomic = client.post("/api/v1/banks/UP/import", files={"file": ("list.txt", b"pdq nope\n")},
                          data={"format": "te", "atomic": "true"}, headers=platform_headers)
     assert atomic.status_code == 422 and atomic.json()["code"] == "import_rejected"
+
+
+def _stored(db: Session, bank_id: int) -> list[tuple[object, ...]]:
+    """Everything an import writes for a bank, id-free, in file order (raw stored values, not the ORM's)."""
+    rows = db.execute(text(
+        "SELECT e.external_id, e.source, e.classification, e.note, e.metadata_json, e.enabled, "
+        "CAST(e.added_at AS TEXT), e.added_by, s.signal_type, s.value, "
+        "(SELECT COUNT(*) FROM signal_changes c WHERE c.signal_id = s.id AND c.op = 'add' AND c.value = s.value) "
+        "FROM entry_signals s JOIN bank_entries e ON e.id = s.entry_id WHERE s.bank_id = :b ORDER BY s.id"),
+        {"b": bank_id}).all()
+    return [tuple(r) for r in rows]
+
+
+def test_fast_sqlite_path_writes_what_the_orm_path_writes(db: Session, clock: ManualClock,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver-level insert (SQLite) stores the same values, timestamps included, as SQLAlchemy's."""
+    monkeypatch.setattr(transfer, "BATCH", 4)
+    csv_text = ("signal_type,value,external_id,source,classification,note\n"
+                + "".join(f"pdq,{PDQ.format(i + 1)},ext-{i},src,A1,note {i}\n" for i in range(9))
+                + "md5," + "f" * 32 + ",x,,,\n" + "pdq," + PDQ.format(3) + ",dup,,,\n")
+    fast, slow = _bank(db, clock, "FAST"), _bank(db, clock, "SLOW")
+    a = transfer.import_lines(db, fast, lambda: io.StringIO(csv_text), "csv", actor="t", clock=clock)
+    monkeypatch.setattr(transfer, "_write_rows_sqlite", transfer._write_rows)
+    b = transfer.import_lines(db, slow, lambda: io.StringIO(csv_text), "csv", actor="t", clock=clock)
+    assert (a.imported, a.duplicates) == (b.imported, b.duplicates) == (10, 1)
+    stored = _stored(db, fast.id)  # type: ignore[attr-defined]
+    assert stored == _stored(db, slow.id)  # type: ignore[attr-defined]
+    assert [r[-1] for r in stored] == [1] * 9 + [0]  # a change-log row per PDQ signal, none for md5
+    entry = db.scalars(select(BankEntry).where(BankEntry.bank_id == fast.id)).first()  # type: ignore[attr-defined]
+    assert entry is not None and entry.added_at == clock.now()
+
+
+def test_nul_in_imported_text_is_refused(db: Session, clock: ManualClock) -> None:
+    bank = _bank(db, clock)
+    csv_text = "signal_type,value,note\npdq," + PDQ.format(1) + ",fine\npdq," + PDQ.format(2) + ",bad\x00note\n"
+    with pytest.raises(InvalidInput):
+        transfer.import_lines(db, bank, lambda: io.StringIO(csv_text), "csv", actor="t", clock=clock)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(EntrySignal)) == 0
+
+
+def test_import_interrupted_mid_file_is_consistent_and_resumable(db: Session, clock: ManualClock,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resumable, not all-or-nothing: each batch commits whole (entries, signals, change log
+    together), so a crash leaves whole batches; importing the same file again adds the rest,
+    counts the committed lines as already present, and writes the one audit record."""
+    monkeypatch.setattr(transfer, "BATCH", 10)
+    bank = _bank(db, clock)
+    lines = [f"pdq {PDQ.format(i + 1)}\n" for i in range(35)]
+
+    def crash(done: int) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        transfer.import_lines(db, bank, lambda: iter(lines), "te", actor="t", clock=clock, progress=crash)
+    db.rollback()
+    counts = [db.scalar(select(func.count()).select_from(t)) for t in (BankEntry, EntrySignal, SignalChange)]
+    assert counts == [20, 20, 20]
+    assert _stored(db, bank.id) and all(r[-1] == 1 for r in _stored(db, bank.id))  # type: ignore[attr-defined]
+    assert db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "bank.import")) == 0
+
+    report = transfer.import_lines(db, bank, lambda: iter(lines), "te", actor="t", clock=clock)
+    assert (report.imported, report.duplicates) == (15, 20)
+    values = db.scalars(select(EntrySignal.value).where(EntrySignal.bank_id == bank.id)).all()  # type: ignore[attr-defined]
+    assert sorted(values) == sorted(line.split()[1] for line in lines)
+    assert db.scalar(select(func.count()).select_from(SignalChange)) == 35
+    assert db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "bank.import")) == 1

@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
 from sqlalchemy import insert, select
@@ -22,6 +23,7 @@ from bastion.banks.errors import ImportRejected
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
 from bastion.banks.signals import normalise
 from bastion.clock import Clock
+from bastion.db.engine import refuse_unstorable
 from bastion.db.ids import lock_for_write, reserve_ids
 from bastion.errors import BastionError, InvalidInput
 from bastion.media import PDQ, MediaError
@@ -184,20 +186,61 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
     if fresh:
         now = clock.now()
         entry_ids = reserve_ids(session, BankEntry.__table__, len(fresh))
-        session.execute(insert(BankEntry.__table__), [
-            {"id": e, "bank_id": bank.id, "external_id": r.external_id[:255], "source": r.source[:255],
-             "classification": r.classification[:64], "note": r.note, "metadata_json": "", "enabled": True,
-             "added_at": now, "added_by": actor[:200]} for e, r in zip(entry_ids, fresh)])
         signal_ids = reserve_ids(session, EntrySignal.__table__, len(fresh))
-        session.execute(insert(EntrySignal.__table__), [
-            {"id": s, "entry_id": e, "bank_id": bank.id, "signal_type": r.signal_type, "value": r.value}
-            for s, e, r in zip(signal_ids, entry_ids, fresh)])
-        changes = [{"signal_id": s, "signal_type": r.signal_type, "value": r.value, "op": "add", "at": now}
-                   for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ]
-        if changes:
-            session.execute(insert(SignalChange.__table__), changes)
+        if session.get_bind().dialect.name == "sqlite":
+            _write_rows_sqlite(session, bank, fresh, entry_ids, signal_ids, now, actor)
+        else:
+            _write_rows(session, bank, fresh, entry_ids, signal_ids, now, actor)
         report.imported += len(fresh)
     session.commit()
+
+
+def _write_rows(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[int], signal_ids: list[int],
+                now: datetime, actor: str) -> None:
+    session.execute(insert(BankEntry.__table__), [
+        {"id": e, "bank_id": bank.id, "external_id": r.external_id[:255], "source": r.source[:255],
+         "classification": r.classification[:64], "note": r.note, "metadata_json": "", "enabled": True,
+         "added_at": now, "added_by": actor[:200]} for e, r in zip(entry_ids, fresh)])
+    session.execute(insert(EntrySignal.__table__), [
+        {"id": s, "entry_id": e, "bank_id": bank.id, "signal_type": r.signal_type, "value": r.value}
+        for s, e, r in zip(signal_ids, entry_ids, fresh)])
+    changes = [{"signal_id": s, "signal_type": r.signal_type, "value": r.value, "op": "add", "at": now}
+               for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ]
+    if changes:
+        session.execute(insert(SignalChange.__table__), changes)
+
+
+def _write_rows_sqlite(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[int],
+                       signal_ids: list[int], now: datetime, actor: str) -> None:
+    """The same rows as `_write_rows`, as plain tuples through the driver's own `executemany`.
+
+    Measured on a 300k-line import: SQLAlchemy's per-row parameter processing (dicts, the
+    timestamp type's bind processing, the engine's per-value NUL/range check) cost about two
+    thirds of the time, against a sixth for SQLite itself. Here the timestamp is rendered once
+    per batch by the column type's own processor (so it is stored exactly as the ORM stores it),
+    values are already validated hex, ids come from `reserve_ids`, and the free-text columns get
+    the engine's NUL check (`refuse_unstorable`) once per batch. Same transaction as the session.
+    """
+    dialect = session.get_bind().dialect
+    added_at = BankEntry.__table__.c.added_at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = SignalChange.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    stamp, change_stamp = (added_at(now) if added_at else now), (at(now) if at else now)
+    by = actor[:200]
+    entries = [(e, bank.id, r.external_id[:255], r.source[:255], r.classification[:64], r.note, "", 1, stamp, by)
+               for e, r in zip(entry_ids, fresh)]
+    refuse_unstorable(None, None, "", [row[2:6] for row in entries if any(row[2:6])] + [(by,)], None, True)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            "INSERT INTO bank_entries (id, bank_id, external_id, source, classification, note, metadata_json, "
+            "enabled, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
+        cursor.executemany("INSERT INTO entry_signals (id, entry_id, bank_id, signal_type, value) VALUES (?, ?, ?, ?, ?)",
+                           [(s, e, bank.id, r.signal_type, r.value) for s, e, r in zip(signal_ids, entry_ids, fresh)])
+        cursor.executemany("INSERT INTO signal_changes (signal_id, signal_type, value, op, at) VALUES (?, ?, ?, 'add', ?)",
+                           [(s, r.signal_type, r.value, change_stamp)
+                            for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ])
+    finally:
+        cursor.close()
 
 
 def _present(session: Session, bank: Bank, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
