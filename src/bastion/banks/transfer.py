@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -21,22 +22,24 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.banks.errors import ImportRejected
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
-from bastion.banks.signals import normalise
+from bastion.banks.signals import SIGNAL_TYPES, normalise
 from bastion.clock import Clock
 from bastion.db.engine import refuse_unstorable
 from bastion.db.ids import lock_for_write, reserve_ids
 from bastion.errors import BastionError, InvalidInput
 from bastion.media import PDQ, MediaError
+from bastion.media.signal_types import HEX_LENGTHS
 
 FORMATS = ("te", "csv")
 CSV_COLUMNS = ("signal_type", "value", "external_id", "source", "classification", "note")
-BATCH = 20_000
+BATCH = 100_000
 LOOKUP_CHUNK = 5000
 MAX_REPORTED_ERRORS = 1000
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One good line (a named tuple: a million of them are built per million lines, cheaply)."""
+
     line: int
     signal_type: str
     value: str
@@ -76,10 +79,21 @@ def parse(lines: Iterable[str], fmt: str) -> Iterator[Row | LineError]:
         raise InvalidInput(f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.")
 
 
+_PLAIN_TE = re.compile(r"(pdq|md5|sha1|sha256)[ \t]+([0-9a-f]+)")
+_PLAIN_LENGTHS = {kind: HEX_LENGTHS[kind] for kind in SIGNAL_TYPES}
+
+
 def _parse_te(lines: Iterable[str]) -> Iterator[Row | LineError]:
+    plain, lengths = _PLAIN_TE.fullmatch, _PLAIN_LENGTHS
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
+            continue
+        # Fast path for the common line (`pdq <lower-case hex>` of the right length): the same
+        # result `_row` gives, without its per-line calls; anything else takes the full check.
+        found = plain(text)
+        if found is not None and len(found[2]) == lengths[found[1]]:
+            yield Row(number, found[1], found[2])
             continue
         parts = text.split(None, 1)
         if len(parts) != 2:
@@ -181,7 +195,8 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
             unique[(row.signal_type, row.value)] = row
     lock_for_write(session, Bank.__table__, bank.id)
     existing = _present(session, bank, list(unique))
-    fresh = [row for key, row in unique.items() if key not in existing]
+    # Sorted by value: consecutive inserts land on neighbouring pages of the (type, value) indexes.
+    fresh = sorted((row for key, row in unique.items() if key not in existing), key=lambda r: (r.signal_type, r.value))
     report.duplicates += len(unique) - len(fresh)
     if fresh:
         now = clock.now()
