@@ -82,7 +82,7 @@ def run(n: int, profile: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--ten-million", action="store_true", help="also import 10M hashes (slow)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--out", type=Path)
