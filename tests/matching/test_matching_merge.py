@@ -43,3 +43,26 @@ def test_appended_refuses_ids_not_above_the_current_ones() -> None:
     base = mih.MIHTables.build(np.arange(100, dtype=np.int64), random_hashes(rng, 100))
     assert base.appended(np.array([99, 500], dtype=np.int64), random_hashes(rng, 2)) is None
     assert base.appended(np.array([500, 500], dtype=np.int64), random_hashes(rng, 2)) is None
+
+
+def test_compact_merges_pure_additions_and_rebuilds_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compact() takes the merge for appended ids (no build call) and still rebuilds after a removal;
+    either way the index answers as brute force does."""
+    from bastion.matching import MIHPDQIndex
+
+    rng = np.random.default_rng(11)
+    old = random_hashes(rng, 4000)
+    index = MIHPDQIndex.build(np.arange(4000, dtype=np.int64), old, m=16)
+    new = np.stack([flip(rng, old[i], 29 + i % 5) for i in range(300)])
+    index.add(np.arange(5000, 5300, dtype=np.int64), new)
+    builds: list[int] = []
+    real_build = mih.MIHTables.build.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(mih.MIHTables, "build", classmethod(lambda cls, *a, **k: builds.append(1) or real_build(cls, *a, **k)))
+    assert index.compact() and builds == []
+    all_ids = np.concatenate([np.arange(4000), np.arange(5000, 5300)]).astype(np.int64)
+    brute = BruteForcePDQIndex.build(all_ids, np.concatenate([old, new]))
+    for q in np.concatenate([old[:50], new[:50]]):
+        assert sorted(index.query(q, 31)) == sorted(brute.query(q, 31))
+    index.remove([5000])
+    index.add(np.arange(6000, 6010, dtype=np.int64), random_hashes(rng, 10))
+    assert index.compact() and builds == [1]
