@@ -6,6 +6,7 @@ python-threatexchange baseline); each script prints its own table with ratios.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,13 @@ RUNS = [
      "--out", str(HERE / "results" / "index.json")],
     [sys.executable, str(HERE / "bench_banks.py"), "--sizes", "0", "1000000", "10000000",
      "--out", str(HERE / "results" / "banks.json")],
+    [sys.executable, str(HERE / "bench_import.py"), "--out", str(HERE / "results" / "import.json")],
+    # 10M import: opt-in (BENCH_IMPORT_10M=1), it takes over ten minutes and ~5 GB of disk.
+    *([[sys.executable, str(HERE / "bench_import.py"), "--sizes", "--ten-million",
+        "--out", str(HERE / "results" / "import-10m.json")]] if os.environ.get("BENCH_IMPORT_10M") else []),
+    [sys.executable, str(HERE / "bench_merge.py"), "--sizes", "1000000", "10000000", "--repeat", "1",
+     "--out", str(HERE / "results" / "merge.json")],
+    [sys.executable, str(HERE / "bench_rotation.py"), "--out", str(HERE / "results" / "rotation.json")],
 ]
 
 

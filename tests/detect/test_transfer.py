@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bastion.banks import service, transfer
 from bastion.banks.errors import ImportRejected
 from bastion.banks.models import BankEntry, EntrySignal, SignalChange
+from bastion.audit.models import AuditRecord
 from bastion.clock import ManualClock
 
 PDQ = "{:064x}"
@@ -157,3 +158,72 @@ def test_bulk_rows_are_stored_as_the_orm_reads_them_and_nul_text_is_refused(db: 
     assert entry.added_at == clock.now() and entry.external_id == "ext-7" and entry.enabled is True
     change = db.scalars(select(SignalChange)).one()
     assert change.at == clock.now() and change.value == PDQ.format(7)
+
+def _stored(db: Session, bank_id: int) -> list[tuple[object, ...]]:
+    """Everything an import writes for a bank, id-free, in file order (raw stored values, not the ORM's)."""
+    rows = db.execute(text(
+        "SELECT e.external_id, e.source, e.classification, e.note, e.metadata_json, e.enabled, "
+        "CAST(e.added_at AS TEXT), e.added_by, s.signal_type, s.value, "
+        "(SELECT COUNT(*) FROM signal_changes c WHERE c.signal_id = s.id AND c.op = 'add' AND c.value = s.value) "
+        "FROM entry_signals s JOIN bank_entries e ON e.id = s.entry_id WHERE s.bank_id = :b ORDER BY s.id"),
+        {"b": bank_id}).all()
+    return [tuple(r) for r in rows]
+
+
+def test_fast_sqlite_path_writes_what_the_orm_path_writes(db: Session, clock: ManualClock,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver-level insert (SQLite) stores the same values, timestamps included, as SQLAlchemy's."""
+    monkeypatch.setattr(transfer, "BATCH", 4)
+    csv_text = ("signal_type,value,external_id,source,classification,note\n"
+                + "".join(f"pdq,{PDQ.format(i + 1)},ext-{i},src,A1,note {i}\n" for i in range(9))
+                + "md5," + "f" * 32 + ",x,,,\n" + "pdq," + PDQ.format(3) + ",dup,,,\n")
+    fast, slow = _bank(db, clock, "FAST"), _bank(db, clock, "SLOW")
+    a = transfer.import_lines(db, fast, lambda: io.StringIO(csv_text), "csv", actor="t", clock=clock)
+    monkeypatch.setattr(transfer, "_write_rows_sqlite", transfer._write_rows)
+    b = transfer.import_lines(db, slow, lambda: io.StringIO(csv_text), "csv", actor="t", clock=clock)
+    assert (a.imported, a.duplicates) == (b.imported, b.duplicates) == (10, 1)
+    stored = _stored(db, fast.id)  # type: ignore[attr-defined]
+    assert stored == _stored(db, slow.id)  # type: ignore[attr-defined]
+    assert {(r[8], r[-1]) for r in stored} == {("pdq", 1), ("md5", 0)}  # a change-log row per PDQ signal only
+    entry = db.scalars(select(BankEntry).where(BankEntry.bank_id == fast.id)).first()  # type: ignore[attr-defined]
+    assert entry is not None and entry.added_at == clock.now()
+
+
+def test_import_interrupted_mid_file_is_consistent_and_resumable(db: Session, clock: ManualClock,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resumable, not all-or-nothing: each batch commits whole (entries, signals, change log
+    together), so a crash leaves whole batches; importing the same file again adds the rest,
+    counts the committed lines as already present, and writes the one audit record."""
+    monkeypatch.setattr(transfer, "BATCH", 10)
+    bank = _bank(db, clock)
+    lines = [f"pdq {PDQ.format(i + 1)}\n" for i in range(35)]
+
+    def crash(done: int) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        transfer.import_lines(db, bank, lambda: iter(lines), "te", actor="t", clock=clock, progress=crash)
+    db.rollback()
+    counts = [db.scalar(select(func.count()).select_from(t)) for t in (BankEntry, EntrySignal, SignalChange)]
+    assert counts == [20, 20, 20]
+    assert _stored(db, bank.id) and all(r[-1] == 1 for r in _stored(db, bank.id))  # type: ignore[attr-defined]
+    assert db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "bank.import")) == 0
+
+    report = transfer.import_lines(db, bank, lambda: iter(lines), "te", actor="t", clock=clock)
+    assert (report.imported, report.duplicates) == (15, 20)
+    values = db.scalars(select(EntrySignal.value).where(EntrySignal.bank_id == bank.id)).all()  # type: ignore[attr-defined]
+    assert sorted(values) == sorted(line.split()[1] for line in lines)
+    assert db.scalar(select(func.count()).select_from(SignalChange)) == 35
+    assert db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "bank.import")) == 1
+
+
+def test_te_fast_path_agrees_with_the_full_check() -> None:
+    """Plain lines take a shortcut in `_parse_te`; every line gives what `normalise` gives."""
+    good = PDQ.format(0xABC)
+    lines = [f"pdq {good}", f"PDQ  {good.upper()}", f"pdq\t{good}", f"pdq {good[:-1]}", f"pdq {good}0",
+             "md5 " + "A" * 32, "sha1 " + "b" * 40, "sha256 " + "c" * 63, "md5 " + "g" * 32]
+    items = list(transfer.parse(lines, "te"))
+    rows = [(i.line, i.signal_type, i.value) for i in items if isinstance(i, transfer.Row)]
+    assert rows == [(1, "pdq", good), (2, "pdq", good), (3, "pdq", good), (6, "md5", "a" * 32), (7, "sha1", "b" * 40)]
+    assert [i.line for i in items if isinstance(i, transfer.LineError)] == [4, 5, 8, 9]

@@ -75,6 +75,14 @@ def test_compaction_replays_writes_made_while_it_ran(monkeypatch: pytest.MonkeyP
         return real_build(cls, *args, **kwargs)
 
     monkeypatch.setattr(mih.MIHTables, "build", classmethod(slow_build))
+    real_appended = mih.MIHTables.appended
+
+    def slow_appended(self, *args, **kwargs):  # type: ignore[no-untyped-def]  # the merge path (pure additions)
+        started.set()
+        assert release.wait(10)
+        return real_appended(self, *args, **kwargs)
+
+    monkeypatch.setattr(mih.MIHTables, "appended", slow_appended)
     t = threading.Thread(target=index.compact)
     t.start()
     assert started.wait(10)

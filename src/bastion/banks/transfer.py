@@ -13,9 +13,10 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from datetime import datetime
+from typing import NamedTuple, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -23,20 +24,22 @@ from bastion.banks.errors import ImportRejected
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
 from bastion.banks.signals import SIGNAL_TYPES, normalise
 from bastion.clock import Clock
-from bastion.db.ids import bulk_insert, driver_value, lock_for_write, reserve_ids
+from bastion.db.engine import refuse_unstorable
+from bastion.db.ids import lock_for_write, reserve_ids
 from bastion.errors import BastionError, InvalidInput
 from bastion.media import PDQ, MediaError
 from bastion.media.signal_types import HEX_LENGTHS
 
 FORMATS = ("te", "csv")
 CSV_COLUMNS = ("signal_type", "value", "external_id", "source", "classification", "note")
-BATCH = 20_000
+BATCH = 100_000
 LOOKUP_CHUNK = 5000
 MAX_REPORTED_ERRORS = 1000
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One good line (a named tuple: a million of them are built per million lines, cheaply)."""
+
     line: int
     signal_type: str
     value: str
@@ -76,20 +79,21 @@ def parse(lines: Iterable[str], fmt: str) -> Iterator[Row | LineError]:
         raise InvalidInput(f"Unknown format {fmt!r}; use one of: {', '.join(FORMATS)}.")
 
 
-#: The common line (`pdq <64 hex>`) checked by one compiled pattern per type; anything else takes the
-#: general path below (comments, blank lines, upper case, errors), with the same result.
-_CANONICAL = {kind: re.compile(f"[0-9a-f]{{{HEX_LENGTHS[kind]}}}") for kind in SIGNAL_TYPES}
+_PLAIN_TE = re.compile(r"(pdq|md5|sha1|sha256)[ \t]+([0-9a-f]+)")
+_PLAIN_LENGTHS = {kind: HEX_LENGTHS[kind] for kind in SIGNAL_TYPES}
 
 
 def _parse_te(lines: Iterable[str]) -> Iterator[Row | LineError]:
+    plain, lengths = _PLAIN_TE.fullmatch, _PLAIN_LENGTHS
     for number, raw in enumerate(lines, start=1):
-        parts = raw.split()
-        pattern = _CANONICAL.get(parts[0]) if len(parts) == 2 else None
-        if pattern is not None and pattern.fullmatch(parts[1]):
-            yield Row(number, parts[0], parts[1])
-            continue
         text = raw.strip()
         if not text or text.startswith("#"):
+            continue
+        # Fast path for the common line (`pdq <lower-case hex>` of the right length): the same
+        # result `_row` gives, without its per-line calls; anything else takes the full check.
+        found = plain(text)
+        if found is not None and len(found[2]) == lengths[found[1]]:
+            yield Row(number, found[1], found[2])
             continue
         parts = text.split(None, 1)
         if len(parts) != 2:
@@ -118,7 +122,7 @@ def _parse_csv(lines: Iterable[str]) -> Iterator[Row | LineError]:
 
 
 def _row(number: int, kind: str, value: str, **extra: str) -> Row | LineError:
-    if any("\x00" in text for text in extra.values()):  # bulk inserts skip the engine's own NUL check
+    if any("\x00" in text for text in extra.values()):  # that line is refused; the rest of the file is kept
         return LineError(number, "text may not contain NUL (\\x00) characters")
     try:
         clean_kind, clean_value = normalise(kind, value)
@@ -193,26 +197,67 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
             unique[(row.signal_type, row.value)] = row
     lock_for_write(session, Bank.__table__, bank.id)
     existing = _present(session, bank, list(unique))
-    fresh = [row for key, row in unique.items() if key not in existing]
+    # Sorted by value: consecutive inserts land on neighbouring pages of the (type, value) indexes.
+    fresh = sorted((row for key, row in unique.items() if key not in existing), key=lambda r: (r.signal_type, r.value))
     report.duplicates += len(unique) - len(fresh)
     if fresh:
         now = clock.now()
-        entries, signals = BankEntry.__table__, EntrySignal.__table__
-        at = driver_value(session, entries, "added_at", now)
-        entry_ids = reserve_ids(session, entries, len(fresh))
-        bulk_insert(session, entries, ["id", "bank_id", "external_id", "source", "classification", "note",
-                                       "metadata_json", "enabled", "added_at", "added_by"],
-                    [(e, bank.id, r.external_id[:255], r.source[:255], r.classification[:64], r.note, "", True, at,
-                      actor[:200]) for e, r in zip(entry_ids, fresh)])
-        signal_ids = reserve_ids(session, signals, len(fresh))
-        bulk_insert(session, signals, ["id", "entry_id", "bank_id", "signal_type", "value"],
-                    [(s, e, bank.id, r.signal_type, r.value) for s, e, r in zip(signal_ids, entry_ids, fresh)])
-        changed_at = driver_value(session, SignalChange.__table__, "at", now)
-        bulk_insert(session, SignalChange.__table__, ["signal_id", "signal_type", "value", "op", "at"],
-                    [(s, r.signal_type, r.value, "add", changed_at) for s, r in zip(signal_ids, fresh)
-                     if r.signal_type == PDQ])
+        entry_ids = reserve_ids(session, BankEntry.__table__, len(fresh))
+        signal_ids = reserve_ids(session, EntrySignal.__table__, len(fresh))
+        if session.get_bind().dialect.name == "sqlite":
+            _write_rows_sqlite(session, bank, fresh, entry_ids, signal_ids, now, actor)
+        else:
+            _write_rows(session, bank, fresh, entry_ids, signal_ids, now, actor)
         report.imported += len(fresh)
     session.commit()
+
+
+def _write_rows(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[int], signal_ids: list[int],
+                now: datetime, actor: str) -> None:
+    session.execute(insert(BankEntry.__table__), [
+        {"id": e, "bank_id": bank.id, "external_id": r.external_id[:255], "source": r.source[:255],
+         "classification": r.classification[:64], "note": r.note, "metadata_json": "", "enabled": True,
+         "added_at": now, "added_by": actor[:200]} for e, r in zip(entry_ids, fresh)])
+    session.execute(insert(EntrySignal.__table__), [
+        {"id": s, "entry_id": e, "bank_id": bank.id, "signal_type": r.signal_type, "value": r.value}
+        for s, e, r in zip(signal_ids, entry_ids, fresh)])
+    changes = [{"signal_id": s, "signal_type": r.signal_type, "value": r.value, "op": "add", "at": now}
+               for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ]
+    if changes:
+        session.execute(insert(SignalChange.__table__), changes)
+
+
+def _write_rows_sqlite(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[int],
+                       signal_ids: list[int], now: datetime, actor: str) -> None:
+    """The same rows as `_write_rows`, as plain tuples through the driver's own `executemany`.
+
+    Measured on a 300k-line import: SQLAlchemy's per-row parameter processing (dicts, the
+    timestamp type's bind processing, the engine's per-value NUL/range check) cost about two
+    thirds of the time, against a sixth for SQLite itself. Here the timestamp is rendered once
+    per batch by the column type's own processor (so it is stored exactly as the ORM stores it),
+    values are already validated hex, ids come from `reserve_ids`, and the free-text columns get
+    the engine's NUL check (`refuse_unstorable`) once per batch. Same transaction as the session.
+    """
+    dialect = session.get_bind().dialect
+    added_at = BankEntry.__table__.c.added_at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = SignalChange.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    stamp, change_stamp = (added_at(now) if added_at else now), (at(now) if at else now)
+    by = actor[:200]
+    entries = [(e, bank.id, r.external_id[:255], r.source[:255], r.classification[:64], r.note, "", 1, stamp, by)
+               for e, r in zip(entry_ids, fresh)]
+    refuse_unstorable(None, None, "", [row[2:6] for row in entries if any(row[2:6])] + [(by,)], None, True)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            "INSERT INTO bank_entries (id, bank_id, external_id, source, classification, note, metadata_json, "
+            "enabled, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
+        cursor.executemany("INSERT INTO entry_signals (id, entry_id, bank_id, signal_type, value) VALUES (?, ?, ?, ?, ?)",
+                           [(s, e, bank.id, r.signal_type, r.value) for s, e, r in zip(signal_ids, entry_ids, fresh)])
+        cursor.executemany("INSERT INTO signal_changes (signal_id, signal_type, value, op, at) VALUES (?, ?, ?, 'add', ?)",
+                           [(s, r.signal_type, r.value, change_stamp)
+                            for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ])
+    finally:
+        cursor.close()
 
 
 def _present(session: Session, bank: Bank, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -74,8 +74,6 @@ def refuse_unstorable(_conn: Any, _cursor: Any, _statement: str, parameters: Any
     value is refused with a sentence (`InvalidInput`) wherever it came in: API, form, HMA route,
     command line or import.
     """
-    if _context is not None and _context.execution_options.get("bastion_trusted_values"):
-        return  # built by `db.ids.bulk_insert` from validated values
     for row in (parameters if executemany else (parameters,)):
         values = row.values() if isinstance(row, dict) else row if isinstance(row, (list, tuple)) else ()
         for value in values:

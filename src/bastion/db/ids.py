@@ -83,32 +83,3 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, object]) 
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     session.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
 
-
-#: Execution option: the parameters were built by Bastion from validated values (hex digests, reserved
-#: ids, one timestamp), so `engine.refuse_unstorable` need not walk millions of them again.
-TRUSTED = "bastion_trusted_values"
-
-
-def bulk_insert(session: Session, table: Table, columns: list[str], rows: list[tuple[object, ...]]) -> None:
-    """`executemany` of plain tuples, bypassing per-row parameter compilation.
-
-    Why by hand: SQLAlchemy's compiled insert builds a dict and runs every type's bind processor
-    per row and per column; at millions of rows that costs more than the database's own work.
-    Values must already be in the driver's form: use `driver_value` for typed columns (e.g. a
-    timestamp), and validate text before it gets here (the NUL check is skipped: see `TRUSTED`).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                 f"VALUES ({', '.join([mark] * len(columns))})")
-    session.connection().exec_driver_sql(statement, rows, execution_options={TRUSTED: True})
-
-
-def driver_value(session: Session, table: Table, column: str, value: object) -> object:
-    """`value` as the driver receives it for `table.column` (its type's bind processing, done once)."""
-    dialect = session.get_bind().dialect
-    column_type = table.c[column].type
-    processor = column_type.dialect_impl(dialect).bind_processor(dialect)  # a TypeDecorator's own step included
-    return processor(value) if processor else value

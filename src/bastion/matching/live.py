@@ -206,9 +206,11 @@ class MIHPDQIndex:
                     return False
                 self._log = []
             try:
-                ids, words = base.live_rows()
-                main = MIHTables.build(ids, words.view(np.uint8).reshape(-1, HASH_BYTES), m=self._m)
-                del ids, words
+                main = self._merged(base)
+                if main is None:
+                    ids, words = base.live_rows()
+                    main = MIHTables.build(ids, words.view(np.uint8).reshape(-1, HASH_BYTES), m=self._m)
+                    del ids, words
             except BaseException:
                 with self._write_lock:
                     self._log = None
@@ -224,6 +226,22 @@ class MIHPDQIndex:
                         st, _ = _with_removed(st, by_id, op_ids)
                 self._state, self._delta_by_id = st, by_id
             return True
+
+    def _merged(self, base: _State) -> MIHTables | None:
+        """The main tables with the delta merged in (no rebuild), when that gives what `build` would.
+
+        Applies when nothing was removed and every delta id is above the main ids (imports and
+        the change log add rows in id order) and the layout `build` would choose is the current
+        one; 4x faster than the rebuild at 1M rows + 20k pending (bench/bench_merge.py).
+        """
+        if base.main_dead.size or base.delta_dead.size or base.delta_len == 0:
+            return None
+        layout_m = self._m if self._m is not None else choose_m(base.main.n + base.delta_len)
+        if layout_m != base.main.layout.m:
+            return None
+        ids = base.delta.ids[: base.delta_len]
+        words = base.delta.words[: base.delta_len]
+        return base.main.appended(ids, np.ascontiguousarray(words).view(np.uint8).reshape(-1, HASH_BYTES))
 
     def should_compact(self, max_pending: int = 20_000) -> bool:
         """True once the delta/tombstones are big enough to slow queries noticeably.

@@ -226,6 +226,51 @@ class MIHTables:
         words = hashes.view(np.dtype("<u8"))
         return cls(layout, ids_sorted, words, offsets, postings)
 
+    def appended(self, ids: np.ndarray, hashes_u8: np.ndarray) -> MIHTables | None:
+        """These tables plus rows whose ids all exceed every id held, merged without a rebuild.
+
+        The result is array-for-array what `build` gives for the union with the same layout:
+        new rows take row numbers ``n..n+k-1`` (ids stay sorted), and within each bucket the
+        old postings keep their order followed by the new rows, ascending, exactly as
+        `_bucket_order` would place them. Costs one pass over the old postings per table and
+        a sort of the new keys only, against a full key computation and two radix sorts of all
+        rows per table. None when the merge does not apply (an id not above the current ones).
+        """
+        k = int(ids.shape[0])
+        n = self.n
+        if n + k >= 1 << 32:
+            raise ValueError("MIHTables holds at most 2**32 - 1 rows")
+        order = np.argsort(ids, kind="stable")
+        new_ids = np.ascontiguousarray(ids[order], dtype=np.int64)
+        if k and n and new_ids[0] <= self.ids[-1]:
+            return None
+        if k and np.any(new_ids[1:] == new_ids[:-1]):
+            return None
+        new_hashes = np.ascontiguousarray(np.take(hashes_u8, order, axis=0), dtype=np.uint8)
+        layout = self.layout
+        new_keys = layout.keys(new_hashes).T if k else np.zeros((layout.m, 0), dtype=np.uint32)
+        offsets = np.empty_like(self.offsets)
+        postings = np.empty(layout.m * (n + k), dtype=np.uint32)
+        base = 0
+        for t, w in enumerate(layout.widths):
+            size = (1 << w) + 1
+            old_off = self.offsets[base : base + size].astype(np.int64)
+            new_counts = np.bincount(new_keys[t], minlength=1 << w)
+            new_off = np.zeros(size, dtype=np.int64)
+            np.cumsum(new_counts, out=new_off[1:])
+            offsets[base : base + size] = old_off + new_off
+            # Old posting i of bucket b moves up by the new rows of the buckets before b.
+            shift = np.repeat(new_off[:-1], np.diff(old_off))
+            slot_old = np.arange(n, dtype=np.int64) + shift
+            out = postings[t * (n + k) : (t + 1) * (n + k)]
+            free = np.ones(n + k, dtype=bool)
+            free[slot_old] = False
+            out[slot_old] = self.postings[t * n : (t + 1) * n]
+            out[free] = _bucket_order(new_keys[t]).astype(np.uint32) + np.uint32(n)
+            base += size
+        words = np.concatenate([self.words, new_hashes.view(np.dtype("<u8")).reshape(-1, WORDS)])
+        return MIHTables(layout, np.concatenate([self.ids, new_ids]), words, offsets, postings)
+
     # -- introspection ------------------------------------------------------
 
     @property
