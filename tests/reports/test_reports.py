@@ -74,3 +74,10 @@ def test_cli_errors_list_valid_choices() -> None:
     result = runner.invoke(app, ["reports", "build", "--kind", "india-monthly", "--period", "2026-11-01"])
     assert result.exit_code == 1
     assert "YYYY-MM" in result.output and "YYYY-H1" in result.output
+
+
+def test_cli_unknown_format() -> None:
+    result = CliRunner().invoke(app, ["reports", "build", "--kind", "india-monthly", "--period", "2026-11",
+                                      "--format", "xls"])
+    assert result.exit_code == 1
+    assert "csv" in result.output and "json" in result.output

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from bastion.cli.common import clock, db_session, friendly_errors
-from bastion.reports.build import figures, render
-from bastion.reports.period import check_kind, parse_period
+from bastion.reports.build import FORMATS, figures, render
+from bastion.reports.period import BadReportRequest, check_kind, parse_period
 
 reports_app = typer.Typer(help="Transparency and compliance reports, computed from Bastion's records.",
                           no_args_is_help=True)
@@ -22,6 +22,7 @@ def build_command(kind: Annotated[str, typer.Option(help="india-monthly or le-tr
                   format: Annotated[str, typer.Option("--format", help="csv or json")] = "json") -> None:
     check_kind(kind)
     parse_period(period)  # bad input fails before touching the database
-    render({"period": "", "provisional": True}, format) if format not in ("csv", "json") else None
+    if format not in FORMATS:
+        raise BadReportRequest(f"Unknown format {format!r}; valid formats: {', '.join(FORMATS)}.")
     with db_session() as session:
         sys.stdout.buffer.write(render(figures(session, kind, period, clock.now()), format))
