@@ -81,3 +81,20 @@ def test_cli_unknown_format() -> None:
                                       "--format", "xls"])
     assert result.exit_code == 1
     assert "csv" in result.output and "json" in result.output
+
+
+def test_review_figures(sessions: sessionmaker[Session]) -> None:
+    from bastion.cases.models import Case
+
+    with sessions() as session:
+        for day, status in ((1, "confirmed"), (2, "confirmed"), (3, "dismissed"), (4, "new")):
+            at = datetime(2026, 11, day, tzinfo=UTC)
+            session.add(Case(account_id=f"acct-secret-{day}", status=status, opened_at=at, updated_at=at))
+        at = datetime(2026, 10, 5, tzinfo=UTC)
+        session.add(Case(account_id="acct-secret-oct", status="confirmed", opened_at=at, updated_at=at))
+        session.commit()
+        report = figures(session, "india-monthly", "2026-11", datetime(2026, 12, 3, tzinfo=UTC))
+    assert report["review"] == {"cases_opened": 4, "confirmed": 2, "dismissed": 1,
+                                "by_status": {"confirmed": 2, "dismissed": 1, "new": 1}}
+    assert b"review,,cases_opened,4" in render(report, "csv")
+    assert b"secret" not in render(report, "csv") + render(report, "json")

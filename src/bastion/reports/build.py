@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bastion.reports.detection import detection
 from bastion.reports.law_enforcement import by_country
+from bastion.reports.review import review
 from bastion.reports.period import BadReportRequest, check_kind, parse_period
 
 FORMATS = ("csv", "json")
@@ -23,6 +24,7 @@ def figures(session: Session, kind: str, period_text: str, now: datetime) -> dic
     report: dict[str, Any] = {"kind": kind, "period": period.label, "provisional": period.provisional(now)}
     if kind == "india-monthly":
         report["detection"] = detection(session, period)
+        report["review"] = review(session, period)
     report["law_enforcement"] = by_country(session, period, now)
     return report
 
@@ -36,7 +38,7 @@ def render(report: dict[str, Any], fmt: str) -> bytes:
         w.writerow(["section", "key", "figure", "value"])
         w.writerow(["report", "", "period", report["period"]])
         w.writerow(["report", "", "status", "PROVISIONAL" if report["provisional"] else "final"])
-        for section in ("detection", "law_enforcement"):
+        for section in ("detection", "review", "law_enforcement"):
             for key, value in _flatten(report.get(section, {})):
                 parts = key.split(".", 1)
                 w.writerow([section, parts[0] if len(parts) > 1 else "", parts[-1], value])
