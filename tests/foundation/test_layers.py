@@ -70,8 +70,9 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"actions", "audit", "auth", "authorities", "banks", "bastion", "grievances", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
             "scanning", "timers"},
+    "reports": {"cases", "errors", "legal", "scanning"},
     "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",
-            "media", "production", "scanning", "web"},
+            "media", "production", "scanning", "web", "reports"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Reports computed from Bastion's own records (issue 19): aggregates only, never ids or names."""
