@@ -98,3 +98,22 @@ def test_review_figures(sessions: sessionmaker[Session]) -> None:
                                 "by_status": {"confirmed": 2, "dismissed": 1, "new": 1}}
     assert b"review,,cases_opened,4" in render(report, "csv")
     assert b"secret" not in render(report, "csv") + render(report, "json")
+
+
+def test_cli_builds_a_report_from_the_database(sessions: sessionmaker[Session], engine, tmp_path,  # type: ignore[no-untyped-def]
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.config import get_settings
+
+    with sessions() as session:
+        _scan(session, datetime(2026, 11, 3, tzinfo=UTC), 11, [("bank-a", "pdq")])
+        session.commit()
+    monkeypatch.setenv("BASTION_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["reports", "build", "--kind", "india-monthly", "--period", "2026-11",
+                                          "--format", "json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["detection"]["matches_by_bank"] == {"bank-a": 1}
