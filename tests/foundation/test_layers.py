@@ -67,7 +67,7 @@ ALLOWED: dict[str, set[str]] = {
                "ncmec", "orgsettings", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
-    "web": {"actions", "audit", "auth", "authorities", "banks", "bastion", "grievances", "cases", "clock", "config", "db", "errors", "evidence",
+    "web": {"actions", "audit", "auth", "authorities", "banks", "bastion", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
             "scanning", "timers"},
     "reports": {"cases", "errors", "legal", "scanning"},

@@ -117,3 +117,21 @@ def test_cli_builds_a_report_from_the_database(sessions: sessionmaker[Session], 
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["detection"]["matches_by_bank"] == {"bank-a": 1}
+
+
+def test_the_api_serves_reports_to_compliance_staff_only(app, clock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from bastion.auth.roles import Role
+    from tests.conftest import api_login
+
+    compliance, reviewer = TestClient(app), TestClient(app)
+    api_login(compliance, user_factory(Role.COMPLIANCE), clock)
+    api_login(reviewer, user_factory(Role.REVIEWER), clock)
+    csv_report = compliance.get("/api/v1/transparency/india-monthly", params={"period": "2026-11", "format": "csv"})
+    assert csv_report.status_code == 200 and csv_report.headers["content-type"].startswith("text/csv")
+    assert csv_report.text.startswith("section,key,figure,value") and "detection,,scans,0" in csv_report.text
+    bad = compliance.get("/api/v1/transparency/monthly", params={"period": "2026-11"})
+    assert bad.status_code == 422 and "india-monthly" in bad.text and "le-transparency" in bad.text
+    assert compliance.get("/api/v1/transparency/le-transparency", params={"period": "2026-H3"}).status_code == 422
+    assert reviewer.get("/api/v1/transparency/india-monthly", params={"period": "2026-11"}).status_code == 403

@@ -46,6 +46,7 @@ class Perm(StrEnum):
     GRIEVANCE_READ = "grievances.read"
     GRIEVANCE_HANDLE = "grievances.handle"
     COMPLAINT_SUBMIT = "complaints.submit"
+    COMPLIANCE_REPORTS = "compliance.reports"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -83,6 +84,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.GRIEVANCE_READ: frozenset({Role.LEGAL, Role.LEAD, Role.COMPLIANCE, Role.ADMIN}),
     Perm.GRIEVANCE_HANDLE: frozenset({Role.LEGAL, Role.LEAD}),
     Perm.COMPLAINT_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
+    # Transparency and compliance reports: aggregates only, no account or content data.
+    Perm.COMPLIANCE_REPORTS: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.LEGAL, Role.AUDITOR}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

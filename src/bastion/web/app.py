@@ -30,7 +30,21 @@ from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
 from bastion.web import docs, errors
 from bastion.web import hma
-from bastion.web.api import account, apikeys, audit, auth, banks, cases, complaints, health, orgsettings, reports, scan, users
+from bastion.web.api import (
+    account,
+    apikeys,
+    audit,
+    auth,
+    banks,
+    cases,
+    complaints,
+    health,
+    orgsettings,
+    reports,
+    scan,
+    transparency,
+    users,
+)
 from bastion.web.context import RequestContext
 from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
@@ -79,7 +93,7 @@ def create_app(
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
-                   complaints.router, grievance_pages.router, docs.router):
+                   complaints.router, grievance_pages.router, transparency.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")
