@@ -28,8 +28,7 @@ from typer.testing import CliRunner
 from bastion.cli.main import app as cli
 from bastion.db import make_sessionmaker
 from tests.conftest import PASSWORD
-from tests.browser.worlds import legal_world
-from tests.mail.smtpd import LocalSmtp
+from tests.browser.worlds import first_login_enrols, legal_world, mail_to, register_and_confirm
 
 PLATFORM_SECRET = "founding-case-platform-secret"
 OFFICER = "insp.singh@delhipolice.gov.in"
@@ -46,18 +45,6 @@ def world(tmp_path: Path, sqlite_url: str, monkeypatch):  # type: ignore[no-unty
     with legal_world(tmp_path, sqlite_url, monkeypatch, agency=agency, staff=STAFF, platform_secret=PLATFORM_SECRET,
                      staff_email=True) as (url, platform_url, smtp, engine, _app):
         yield url, platform_url, smtp, engine
-
-
-def _mail(smtp: LocalSmtp, to: str, contains: str, seconds: float = 30) -> str:
-    """The first mail to `to` whose text contains `contains` (bounded wait: the mail worker ticks)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for message in list(smtp.received):
-            text = str(message.message.get_content())
-            if to in str(message.message["To"]) and contains in (text + str(message.message["Subject"])):
-                return text
-        time.sleep(0.2)
-    raise AssertionError(f"no mail to {to} containing {contains!r}")
 
 
 def _staff_page(browser, url: str, name: str):  # type: ignore[no-untyped-def]
@@ -88,29 +75,15 @@ def test_the_founding_case_from_both_sides(page, browser, world, tmp_path: Path)
     url, platform_url, smtp, engine = world
 
     # -- the officer registers and confirms the address; staff approve; the officer is told by mail
-    page.goto(f"{url}/portal/register")
-    page.fill("#name", "Inspector R. Singh")
-    page.fill("#email", OFFICER)
-    page.fill("#phone", "+91 11 5550 0123")
-    page.fill("#password", OFFICER_PASSWORD)
-    page.click("#register-submit")
-    link = re.search(r"(http://\S+/portal/confirm\?token=\S+)", _mail(smtp, OFFICER, "confirm"))
-    page.goto(link.group(1))  # type: ignore[union-attr]
-    assert page.inner_text("#portal-title") == "Address confirmed"
+    register_and_confirm(page, url, smtp, name="Inspector R. Singh", email=OFFICER, phone="+91 11 5550 0123",
+                         password=OFFICER_PASSWORD)
     alice = _staff_page(browser, url, "alice")
     alice.goto(f"{url}/legal/officers")
     alice.click(f"#officers tr[data-email='{OFFICER}'] .approve-officer")
-    assert "approved" in _mail(smtp, OFFICER, "approved").lower()
+    assert "approved" in mail_to(smtp, OFFICER, "approved").lower()
 
     # -- first login enrols the second factor
-    page.goto(f"{url}/login")
-    page.fill("#username", OFFICER)
-    page.fill("#password", OFFICER_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/account/totp$"))
-    page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
-    page.click("#enrol-submit")
-    page.wait_for_url(re.compile(r"/portal$"))
+    first_login_enrols(page, url, email=OFFICER, password=OFFICER_PASSWORD)
 
     # -- the s.94 notice with its FIR and sections, dated in IST
     page.click("#new-request")
@@ -156,7 +129,7 @@ def test_the_founding_case_from_both_sides(page, browser, world, tmp_path: Path)
     # -- nothing came back: the officer sends a reminder; it escalates, mails and shows
     page.fill("input[name=text]", "Reminder: FIR 112/2026, no reply yet")
     page.click("#send-reminder")
-    _mail(smtp, "alice@bastion.example", view["reference"])  # the assignee is mailed
+    mail_to(smtp, "alice@bastion.example", view["reference"])  # the assignee is mailed
     alice.goto(f"{url}/legal/requests/{request_id}")
     assert "chased this request 1 time" in alice.inner_text("#chased")
 
@@ -187,7 +160,7 @@ def test_the_founding_case_from_both_sides(page, browser, world, tmp_path: Path)
     alice.wait_for_selector("#timeline li[data-kind=produced]")
 
     # -- the officer downloads the package; it verifies and carries the BSA s.63 certificate
-    token = re.search(r"Download token: (\S+)", _mail(smtp, OFFICER, "Download token:")).group(1)  # type: ignore[union-attr]
+    token = re.search(r"Download token: (\S+)", mail_to(smtp, OFFICER, "Download token:")).group(1)  # type: ignore[union-attr]
     with page.expect_download() as download:
         page.evaluate(f"window.location.href = '/portal/download/{token}'")
     package = tmp_path / "production.zip"

@@ -20,21 +20,12 @@ from typer.testing import CliRunner
 
 from bastion.cli.main import app as cli
 from tests.conftest import PASSWORD
-from tests.browser.worlds import legal_world
-from tests.mail.smtpd import LocalSmtp
+from tests.browser.worlds import first_login_enrols, legal_world, register_and_confirm
 
 PLATFORM_SECRET = "officer-flow-platform-secret"
 OFFICER = "si.patil@mumbaipolice.gov.in"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 STAFF = {"alice": pyotp.random_base32(), "bob": pyotp.random_base32()}
-
-
-def _wait_for_mail(smtp: LocalSmtp, count: int, seconds: float = 30) -> str:
-    deadline = time.monotonic() + seconds  # bounded: the background mail worker sends within a tick
-    while len(smtp.received) < count and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(smtp.received) >= count, "no mail arrived"
-    return str(smtp.received[count - 1].message.get_content())
 
 
 @pytest.fixture
@@ -59,16 +50,8 @@ def test_officer_request_to_verified_production(page, world, tmp_path: Path) -> 
     url, platform_url, smtp, app = world
 
     # 1. register and confirm the official address from the mail
-    page.goto(f"{url}/portal/register")
-    page.fill("#name", "SI A. Patil")
-    page.fill("#email", OFFICER)
-    page.fill("#phone", "+91 22 5550 0123")
-    page.fill("#password", "officer-password-1")
-    page.click("#register-submit")
-    assert page.inner_text("#portal-title") == "Check your mail"
-    link = re.search(r"(http://\S+/portal/confirm\?token=\S+)", _wait_for_mail(smtp, 1)).group(1)  # type: ignore[union-attr]
-    page.goto(link)
-    assert page.inner_text("#portal-title") == "Address confirmed"
+    register_and_confirm(page, url, smtp, name="SI A. Patil", email=OFFICER, phone="+91 22 5550 0123",
+                         password="officer-password-1")
 
     # 2. legal staff approve the account
     alice, alice_h = _staff(url, "alice")
@@ -77,15 +60,7 @@ def test_officer_request_to_verified_production(page, world, tmp_path: Path) -> 
     assert alice.post(f"/legal/officers/{officer_id}/approve", headers=alice_h).status_code in (200, 303)
 
     # 3. first login enrols the second factor, then the portal
-    page.goto(f"{url}/login")
-    page.fill("#username", OFFICER)
-    page.fill("#password", "officer-password-1")
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/account/totp$"))
-    secret = page.inner_text("#totp-secret").strip()
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#enrol-submit")
-    page.wait_for_url(re.compile(r"/portal$"))
+    first_login_enrols(page, url, email=OFFICER, password="officer-password-1")
 
     # 4. the BNSS s.94 notice under an FIR, with the signed document
     page.click("#new-request")

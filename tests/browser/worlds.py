@@ -4,11 +4,14 @@ default beyond where mail goes and where the platform is."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from pydantic import SecretStr
 
@@ -60,3 +63,43 @@ def legal_world(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
             engine.dispose()
     finally:
         smtp.stop()
+
+
+def mail_to(smtp: LocalSmtp, to: str, contains: str, seconds: float = 30) -> str:
+    """The text of the first mail to `to` whose text or subject contains `contains` (bounded wait)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for message in list(smtp.received):
+            text = str(message.message.get_content())
+            if to in str(message.message["To"]) and contains in (text + str(message.message["Subject"])):
+                return text
+        time.sleep(0.2)
+    raise AssertionError(f"no mail to {to} containing {contains!r}")
+
+
+def register_and_confirm(page: Any, url: str, smtp: LocalSmtp, *, name: str, email: str, phone: str,
+                         password: str) -> None:
+    """An officer registers at the portal and opens the confirmation link mailed to them."""
+    page.goto(f"{url}/portal/register")
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#phone", phone)
+    page.fill("#password", password)
+    page.click("#register-submit")
+    assert page.inner_text("#portal-title") == "Check your mail"
+    link = re.search(r"(http://\S+/portal/confirm\?token=\S+)", mail_to(smtp, email, "confirm"))
+    assert link is not None, "no confirmation link in the mail"
+    page.goto(link.group(1))
+    assert page.inner_text("#portal-title") == "Address confirmed"
+
+
+def first_login_enrols(page: Any, url: str, *, email: str, password: str) -> None:
+    """An approved officer's first login: enrol the second factor, land on the portal."""
+    page.goto(f"{url}/login")
+    page.fill("#username", email)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/account/totp$"))
+    page.fill("#code", pyotp.TOTP(page.inner_text("#totp-secret").strip()).now())
+    page.click("#enrol-submit")
+    page.wait_for_url(re.compile(r"/portal$"))

@@ -138,26 +138,14 @@ def test_import_and_export_over_http(client: TestClient, platform_headers: dict[
     assert atomic.status_code == 422 and atomic.json()["code"] == "import_rejected"
 
 
-def test_the_fast_line_path_agrees_with_the_general_one() -> None:
-    """Canonical lines take a compiled pattern; every other spelling gets the same answer the long way."""
-    value = "ab" * 32
-    lines = [f"pdq {value}", f"PDQ {value.upper()}", f"  pdq\t{value}  \n", f"pdq {value} extra", f"pdq {value[:-1]}"]
-    parsed = list(transfer.parse(iter(lines), "te"))
-    rows = [p for p in parsed if isinstance(p, transfer.Row)]
-    assert [(r.line, r.signal_type, r.value) for r in rows] == [(1, "pdq", value), (2, "pdq", value), (3, "pdq", value)]
-    assert [p.line for p in parsed if isinstance(p, transfer.LineError)] == [4, 5]
-
-
-def test_bulk_rows_are_stored_as_the_orm_reads_them_and_nul_text_is_refused(db: Session, clock: ManualClock) -> None:
+def test_a_nul_in_a_lines_text_refuses_that_line_and_keeps_the_rest(db: Session, clock: ManualClock) -> None:
     bank = _bank(db, clock)
     csv_lines = ["signal_type,value,external_id,source,classification,note",
                  f"pdq,{PDQ.format(7)},ext-7,industry,A1,fine", f"md5,{'d' * 32},ext-8,industry,B2,bad\x00note"]
     report = transfer.import_lines(db, bank, lambda: iter(csv_lines), "csv", actor="t", clock=clock)
     assert report.imported == 1 and [e.line for e in report.errors] == [3] and "NUL" in report.errors[0].message
-    entry = db.scalars(select(BankEntry)).one()
-    assert entry.added_at == clock.now() and entry.external_id == "ext-7" and entry.enabled is True
-    change = db.scalars(select(SignalChange)).one()
-    assert change.at == clock.now() and change.value == PDQ.format(7)
+    assert db.scalars(select(BankEntry)).one().external_id == "ext-7"
+
 
 def _stored(db: Session, bank_id: int) -> list[tuple[object, ...]]:
     """Everything an import writes for a bank, id-free, in file order (raw stored values, not the ORM's)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -198,11 +198,6 @@ def mark_read(session: Session, request_id: int, *, direction: str, clock: Clock
     """The other side opened the thread: its unread messages in `direction` are now read."""
     session.execute(update(Message).where(Message.request_id == request_id, Message.direction == direction,
                                           Message.read_at.is_(None)).values(read_at=clock.now()))
-
-
-def unread(session: Session, request_id: int, *, direction: str) -> int:
-    return int(session.scalar(select(func.count()).select_from(Message).where(
-        Message.request_id == request_id, Message.direction == direction, Message.read_at.is_(None))) or 0)
 
 
 def attachment_of(session: Session, request: LegalRequest, document_id: int) -> RequestDocument:

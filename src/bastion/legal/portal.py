@@ -198,26 +198,37 @@ def _missing(request: LegalRequest) -> list[dict[str, str]]:
             for key in json.loads(request.missing_json or "[]")]
 
 
+def _view(session: Session, request: LegalRequest, titles: dict[str, str]) -> OwnRequest:
+    held = request.verification == "held" or request.fraudulent
+    return OwnRequest(
+        id=request.id, reference=request.reference, instrument=request.instrument_key,
+        instrument_title=titles.get(request.instrument_key, request.instrument_key),
+        status=_public_status(request), received_at=request.received_at, due_at=request.due_at,
+        missing=[] if held else _missing(request),
+        events=[] if held else [{"at": e.at, "kind": e.kind, "text": e.text}
+                                for e in events_of(session, request.id, requester_view=True)],
+        categories=json.loads(request.categories_json or "[]"), officer=request.requester_email,
+    )
+
+
+def _titles(session: Session) -> dict[str, str]:
+    return {r.key: r.title for r in catalogue.list_instruments(session, include_inactive=True)}
+
+
 def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest]:
-    titles = {r.key: r.title for r in catalogue.list_instruments(session, include_inactive=True)}
+    """The officer's requests (a supervisor's: the agency's), newest first."""
     mine = LegalRequest.requester_id == requester.id
     if requester.supervisor:
         agency_id = agency_of(session, requester)
         mine = or_(mine, LegalRequest.agency_id == agency_id) if agency_id is not None else mine
+    titles = _titles(session)
     rows = session.scalars(select(LegalRequest).where(mine).order_by(LegalRequest.received_at.desc()))
-    out = []
-    for request in rows:
-        held = request.verification == "held" or request.fraudulent
-        out.append(OwnRequest(
-            id=request.id, reference=request.reference, instrument=request.instrument_key,
-            instrument_title=titles.get(request.instrument_key, request.instrument_key),
-            status=_public_status(request), received_at=request.received_at, due_at=request.due_at,
-            missing=[] if held else _missing(request),
-            events=[] if held else [{"at": e.at, "kind": e.kind, "text": e.text}
-                                    for e in events_of(session, request.id, requester_view=True)],
-            categories=json.loads(request.categories_json or "[]"), officer=request.requester_email,
-        ))
-    return out
+    return [_view(session, request, titles) for request in rows]
+
+
+def view_own(session: Session, requester: Requester, request_id: int) -> OwnRequest:
+    """One request as the officer sees it (a 404-style refusal for anyone else's)."""
+    return _view(session, _own(session, requester, request_id), _titles(session))
 
 
 def answer_follow_up(session: Session, requester: Requester, request_id: int, data: RequestUpdate, *, clock: Clock,

@@ -162,14 +162,9 @@ async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER
         return RedirectResponse(f"/portal/requests/{created.id}", status_code=303)
 
 
-def _own(db: Session, principal: Principal, request_id: int) -> tuple[Requester, object]:
+def _own(db: Session, principal: Principal, request_id: int) -> tuple[Requester, portal.OwnRequest]:
     requester = portal.requester_for_user(db, principal.user_id)
-    for own in portal.list_own_requests(db, requester):
-        if own.id == request_id:
-            return requester, own
-    from bastion.legal.errors import RequestNotFound
-
-    raise RequestNotFound(f"You have no request {request_id}.")
+    return requester, portal.view_own(db, requester, request_id)
 
 
 @router.get("/portal/requests/{request_id}")
