@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
 from bastion.auth.permissions import PERMISSIONS, Perm
-from bastion.auth.roles import Role
+from bastion.auth.roles import MACHINE_ROLES, Role
 from bastion.web.app import create_app
 from bastion.web.guard import iter_routes, route_permission
 from tests.conftest import SECRET, api_login
@@ -53,10 +53,10 @@ def _concrete(path: str) -> str:
 def test_each_role_is_allowed_or_denied_as_the_table_says(role: Role, client: TestClient, user_factory, clock,
                                                           app) -> None:
     """Logged in as `role` (second factor passed), call every route and compare with the table."""
-    if role is Role.PLATFORM:
+    if role in MACHINE_ROLES:
         admin = user_factory(Role.ADMIN)
         csrf = api_login(client, admin, clock)
-        machine = user_factory(Role.PLATFORM)
+        machine = user_factory(role)
         key = client.post("/api/v1/apikeys", json={"owner": machine.username, "name": "walk"},
                           headers={"X-CSRF-Token": csrf}).json()["key"]
         caller, headers = TestClient(app), {"X-API-Key": key}

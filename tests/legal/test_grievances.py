@@ -20,11 +20,11 @@ from bastion.mail.models import MailMessage
 from tests.conftest import api_key, api_login
 
 
-def _public(app, **form):  # type: ignore[no-untyped-def]
+def _public(app, files=None, **form):  # type: ignore[no-untyped-def]
     http = TestClient(app)
     http.get("/complaints/new")  # the anonymous CSRF cookie
     csrf = http.cookies.get("bastion_anon_csrf") or next(iter(http.cookies.values()), "")
-    return http, http.post("/complaints/new", data={"csrf_token": csrf, **form}, follow_redirects=False)
+    return http, http.post("/complaints/new", data={"csrf_token": csrf, **form}, files=files, follow_redirects=False)
 
 
 def test_a_public_complaint_is_followed_by_its_secret_link_and_decided(app, sessions, clock, user_factory) -> None:  # type: ignore[no-untyped-def]
@@ -144,3 +144,118 @@ def test_a_clock_that_runs_out_unmet_tells_the_grievance_officer(app, sessions, 
         breaches = [e.text for e in session.scalars(select(ComplaintEvent).where(
             ComplaintEvent.kind == "deadline_breached"))]
         assert len(breaches) == 1 and "Rule 3(2)(a)(i), proviso" in breaches[0]
+
+
+def _mails(sessions, kind: str) -> list[MailMessage]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return list(session.scalars(select(MailMessage).where(MailMessage.kind == kind).order_by(MailMessage.id)))
+
+
+def test_reminders_come_at_the_configured_fractions_of_each_unmet_clock(app, sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    """A Rule 3(2)(b) complaint (24 h to remove): reminders at 12 h and 19.2 h, none once the removal is done."""
+    from bastion import orgsettings
+    from bastion.executor import TaskContext
+    from bastion.timers import Ticker
+
+    ticker = Ticker(TaskContext(sessions=sessions, clock=clock, services=app.state.bastion.services))
+    with sessions() as session:
+        orgsettings.set_value(session, "grievances.officer_email", "go@platform.example", actor="admin", clock=clock)
+        complaint, _ = service.submit(session, channel="public", category="ncii", content_ref="post-2003",
+                                      client="198.51.100.9", clock=clock)
+        session.commit()
+    clock.advance(timedelta(hours=11, minutes=59))
+    ticker.tick()
+    assert not _mails(sessions, "grievance.reminder")
+    clock.advance(timedelta(minutes=2))  # 12 h: half of both 24 h clocks (acknowledge, remove)
+    ticker.tick()
+    first = _mails(sessions, "grievance.reminder")
+    assert len(first) == 2 and all("50%" in m.subject for m in first)
+    assert any("Rule 3(2)(b)" in m.text_body for m in first)
+    with sessions() as session:
+        service.decide(session, session.get(Complaint, complaint.id), outcome="removed", text="", actor="lead",  # type: ignore[arg-type]
+                       user_id=None, clock=clock, base_url="http://x")
+        session.commit()
+    clock.advance(timedelta(hours=8))  # 20 h: past 80%, but every clock is met now
+    ticker.tick()
+    assert len(_mails(sessions, "grievance.reminder")) == 2
+
+
+def test_the_dsa_clock_follows_its_setting_and_breaches_like_the_indian_ones(app, sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    from bastion import orgsettings
+    from bastion.executor import TaskContext
+    from bastion.timers import Ticker
+
+    ticker = Ticker(TaskContext(sessions=sessions, clock=clock, services=app.state.bastion.services))
+    with sessions() as session:
+        orgsettings.set_value(session, "grievances.officer_email", "go@platform.example", actor="admin", clock=clock)
+        orgsettings.set_value(session, "grievances.dsa_target_hours", "48", actor="admin", clock=clock)
+        complaint, _ = service.submit(session, channel="flagger", category="illegal", content_ref="post-2001",
+                                      jurisdiction="EU", clock=clock)
+        session.commit()
+        (dsa,) = service.clocks_of(session, complaint)
+        assert dsa.key == "eu_act" and dsa.due_at - complaint.received_at == timedelta(hours=48)
+        assert "Art. 16(6)" in dsa.citation
+    clock.advance(timedelta(hours=24, minutes=1))
+    ticker.tick()
+    assert [m.subject for m in _mails(sessions, "grievance.reminder")] == [
+        f"Complaint {complaint.reference}: 50% of its time used"]
+    clock.advance(timedelta(hours=24))
+    ticker.tick()
+    ticker.tick()
+    breaches = _mails(sessions, "grievance.breach")
+    assert len(breaches) == 1 and "Art. 16(6)" in breaches[0].text_body
+    assert len(_mails(sessions, "grievance.reminder")) == 2  # the 80% reminder came before the breach
+
+
+def _photo(seed: int) -> bytes:
+    """A benign synthetic picture (noise blocks): distinct seeds give unrelated hashes."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = np.kron(rng.integers(0, 256, (16, 16, 3)), np.ones((16, 16, 1))).astype("uint8")
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_file_sent_with_a_complaint_is_hashed_matched_and_dropped(client, app, sessions, clock,  # type: ignore[no-untyped-def]
+                                                                     user_factory) -> None:
+    """The complainant's copy finds the banked image and the earlier upload; only hashes are kept."""
+    from bastion.media import hash_media
+
+    known, unrelated = _photo(1), _photo(2)
+    headers = api_key(client, sessions, clock)
+    assert client.post("/api/v1/banks", json={"name": "NCII_HASHES"}, headers=headers).status_code == 201
+    assert client.post("/api/v1/banks/NCII_HASHES/entries", headers=headers,
+                       json={"signals": {"pdq": hash_media(known).pdq}, "source": "stopncii"}).status_code == 200
+    scanned = client.post("/api/v1/scan", files={"file": ("u.png", known)},
+                          data={"content_id": "post-7777", "account_id": "acct-7"}, headers=headers)
+    assert scanned.status_code == 200 and scanned.json()["matches"], scanned.text
+    _, sent = _public(app, files={"file": ("me.png", known, "image/png")}, category="ncii",
+                      content_ref="https://platform.example.org/p/post-7777")
+    assert sent.status_code == 200, sent.text
+    _, other = _public(app, files={"file": ("x.png", unrelated, "image/png")}, category="tos", content_ref="post-1")
+    assert other.status_code == 200
+    with sessions() as session:
+        first, second = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert first.media_md5 == hash_media(known).md5 and first.media_findings["uploads"] == ["post-7777"]
+        assert [m["bank"] for m in first.media_findings["matches"]] == ["NCII_HASHES"]
+        assert first.priority > 100  # a match ranks above an unmatched Rule 3(2)(b) complaint
+        assert second.media_findings["matches"] == [] and second.media_findings["uploads"] == []
+    staff = TestClient(app)
+    api_login(staff, user_factory(Role.LEGAL), clock)
+    page = staff.get(f"/grievances/{first.id}").text
+    assert 'id="grievance-file"' in page and "NCII_HASHES" in page and "post-7777" in page
+    assert "<img" not in page  # there is no file to show: nobody ever sees it
+
+
+def test_a_file_that_is_not_an_image_is_refused_and_the_form_keeps_what_was_typed(app, sessions) -> None:  # type: ignore[no-untyped-def]
+    _, sent = _public(app, files={"file": ("x.png", b"\x89PNG\r\n\x1a\n broken", "image/png")}, category="tos",
+                      content_ref="post-42", description="kept text")
+    assert sent.status_code == 422 and "could not be read as an image" in sent.text
+    assert "kept text" in sent.text and 'value="post-42"' in sent.text
+    with sessions() as session:
+        assert session.scalars(select(Complaint)).first() is None

@@ -12,7 +12,7 @@ from typing import Any
 
 from bastion.actions.models import ActionKind
 from bastion.actions.webhooks import WebhookSender
-from bastion.platform import ActionResult, PlatformConnector, PreservationSnapshot
+from bastion.platform import AccountNotice, ActionResult, PlatformConnector, PreservationSnapshot
 
 
 class WebhooksNotConfigured(RuntimeError):
@@ -40,6 +40,12 @@ def perform(
             return _receipt(
                 connector.restrict_account(target, payload["restriction"], payload["reason"], idempotency_key)
             )
+        case ActionKind.RESTORE_CONTENT:
+            return _receipt(connector.restore_content(target, payload["reason"], idempotency_key))
+        case ActionKind.LIFT_RESTRICTION:
+            return _receipt(connector.lift_restriction(target, payload["reason"], idempotency_key))
+        case ActionKind.NOTIFY_ACCOUNT:
+            return _receipt(connector.notify_account(target, AccountNotice.model_validate(payload), idempotency_key))
         case ActionKind.PRESERVE_ACCOUNT:
             return _preservation(connector.preserve_account(target, idempotency_key))
         case ActionKind.WEBHOOK:

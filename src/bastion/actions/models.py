@@ -18,11 +18,18 @@ from bastion.outbox import OutboxColumns, status_enum
 
 
 class ActionKind(StrEnum):
-    """What is to be done. `webhook` posts the payload to a configured, named endpoint."""
+    """What is to be done. `webhook` posts the payload to a configured, named endpoint.
+
+    The undo kinds (`restore_content`, `lift_restriction`) exist for appeals that succeed;
+    `notify_account` carries a statement of reasons or an appeal decision to the user.
+    """
 
     REMOVE_CONTENT = "remove_content"
     RESTRICT_ACCOUNT = "restrict_account"
     PRESERVE_ACCOUNT = "preserve_account"
+    RESTORE_CONTENT = "restore_content"
+    LIFT_RESTRICTION = "lift_restriction"
+    NOTIFY_ACCOUNT = "notify_account"
     WEBHOOK = "webhook"
 
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bastion.actions.models import ActionKind, OutboxAction
 from bastion.actions.queue import QUEUE
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
+from bastion.platform import AccountNotice
 from bastion.platform.signing import derive_idempotency_key, validate_idempotency_key
 
 RESTRICTIONS = ("suspend", "limit")
@@ -79,8 +81,9 @@ def enqueue(
 ) -> OutboxAction:
     """Add an action to the outbox in the caller's transaction (the caller commits).
 
-    Payloads by kind: remove_content `{"reason"}`; restrict_account `{"restriction":
-    "suspend"|"limit", "reason"}`; preserve_account `{}`; webhook: the JSON body, with
+    Payloads by kind: remove_content, restore_content and lift_restriction `{"reason"}`;
+    restrict_account `{"restriction": "suspend"|"limit", "reason"}`; preserve_account `{}`;
+    notify_account: a `bastion.platform.AccountNotice` as JSON; webhook: the JSON body, with
     `target` naming a configured endpoint (never a URL, so a row cannot aim anywhere).
     Without `idempotency_key`, one is derived with `action_key`. The same key again
     returns the existing row (first decision wins); the same key for a different action
@@ -129,6 +132,8 @@ def _variant(kind: ActionKind, payload: Mapping[str, Any]) -> str:
         return str(payload["restriction"])
     if kind is ActionKind.WEBHOOK:
         return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    if kind is ActionKind.NOTIFY_ACCOUNT:
+        return str(payload["reference"])  # each notice is its own message
     return ""
 
 
@@ -144,7 +149,13 @@ def _check_payload(kind: ActionKind, payload: Mapping[str, Any]) -> dict[str, An
         body: dict[str, Any] = json.loads(json.dumps(dict(payload), allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"An action's payload must be plain JSON: {exc}.") from None
-    if kind in (ActionKind.REMOVE_CONTENT, ActionKind.RESTRICT_ACCOUNT):
+    if kind is ActionKind.NOTIFY_ACCOUNT:
+        try:
+            return AccountNotice.model_validate(body).model_dump(mode="json")
+        except ValidationError as exc:
+            raise InvalidInput(f"A notify_account action carries a notice: {exc.errors()[0]['msg']}.") from None
+    if kind in (ActionKind.REMOVE_CONTENT, ActionKind.RESTRICT_ACCOUNT, ActionKind.RESTORE_CONTENT,
+                ActionKind.LIFT_RESTRICTION):
         reason = body.get("reason")
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise InvalidInput(f"A {kind.value} action needs a short 'reason' for the platform.")

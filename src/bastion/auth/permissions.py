@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bastion.auth.roles import Role
+from bastion.auth.roles import MACHINE_ROLES, Role
 
-ALL_HUMAN_ROLES = frozenset(Role) - {Role.PLATFORM}
+ALL_HUMAN_ROLES = frozenset(Role) - MACHINE_ROLES
 
 
 class Perm(StrEnum):
@@ -47,6 +47,9 @@ class Perm(StrEnum):
     GRIEVANCE_HANDLE = "grievances.handle"
     COMPLAINT_SUBMIT = "complaints.submit"
     COMPLIANCE_REPORTS = "compliance.reports"
+    APPEAL_SUBMIT = "appeals.submit"
+    APPEAL_READ = "appeals.read"
+    APPEAL_DECIDE = "appeals.decide"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -83,7 +86,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # The grievance desk: complainants' contact details and what they reported (legal acts as grievance officer).
     Perm.GRIEVANCE_READ: frozenset({Role.LEGAL, Role.LEAD, Role.COMPLIANCE, Role.ADMIN}),
     Perm.GRIEVANCE_HANDLE: frozenset({Role.LEGAL, Role.LEAD}),
-    Perm.COMPLAINT_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
+    Perm.COMPLAINT_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM, Role.FLAGGER}),
+    Perm.APPEAL_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
+    Perm.APPEAL_READ: frozenset({Role.LEGAL, Role.LEAD, Role.REVIEWER, Role.COMPLIANCE, Role.ADMIN}),
+    Perm.APPEAL_DECIDE: frozenset({Role.LEGAL, Role.LEAD, Role.REVIEWER}),
     # Transparency and compliance reports: aggregates only, no account or content data.
     Perm.COMPLIANCE_REPORTS: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.LEGAL, Role.AUDITOR}),
 }
@@ -93,7 +99,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
 #: factor at login (`roles.MFA_REQUIRED`, checked by a test against this set).
 SENSITIVE: frozenset[Perm] = frozenset({
     Perm.MEDIA_VIEW, Perm.MEDIA_REVEAL_ANY, Perm.LEGAL_READ, Perm.LEGAL_MANAGE, Perm.LEGAL_APPROVE,
-    Perm.OFFICER_PORTAL, Perm.GRIEVANCE_READ, Perm.GRIEVANCE_HANDLE,
+    Perm.OFFICER_PORTAL, Perm.GRIEVANCE_READ, Perm.GRIEVANCE_HANDLE, Perm.APPEAL_READ, Perm.APPEAL_DECIDE,
 })
 
 #: Never through an API key, whatever its scopes: a key must not mint keys (it could outlive itself),

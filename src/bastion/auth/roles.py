@@ -16,6 +16,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     PLATFORM = "platform"
     OFFICER = "officer"
+    FLAGGER = "flagger"  # a trusted flagger or hotline (DSA Art. 22): files complaints, ranked first
 
 
 #: Roles that can see media or account data must prove a second factor on every login (a test holds
@@ -24,4 +25,4 @@ MFA_REQUIRED: frozenset[Role] = frozenset({Role.ADMIN, Role.REVIEWER, Role.LEAD,
                                            Role.OFFICER})
 
 #: Roles that only ever authenticate with API keys, never with a password in the browser.
-MACHINE_ROLES: frozenset[Role] = frozenset({Role.PLATFORM})
+MACHINE_ROLES: frozenset[Role] = frozenset({Role.PLATFORM, Role.FLAGGER})

@@ -27,6 +27,8 @@ from bastion.orgsettings import get_value
 from bastion.scanning.models import Scan
 
 SYNC_TIMER = "cases.sync_actions"
+#: Registered by `bastion.notices.statements` (a layer above): the statement of reasons, or its withholding.
+STATEMENT_TIMER = "notices.statement"
 RESTRICTIONS = ("", "suspend", "limit")
 
 
@@ -110,6 +112,9 @@ def _enforce(session: Session, case: Case, user: User, choice: Enforcement, cloc
     _event(session, case, user.username, "actions_requested", clock, details={"actions": requested})
     timers.schedule(session, kind=SYNC_TIMER, due_at=clock.now(), clock=clock, subject=subject(case),
                     payload={"case_id": case.id}, dedupe_key=f"case:{case.id}:sync")
+    if account and (choice.remove or choice.restrict):
+        timers.schedule(session, kind=STATEMENT_TIMER, due_at=clock.now(), clock=clock, subject=subject(case),
+                        payload={"case_id": case.id}, dedupe_key=f"case:{case.id}:statement")
 
 
 def _add_to_own_bank(session: Session, case: Case, items: list[CaseItem], user: User, clock: Clock) -> list[str]:

@@ -13,7 +13,7 @@ from bastion import audit
 from bastion.audit import anchor
 from bastion.audit.anchor import Anchor
 from bastion.auth import apikeys, users
-from bastion.auth.roles import Role
+from bastion.auth.roles import MACHINE_ROLES, Role
 from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
 from bastion.config import get_settings, masked_settings
 from bastion.db import make_engine, migrate
@@ -64,9 +64,9 @@ def users_create(
     email: str = typer.Option("", help="Contact address."),
     password: str = typer.Option(None, help="Omit to be prompted (people) or for machine clients."),
 ) -> None:
-    """Create a user. Machine clients (role platform) get no password: give them an API key."""
+    """Create a user. Machine clients (roles platform and flagger) get no password: give them an API key."""
     parsed = users.parse_role(role)
-    if password is None and parsed is not Role.PLATFORM:
+    if password is None and parsed not in MACHINE_ROLES:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with db_session() as session:
         user = users.create_user(session, username=username, role=parsed, password=password, email=email,

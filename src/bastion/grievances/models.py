@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, BigId, UTCDateTime
@@ -32,6 +33,10 @@ class Complaint(Base):
     outcome: Mapped[str] = mapped_column(String(24), default="")  # removed, restricted, no_action, not_found
     outcome_text: Mapped[str] = mapped_column(Text, default="")  # what the complainant is told
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # a file the complainant sent: hashed at intake and then dropped, so nobody ever sees it
+    media_md5: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    media_pdq: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    media_findings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ComplaintEvent(Base):

@@ -33,7 +33,8 @@ from bastion.clock import Clock
 from bastion.errors import InvalidInput, NotFound
 from bastion.executor import TaskContext, registry
 from bastion.grievances.models import Complaint, ComplaintEvent
-from bastion.orgsettings import get_value
+from bastion.orgsettings import fractions, get_value
+from bastion.platform import NotFoundOnPlatform, PlatformConnector, PlatformError
 from bastion.orgsettings.store import register
 
 CATEGORIES = {
@@ -55,6 +56,10 @@ OUTCOMES = {
 PRIORITY = {"ncii": 100, "impersonation": 100, "csam": 90}  # Rule 3(2)(b) first, then child safety
 MAX_DESCRIPTION = 5000
 DEADLINE_TASK = "grievances.deadline"
+REMINDER_TASK = "grievances.reminder"
+REMINDER_FRACTIONS = "grievances.reminder_fractions"
+register(REMINDER_FRACTIONS, str, "0.5 0.8", "Fractions of each complaint clock at which the Grievance Officer is "
+                                             "reminded while it is unmet (space-separated, each between 0 and 1).")
 OFFICER_EMAIL = "grievances.officer_email"
 register(OFFICER_EMAIL, str, "", "The Grievance Officer's address (IT Rules 2021 Rule 3(2)(a)): told when a complaint's "
                                   "clock runs out unmet.")
@@ -119,10 +124,20 @@ def next_due(session: Session, complaint: Complaint) -> ClockDue | None:
     return next((c for c in clocks_of(session, complaint) if c.met_at is None), None)
 
 
+def refuse_if_blocked(session: Session, client: str, now: datetime) -> None:
+    """Refuse a blocked address before any costly work (hashing a file); `submit` does the counting."""
+    throttle.refuse_if_blocked(session, [Target("complaint_ip", client or "unknown")], now)
+
+
 def submit(session: Session, *, channel: str, category: str, content_ref: str, description: str = "",
            contact_email: str = "", jurisdiction: str = "IN", submitted_by: str = "", client: str = "",
+           media: dict[str, Any] | None = None, connector: PlatformConnector | None = None,
            clock: Clock) -> tuple[Complaint, str]:
-    """Take a complaint in; returns it and the secret for its status link (shown once)."""
+    """Take a complaint in; returns it and the secret for its status link (shown once).
+
+    `media` is what the delivery layer learnt from a file the complainant sent (its hashes, the
+    banks it matches, earlier uploads with the same bytes): the file itself is never stored.
+    """
     if channel == "public":
         targets = [Target("complaint_ip", client or "unknown")]
         throttle.refuse_if_blocked(session, targets, clock.now())
@@ -140,25 +155,63 @@ def submit(session: Session, *, channel: str, category: str, content_ref: str, d
         raise InvalidInput(f"{contact_email!r} is not an email address (it is optional: leave it empty).")
     if jurisdiction not in {c["jurisdiction"] for c in catalogue()["clocks"]}:
         raise InvalidInput(f"No complaint clocks for {jurisdiction!r}.")
+    check_content(connector, content_ref)  # after the throttle: a flood costs the platform nothing
     token = secrets.token_urlsafe(24)
     complaint = Complaint(reference="", status_token_hash=_hash(token), channel=channel, submitted_by=submitted_by,
                           category=category, content_ref=content_ref, description=description.strip(),
                           contact_email=contact_email, jurisdiction=jurisdiction,
-                          priority=PRIORITY.get(category, 0) + (10 if channel == "flagger" else 0),
-                          status="received", received_at=clock.now())
+                          priority=PRIORITY.get(category, 0) + (10 if channel == "flagger" else 0)
+                          + (20 if media and media.get("matches") else 0),
+                          status="received", received_at=clock.now(), media_md5=(media or {}).get("md5", ""),
+                          media_pdq=(media or {}).get("pdq", ""), media_findings=media)
     session.add(complaint)
     session.flush()
     complaint.reference = f"GR-{clock.now():%Y}-{complaint.id:06d}"
     _event(session, complaint, actor=submitted_by or channel, kind="received", clock=clock, public=True,
            text=f"Complaint {complaint.reference} received: {CATEGORIES[category]}.")
-    for due in clocks_of(session, complaint):  # each clock escalates when it runs out unmet
-        timers.schedule(session, kind=DEADLINE_TASK, due_at=due.due_at, clock=clock, subject=f"complaint:{complaint.id}",
-                        payload={"complaint_id": complaint.id, "clock": due.key},
-                        dedupe_key=f"complaint:{complaint.id}:{due.key}")
+    if media:
+        banks = sorted({m["bank"] for m in media.get("matches", [])})
+        _event(session, complaint, actor="bastion", kind="file_hashed", clock=clock,
+               text=(f"The file sent with it was hashed and dropped. Matches: {', '.join(banks) or 'none'}; "
+                     f"earlier uploads with the same bytes: {', '.join(media.get('uploads', [])) or 'none'}."))
+    _schedule_clocks(session, complaint, clock)
     audit.record(session, actor=submitted_by or f"complainant:{channel}", action="grievance.receive",
                  subject=f"complaint:{complaint.id}", clock=clock,
                  details={"reference": complaint.reference, "channel": channel, "category": category})
     return complaint, token
+
+
+def _schedule_clocks(session: Session, complaint: Complaint, clock: Clock) -> None:
+    """Each clock reminds at the configured fractions and escalates when it runs out unmet."""
+    subject = f"complaint:{complaint.id}"
+    for due in clocks_of(session, complaint):
+        span = due.due_at - complaint.received_at
+        for fraction in fractions(session, REMINDER_FRACTIONS):
+            timers.schedule(session, kind=REMINDER_TASK, due_at=complaint.received_at + span * fraction, clock=clock,
+                            subject=subject, payload={"complaint_id": complaint.id, "clock": due.key,
+                                                      "fraction": fraction},
+                            dedupe_key=f"complaint:{complaint.id}:{due.key}:reminder:{fraction}")
+        timers.schedule(session, kind=DEADLINE_TASK, due_at=due.due_at, clock=clock, subject=subject,
+                        payload={"complaint_id": complaint.id, "clock": due.key},
+                        dedupe_key=f"complaint:{complaint.id}:{due.key}")
+
+
+def check_content(connector: PlatformConnector | None, content_ref: str) -> None:
+    """A complaint naming a platform id that does not exist is told so at once, not after 15 days.
+
+    Only bare ids are checked (a URL may point anywhere); an unreachable platform accepts the
+    complaint, because losing it would be worse than checking it later.
+    """
+    ref = content_ref.strip()
+    if connector is None or not ref or "/" in ref or ":" in ref:
+        return
+    try:
+        connector.get_content(ref)
+    except NotFoundOnPlatform:
+        raise NotFound(f"The platform has no content {ref!r}. Check the id, or give the address (URL) where you "
+                       "saw it.") from None
+    except PlatformError:
+        return
 
 
 def get(session: Session, complaint_id: int) -> Complaint:
@@ -236,6 +289,30 @@ def events_of(session: Session, complaint_id: int, *, public_only: bool = False)
     if public_only:
         stmt = stmt.where(ComplaintEvent.public.is_(True))
     return list(session.scalars(stmt))
+
+
+@registry.task(REMINDER_TASK)
+def reminder_due(ctx: TaskContext, payload: dict[str, Any]) -> None:
+    """Part of a complaint's time is gone and its clock is unmet: remind the Grievance Officer."""
+    with ctx.sessions() as session, session.begin():
+        complaint = session.get(Complaint, int(payload["complaint_id"]))
+        if complaint is None:
+            return
+        due = next((c for c in clocks_of(session, complaint) if c.key == payload["clock"]), None)
+        if due is None or due.met_at is not None:
+            return
+        fraction = float(payload.get("fraction", 0))
+        text = (f"Complaint {complaint.reference} has used {fraction:.0%} of its time. {due.title}: due "
+                f"{due.due_at:%Y-%m-%d %H:%M} UTC ({due.citation}).")
+        _event(session, complaint, actor="system:grievances", kind="reminder", clock=ctx.clock, text=text)
+        officer = str(get_value(session, OFFICER_EMAIL)).strip()
+        if officer:
+            from bastion.mail import queue_mail
+
+            queue_mail(session, to=officer, subject=f"Complaint {complaint.reference}: {fraction:.0%} of its time used",
+                       text=text, kind="grievance.reminder", subject_ref=f"complaint:{complaint.id}",
+                       actor="system:grievances", clock=ctx.clock,
+                       idempotency_key=f"grievance-reminder:{complaint.id}:{due.key}:{fraction}")
 
 
 @registry.task(DEADLINE_TASK)

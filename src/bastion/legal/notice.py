@@ -9,6 +9,7 @@ staff may send it later, and it never holds up production.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -95,3 +96,27 @@ def ndo_expired(ctx: TaskContext, payload: dict[str, Any]) -> None:
 
         notify.staff(session, request, to=[assignee_address(session, request)], kind="notice_due", clock=ctx.clock,
                      subject=f"User notice due: {request.reference}", text=request.notice_reason)
+
+
+def account_notice_bar(session: Session, account_id: str, now: datetime) -> str | None:
+    """Why the account holder must not be told of an enforcement now, if a legal request forbids it.
+
+    Other domains ask before they send the user anything (a statement of reasons, say): a
+    non-disclosure order still in force forbids it, and so does an open request whose notice the
+    desk has withheld (a child-safety case, an emergency, an instrument that bars notice), because
+    telling the user of the enforcement can tip them off. The answer names the request for staff;
+    it is never shown to the user.
+    """
+    from sqlalchemy import select
+
+    from bastion.legal.models import RequestAccount
+    from bastion.legal.requests import is_closed
+
+    requests = session.scalars(select(LegalRequest).join(RequestAccount, RequestAccount.request_id == LegalRequest.id)
+                               .where(RequestAccount.account_id == account_id).order_by(LegalRequest.id)).unique()
+    for request in requests:
+        if request.ndo and (request.ndo_expires_at is None or request.ndo_expires_at > now):
+            return f"Non-disclosure order on legal request {request.reference}."
+        if not is_closed(request) and request.notice_status in ("deferred", "not_required"):
+            return f"Legal request {request.reference} withholds notice: {request.notice_reason}"
+    return None

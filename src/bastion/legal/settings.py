@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bastion.errors import InvalidInput
-from bastion.orgsettings import get_value
+from bastion.orgsettings import fractions
 from bastion.orgsettings.store import register
 
 REMINDER_FRACTIONS = "legal.reminder_fractions"
@@ -38,14 +37,9 @@ register(NOTICE_BEFORE_DISCLOSURE, bool, True,
 
 def reminder_fractions(session: Session) -> list[float]:
     """The configured fractions, validated: a bad value is an error, never silently ignored."""
-    raw = str(get_value(session, REMINDER_FRACTIONS))
-    try:
-        values = sorted({float(part) for part in raw.replace(",", " ").split()})
-    except ValueError:
-        raise InvalidInput(f"{REMINDER_FRACTIONS} must be numbers between 0 and 1, like '0.5 0.8'; got {raw!r}.") from None
-    if any(not 0 < v < 1 for v in values):
-        raise InvalidInput(f"{REMINDER_FRACTIONS} values must lie strictly between 0 and 1; got {raw!r}.")
-    return values
+    return fractions(session, REMINDER_FRACTIONS)
+
+
 register(CONTENT_HELD_BY, str, "",
          "Country code of the provider that holds users' content, when its law limits disclosure abroad. 'US': "
          "a US provider may not disclose content to a foreign government on that government's domestic order "

@@ -37,6 +37,9 @@ TITLES: dict[str, dict[str, str]] = {
     "channel": {"public": "Public form", "platform": "Platform, for a user", "flagger": "Trusted flagger"},
     "outcome": {"removed": "Remove the content", "restricted": "Restrict access", "no_action": "No action",
                 "not_found": "Content not found"},
+    "appeal": {"received": "Open", "decided": "Decided", "upheld": "Upheld: the decision stands",
+               "reversed": "Reversed: restore the user"},
+    "account_notice": {"statement_of_reasons": "Statement of reasons", "appeal_decision": "Appeal decision"},
     "authority": {
         "not started": "Not started", "built": "Package built, not delivered", "delivered": "Delivered",
         "acknowledged": "Acknowledged", "filed": "Filed",

@@ -82,3 +82,15 @@ def set_value(session: Session, key: str, raw: Any, *, actor: str, clock: Clock)
     audit.record(session, actor=actor, action="setting.change", subject=f"setting:{key}",
                  details={"from": old, "to": value}, clock=clock)
     return value
+
+
+def fractions(session: Session, key: str) -> list[float]:
+    """A setting holding fractions of a span (reminder points, say), validated: a bad value is an error."""
+    raw = str(get_value(session, key))
+    try:
+        values = sorted({float(part) for part in raw.replace(",", " ").split()})
+    except ValueError:
+        raise InvalidInput(f"{key} must be numbers between 0 and 1, like '0.5 0.8'; got {raw!r}.") from None
+    if any(not 0 < v < 1 for v in values):
+        raise InvalidInput(f"{key} values must lie strictly between 0 and 1; got {raw!r}.")
+    return values

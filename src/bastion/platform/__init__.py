@@ -21,6 +21,7 @@ from bastion.platform.http_connector import HttpPlatformConnector, SigningAuth
 from bastion.platform.models import (
     Account,
     AccountMatch,
+    AccountNotice,
     AccountStatus,
     ActionOutcome,
     ActionResult,
@@ -46,6 +47,7 @@ from bastion.platform.signing import (
 __all__ = [
     "Account",
     "AccountMatch",
+    "AccountNotice",
     "AccountStatus",
     "ActionOutcome",
     "ActionResult",

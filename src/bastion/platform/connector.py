@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 from bastion.platform.models import (
     Account,
     AccountMatch,
+    AccountNotice,
     ActionResult,
     Content,
     Device,
@@ -70,6 +71,18 @@ class PlatformConnector(Protocol):
         idempotency_key: str,
     ) -> ActionResult:
         """Suspend or limit an account. Never downgrades a suspension to a limit."""
+        ...
+
+    def restore_content(self, content_id: str, reason: str, idempotency_key: str) -> ActionResult:
+        """Undo a removal (an appeal upheld). Restoring visible content is ``no_change``."""
+        ...
+
+    def lift_restriction(self, account_id: str, reason: str, idempotency_key: str) -> ActionResult:
+        """Return a suspended or limited account to ``active`` (an appeal upheld)."""
+        ...
+
+    def notify_account(self, account_id: str, notice: AccountNotice, idempotency_key: str) -> ActionResult:
+        """Deliver a notice to the account holder (a statement of reasons, an appeal decision)."""
         ...
 
     # -- data collection for law-enforcement requests -----------------------

@@ -34,6 +34,7 @@ from bastion.platform.errors import (
 from bastion.platform.models import (
     Account,
     AccountMatch,
+    AccountNotice,
     ActionResult,
     Content,
     Device,
@@ -199,6 +200,16 @@ class HttpPlatformConnector:
             {"kind": kind, "reason": reason},
             idempotency_key,
         )
+
+    def restore_content(self, content_id: str, reason: str, idempotency_key: str) -> ActionResult:
+        return self._act(self._url("content", content_id, "restoration"), {"reason": reason}, idempotency_key)
+
+    def lift_restriction(self, account_id: str, reason: str, idempotency_key: str) -> ActionResult:
+        return self._act(self._url("accounts", account_id, "reinstatement"), {"reason": reason}, idempotency_key)
+
+    def notify_account(self, account_id: str, notice: AccountNotice, idempotency_key: str) -> ActionResult:
+        return self._act(self._url("accounts", account_id, "notices"), notice.model_dump(mode="json"),
+                         idempotency_key)
 
     # -- data collection ----------------------------------------------------
 

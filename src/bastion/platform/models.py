@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 __all__ = [
     "Account",
     "AccountMatch",
+    "AccountNotice",
     "AccountStatus",
     "ActionOutcome",
     "ActionResult",
@@ -104,12 +105,26 @@ class ActionResult(_Model):
     """
 
     action_id: str
-    action: Literal["remove_content", "restrict_account"]
+    action: Literal["remove_content", "restrict_account", "restore_content", "lift_restriction", "notify_account"]
     target_id: str
     outcome: ActionOutcome
     status: str
     performed_at: AwareDatetime
     replayed: bool = False
+
+
+class AccountNotice(_Model):
+    """A message the platform shows its user: a statement of reasons, or an appeal's decision.
+
+    Bastion writes the words; the platform only delivers them (in-app, by mail, however it
+    reaches its users). ``reference`` lets the user quote it back in an appeal.
+    """
+
+    kind: Literal["statement_of_reasons", "appeal_decision"]
+    reference: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=10_000)
+    facts: dict[str, str] = Field(default_factory=dict)
 
 
 class SubscriberInfo(_Model):

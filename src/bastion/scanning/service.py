@@ -61,6 +61,23 @@ class Scanner:
         scan = self._record(session, hashes, meta, outcome, source=source, actor=actor, url=url, data=data)
         return ScanResult(scan.id, hashes, outcome, PDQ in signals)
 
+    def fingerprint(self, session: Session, data: bytes) -> tuple[MediaHashes, MatchOutcome]:
+        """Hash and match media that is not an upload (a complainant's copy): nothing is recorded.
+
+        Same decoding limits and isolation as a scan, but no scan row, so no case and no report
+        ever names the person who sent it as an uploader.
+        """
+        hashes = hash_untrusted(data, self.limits, dihedral=True, fast=self.fast_decode)
+        signals = signals_of(hashes)
+        variants = list(hashes.dihedral or ()) if PDQ in signals else []
+        return hashes, self.matcher.match(session, signals, pdq_variants=variants)
+
+    def uploads_with(self, session: Session, md5: str, *, limit: int = 50) -> list[str]:
+        """Platform content ids of earlier uploads with exactly these bytes (an indexed lookup)."""
+        rows = session.scalars(select(Scan.content_id).where(Scan.md5 == md5, Scan.content_id != "")
+                               .order_by(Scan.id.desc()).limit(limit))
+        return list(dict.fromkeys(rows))
+
     def scan_url(self, session: Session, url: str, meta: UploadMeta, *, actor: str) -> ScanResult:
         fetched = fetch(url, self.fetch_policy)
         return self.scan_bytes(session, fetched.content, meta, source="url", actor=actor, url=url)

@@ -33,6 +33,7 @@ from bastion.web import hma
 from bastion.web.api import (
     account,
     apikeys,
+    appeals,
     audit,
     auth,
     banks,
@@ -51,6 +52,7 @@ from bastion.web.api import legal as legal_api
 from bastion.web.state import AppState
 from bastion.web.ui import (
     admin_pages,
+    appeal_pages,
     auth_pages,
     authority_pages,
     detect_pages,
@@ -93,7 +95,8 @@ def create_app(
                    banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
-                   complaints.router, grievance_pages.router, transparency.router, docs.router):
+                   complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
+                   docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")
@@ -126,6 +129,9 @@ def wire_review(state: AppState) -> None:
     import bastion.evidence.anchors  # noqa: F401  (registers audit.export_head)
     import bastion.evidence.tasks  # noqa: F401  (registers evidence.purge)
     import bastion.ncmec.tasks  # noqa: F401  (registers ncmec.advance and ncmec.watch)
+    import bastion.notices.statements  # noqa: F401  (registers notices.statement)
+    import bastion.appeals.service  # noqa: F401  (registers appeals.deadline)
+    import bastion.grievances.service  # noqa: F401  (registers grievances.reminder and grievances.deadline)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
     from bastion.ncmec.config import NcmecConfig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from bastion.auth.throttle import Policy
 from bastion.clock import Clock
 from bastion.config import Settings
 from bastion.matching.banked import BankMatcher
+from bastion.platform import PlatformConnector
 from bastion.scanning.service import Scanner
 
 
@@ -53,3 +55,18 @@ def get_db(request: Request) -> Iterator[Session]:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+@contextmanager
+def platform_connector(request: Request) -> Iterator[PlatformConnector | None]:
+    """The host platform's connector for the length of one request, or None when none is configured."""
+    from bastion.actions.tasks import CONNECTOR_FACTORY
+
+    factory = get_state(request).services.get(CONNECTOR_FACTORY)
+    connector = factory() if factory else None
+    try:
+        yield connector
+    finally:
+        close = getattr(connector, "close", None)
+        if close:
+            close()

@@ -23,7 +23,7 @@ from bastion.dev.platform.service import (
     NotFound,
     Page,
 )
-from bastion.platform.models import LookupKind, RestrictionKind
+from bastion.platform.models import AccountNotice, LookupKind, RestrictionKind
 from bastion.platform.signing import IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAYED_HEADER
 
 __all__ = ["ApiError", "build_admin_router", "build_api_router", "install_error_handlers"]
@@ -204,6 +204,14 @@ def build_api_router(service: DemoPlatformService, *, default_page_size: int = 1
     ) -> JSONResponse:
         return act("restrict_account", account_id, body.model_dump(), key)
 
+    @router.post("/accounts/{account_id}/reinstatement")
+    def reinstate(account_id: str, body: RemovalRequest, key: IdempotencyKey = None) -> JSONResponse:
+        return act("lift_restriction", account_id, body.model_dump(), key)
+
+    @router.post("/accounts/{account_id}/notices")
+    def notify(account_id: str, body: AccountNotice, key: IdempotencyKey = None) -> JSONResponse:
+        return act("notify_account", account_id, body.model_dump(mode="json"), key)
+
     @router.post("/accounts/{account_id}/preservations")
     def preserve(account_id: str, key: IdempotencyKey = None) -> JSONResponse:
         return act("preserve_account", account_id, {}, key)
@@ -228,6 +236,10 @@ def build_api_router(service: DemoPlatformService, *, default_page_size: int = 1
     @router.post("/content/{content_id}/removal")
     def remove(content_id: str, body: RemovalRequest, key: IdempotencyKey = None) -> JSONResponse:
         return act("remove_content", content_id, body.model_dump(), key)
+
+    @router.post("/content/{content_id}/restoration")
+    def restore(content_id: str, body: RemovalRequest, key: IdempotencyKey = None) -> JSONResponse:
+        return act("restore_content", content_id, body.model_dump(), key)
 
     return router
 

@@ -55,7 +55,8 @@ __all__ = [
     "ReceivedAction",
 ]
 
-ActionKind = Literal["remove_content", "restrict_account", "preserve_account"]
+ActionKind = Literal["remove_content", "restrict_account", "preserve_account", "restore_content",
+                     "lift_restriction", "notify_account"]
 _T = TypeVar("_T")
 
 _LINK_RE = re.compile(r"https?://[^\s<>\"']+")
@@ -276,6 +277,13 @@ class DemoPlatformService:
                 response = self._remove(s, action_id, target_id, params["reason"], now)
             elif kind == "restrict_account":
                 response = self._restrict(s, action_id, target_id, params, now)
+            elif kind == "restore_content":
+                response = self._restore(s, action_id, target_id, now)
+            elif kind == "lift_restriction":
+                response = self._lift(s, action_id, target_id, now)
+            elif kind == "notify_account":
+                account = self._get_account(s, target_id)
+                response = _result(action_id, kind, target_id, "applied", account.status, now)
             else:
                 response = self._preserve(s, target_id, now)
             s.add(
@@ -331,6 +339,26 @@ class DemoPlatformService:
             status=account.status,
             performed_at=now,
         ).model_dump(mode="json", exclude={"replayed"})
+
+    def _restore(self, s: Session, action_id: str, content_id: str, now: datetime) -> dict[str, Any]:
+        post = self._get_post(s, content_id)
+        outcome: ActionOutcome = "no_change"
+        if post.status == "removed":
+            post.status, post.removal_reason, post.removed_at = "visible", None, None
+            outcome = "applied"
+        return _result(action_id, "restore_content", content_id, outcome, post.status, now)
+
+    def _lift(self, s: Session, action_id: str, account_id: str, now: datetime) -> dict[str, Any]:
+        account = self._get_account(s, account_id)
+        outcome: ActionOutcome = "no_change"
+        if account.status != "active":
+            account.status, account.status_reason, account.status_changed_at = "active", None, now
+            outcome = "applied"
+        return _result(action_id, "lift_restriction", account_id, outcome, account.status, now)
+
+    def notices(self, account_id: str) -> list[dict[str, Any]]:
+        """The notices delivered to an account, oldest first (what the user would see in the app)."""
+        return [a.params for a in self.received_actions() if a.kind == "notify_account" and a.target_id == account_id]
 
     def _preserve(self, s: Session, account_id: str, now: datetime) -> dict[str, Any]:
         account = self._get_account(s, account_id)
@@ -393,6 +421,12 @@ class DemoPlatformService:
         if row is None:
             raise NotFound("content", content_id)
         return row
+
+
+def _result(action_id: str, action: Any, target_id: str, outcome: ActionOutcome, status: str,
+            now: datetime) -> dict[str, Any]:
+    return ActionResult(action_id=action_id, action=action, target_id=target_id, outcome=outcome, status=status,
+                        performed_at=now).model_dump(mode="json", exclude={"replayed"})
 
 
 def _page(s: Session, query: Any, limit: int, offset: int, convert: Callable[[Any], _T]) -> Page:

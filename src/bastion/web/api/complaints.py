@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
+from bastion.auth.roles import Role
 from bastion.grievances import service
 from bastion.web.guard import needs
-from bastion.web.state import get_db, get_state
+from bastion.web.state import get_db, get_state, platform_connector
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
 
@@ -23,7 +24,8 @@ class ComplaintIn(BaseModel):
     description: str = Field("", max_length=service.MAX_DESCRIPTION)
     contact_email: str = Field("", max_length=320, description="The complainant's address, if they gave one")
     jurisdiction: str = Field("IN", max_length=16)
-    trusted_flagger: bool = Field(False, description="Sent by a trusted flagger: ranked above other complaints")
+    trusted_flagger: bool = Field(False, description="Relayed from a trusted flagger: ranked above other complaints "
+                                                     "(a flagger's own key is always ranked so)")
 
 
 @router.post("/complaints", status_code=201)
@@ -31,10 +33,12 @@ def file_complaint(body: ComplaintIn, request: Request, db: Session = Depends(ge
                    principal: Principal = needs(Perm.COMPLAINT_SUBMIT)) -> dict[str, Any]:
     """File a complaint; the answer carries its reference and the complainant's status link (shown once)."""
     state = get_state(request)
-    complaint, token = service.submit(
-        db, channel="flagger" if body.trusted_flagger else "platform", category=body.category,
-        content_ref=body.content_ref, description=body.description, contact_email=body.contact_email,
-        jurisdiction=body.jurisdiction, submitted_by=principal.actor, clock=state.clock)
+    flagger = principal.role is Role.FLAGGER or body.trusted_flagger
+    with platform_connector(request) as connector:
+        complaint, token = service.submit(
+            db, channel="flagger" if flagger else "platform", category=body.category,
+            content_ref=body.content_ref, description=body.description, contact_email=body.contact_email,
+            jurisdiction=body.jurisdiction, submitted_by=principal.actor, connector=connector, clock=state.clock)
     db.commit()
     due = service.next_due(db, complaint)
     return {"reference": complaint.reference, "status": complaint.status,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bastion.auth.errors import AccountThrottled
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.errors import BastionError
+from bastion.errors import BastionError, InvalidInput
+from bastion.media.errors import MediaError
 from bastion.grievances import service
 from bastion.web.guard import needs
-from bastion.web.state import client_ip, get_db, get_state
+from bastion.web.state import client_ip, get_db, get_state, platform_connector
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -24,18 +27,43 @@ def complaint_form(request: Request) -> Response:
     return render(request, "complaint_new.html", {"categories": service.CATEGORIES})
 
 
+def _fingerprint(request: Request, db: Session, file: UploadFile | None) -> dict[str, Any] | None:
+    """Hash a complainant's file under the scan limits, match it, and drop it: only the findings are kept."""
+    if file is None or not file.filename:
+        return None
+    scanner = get_state(request).scanner
+    data = file.file.read(scanner.limits.max_bytes + 1)
+    if not data:
+        return None
+    if len(data) > scanner.limits.max_bytes:
+        raise InvalidInput(f"The file is larger than {scanner.limits.max_bytes:,} bytes. Send the complaint without "
+                           "it, or with a smaller copy.")
+    try:
+        hashes, outcome = scanner.fingerprint(db, data)
+    except MediaError as exc:
+        raise InvalidInput(f"The file could not be read as an image ({exc}). Send the complaint without it, or with "
+                           "another copy.") from None
+    return {"md5": hashes.md5, "pdq": hashes.pdq or "", "uploads": scanner.uploads_with(db, hashes.md5),
+            "matches": [{"bank": m.bank_name, "classification": m.classification, "distance": m.distance,
+                         "signal_type": m.signal_type} for m in outcome.matches]}
+
+
 @router.post("/complaints/new", dependencies=[needs(Perm.PUBLIC)])
 def complaint_submit(request: Request, category: str = Form(""), content_ref: str = Form(""),
-                     description: str = Form(""), contact_email: str = Form(""),
+                     description: str = Form(""), contact_email: str = Form(""), file: UploadFile | None = File(None),
                      db: Session = Depends(get_db)) -> Response:
     """Anyone may complain, without an account; the answer is a reference and a secret status link."""
     state = get_state(request)
     values = {"category": category, "content_ref": content_ref, "description": description,
               "contact_email": contact_email}
     try:
-        complaint, token = service.submit(db, channel="public", category=category, content_ref=content_ref,
-                                          description=description, contact_email=contact_email,
-                                          client=client_ip(request), clock=state.clock)
+        service.refuse_if_blocked(db, client_ip(request), state.clock.now())
+        media = _fingerprint(request, db, file)
+        with platform_connector(request) as connector:
+            complaint, token = service.submit(db, channel="public", category=category, content_ref=content_ref,
+                                              description=description, contact_email=contact_email,
+                                              client=client_ip(request), media=media, connector=connector,
+                                              clock=state.clock)
     except AccountThrottled as exc:
         db.commit()  # the attempt still counts
         return render(request, "complaint_new.html", {"categories": service.CATEGORIES, "error": exc.message,

@@ -1,0 +1,3 @@
+"""Appeals run against the demo platform, like the review flow they follow."""
+
+from tests.cases.conftest import platform, settings  # noqa: F401  (fixtures)
