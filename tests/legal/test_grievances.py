@@ -259,3 +259,23 @@ def test_a_file_that_is_not_an_image_is_refused_and_the_form_keeps_what_was_type
     assert "kept text" in sent.text and 'value="post-42"' in sent.text
     with sessions() as session:
         assert session.scalars(select(Complaint)).first() is None
+
+
+def test_the_queue_is_one_ordered_query_on_the_stored_deadline(sessions, clock) -> None:  # type: ignore[no-untyped-def]
+    """Priority first, then the nearest unmet deadline, paged in SQL; acknowledging moves the stored deadline."""
+    with sessions() as session:
+        tos, _ = service.submit(session, channel="platform", category="tos", content_ref="a", clock=clock)
+        clock.advance(timedelta(hours=1))
+        later_tos, _ = service.submit(session, channel="platform", category="tos", content_ref="b", clock=clock)
+        intimate, _ = service.submit(session, channel="platform", category="ncii", content_ref="c", clock=clock)
+        session.commit()
+        assert tos.next_due_at == tos.received_at + timedelta(hours=24)
+        rows, total = service.queue(session, per_page=2)
+        assert total == 3 and [c.reference for c, _ in rows] == [intimate.reference, tos.reference]
+        (last, due), = service.queue(session, per_page=2, page=2)[0]
+        assert last.reference == later_tos.reference and due is not None and due.key == "in_acknowledge"
+        service.acknowledge(session, tos, actor="lead", clock=clock, base_url="http://x")
+        session.commit()
+        assert tos.next_due_at == tos.received_at + timedelta(days=15)
+        assert [c.reference for c, _ in service.queue(session)[0]] == [intimate.reference, later_tos.reference,
+                                                                      tos.reference]

@@ -33,6 +33,7 @@ class Complaint(Base):
     outcome: Mapped[str] = mapped_column(String(24), default="")  # removed, restricted, no_action, not_found
     outcome_text: Mapped[str] = mapped_column(Text, default="")  # what the complainant is told
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)  # for the queue
     # a file the complainant sent: hashed at intake and then dropped, so nobody ever sees it
     media_md5: Mapped[str] = mapped_column(String(32), default="", server_default="")
     media_pdq: Mapped[str] = mapped_column(String(64), default="", server_default="")

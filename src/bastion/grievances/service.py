@@ -23,7 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, timers
@@ -124,6 +124,12 @@ def next_due(session: Session, complaint: Complaint) -> ClockDue | None:
     return next((c for c in clocks_of(session, complaint) if c.met_at is None), None)
 
 
+def _refresh_due(session: Session, complaint: Complaint) -> None:
+    """Store the nearest unmet deadline, so the queue is one indexed, ordered query."""
+    due = next_due(session, complaint)
+    complaint.next_due_at = due.due_at if due else None
+
+
 def refuse_if_blocked(session: Session, client: str, now: datetime) -> None:
     """Refuse a blocked address before any costly work (hashing a file); `submit` does the counting."""
     throttle.refuse_if_blocked(session, [Target("complaint_ip", client or "unknown")], now)
@@ -167,6 +173,7 @@ def submit(session: Session, *, channel: str, category: str, content_ref: str, d
     session.add(complaint)
     session.flush()
     complaint.reference = f"GR-{clock.now():%Y}-{complaint.id:06d}"
+    _refresh_due(session, complaint)
     _event(session, complaint, actor=submitted_by or channel, kind="received", clock=clock, public=True,
            text=f"Complaint {complaint.reference} received: {CATEGORIES[category]}.")
     if media:
@@ -244,6 +251,7 @@ def acknowledge(session: Session, complaint: Complaint, *, actor: str, clock: Cl
     if complaint.acknowledged_at is not None:
         return
     complaint.acknowledged_at, complaint.status = clock.now(), "acknowledged"
+    _refresh_due(session, complaint)
     _event(session, complaint, actor=actor, kind="acknowledged", clock=clock, public=True,
            text="Your complaint was acknowledged and is being reviewed.")
     _tell(session, complaint, subject="Complaint acknowledged", base_url=base_url, clock=clock, actor=actor)
@@ -265,23 +273,25 @@ def decide(session: Session, complaint: Complaint, *, outcome: str, text: str, a
     complaint.outcome_text, complaint.decided_by = (text.strip() or OUTCOMES[outcome])[:5000], user_id
     if outcome in ("removed", "restricted"):
         complaint.acted_at = now
+    _refresh_due(session, complaint)
     _event(session, complaint, actor=actor, kind="decided", clock=clock, public=True, text=complaint.outcome_text)
     _tell(session, complaint, subject="Complaint decided", base_url=base_url, clock=clock, actor=actor)
     audit.record(session, actor=actor, action="grievance.decide", subject=f"complaint:{complaint.id}", clock=clock,
                  details={"reference": complaint.reference, "outcome": outcome})
 
 
-def queue(session: Session, now: datetime, *, search: str = "", page: int = 1, per_page: int = 50
+def queue(session: Session, *, search: str = "", page: int = 1, per_page: int = 50
           ) -> tuple[list[tuple[Complaint, ClockDue | None]], int]:
-    """Open complaints: Rule 3(2)(b) and child safety first, then by the nearest unmet clock."""
+    """Open complaints: Rule 3(2)(b) and child safety first, then by the nearest unmet clock (stored, indexed)."""
     stmt = select(Complaint).where(Complaint.status != "resolved")
     if search.strip():
         like = f"%{search.strip()}%"
         stmt = stmt.where(Complaint.reference.ilike(like) | Complaint.content_ref.ilike(like))
-    rows = [(c, next_due(session, c)) for c in session.scalars(stmt)]
-    rows.sort(key=lambda r: (-r[0].priority, r[1].due_at if r[1] else datetime.max.replace(tzinfo=now.tzinfo)))
-    start = (max(page, 1) - 1) * per_page
-    return rows[start:start + per_page], len(rows)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Complaint.priority.desc(), Complaint.next_due_at.is_(None),
+                                         Complaint.next_due_at, Complaint.id)
+                           .offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return [(c, next_due(session, c)) for c in rows], int(total)
 
 
 def events_of(session: Session, complaint_id: int, *, public_only: bool = False) -> list[ComplaintEvent]:

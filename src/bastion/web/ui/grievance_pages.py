@@ -91,7 +91,7 @@ def complaint_status(request: Request, token: str = "", db: Session = Depends(ge
 def grievance_queue(request: Request, q: str = "", page: int = 1, db: Session = Depends(get_db),
                     principal: Principal = needs(Perm.GRIEVANCE_READ)) -> Response:
     now = get_state(request).clock.now()
-    rows, total = service.queue(db, now, search=q, page=page)
+    rows, total = service.queue(db, search=q, page=page)
     return render(request, "grievances.html", {"rows": rows, "total": total, "q": q, "page": page, "now": now,
                                                "categories": service.CATEGORIES}, headers=NO_STORE)
 

@@ -71,10 +71,14 @@ def upgrade() -> None:
     op.add_column("complaints", sa.Column("media_md5", sa.String(length=32), server_default="", nullable=False))
     op.add_column("complaints", sa.Column("media_pdq", sa.String(length=64), server_default="", nullable=False))
     op.add_column("complaints", sa.Column("media_findings", sa.JSON(), nullable=True))
+    op.add_column("complaints", sa.Column("next_due_at", bastion.db.base.UTCDateTime(timezone=True), nullable=True))
+    op.create_index(op.f("ix_complaints_next_due_at"), "complaints", ["next_due_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_complaints_next_due_at"), table_name="complaints")
     with op.batch_alter_table("complaints") as batch:
+        batch.drop_column("next_due_at")
         batch.drop_column("media_findings")
         batch.drop_column("media_pdq")
         batch.drop_column("media_md5")
