@@ -47,6 +47,7 @@ class Perm(StrEnum):
     GRIEVANCE_HANDLE = "grievances.handle"
     COMPLAINT_SUBMIT = "complaints.submit"
     COMPLIANCE_REPORTS = "compliance.reports"
+    COMPLIANCE_PUBLISH = "compliance.publish"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -86,6 +87,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.COMPLAINT_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
     # Transparency and compliance reports: aggregates only, no account or content data.
     Perm.COMPLIANCE_REPORTS: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.LEGAL, Role.AUDITOR}),
+    # Drafting, approving (a second person) and publishing them: the compliance officers.
+    Perm.COMPLIANCE_PUBLISH: frozenset({Role.COMPLIANCE}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh
