@@ -93,8 +93,9 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.set_font("Helvetica", size=9)
 
 
-def _table(pdf: FPDF, header: list[str], rows: list[list[Any]], widths: tuple[int, ...] | None = None) -> None:
-    pdf.set_font("Helvetica", size=8.5)
+def _table(pdf: FPDF, header: list[str], rows: list[list[Any]], widths: tuple[int, ...] | None = None,
+           size: float = 8.5) -> None:
+    pdf.set_font("Helvetica", size=size)
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5, first_row_as_headings=True) as table:
         for values in [header, *rows]:
             row = table.row()
@@ -158,7 +159,21 @@ def _law_enforcement(pdf: FPDF, report: dict[str, Any]) -> None:
               "Removal orders", "Clocks met", "Clocks breached"]
     rows = [[country, *_le_cells(row)] for country, row in report["law_enforcement"].items()]
     rows.append(["Total", *_le_cells(report["law_enforcement_total"])])
-    _table(pdf, header, rows, (2, 1, 1, 1, 1, 1, 1, 1, 1))
+    _table(pdf, header, rows, (2, 1, 1, 1, 1, 1, 1, 1, 1), size=7.5)
+    pdf.set_font("Helvetica", size=8)
+    pdf.multi_cell(0, 4.5, "Some data produced: the share of requests answered with a full or partial production. "
+                           "Preservation: requests under a preservation instrument (18 U.S.C. 2703(f), EPOC-PR). "
+                           "Removal orders: requests under an instrument of removal (e.g. IT Rules 2021 Rule 3(1)(d)). "
+                           "Clocks: answers given within, or after, the deadline the instrument sets.",
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _heading(pdf, "Requests by instrument")
+    _table(pdf, ["Country", "Instrument", "Requests"],
+           [[country, key, n] for country, row in report["law_enforcement"].items()
+            for key, n in row["by_instrument"].items()], (1, 3, 1))
+    _heading(pdf, "Outcomes")
+    _table(pdf, ["Country", "Outcome", "Requests"],
+           [[country, key.replace("_", " "), n] for country, row in report["law_enforcement"].items()
+            for key, n in row["by_outcome"].items()], (1, 3, 1))
 
 
 def _le_cells(row: dict[str, Any]) -> list[Any]:
