@@ -127,7 +127,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def flatten(report: dict[str, Any]) -> dict[str, Any]:
     """Every figure of a report by dotted name (what a correction compares)."""
-    skip = {"kind", "title", "period", "since", "until", "provisional", "correction", "series"}
+    skip = {"kind", "title", "period", "since", "until", "provisional", "correction", "series", "version", "as_of"}
     return dict(_flatten({k: v for k, v in report.items() if k not in skip}))
 
 
