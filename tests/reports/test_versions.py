@@ -173,3 +173,27 @@ def test_the_timer_drafts_after_the_month_closes_and_mails_compliance(sessions: 
     ticker.tick()
     with sessions() as session:
         assert [v.version for v in versions.versions_of(session, "india-monthly", "2026-12")] == [1]
+
+
+def test_a_fresh_process_rebuilds_the_same_bytes(sessions: sessionmaker[Session], clock: ManualClock,
+                                                 user_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Frozen means reproducible: another interpreter renders the stored figures to the published bytes."""
+    import subprocess
+    import sys
+
+    alice, bob = user_factory(Role.COMPLIANCE), user_factory(Role.COMPLIANCE)
+    clock.set(DEC_3)
+    with sessions() as session:
+        _complaint(session, 1, datetime(2026, 11, 5, tzinfo=UTC))
+        session.commit()
+        row = versions.draft(session, "india-monthly", "2026-11", actor=alice.username, actor_id=alice.id, clock=clock)
+        versions.approve(session, row.id, actor=bob.username, actor_id=bob.id, clock=clock)
+        versions.publish(session, row.id, actor=bob.username, actor_id=bob.id, clock=clock)
+        session.commit()
+    (tmp_path / "figures.json").write_text(row.figures_json)
+    script = ("import json, sys, pathlib; from bastion.reports.build import render; d = pathlib.Path(sys.argv[1]); "
+              "report = json.loads((d / 'figures.json').read_text()); "
+              "[(d / f'out.{f}').write_bytes(render(report, f)) for f in ('pdf', 'csv', 'json')]")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True)
+    for fmt in ("pdf", "csv", "json"):
+        assert (tmp_path / f"out.{fmt}").read_bytes() == versions.frozen(row, fmt), fmt
