@@ -83,6 +83,8 @@ def test_india_monthly_from_a_known_history(sessions: sessionmaker[Session], clo
         _private(render(nov, fmt))
     assert charts.matches_per_day(nov).bars() == 60
     assert charts.svg(charts.matches_per_day(nov)).count('id="bar-') == 60
+    assert "Matches per day, by bank, 2026-11" in charts.svg(charts.matches_per_day(nov))
+    assert "PROVISIONAL" not in charts.svg(charts.matches_per_day(nov))
 
 
 def test_law_enforcement_report_from_a_known_history(sessions: sessionmaker[Session], clock: ManualClock, submit,  # type: ignore[no-untyped-def]  # noqa: E501
@@ -127,6 +129,7 @@ def test_law_enforcement_report_from_a_known_history(sessions: sessionmaker[Sess
     clocks = charts.clocks(h2)
     assert clocks.series == {"met": [0, 1, 3], "breached": [0, 2, 0]}
     assert charts.svg(clocks).count('id="bar-') == 6 and charts.svg(requests).count('id="bar-') == 3
+    assert "2026-H2 (PROVISIONAL: period not closed)" in charts.svg(clocks)
     # the half-year before is empty
     with sessions() as session:
         h1 = figures(session, "le-transparency", "2026-H1", NOW)

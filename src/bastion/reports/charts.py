@@ -39,22 +39,27 @@ def matches_per_day(report: dict[str, Any]) -> Chart:
     days: dict[str, dict[str, int]] = report.get("series", {}).get("matches_per_day_by_bank", {})
     banks = sorted({bank for counts in days.values() for bank in counts})
     labels = list(days)
-    return Chart("matches-per-day", "Matches per day, by bank", [d[8:] for d in labels],
+    return Chart("matches-per-day", _title("Matches per day, by bank", report), [d[8:] for d in labels],
                  {bank: [days[d].get(bank, 0) for d in labels] for bank in banks}, stacked=True, ylabel="matches")
 
 
 def requests_per_country(report: dict[str, Any]) -> Chart:
     countries = report.get("law_enforcement", {})
-    return Chart("requests-per-country", "Requests per country", list(countries),
+    return Chart("requests-per-country", _title("Requests per country", report), list(countries),
                  {"requests": [row["requests"] for row in countries.values()]}, stacked=False, ylabel="requests")
 
 
 def clocks(report: dict[str, Any]) -> Chart:
     countries = report.get("law_enforcement", {})
-    return Chart("legal-clocks", "Legal clocks met and breached", list(countries),
+    return Chart("legal-clocks", _title("Legal clocks met and breached", report), list(countries),
                  {"met": [row["clocks_met"] for row in countries.values()],
                   "breached": [row["clocks_breached"] for row in countries.values()]}, stacked=False,
                  ylabel="requests")
+
+
+def _title(text: str, report: dict[str, Any]) -> str:
+    """The period in every title, and a provisional period said so on the chart itself."""
+    return f"{text}, {report['period']}" + (" (PROVISIONAL: period not closed)" if report.get("provisional") else "")
 
 
 def charts_for(report: dict[str, Any]) -> list[Chart]:
