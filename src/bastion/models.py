@@ -18,5 +18,6 @@ from bastion.ncmec import tables as _ncmec  # noqa: F401
 from bastion.notices import models as _notices  # noqa: F401
 from bastion.mail import models as _mail  # noqa: F401
 from bastion.orgsettings import models as _orgsettings  # noqa: F401
+from bastion.reports import models as _reports  # noqa: F401
 from bastion.scanning import models as _scanning  # noqa: F401
 from bastion.timers import models as _timers  # noqa: F401

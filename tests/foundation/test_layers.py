@@ -67,13 +67,14 @@ ALLOWED: dict[str, set[str]] = {
                     "scanning"},
     # every domain's tables, for Alembic and the test fixtures
     "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "cases", "evidence", "grievances", "legal", "mail",
-               "ncmec", "notices", "orgsettings", "scanning", "timers"},
+               "ncmec", "notices", "orgsettings", "reports", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "platform",
             "production", "scanning", "timers"},
-    "reports": {"cases", "errors", "legal", "scanning"},
+    "reports": {"actions", "audit", "auth", "cases", "clock", "db", "errors", "executor", "grievances", "legal", "mail",
+                "ncmec", "scanning", "timers"},
     "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",
             "media", "production", "scanning", "web", "reports"},
 }

@@ -28,7 +28,9 @@ def test_requests_per_country(desk: sessionmaker[Session], submit, clock: Manual
     assert india["accounts_specified"] == 3
     assert india["by_instrument"] == {"in_bnss_94": 2}
     assert india["by_outcome"] == {"open": 1, "preserved": 1}
-    assert india["preservation"] == 1 and india["some_data_produced"] == 0
+    # an answer without a disclosure is outcome "preserved"; a preservation *request* is one under a
+    # preservation instrument (2703(f), EPOC-PR), and there is none here
+    assert india["preservation"] == 0 and india["some_data_produced"] == 0
     assert (india["clocks_met"], india["clocks_breached"], india["emergency"]) == (1, 1, 0)
     assert report["period"] == "2026-01" and report["provisional"] is False
     body = render(report, "csv") + render(report, "json")

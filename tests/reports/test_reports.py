@@ -135,3 +135,24 @@ def test_the_api_serves_reports_to_compliance_staff_only(app, clock, user_factor
     assert bad.status_code == 422 and "india-monthly" in bad.text and "le-transparency" in bad.text
     assert compliance.get("/api/v1/transparency/le-transparency", params={"period": "2026-H3"}).status_code == 422
     assert reviewer.get("/api/v1/transparency/india-monthly", params={"period": "2026-11"}).status_code == 403
+
+
+def test_cli_writes_a_pdf(sessions: sessionmaker[Session], engine, tmp_path,  # type: ignore[no-untyped-def]
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import pypdf
+
+    from bastion.config import get_settings
+
+    monkeypatch.setenv("BASTION_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["reports", "build", "--kind", "le-transparency", "--period", "2026-H1",
+                                          "--format", "pdf"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    text = pypdf.PdfReader(io.BytesIO(result.stdout_bytes)).pages[0].extract_text()
+    assert "Law-enforcement requests" in text and "2026-H1" in text

@@ -50,6 +50,7 @@ class Perm(StrEnum):
     APPEAL_SUBMIT = "appeals.submit"
     APPEAL_READ = "appeals.read"
     APPEAL_DECIDE = "appeals.decide"
+    COMPLIANCE_PUBLISH = "compliance.publish"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -92,6 +93,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.APPEAL_DECIDE: frozenset({Role.LEGAL, Role.LEAD, Role.REVIEWER}),
     # Transparency and compliance reports: aggregates only, no account or content data.
     Perm.COMPLIANCE_REPORTS: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.LEGAL, Role.AUDITOR}),
+    # Drafting, approving (a second person) and publishing them: the compliance officers.
+    Perm.COMPLIANCE_PUBLISH: frozenset({Role.COMPLIANCE}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

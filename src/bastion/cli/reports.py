@@ -1,4 +1,4 @@
-"""`bastion reports build`: a report of a kind for a period, written to stdout."""
+"""`bastion reports build`: a report of a kind for a period, written to stdout (a published one: its frozen bytes)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from bastion.cli.common import clock, db_session, friendly_errors
-from bastion.reports.build import FORMATS, figures, render
-from bastion.reports.period import BadReportRequest, check_kind, parse_period
+from bastion.reports.build import check_format
+from bastion.reports.period import check_kind, parse_period
+from bastion.reports.versions import current
 
 reports_app = typer.Typer(help="Transparency and compliance reports, computed from Bastion's records.",
                           no_args_is_help=True)
@@ -19,10 +20,10 @@ reports_app = typer.Typer(help="Transparency and compliance reports, computed fr
 @friendly_errors
 def build_command(kind: Annotated[str, typer.Option(help="india-monthly or le-transparency")],
                   period: Annotated[str, typer.Option(help="2026-11 or 2026-H2")],
-                  format: Annotated[str, typer.Option("--format", help="csv or json")] = "json") -> None:
+                  format: Annotated[str, typer.Option("--format", help="csv, json or pdf")] = "json") -> None:
     check_kind(kind)
     parse_period(period)  # bad input fails before touching the database
-    if format not in FORMATS:
-        raise BadReportRequest(f"Unknown format {format!r}; valid formats: {', '.join(FORMATS)}.")
+    check_format(format)
     with db_session() as session:
-        sys.stdout.buffer.write(render(figures(session, kind, period, clock.now()), format))
+        body, _version = current(session, kind, period, format, clock.now())
+        sys.stdout.buffer.write(body)

@@ -49,3 +49,10 @@ def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise BadReportRequest(f"Unknown report kind {kind!r}; valid kinds: {', '.join(KINDS)}.")
     return kind
+
+
+def check_period_for(kind: str, period: Period) -> Period:
+    """India's report is monthly (Rule 4(1)(d)); the law-enforcement report takes a month or a half-year."""
+    if kind == "india-monthly" and "-H" in period.label:
+        raise BadReportRequest(f"The india-monthly report is built for a month; valid form: {PERIOD_FORMS[0]}.")
+    return period

@@ -20,6 +20,7 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
 from bastion.evidence import anchors
+from bastion.reports import monthly as monthly_reports
 from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.media import DecodeLimits, isolation
 from bastion.media.limits import apply_to_pillow
@@ -59,6 +60,7 @@ from bastion.web.ui import (
     grievance_pages,
     report_pages,
     review_pages,
+    transparency_pages,
 )
 from bastion.web.ui import account_pages, legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
@@ -96,6 +98,7 @@ def create_app(
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
+                   transparency_pages.router,
                    docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -132,6 +135,7 @@ def wire_review(state: AppState) -> None:
     import bastion.notices.statements  # noqa: F401  (registers notices.statement)
     import bastion.appeals.service  # noqa: F401  (registers appeals.deadline)
     import bastion.grievances.service  # noqa: F401  (registers grievances.reminder and grievances.deadline)
+    import bastion.reports.monthly  # noqa: F401  (registers reports.india_monthly)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
     from bastion.ncmec.config import NcmecConfig
@@ -179,6 +183,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(state.matcher.load)
     with state.sessions() as session:
         schedule_snapshots(session, state.clock)
+        monthly_reports.schedule(session, state.clock)
         if state.settings.audit_anchor_dir:
             state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
             anchors.schedule(session, state.clock, at=state.clock.now())
