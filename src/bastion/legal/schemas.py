@@ -11,7 +11,8 @@ conservatively in UTC: the start of a `due_date` day (never later than stated), 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from collections.abc import Iterator
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from bastion.errors import InvalidInput
 
 AccountKind = Literal["username", "url", "user_id", "email", "phone"]
+ACCOUNT_KINDS: tuple[str, ...] = get_args(AccountKind)
 Source = Literal["portal", "email", "post"]
 
 
@@ -34,16 +36,32 @@ class SectionIn(BaseModel):
     section: str = Field(min_length=1, max_length=40)
 
 
+def _keyed_lines(text: str, *, last: bool = False) -> Iterator[tuple[int, str, str]]:
+    """(line number, key, value) of each non-empty `key: value` line, split at the first (or last) colon."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            key, _, value = line.rpartition(":") if last else line.partition(":")
+            yield number, key.strip(), value.strip()
+
+
 def parse_sections(text: str) -> list[SectionIn]:
     """Sections typed one per line as `Act: section` (e.g. `POCSO Act, 2012: 14`, `BNS: 294`)."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        act, _, section = line.rpartition(":")
-        if not act.strip() or not section.strip():
+    for number, act, section in _keyed_lines(text, last=True):  # an Act's name may hold a colon; a section not
+        if not act or not section:
             raise InvalidInput(f"Section line {number}: write it as 'Act: section', e.g. 'POCSO Act, 2012: 14'.")
-        found.append(SectionIn(act=act.strip(), section=section.strip()))
+        found.append(SectionIn(act=act, section=section))
+    return found
+
+
+def parse_accounts(text: str) -> list[AccountIn]:
+    """Accounts typed one per line as `kind: value` (username, url, user_id, email or phone): nothing guessed."""
+    found = []
+    for number, kind, value in _keyed_lines(text):
+        if kind not in ACCOUNT_KINDS or not value:
+            raise InvalidInput(f"Account line {number}: write it as 'username: …', 'url: …', 'user_id: …', "
+                               "'email: …' or 'phone: …'.")
+        found.append(AccountIn(kind=kind, value=value))  # type: ignore[arg-type]
     return found
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from bastion.appeals import service
@@ -11,10 +11,11 @@ from bastion.auth.models import User
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.cases.service import get_case, items_of
-from bastion.errors import BastionError
+from bastion.errors import PermissionDenied
 from bastion.notices.statements import notices_for
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,16 +48,12 @@ def appeal_page(request: Request, appeal_id: int, error: str = "", db: Session =
 @router.post("/appeals/{appeal_id}/decide")
 def decide(request: Request, appeal_id: int, outcome: str = Form(""), text: str = Form(""),
            db: Session = Depends(get_db), principal: Principal = needs(Perm.APPEAL_DECIDE)) -> Response:
-    from urllib.parse import quote
-
     user = db.get(User, principal.user_id) if principal.user_id else None
-    try:
+
+    def act() -> None:
         if user is None:
-            raise BastionError("Only a signed-in person decides an appeal.")
+            raise PermissionDenied("Only a signed-in person decides an appeal.")
         service.decide(db, service.get(db, appeal_id), user, outcome=outcome, text=text,
                        clock=get_state(request).clock)
-    except BastionError as exc:
-        db.rollback()
-        return RedirectResponse(f"/appeals/{appeal_id}?error={quote(exc.message)}", status_code=303)
-    db.commit()
-    return RedirectResponse(f"/appeals/{appeal_id}", status_code=303)
+
+    return act_and_return(db, act, f"/appeals/{appeal_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from bastion.auth.errors import AccountThrottled
@@ -16,6 +16,7 @@ from bastion.media.errors import MediaError
 from bastion.grievances import service
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state, platform_connector
+from bastion.web.ui.acts import act_and_return
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -107,31 +108,19 @@ def grievance_page(request: Request, complaint_id: int, error: str = "", db: Ses
         "outcomes": service.OUTCOMES}, headers=NO_STORE)
 
 
-def _back(complaint_id: int, error: str = "") -> RedirectResponse:
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/grievances/{complaint_id}{'?error=' + quote(error) if error else ''}", status_code=303)
-
-
 @router.post("/grievances/{complaint_id}/acknowledge")
 def acknowledge(request: Request, complaint_id: int, db: Session = Depends(get_db),
                 principal: Principal = needs(Perm.GRIEVANCE_HANDLE)) -> Response:
     state = get_state(request)
-    service.acknowledge(db, service.get(db, complaint_id), actor=principal.actor, clock=state.clock,
-                        base_url=state.settings.base_url)
-    db.commit()
-    return _back(complaint_id)
+    return act_and_return(db, lambda: service.acknowledge(
+        db, service.get(db, complaint_id), actor=principal.actor, clock=state.clock, base_url=state.settings.base_url),
+        f"/grievances/{complaint_id}")
 
 
 @router.post("/grievances/{complaint_id}/decide")
 def decide(request: Request, complaint_id: int, outcome: str = Form(""), text: str = Form(""),
            db: Session = Depends(get_db), principal: Principal = needs(Perm.GRIEVANCE_HANDLE)) -> Response:
     state = get_state(request)
-    try:
-        service.decide(db, service.get(db, complaint_id), outcome=outcome, text=text, actor=principal.actor,
-                       user_id=principal.user_id, clock=state.clock, base_url=state.settings.base_url)
-    except BastionError as exc:
-        db.rollback()
-        return _back(complaint_id, exc.message)
-    db.commit()
-    return _back(complaint_id)
+    return act_and_return(db, lambda: service.decide(
+        db, service.get(db, complaint_id), outcome=outcome, text=text, actor=principal.actor,
+        user_id=principal.user_id, clock=state.clock, base_url=state.settings.base_url), f"/grievances/{complaint_id}")

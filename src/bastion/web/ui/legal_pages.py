@@ -43,6 +43,7 @@ from bastion.web.api.legal import (
 )
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,15 +56,9 @@ def _back(request_id: int, error: str = "", anchor: str = "") -> RedirectRespons
 
 
 def _act(db: Session, request_id: int, action: Callable[[], Any], anchor: str = "") -> Response:
-    """Run an act; a typed refusal comes back to the request page as a message, nothing half-done."""
+    """Run an act on a request that exists; a refusal comes back to its page as a message, nothing half-done."""
     intake.get_request(db, request_id)
-    try:
-        action()
-    except BastionError as exc:
-        db.rollback()
-        return _back(request_id, exc.message, anchor)
-    db.commit()
-    return _back(request_id, anchor=anchor)
+    return act_and_return(db, action, f"/legal/requests/{request_id}", anchor)
 
 
 @router.get("/legal")

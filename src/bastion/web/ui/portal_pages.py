@@ -23,7 +23,7 @@ from bastion.errors import BastionError, InvalidInput
 from bastion.legal import agencies, catalogue, directory, messages, portal
 from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
-from bastion.legal.schemas import AccountIn, RequestInput, RequestUpdate, parse_sections
+from bastion.legal.schemas import ACCOUNT_KINDS, RequestInput, RequestUpdate, parse_accounts, parse_sections
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state
 from bastion.web.ui.acts import act_and_return
@@ -31,7 +31,6 @@ from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 MAX_DOCUMENT = 20 * 1024 * 1024
-ACCOUNT_KINDS = ("username", "url", "user_id", "email", "phone")
 
 
 @router.get("/portal/register", dependencies=[needs(Perm.PUBLIC)])
@@ -112,20 +111,6 @@ async def _document(upload: UploadFile | None) -> tuple[str, bytes] | None:
 LISTS = ("accounts", "categories", "sections")
 
 
-def _accounts(text: str) -> list[AccountIn]:
-    """One account per line, as `kind: value` (kind one of username, url, user_id, email, phone)."""
-    accounts = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        kind, _, value = line.partition(":")
-        if kind.strip() not in ACCOUNT_KINDS or not value.strip():
-            raise InvalidInput(f"Account line {number}: write it as 'username: …', 'url: …', 'user_id: …', "
-                               "'email: …' or 'phone: …'.")
-        accounts.append(AccountIn(kind=kind.strip(), value=value.strip()))  # type: ignore[arg-type]
-    return accounts
-
-
 @router.post("/portal/requests/new")
 async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
     form = await request.form()
@@ -145,7 +130,7 @@ async def new_submit(request: Request, principal: Principal = needs(Perm.OFFICER
                 district=str(form.get("district", "")) or None, officer_rank=str(form.get("officer_rank", "")) or None,
                 notice_date=str(form.get("notice_date", "")) or None,
                 sections=parse_sections(str(form.get("sections", ""))), emergency=bool(form.get("emergency")),
-                due_date=str(form.get("due_date", "")) or None, accounts=_accounts(str(form.get("accounts", ""))),
+                due_date=str(form.get("due_date", "")) or None, accounts=parse_accounts(str(form.get("accounts", ""))),
                 categories=[str(c) for c in form.getlist("categories")],
                 date_from=str(form.get("date_from", "")) or None, date_to=str(form.get("date_to", "")) or None,
                 purpose=str(form.get("purpose", "")) or None, reminder_of=str(form.get("reminder_of", "")) or None,
@@ -243,7 +228,7 @@ async def answer(request: Request, request_id: int, principal: Principal = needs
         fields: dict[str, object] = {k: str(v) for k, v in form.items()
                                      if k in RequestUpdate.model_fields and k not in LISTS and str(v).strip()}
         if str(form.get("accounts", "")).strip():
-            fields["accounts"] = _accounts(str(form.get("accounts", "")))
+            fields["accounts"] = parse_accounts(str(form.get("accounts", "")))
         if form.getlist("categories"):
             fields["categories"] = [str(c) for c in form.getlist("categories")]
         if str(form.get("sections", "")).strip():
