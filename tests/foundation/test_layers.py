@@ -61,7 +61,7 @@ ALLOWED: dict[str, set[str]] = {
               "ncmec", "orgsettings", "platform", "production", "timers"},
     "grievances": {"audit", "auth", "clock", "db", "errors", "executor", "mail", "orgsettings", "platform", "timers"},
     "notices": {"actions", "audit", "cases", "clock", "db", "errors", "executor", "legal", "orgsettings", "platform"},
-    "appeals": {"actions", "audit", "auth", "banks", "cases", "clock", "db", "errors", "executor", "grievances", "mail",
+    "appeals": {"actions", "audit", "auth", "banks", "cases", "clock", "db", "errors", "executor", "grievances",
                 "notices", "orgsettings", "platform", "timers"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},

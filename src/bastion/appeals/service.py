@@ -35,7 +35,7 @@ from bastion.cases.service import _event as case_event
 from bastion.clock import Clock
 from bastion.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bastion.executor import TaskContext, registry
-from bastion.grievances.service import OFFICER_EMAIL
+from bastion.grievances.service import tell_officer
 from bastion.notices import statements
 from bastion.orgsettings import get_value
 from bastion.platform import AccountNotice
@@ -209,15 +209,11 @@ def deadline_passed(ctx: TaskContext, payload: dict[str, Any]) -> None:
         if case is not None:
             case_event(session, case, "system:appeals", "appeal_overdue", ctx.clock,
                        details={"appeal": appeal.reference})
-        officer = str(get_value(session, OFFICER_EMAIL)).strip()
-        if officer:
-            from bastion.mail import queue_mail
-
-            queue_mail(session, to=officer, subject=f"Appeal {appeal.reference}: deadline passed", text=text,
-                       kind="appeal.breach", subject_ref=f"appeal:{appeal.id}", actor="system:appeals",
-                       clock=ctx.clock, idempotency_key=f"appeal-breach:{appeal.id}")
+        mailed = tell_officer(session, subject=f"Appeal {appeal.reference}: deadline passed", text=text,
+                              kind="appeal.breach", subject_ref=f"appeal:{appeal.id}", actor="system:appeals",
+                              clock=ctx.clock, key=f"appeal-breach:{appeal.id}")
         audit.record(session, actor="system:appeals", action="appeal.breach", subject=f"appeal:{appeal.id}",
-                     clock=ctx.clock, details={"reference": appeal.reference, "mailed": bool(officer)})
+                     clock=ctx.clock, details={"reference": appeal.reference, "mailed": mailed})
 
 
 def overdue(appeal: Appeal, now: datetime) -> bool:

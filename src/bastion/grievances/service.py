@@ -301,6 +301,18 @@ def events_of(session: Session, complaint_id: int, *, public_only: bool = False)
     return list(session.scalars(stmt))
 
 
+def tell_officer(session: Session, *, subject: str, text: str, kind: str, subject_ref: str, actor: str, clock: Clock,
+                 key: str) -> bool:
+    """Mail the Grievance Officer (once per `key`); False when no officer address is set."""
+    officer = str(get_value(session, OFFICER_EMAIL)).strip()
+    if officer:
+        from bastion.mail import queue_mail
+
+        queue_mail(session, to=officer, subject=subject, text=text, kind=kind, subject_ref=subject_ref, actor=actor,
+                   clock=clock, idempotency_key=key)
+    return bool(officer)
+
+
 @registry.task(REMINDER_TASK)
 def reminder_due(ctx: TaskContext, payload: dict[str, Any]) -> None:
     """Part of a complaint's time is gone and its clock is unmet: remind the Grievance Officer."""
@@ -315,14 +327,9 @@ def reminder_due(ctx: TaskContext, payload: dict[str, Any]) -> None:
         text = (f"Complaint {complaint.reference} has used {fraction:.0%} of its time. {due.title}: due "
                 f"{due.due_at:%Y-%m-%d %H:%M} UTC ({due.citation}).")
         _event(session, complaint, actor="system:grievances", kind="reminder", clock=ctx.clock, text=text)
-        officer = str(get_value(session, OFFICER_EMAIL)).strip()
-        if officer:
-            from bastion.mail import queue_mail
-
-            queue_mail(session, to=officer, subject=f"Complaint {complaint.reference}: {fraction:.0%} of its time used",
-                       text=text, kind="grievance.reminder", subject_ref=f"complaint:{complaint.id}",
-                       actor="system:grievances", clock=ctx.clock,
-                       idempotency_key=f"grievance-reminder:{complaint.id}:{due.key}:{fraction}")
+        tell_officer(session, subject=f"Complaint {complaint.reference}: {fraction:.0%} of its time used", text=text,
+                     kind="grievance.reminder", subject_ref=f"complaint:{complaint.id}", actor="system:grievances",
+                     clock=ctx.clock, key=f"grievance-reminder:{complaint.id}:{due.key}:{fraction}")
 
 
 @registry.task(DEADLINE_TASK)
@@ -337,13 +344,9 @@ def deadline_passed(ctx: TaskContext, payload: dict[str, Any]) -> None:
             return
         text = f"{due.title}: due {due.due_at:%Y-%m-%d %H:%M} UTC and not met ({due.citation})."
         _event(session, complaint, actor="system:grievances", kind="deadline_breached", clock=ctx.clock, text=text)
-        officer = str(get_value(session, OFFICER_EMAIL)).strip()
-        if officer:
-            from bastion.mail import queue_mail
-
-            queue_mail(session, to=officer, subject=f"Complaint {complaint.reference}: deadline passed", text=text,
-                       kind="grievance.breach", subject_ref=f"complaint:{complaint.id}", actor="system:grievances",
-                       clock=ctx.clock, idempotency_key=f"grievance-breach:{complaint.id}:{due.key}")
+        mailed = tell_officer(session, subject=f"Complaint {complaint.reference}: deadline passed", text=text,
+                              kind="grievance.breach", subject_ref=f"complaint:{complaint.id}",
+                              actor="system:grievances", clock=ctx.clock,
+                              key=f"grievance-breach:{complaint.id}:{due.key}")
         audit.record(session, actor="system:grievances", action="grievance.breach", subject=f"complaint:{complaint.id}",
-                     clock=ctx.clock, details={"reference": complaint.reference, "clock": due.key,
-                                               "mailed": bool(officer)})
+                     clock=ctx.clock, details={"reference": complaint.reference, "clock": due.key, "mailed": mailed})
