@@ -237,3 +237,27 @@ def test_a_complaint_naming_content_the_platform_does_not_have_is_told_so_at_onc
     assert url.status_code == 201  # an address is not checked: it may point anywhere
     assert [c.content_ref for c in db.scalars(select(Complaint).order_by(Complaint.id))] == [
         POST, "https://elsewhere.example/x"]
+
+
+def test_a_reversal_waits_until_the_cases_actions_have_reached_the_platform(
+    client: TestClient, app, sessions, clock: ManualClock, db: Session, user_factory,  # type: ignore[no-untyped-def]
+    platform: HttpPlatformConnector,
+) -> None:
+    """Otherwise a removal still retrying could land after its undo and leave the post down."""
+    case_id = confirm_case(app, client, sessions, clock, platform, user_factory(Role.REVIEWER))
+    filed = client.post("/api/v1/appeals", json={"account_id": ACCOUNT, "content_id": POST},
+                        headers=api_key(client, sessions, clock))
+    appeal_id = db.scalar(select(Appeal.id).where(Appeal.reference == filed.json()["reference"]))
+    lead = TestClient(app)
+    csrf = api_login(lead, user_factory(Role.LEAD), clock)
+    early = lead.post(f"/appeals/{appeal_id}/decide", data={"outcome": "reversed", "text": "Wrong match.",
+                                                            "csrf_token": csrf}, follow_redirects=False)
+    assert "still%20being%20delivered" in early.headers["location"]
+    run_timers(app, sessions, clock)  # the removal, suspension and preservation reach the platform
+    late = lead.post(f"/appeals/{appeal_id}/decide", data={"outcome": "reversed", "text": "Wrong match.",
+                                                           "csrf_token": csrf}, follow_redirects=False)
+    assert "error" not in late.headers["location"]
+    run_timers(app, sessions, clock)
+    assert platform.get_content(POST).status == "visible"
+    assert db.scalar(select(CaseEvent.kind).where(CaseEvent.case_id == case_id,
+                                                  CaseEvent.kind == "appeal_reversed")) == "appeal_reversed"

@@ -135,6 +135,12 @@ def decide(session: Session, appeal: Appeal, user: User, *, outcome: str, text: 
     assert case is not None
     if not may_decide(session, appeal, user):
         raise PermissionDenied("You took the decision under appeal: a different reviewer must decide it.")
+    if outcome == "reversed":
+        waiting = [a for a in outbox.actions_for(session, f"case:{case.id}")
+                   if a.status not in (ActionStatus.DELIVERED, ActionStatus.DEAD)]
+        if waiting:  # an undo delivered before its action would be undone by that action arriving late
+            raise Conflict(f"{len(waiting)} of the case's actions are still being delivered to the platform; "
+                           "reverse it once they are done (the case page shows them).")
     appeal.status, appeal.outcome, appeal.decided_at, appeal.decided_by = "decided", outcome, clock.now(), user.id
     appeal.decision_text = text.strip()[:MAX_GROUNDS]
     undone = reverse(session, appeal, case, user, clock) if outcome == "reversed" else []
