@@ -45,7 +45,7 @@ def test_two_officers_publish_and_the_frozen_report_is_served(app, clock: Manual
     assert bob.post(f"{path}/publish", data={"csrf_token": bob_csrf}, follow_redirects=False).headers["location"] \
         == path
     page = auditor.get(path).text
-    assert "<strong>published</strong>" in page and "frozen at publication" in page
+    assert "<strong>Published</strong>" in page and "frozen at publication" in page
     listing = auditor.get("/transparency").text
     assert path in listing and 'id="draft-form"' not in listing  # auditors read, they do not draft
     pdf = auditor.get(f"{path}/download/pdf")

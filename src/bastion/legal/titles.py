@@ -39,6 +39,8 @@ TITLES: dict[str, dict[str, str]] = {
                 "not_found": "Content not found"},
     "appeal": {"received": "Open", "decided": "Decided", "upheld": "Upheld: the decision stands",
                "reversed": "Reversed: restore the user"},
+    "report_version": {"draft": "Draft, awaiting a second person's approval", "approved": "Approved, not published",
+                       "published": "Published", "superseded": "Superseded by a correction", "withdrawn": "Withdrawn"},
     "account_notice": {"statement_of_reasons": "Statement of reasons", "appeal_decision": "Appeal decision"},
     "authority": {
         "not started": "Not started", "built": "Package built, not delivered", "delivered": "Delivered",
