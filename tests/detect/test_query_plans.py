@@ -43,17 +43,7 @@ def _captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
 
 def _full_scans(engine: Engine, statement: str, parameters: Any) -> set[str]:
     """The big tables the planner would read whole for `statement`."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            details = [str(row[-1]) for row in rows]
-            found = {m.group(1) for d in details for m in [re.match(r"SCAN (\w+)", d)] if m}
-        else:
-            conn.exec_driver_sql("SET enable_seqscan = off")
-            rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
-            found = {m.group(1) for row in rows for m in [re.search(r"Seq Scan on (\w+)", str(row[0]))] if m}
-            conn.rollback()
-    return found & BIG_TABLES
+    return _scans(engine, statement, parameters) & BIG_TABLES
 
 
 def _assert_all_searched(engine: Engine, statements: list[tuple[str, Any]]) -> None:
@@ -98,3 +88,26 @@ def test_reviewer_turn_searches_its_indexes(client: TestClient, platform_headers
         assert case is not None
         assert client.get(f"/api/v1/cases/{case['id']}").status_code == 200
     _assert_all_searched(engine, statements)
+
+
+def test_the_login_throttle_probes_its_unique_index(client: TestClient, engine: Engine, user_factory) -> None:  # type: ignore[no-untyped-def]
+    """Every login asks the throttle about its account and address: a row-value IN list was a table scan."""
+    user = user_factory(Role.REVIEWER)
+    with _captured(engine) as statements:
+        client.post("/api/v1/auth/login", json={"username": user.username, "password": "wrong password"})
+        api_login(client, user, client.app.state.bastion.clock)
+    throttle = [(s, p) for s, p in statements if "auth_throttle" in s]
+    assert throttle, "the login path no longer asks the throttle"
+    scanned = [s for s, p in throttle if "auth_throttle" in _scans(engine, s, p)]
+    assert not scanned, "full scans of auth_throttle:\n" + "\n\n".join(scanned)
+
+
+def _scans(engine: Engine, statement: str, parameters: Any) -> set[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            return {m.group(1) for row in rows for m in [re.match(r"SCAN (\w+)", str(row[-1]))] if m}
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+        conn.rollback()
+        return {m.group(1) for row in rows for m in [re.search(r"Seq Scan on (\w+)", str(row[0]))] if m}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.auth.errors import AccountThrottled
@@ -56,11 +56,16 @@ class Target:
         return policy.ip_failures if self.scope in ADDRESS_SCOPES else policy.account_failures
 
 
+def _matching(targets: list[Target]) -> ColumnElement[bool]:
+    """The targets' rows as OR-ed equalities: both databases probe the unique index for each (a row-value
+    IN list is a scan of the whole table on SQLite)."""
+    return or_(*(and_(AuthThrottle.scope == t.scope, AuthThrottle.key_hash == t.key_hash) for t in targets))
+
+
 def _rows(session: Session, targets: list[Target], *, lock: bool = False) -> list[AuthThrottle]:
     if not targets:
         return []
-    wanted = [(t.scope, t.key_hash) for t in targets]
-    query = select(AuthThrottle).where(tuple_(AuthThrottle.scope, AuthThrottle.key_hash).in_(wanted))
+    query = select(AuthThrottle).where(_matching(targets))
     if lock:  # always the same order, so two processes never wait on each other's rows crosswise
         query = query.order_by(AuthThrottle.scope, AuthThrottle.key_hash).with_for_update()
     return list(session.scalars(query))
@@ -125,8 +130,7 @@ def count_failure(session: Session, targets: list[Target], policy: Policy, now: 
 def clear(session: Session, targets: list[Target]) -> None:
     """Forget the failures of these targets (after a success that proves the secret they guard)."""
     if targets:
-        session.execute(delete(AuthThrottle).where(
-            tuple_(AuthThrottle.scope, AuthThrottle.key_hash).in_([(t.scope, t.key_hash) for t in targets])))
+        session.execute(delete(AuthThrottle).where(_matching(targets)))
 
 
 def unlock(session: Session, targets: list[Target]) -> int:
