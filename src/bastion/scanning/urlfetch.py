@@ -144,23 +144,33 @@ class Fetched:
     url: str
     content: bytes
     content_type: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def fetch(url: str, policy: FetchPolicy) -> Fetched:
-    """Download `url` under `policy`, re-checking every redirect hop."""
+def fetch(url: str, policy: FetchPolicy, headers: dict[str, str] | None = None) -> Fetched:
+    """Download `url` under `policy`, re-checking every redirect hop.
+
+    `headers` go with the first request only (credentials must not follow a redirect to
+    another host); a 304 answer comes back as a `Fetched` with `status` 304 and no content.
+    """
     deadline = time.monotonic() + policy.timeout_seconds
+    first = dict(headers or {})
     with _client(policy) as client:
         for _ in range(MAX_REDIRECTS + 1):
             policy.check_url(url)
             try:
-                with client.stream("GET", url) as response:
+                with client.stream("GET", url, headers=first) as response:
+                    first = {}
                     if response.is_redirect:
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
                     if response.status_code >= 400:
-                        raise FetchFailed(f"The URL answered HTTP {response.status_code}; nothing was scanned.")
-                    return Fetched(url, _read_capped(response, policy, deadline),
-                                   response.headers.get("content-type", ""))
+                        raise FetchFailed(f"The URL answered HTTP {response.status_code}; nothing was scanned.",
+                                          http_status=response.status_code)
+                    content = b"" if response.status_code == 304 else _read_capped(response, policy, deadline)
+                    return Fetched(url, content, response.headers.get("content-type", ""), response.status_code,
+                                   {k.lower(): v for k, v in response.headers.items()})
             except (ForbiddenUrl, FetchFailed, FetchTooLarge):
                 raise
             except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a URL urlsplit took but httpx refuses
