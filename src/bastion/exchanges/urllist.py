@@ -63,8 +63,9 @@ class UrlListSignalExchangeAPI(
     """Pages of a downloaded list; credentials are passed in, never discovered."""
 
     def __init__(self, collab: UrlListCollabConfig, credentials: dict[str, t.Any], policy: FetchPolicy,
-                 page_rows: int = PAGE_ROWS) -> None:
-        self.collab, self._credentials, self._policy, self._page_rows = collab, credentials, policy, page_rows
+                 page_rows: int | None = None) -> None:
+        self.collab, self._credentials, self._policy = collab, credentials, policy
+        self._page_rows = page_rows or PAGE_ROWS
 
     @classmethod
     def for_collab(cls, collab: UrlListCollabConfig) -> "UrlListSignalExchangeAPI":

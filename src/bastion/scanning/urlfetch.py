@@ -162,7 +162,7 @@ def fetch(url: str, policy: FetchPolicy, headers: dict[str, str] | None = None) 
             try:
                 with client.stream("GET", url, headers=first) as response:
                     first = {}
-                    if response.is_redirect:
+                    if response.is_redirect and response.status_code != 304:  # 304 Not Modified is no redirect
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
                     if response.status_code >= 400:
