@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.banks import service as banks
 from bastion.clock import ManualClock
-from bastion.dev.exchanges import UrlListStandin
+from bastion.dev.exchanges import NcmecHashStandin, UrlListStandin
 from bastion.scanning.urlfetch import FetchPolicy
 
 SECRET = b"exchange-test-instance-secret"
@@ -44,3 +44,35 @@ def bank(sessions: sessionmaker[Session], clock: ManualClock) -> str:
         banks.create_bank(session, name="SHARED_LIST", actor="test", clock=clock)
         session.commit()
     return "SHARED_LIST"
+
+
+NCMEC_USER, NCMEC_PASSWORD = "esp-test-user", "ncmec-hash-password-31f0"
+
+
+class _LibraryTime:
+    """What python-threatexchange's NCMEC modules see as `time`: the test's clock (they read `time.time()`)."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self._clock = clock
+
+    def time(self) -> float:
+        return self._clock.now().timestamp()
+
+
+@pytest.fixture
+def ncmec(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator["NcmecHashStandin"]:
+    """The hash-sharing stand-in; the library's fetch windows follow the same clock as the stand-in."""
+    import time
+
+    from threatexchange.exchanges.clients.ncmec import hash_api
+    from threatexchange.exchanges.impl import ncmec_api
+
+    from bastion.dev.exchanges import NcmecHashStandin
+
+    monkeypatch.setenv("TZ", "UTC")  # the library formats its window bounds in local time, labelled Z
+    time.tzset()
+    monkeypatch.setattr(ncmec_api, "time", _LibraryTime(clock))
+    monkeypatch.setattr(hash_api, "time", _LibraryTime(clock))
+    with NcmecHashStandin(NCMEC_USER, NCMEC_PASSWORD, clock=clock.now, page_size=5) as server:
+        yield server
+    time.tzset()
