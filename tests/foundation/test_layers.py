@@ -60,18 +60,19 @@ ALLOWED: dict[str, set[str]] = {
     "legal": {"actions", "audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
               "ncmec", "orgsettings", "platform", "production", "timers"},
     "grievances": {"audit", "auth", "clock", "db", "errors", "executor", "mail", "orgsettings", "timers"},
+    "exchanges": {"audit", "banks", "clock", "config", "db", "errors", "executor", "media", "scanning", "timers"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},
     # every domain's tables, for Alembic and the test fixtures
-    "models": {"actions", "audit", "auth", "authorities", "banks", "cases", "evidence", "grievances", "legal", "mail",
+    "models": {"actions", "audit", "auth", "authorities", "banks", "cases", "evidence", "exchanges", "grievances", "legal", "mail",
                "ncmec", "orgsettings", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "audit", "auth", "authorities", "banks", "bastion", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
-            "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "orgsettings", "platform", "production",
-            "scanning", "timers"},
+            "executor", "exchanges", "legal", "logs", "mail", "matching", "media", "ncmec", "orgsettings", "platform",
+            "production", "scanning", "timers"},
     "reports": {"cases", "errors", "legal", "scanning"},
-    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",
+    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "exchanges", "logs", "matching",
             "media", "production", "scanning", "web", "reports"},
 }
 

@@ -47,6 +47,8 @@ class Perm(StrEnum):
     GRIEVANCE_HANDLE = "grievances.handle"
     COMPLAINT_SUBMIT = "complaints.submit"
     COMPLIANCE_REPORTS = "compliance.reports"
+    EXCHANGES_READ = "exchanges.read"
+    EXCHANGES_MANAGE = "exchanges.manage"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -86,6 +88,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.COMPLAINT_SUBMIT: frozenset({Role.ADMIN, Role.PLATFORM}),
     # Transparency and compliance reports: aggregates only, no account or content data.
     Perm.COMPLIANCE_REPORTS: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.LEGAL, Role.AUDITOR}),
+    # Hash exchanges: status and settings (never credentials) for those who run or oversee detection; adding,
+    # editing (credentials included), pausing and deleting them is the admin's alone.
+    Perm.EXCHANGES_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.LEAD, Role.COMPLIANCE, Role.AUDITOR}),
+    Perm.EXCHANGES_MANAGE: frozenset({Role.ADMIN}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

@@ -124,6 +124,8 @@ URL_LIST = ExchangeType(
 
 def _ncmec_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, Any]:
     environment = str(settings.get("environment", "")).strip()
+    by_url = {env.value: env.name for env in hash_api.NCMECEnvironment}  # HMA's api_json carries the URL
+    environment = by_url.get(environment, environment)
     if environment not in ncmec_hashes.ENVIRONMENTS:
         raise InvalidInput(f"`environment` must be one of {', '.join(ncmec_hashes.ENVIRONMENTS)}, not {environment!r}.")
     raw = settings.get("only_esp_ids", [])
