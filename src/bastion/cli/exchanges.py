@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from bastion.cli.common import actor, clock, console, db_session, friendly_errors
 from bastion.config import get_settings
@@ -80,16 +79,18 @@ def add(
 @exchanges_app.command("list")
 @friendly_errors
 def list_() -> None:
-    """Every exchange with its status, last success and last run's counts."""
-    table = Table("name", "type", "banks", "status", "last success", "added/updated/deleted/skipped", "items", "next")
+    """Every exchange with its status, last success and last run's counts, one per line."""
     with db_session() as session:
-        for exchange in service.list_exchanges(session):
+        exchanges = service.list_exchanges(session)
+        if not exchanges:
+            console.print("No exchanges.")
+        for exchange in exchanges:
             v = service.view(session, exchange)
-            table.add_row(v.name, v.api, ",".join(v.banks), "paused" if v.paused else v.status,
-                          str(v.last_success_at or "never"),
-                          f"{v.items_added}/{v.items_updated}/{v.items_deleted}/{v.items_skipped}", str(v.live_items),
-                          str(v.next_fetch_at or "-"))
-    console.print(table)
+            console.print(f"{v.name}  {v.api}  banks={','.join(v.banks)}  status={'paused' if v.paused else v.status}  "
+                          f"last_success={v.last_success_at.isoformat() if v.last_success_at else 'never'}  "
+                          f"added/updated/deleted/skipped={v.items_added}/{v.items_updated}/{v.items_deleted}/"
+                          f"{v.items_skipped}  items={v.live_items}  "
+                          f"next={v.next_fetch_at.isoformat() if v.next_fetch_at else '-'}", markup=False)
 
 
 @exchanges_app.command("fetch")
