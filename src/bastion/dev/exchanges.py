@@ -26,8 +26,8 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -80,7 +80,8 @@ class NcmecHashStandin(BackgroundServer):
     """NCMEC's hash-sharing API on a loopback port; mutate it between fetches to test increments."""
 
     def __init__(self, username: str, password: str, *, clock: Callable[[], datetime], member_id: int = 7,
-                 member_name: str = "Bastion Test ESP", page_size: int = 5) -> None:
+                 member_name: str = "Bastion Test ESP", page_size: int = 5, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
         self.username, self.password = username, password
         self.clock, self.member_id, self.member_name, self.page_size = clock, member_id, member_name, page_size
         self.entries: dict[str, Entry] = {}
@@ -88,7 +89,7 @@ class NcmecHashStandin(BackgroundServer):
         self.failures = Failures()
         self._seq = 0
         self._lock = threading.Lock()
-        super().__init__(self._app())
+        super().__init__(self._app(), host=host, port=port)
 
     @property
     def base_url(self) -> str:
@@ -203,12 +204,12 @@ class HashList:
 class UrlListStandin(BackgroundServer):
     """Hash lists at `/lists/<name>`, with auth, ETag/Last-Modified and 304s."""
 
-    def __init__(self, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, *, clock: Callable[[], datetime], host: str = "127.0.0.1", port: int = 0) -> None:
         self.clock = clock
         self.lists: dict[str, HashList] = {}
         self.requests: list[dict[str, str]] = []
         self.failures = Failures()
-        super().__init__(self._app())
+        super().__init__(self._app(), host=host, port=port)
 
     def publish(self, name: str, text: str, *, auth: str = "none", user: str = "", secret: str = "") -> str:
         """Put (or replace) a list; returns its URL."""
@@ -260,3 +261,28 @@ class UrlListStandin(BackgroundServer):
             return Response(hashes.body, media_type="text/plain", headers=headers)
 
         return app
+
+
+def serve_exchanges(host: str, ncmec_port: int, list_port: int, username: str, password: str,
+                    say: Callable[[str], None], stop: threading.Event | None = None) -> None:
+    """Run both stand-ins, seeded with a few random (benign) hashes, until interrupted (or `stop` is set)."""
+    import random
+
+    rng = random.Random(18)
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    ncmec = NcmecHashStandin(username, password, clock=now, host=host, port=ncmec_port)
+    lists = UrlListStandin(clock=now, host=host, port=list_port)
+    with ncmec, lists:
+        for n in range(20):
+            ncmec.put(f"demo-{n}", {"pdq": f"{rng.getrandbits(256):064x}", "md5": f"{rng.getrandbits(128):032x}"},
+                      at=now().replace(microsecond=0) - timedelta(hours=1))
+        url = lists.publish("demo", "".join(f"pdq {rng.getrandbits(256):064x}\n" for _ in range(20)))
+        say(f"NCMEC hash-sharing stand-in: base_url={ncmec.base_url} user={username} (environment=test_Industry)")
+        say(f"URL list stand-in: url={url} format=te auth=none")
+        say("Bastion reaches them only with BASTION_EXCHANGE_ALLOWED_NETWORKS=127.0.0.0/8. Ctrl-C stops.")
+        waiter = stop or threading.Event()
+        try:
+            while not waiter.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
