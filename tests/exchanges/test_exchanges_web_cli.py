@@ -105,13 +105,22 @@ def test_hma_exchange_curation_answers_in_hmas_shapes(
                        json={"credential_json": {"user": "u", "password": "per-type-secret-1"}}).json() == {
         "has_set_authentification": True, "supports_authentification": True}
     assert client.get("/c/exchanges/api/nope", headers=admin).json() == {"message": "no such Exchange API 'nope'"}
+    schema = client.get("/c/exchanges/api/url_list/schema", headers=platform).json()
+    assert [f["name"] for f in schema["config_schema"]["fields"]] == ["url", "format", "auth"]
+    assert schema["config_schema"]["fields"][1] == {"name": "format", "type": "enum", "required": False,
+                                                    "default": "te", "help": "csv or te (`pdq <hex>` lines)",
+                                                    "choices": ["csv", "te"]}
+    assert {f["name"] for f in schema["credentials_schema"]["fields"]} == {"user", "password", "token"}
+    bad_json = client.post("/c/exchanges", headers=admin, json={"bank": "NO_URL", "api": "url_list", "api_json": {}})
+    assert bad_json.status_code == 400
+    assert bad_json.json()["message"].startswith("Failed to parse `api_json` - verify all fields are supplied.")
 
     created = client.post("/c/exchanges", headers=admin,
                           json={"bank": "HMA_LIST", "api": "url_list", "api_json": {"url": url, "format": "te"}})
     assert (created.status_code, created.json()) == (201, {"message": "Created successfully"})
     assert client.post("/c/exchanges", headers=platform, json={"bank": "X", "api": "url_list"}).status_code == 403
     lower = client.post("/c/exchanges", headers=admin, json={"bank": "lower", "api": "url_list", "api_json": {}})
-    assert (lower.status_code, lower.json()) == (400, {"message": "Field `bank` must match /^[A-Z0-9_]$/"})
+    assert (lower.status_code, lower.json()) == (400, {"message": "Field `bank` must match /^[A-Z0-9_]+$/"})
     unknown = client.post("/c/exchanges", headers=admin, json={"bank": "Y", "api": "nope"})
     assert (unknown.status_code, unknown.json()) == (400, {"message": "No such exchange type 'nope'"})
 
@@ -129,8 +138,8 @@ def test_hma_exchange_curation_answers_in_hmas_shapes(
 
     paused = client.put("/c/exchange/HMA_LIST", headers=admin, json={"enabled": False})
     assert paused.json()["enabled"] is False
-    assert client.delete("/c/exchange/HMA_LIST", headers=admin).json() == {"message": "success"}
-    assert client.delete("/c/exchange/HMA_LIST", headers=admin).json() == {"message": "success"}
+    assert client.delete("/c/exchange/HMA_LIST", headers=admin).json() == {"message": "Exchange deleted"}
+    assert client.delete("/c/exchange/HMA_LIST", headers=admin).json() == {"message": "Exchange deleted"}
     assert client.get("/c/exchanges", headers=platform).json() == []
 
 

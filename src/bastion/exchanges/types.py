@@ -36,6 +36,16 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """How a setting is filled in: required or its default, its kind (string, number, list_of_number), choices."""
+
+    required: bool = False
+    default: Any = None
+    kind: str = "string"
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ExchangeType:
     name: str
     label: str
@@ -50,6 +60,7 @@ class ExchangeType:
     translate: Callable[[Any, Any, dict[str, Any]], Upstream | None]
     checkpoint_cls: type[FetchCheckpointBase]
     needs: Callable[[dict[str, Any]], tuple[str, ...]]
+    form: dict[str, Rule]
 
     def dump_checkpoint(self, checkpoint: FetchCheckpointBase) -> str:
         return json.dumps(dataclass_json.dataclass_dump_dict(checkpoint), sort_keys=True)
@@ -116,6 +127,8 @@ URL_LIST = ExchangeType(
     credentials={"user": "basic auth user", "password": "basic auth password", "token": "bearer token"},
     snapshot=True, check=_url_check, client=_url_client, translate=_url_translate,
     checkpoint_cls=urllist.UrlListCheckpoint, needs=_url_needs,
+    form={"url": Rule(required=True), "format": Rule(default="te", choices=urllist.FORMATS),
+          "auth": Rule(default="none", choices=urllist.AUTH_KINDS)},
 )
 
 
@@ -173,6 +186,8 @@ NCMEC = ExchangeType(
     credentials={"user": "hash-sharing API user", "password": "hash-sharing API password"},
     snapshot=False, check=_ncmec_check, client=_ncmec_client, translate=_ncmec_translate,
     checkpoint_cls=NCMECCheckpoint, needs=lambda _settings: ("user", "password"),
+    form={"environment": Rule(required=True, choices=ncmec_hashes.ENVIRONMENTS),
+          "only_esp_ids": Rule(default=[], kind="set_of_number"), "base_url": Rule(default="")},
 )
 
 TYPES: dict[str, ExchangeType] = {t.name: t for t in (NCMEC, URL_LIST)}

@@ -61,6 +61,19 @@ def exchange_api(api_name: str, db: Session = Depends(get_db)) -> dict[str, Any]
             "has_set_authentification": service.has_api_credentials(db, api_name)}
 
 
+@router.get("/exchanges/api/{api_name}/schema", dependencies=[needs(Perm.EXCHANGES_READ)])
+def exchange_api_schema(api_name: str) -> dict[str, Any]:
+    """The fields of `api_json` and of the credentials, for building forms, as HMA describes them."""
+    kind = TYPES[_api_or_400(api_name)]
+    config = [{"name": name, "type": "enum" if rule.choices else rule.kind, "required": rule.required,
+               "default": rule.default, "help": kind.settings[name], "choices": list(rule.choices) or None}
+              for name, rule in kind.form.items()]
+    credentials = [{"name": name, "type": "string", "required": False, "default": None, "help": text,
+                    "choices": None} for name, text in kind.credentials.items()]
+    return {"config_schema": {"fields": config},
+            "credentials_schema": {"fields": credentials} if credentials else None}
+
+
 @router.post("/exchanges/api/{api_name}")
 def exchange_api_credentials(api_name: str, request: Request, body: Body = Depends(read_body),
                              db: Session = Depends(get_db),
@@ -93,7 +106,7 @@ def exchange_create(request: Request, body: Body = Depends(read_body), db: Sessi
         raise HTTPException(400, "Missing required parameter: bank")
     bank, api_json, api = data.get("bank"), data.get("api_json", {}), data.get("api")
     if not isinstance(bank, str) or not BANK_NAME.match(bank):
-        raise HTTPException(400, "Field `bank` must match /^[A-Z0-9_]$/")
+        raise HTTPException(400, "Field `bank` must match /^[A-Z0-9_]+$/")
     if not isinstance(api_json, dict):
         raise HTTPException(400, "Field `api_json` must be object")
     if api is None:
@@ -111,7 +124,7 @@ def exchange_create(request: Request, body: Body = Depends(read_body), db: Sessi
             service.set_paused(db, exchange, True, actor=principal.actor, clock=state.clock)
     except BastionError as exc:
         db.rollback()
-        raise HTTPException(400, f"Failed to parse `api_json`: {exc.message}") from None
+        raise HTTPException(400, f"Failed to parse `api_json` - verify all fields are supplied. {exc.message}") from None
     db.commit()
     return {"message": "Created successfully"}
 
@@ -156,11 +169,11 @@ def exchange_update(exchange_name: str, request: Request, body: Body = Depends(r
 @router.delete("/exchange/{exchange_name}")
 def exchange_delete(exchange_name: str, request: Request, db: Session = Depends(get_db),
                     principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> dict[str, Any]:
-    """Always `{"message": "success"}`; the exchange's bank and its entries stay."""
+    """Always `{"message": "Exchange deleted"}` (HMA's answer whether or not it existed); its bank stays."""
     try:
         exchange = service.get_exchange(db, exchange_name)
     except ExchangeNotFound:
-        return {"message": "success"}
+        return {"message": "Exchange deleted"}
     service.delete_exchange(db, exchange, actor=principal.actor, clock=get_state(request).clock)
     db.commit()
-    return {"message": "success"}
+    return {"message": "Exchange deleted"}
