@@ -219,3 +219,38 @@ def test_malformed_lines_are_skipped_and_counted_and_the_rest_is_banked(
     report = fetch(sessions, clock, exchange_id)
     assert (report.status, report.added, report.skipped) == ("ok", 2, 2)
     assert set(bank_values(sessions)) == set(values)
+
+
+@pytest.mark.parametrize("change", ["delete", "pause"])
+def test_an_exchange_deleted_or_paused_while_fetching_stops_after_the_page_in_hand(
+        sessions: sessionmaker[Session], clock: ManualClock, url_lists: UrlListStandin, bank: str,
+        monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    monkeypatch.setattr(urllist, "PAGE_ROWS", 2)
+    values = pdq_values(6, seed=8)
+    url = url_lists.publish("stopping", "".join(f"pdq {v}\n" for v in values))
+    exchange_id = add(sessions, clock, url, fmt="te", auth="none", credentials={})
+
+    def meddle(report: FetchReport) -> None:
+        with sessions() as session:
+            exchange = service.get_exchange(session, "HOTLINE_LIST")
+            if change == "delete":
+                service.delete_exchange(session, exchange, actor="admin", clock=clock)
+            else:
+                service.set_paused(session, exchange, True, actor="admin", clock=clock)
+            session.commit()
+
+    report = fetch(sessions, clock, exchange_id, on_page=meddle)
+    assert (report.status, report.pages) == ("deleted" if change == "delete" else "paused", 1)
+    assert set(bank_values(sessions)) == set(values[:2])  # the first page stays; nothing after it was applied
+    with sessions() as session:
+        exchange = session.get(Exchange, exchange_id)
+        assert (exchange is None) == (change == "delete")
+        assert exchange is None or (exchange.paused and json.loads(exchange.checkpoint_json)["next_line"] == 2)
+    if change == "pause":
+        with sessions() as session:
+            service.set_paused(session, service.get_exchange(session, "HOTLINE_LIST"), False, actor="admin",
+                               clock=clock)
+            session.commit()
+        resumed = fetch(sessions, clock, exchange_id)
+        assert (resumed.status, resumed.pages, resumed.added) == ("ok", 2, 4)  # from line 3 on, at once
+        assert set(bank_values(sessions)) == set(values)

@@ -6,8 +6,8 @@ resumes from the last committed page with no gap and no duplicate; applying a re
 twice is a no-op anyway (one `ExchangeItem` per exchange, bank and upstream id).
 
 A fetch claims its exchange (status `running`) with a conditional UPDATE, so two
-workers never fetch the same exchange at once; a claim older than `LEASE` (a worker
-that died) may be taken over. Wrong credentials (HTTP 401/403) leave the exchange
+workers never fetch the same exchange at once; a claim with no page committed for
+`LEASE` (a worker that died) may be taken over. Wrong credentials (HTTP 401/403) leave the exchange
 `auth_failed`: nothing fetched is lost, and no further fetch is scheduled until the
 credentials are edited. Item content never reaches the logs: only counts and reasons.
 """
@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
@@ -74,10 +74,12 @@ def _claim(sessions: sessionmaker[Session], exchange_id: int, clock: Clock) -> s
             return "deleted"
         if exchange.paused:
             return "paused"
+        stale = now - LEASE  # a live fetch commits a checkpoint every page: that is its heartbeat
         claimed = session.execute(
             update(Exchange).where(Exchange.id == exchange_id, or_(
                 Exchange.status != "running", Exchange.fetch_started_at.is_(None),
-                Exchange.fetch_started_at < now - LEASE))
+                and_(Exchange.fetch_started_at < stale,
+                     or_(Exchange.checkpoint_at.is_(None), Exchange.checkpoint_at < stale))))
             .values(status="running", fetch_started_at=now, items_added=0, items_updated=0, items_deleted=0,
                     items_skipped=0)
         ).rowcount
@@ -109,6 +111,9 @@ def run_fetch(sessions: sessionmaker[Session], exchange_id: int, *, clock: Clock
                 exchange = session.get(Exchange, exchange_id)
                 if exchange is None or exchange.paused:  # deleted or paused while fetching: stop cleanly
                     report.status = "deleted" if exchange is None else "paused"
+                    if exchange is not None:
+                        exchange.status = "idle"  # resuming continues from the checkpoint at once
+                        session.commit()
                     return report
                 page = _apply_page(session, exchange, kind, settings, bank_ids, delta, clock)
                 exchange.checkpoint_json = kind.dump_checkpoint(delta.checkpoint)
@@ -249,7 +254,9 @@ def _upsert(session: Session, exchange: Exchange, bank: Bank, upstream: Upstream
 
 
 def _metadata(exchange: Exchange, upstream: Upstream) -> dict[str, Any]:
-    return {"exchange": exchange.name, "upstream_id": upstream.upstream_id, "labels": upstream.labels}
+    """HMA's metadata shape (`collab`: exchange -> fetch keys; `json`: free), so HMA clients see the provenance."""
+    return {"collab": {exchange.name: [upstream.upstream_id]},
+            "json": {"exchange": exchange.name, "upstream_id": upstream.upstream_id, "labels": upstream.labels}}
 
 
 def _release(session: Session, item: ExchangeItem, exchange: Exchange, clock: Clock) -> None:
