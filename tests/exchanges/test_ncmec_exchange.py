@@ -202,3 +202,34 @@ def test_credentials_never_reach_logs_the_audit_trail_or_views(
 def _audit(sessions: sessionmaker[Session]) -> list[AuditRecord]:
     with sessions() as session:
         return list(session.scalars(select(AuditRecord)))
+
+
+def test_members_sharing_a_hash_share_one_entry_which_goes_only_when_no_member_holds_it(
+        sessions: sessionmaker[Session], clock: ManualClock, ncmec: NcmecHashStandin) -> None:
+    pdq, other = pdq_values(2, seed=31)
+    md5 = md5_values(1, seed=32)[0]
+    at = clock.now() - timedelta(hours=1)
+    ncmec.put("a", {"pdq": pdq}, member_id=7, at=at)
+    ncmec.put("b", {"pdq": pdq}, member_id=8, at=at)  # same hash, same page: one entry for both
+    ncmec.put("c", {"pdq": pdq, "md5": md5}, member_id=9, at=at)  # held in part: the entry gains the md5
+    ncmec.put("d", {"pdq": other}, member_id=9, at=at)
+    exchange_id = add(sessions, clock, ncmec)
+    first = fetch(sessions, clock, exchange_id)
+    assert (first.status, first.added) == ("ok", 4)
+    assert banked(sessions) == {("pdq", pdq), ("md5", md5), ("pdq", other)}
+    with sessions() as session:
+        holders = session.execute(select(ExchangeItem.upstream_id, ExchangeItem.entry_id)).all()
+        by_id = dict(holders)
+        assert by_id["7-a"] == by_id["8-b"] == by_id["9-c"] != by_id["9-d"]
+
+    clock.advance(timedelta(minutes=10))
+    ncmec.delete("a")
+    ncmec.delete("b")
+    clock.advance(timedelta(minutes=1))
+    assert fetch(sessions, clock, exchange_id).deleted == 2
+    assert banked(sessions) == {("pdq", pdq), ("md5", md5), ("pdq", other)}  # member 9 still holds it
+    clock.advance(timedelta(minutes=10))
+    ncmec.delete("c")
+    clock.advance(timedelta(minutes=1))
+    assert fetch(sessions, clock, exchange_id).deleted == 1
+    assert banked(sessions) == {("pdq", other)}

@@ -22,27 +22,23 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from bastion import audit
-from bastion.banks import service as banks
-from bastion.banks.models import Bank, BankEntry
-from bastion.banks.signals import normalise
 from bastion.clock import Clock
 from bastion.errors import BastionError
 from bastion.exchanges import secrets
-from bastion.exchanges.models import Exchange, ExchangeApiCredentials, ExchangeItem
-from bastion.exchanges.types import ExchangeType, Upstream, get_type
-from bastion.media import MediaError
+from bastion.exchanges.apply import SOURCE_PREFIX, apply_page, sweep
+from bastion.exchanges.models import Exchange, ExchangeApiCredentials
+from bastion.exchanges.types import get_type
 from bastion.scanning.urlfetch import FetchFailed, FetchPolicy
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=30)
-SOURCE_PREFIX = "exchange:"
 
 
 @dataclass
@@ -115,11 +111,12 @@ def run_fetch(sessions: sessionmaker[Session], exchange_id: int, *, clock: Clock
                         exchange.status = "idle"  # resuming continues from the checkpoint at once
                         session.commit()
                     return report
-                page = _apply_page(session, exchange, kind, settings, bank_ids, delta, clock)
+                generation = int(getattr(delta.checkpoint, "generation", 0))
+                page = apply_page(session, exchange, kind, settings, bank_ids, delta.updates, generation, clock)
                 exchange.checkpoint_json = kind.dump_checkpoint(delta.checkpoint)
                 exchange.checkpoint_at = clock.now()
                 if kind.snapshot and getattr(delta.checkpoint, "complete", False):
-                    page.deleted += _sweep(session, exchange, int(getattr(delta.checkpoint, "generation", 0)), clock)
+                    page.deleted += sweep(session, exchange, generation, clock)
                 exchange.items_added += page.added
                 exchange.items_updated += page.updated
                 exchange.items_deleted += page.deleted
@@ -172,126 +169,3 @@ def _finish(sessions: sessionmaker[Session], exchange_id: int, report: FetchRepo
                               "error": report.error}, clock=clock)
         session.commit()
     return report
-
-
-def _apply_page(session: Session, exchange: Exchange, kind: ExchangeType, settings: dict[str, Any],
-                bank_ids: list[int], delta: Any, clock: Clock) -> FetchReport:
-    page = FetchReport()
-    live_banks = list(session.scalars(select(Bank).where(Bank.id.in_(bank_ids), Bank.deleted_at.is_(None))))
-    generation = int(getattr(delta.checkpoint, "generation", 0))
-    for key, value in delta.updates.items():
-        upstream = kind.translate(key, value, settings)
-        if upstream is None:
-            continue
-        clean = _clean(upstream, exchange.name) if upstream.signals is not None and not upstream.skipped else None
-        if upstream.skipped or (upstream.signals is not None and not clean):
-            page.skipped += 1
-            if upstream.skipped:
-                log.info("exchange item skipped", extra={"exchange": exchange.name, "upstream_id": upstream.upstream_id,
-                                                         "reason": "malformed"})
-            continue
-        for bank in live_banks:
-            if clean is None:
-                page.deleted += _remove(session, exchange, bank.id, upstream.upstream_id, clock)
-            else:
-                outcome = _upsert(session, exchange, bank, upstream, clean, generation, clock)
-                if outcome == "added":
-                    page.added += 1
-                elif outcome == "updated":
-                    page.updated += 1
-    return page
-
-
-def _clean(upstream: Upstream, exchange_name: str) -> dict[str, str]:
-    """The record's signals that pass Bastion's checks; a bad one is dropped, counted by the caller, never logged."""
-    clean: dict[str, str] = {}
-    for kind, value in (upstream.signals or {}).items():
-        try:
-            normal_kind, normal_value = normalise(kind, value)
-        except (BastionError, MediaError):
-            log.info("exchange signal skipped", extra={"exchange": exchange_name, "upstream_id": upstream.upstream_id,
-                                                       "signal_type": kind, "reason": "invalid value"})
-            continue
-        clean[normal_kind] = normal_value
-    return clean
-
-
-def _upsert(session: Session, exchange: Exchange, bank: Bank, upstream: Upstream, clean: dict[str, str],
-            generation: int, clock: Clock) -> str:
-    now = clock.now()
-    item = session.scalar(select(ExchangeItem).where(
-        ExchangeItem.exchange_id == exchange.id, ExchangeItem.bank_id == bank.id,
-        ExchangeItem.upstream_id == upstream.upstream_id[:255]))
-    signals_json, labels_json = json.dumps(clean, sort_keys=True), json.dumps(upstream.labels, sort_keys=True)
-    live = item is not None and item.removed_at is None and item.entry_id is not None
-    if item is not None and live and item.signals_json == signals_json:
-        item.last_seen, item.generation = now, generation
-        if item.labels_json == labels_json:
-            return "same"
-        item.labels_json = labels_json
-        entry = session.get(BankEntry, item.entry_id)
-        if entry is not None and entry.source == SOURCE_PREFIX + exchange.name:
-            entry.classification = str(upstream.labels.get("classification", ""))[:64]
-            entry.metadata_json = json.dumps(_metadata(exchange, upstream))
-        return "updated"
-    if item is not None and live:
-        _release(session, item, exchange, clock)  # its hashes changed upstream: the old entry goes
-    entry = banks.add_entry(
-        session, bank, clean, actor=SOURCE_PREFIX + exchange.name, clock=clock,
-        external_id=upstream.upstream_id, source=SOURCE_PREFIX + exchange.name,
-        classification=str(upstream.labels.get("classification", "")), metadata=_metadata(exchange, upstream),
-        audited=False,
-    ).entry
-    if item is None:
-        session.add(ExchangeItem(exchange_id=exchange.id, bank_id=bank.id, upstream_id=upstream.upstream_id[:255],
-                                 entry_id=entry.id, signals_json=signals_json, labels_json=labels_json,
-                                 generation=generation, first_seen=now, last_seen=now))
-        session.flush()
-        return "added"
-    item.entry_id, item.removed_at, item.signals_json, item.labels_json = entry.id, None, signals_json, labels_json
-    item.last_seen, item.generation = now, generation
-    return "updated" if live else "added"
-
-
-def _metadata(exchange: Exchange, upstream: Upstream) -> dict[str, Any]:
-    """HMA's metadata shape (`collab`: exchange -> fetch keys; `json`: free), so HMA clients see the provenance."""
-    return {"collab": {exchange.name: [upstream.upstream_id]},
-            "json": {"exchange": exchange.name, "upstream_id": upstream.upstream_id, "labels": upstream.labels}}
-
-
-def _release(session: Session, item: ExchangeItem, exchange: Exchange, clock: Clock) -> None:
-    """Unlink the item from its entry; the entry goes when an exchange made it and no live item still holds it."""
-    entry_id, item.entry_id = item.entry_id, None
-    session.flush()
-    if entry_id is None:
-        return
-    entry = session.get(BankEntry, entry_id)
-    if entry is None or not entry.source.startswith(SOURCE_PREFIX):
-        return
-    holders = session.scalar(select(func.count()).select_from(ExchangeItem).where(
-        ExchangeItem.entry_id == entry_id, ExchangeItem.removed_at.is_(None)))
-    if not holders:
-        banks.delete_entry(session, entry, actor=SOURCE_PREFIX + exchange.name, clock=clock)
-
-
-def _remove(session: Session, exchange: Exchange, bank_id: int, upstream_id: str, clock: Clock) -> int:
-    item = session.scalar(select(ExchangeItem).where(
-        ExchangeItem.exchange_id == exchange.id, ExchangeItem.bank_id == bank_id,
-        ExchangeItem.upstream_id == upstream_id[:255]))
-    if item is None or item.removed_at is not None:
-        return 0
-    item.removed_at = clock.now()
-    _release(session, item, exchange, clock)
-    return 1
-
-
-def _sweep(session: Session, exchange: Exchange, generation: int, clock: Clock) -> int:
-    """After a complete snapshot: every live item the generation did not see was removed upstream."""
-    gone = session.scalars(select(ExchangeItem).where(
-        ExchangeItem.exchange_id == exchange.id, ExchangeItem.removed_at.is_(None),
-        ExchangeItem.generation < generation)).all()
-    for item in gone:
-        item.removed_at = clock.now()
-        _release(session, item, exchange, clock)
-    return len(gone)
-
