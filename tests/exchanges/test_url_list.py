@@ -254,3 +254,24 @@ def test_an_exchange_deleted_or_paused_while_fetching_stops_after_the_page_in_ha
         resumed = fetch(sessions, clock, exchange_id)
         assert (resumed.status, resumed.pages, resumed.added) == ("ok", 3, 4)  # lines 3-6 and the end: not 1-2 again
         assert set(bank_values(sessions)) == set(values)
+
+
+def test_a_loaded_matcher_sees_fetched_hashes_and_upstream_removals_without_a_rebuild(
+        sessions: sessionmaker[Session], clock: ManualClock, url_lists: UrlListStandin, bank: str) -> None:
+    from bastion.matching.banked import BankMatcher
+
+    values = pdq_values(3, seed=41)
+    matcher = BankMatcher(sessions, clock, refresh_seconds=0)
+    matcher.load()
+    url = url_lists.publish("live", "".join(f"pdq {v}\n" for v in values))
+    exchange_id = add(sessions, clock, url, fmt="te", auth="none", credentials={})
+    assert fetch(sessions, clock, exchange_id).added == 3
+    with sessions() as session:
+        hit = matcher.match(session, {"pdq": values[1]})
+        assert [m.bank_name for m in hit.matches] == [bank]
+    url_lists.publish("live", f"pdq {values[0]}\n")
+    clock.advance(timedelta(hours=1))
+    assert fetch(sessions, clock, exchange_id).deleted == 2
+    with sessions() as session:
+        assert matcher.match(session, {"pdq": values[1]}).matches == []
+        assert len(matcher.match(session, {"pdq": values[0]}).matches) == 1
