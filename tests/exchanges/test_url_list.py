@@ -18,6 +18,7 @@ from bastion.banks import service as banks
 from bastion.banks.models import BankEntry, EntrySignal
 from bastion.clock import ManualClock
 from bastion.dev.exchanges import UrlListStandin
+from bastion.errors import InvalidInput
 from bastion.executor import TaskContext
 from bastion.exchanges import service, tasks, urllist
 from bastion.exchanges.fetch import LEASE, FetchReport, run_fetch
@@ -209,6 +210,11 @@ def test_the_ssrf_guard_refuses_a_list_on_a_private_address_by_default(
         service.add_exchange(session, name="INSIDE", api="url_list", settings={"url": url, "format": "te"},
                              bank_names=[bank], credentials={}, fetch_every_minutes=60, actor="admin", clock=clock,
                              secret=SECRET, policy=FetchPolicy())
+    with sessions() as session, pytest.raises(InvalidInput, match="not in the URL"):
+        service.add_exchange(session, name="INSIDE", api="url_list",
+                             settings={"url": url.replace("http://", f"http://ops:{PASSWORD}@"), "format": "te"},
+                             bank_names=[bank], credentials={}, fetch_every_minutes=60, actor="admin", clock=clock,
+                             secret=SECRET, policy=LOOPBACK)
 
 
 def test_malformed_lines_are_skipped_and_counted_and_the_rest_is_banked(

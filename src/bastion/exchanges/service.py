@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.banks import service as banks
+from bastion.banks.errors import BankNotFound
 from bastion.banks.models import Bank
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
@@ -91,7 +92,7 @@ def add_exchange(session: Session, *, name: str, api: str, settings: dict[str, A
     for bank_name in dict.fromkeys(bank_names):
         try:
             bank = banks.get_bank(session, bank_name)
-        except banks.BankNotFound:
+        except BankNotFound:
             if not create_banks:
                 raise
             bank = banks.create_bank(session, name=bank_name, actor=actor, clock=clock,

@@ -93,6 +93,12 @@ def _url_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, Any]:
     auth = str(settings.get("auth", "none")).strip().lower()
     if not url:
         raise InvalidInput("A URL list needs `url`: the HTTPS address of the list.")
+    try:
+        userinfo = urlsplit(url).username is not None
+    except ValueError:
+        userinfo = False  # the guard below names what is wrong with it
+    if userinfo:  # settings are shown and audited; credentials are not
+        raise InvalidInput("Put the list's user and password in the credentials (auth=basic), not in the URL.")
     if fmt not in urllist.FORMATS:
         raise InvalidInput(f"`format` must be one of {', '.join(urllist.FORMATS)}, not {fmt!r}.")
     if auth not in urllist.AUTH_KINDS:
