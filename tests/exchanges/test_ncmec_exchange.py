@@ -233,3 +233,15 @@ def test_members_sharing_a_hash_share_one_entry_which_goes_only_when_no_member_h
     clock.advance(timedelta(minutes=1))
     assert fetch(sessions, clock, exchange_id).deleted == 1
     assert banked(sessions) == {("pdq", other)}
+
+
+def test_the_ssrf_guard_refuses_a_base_url_on_a_private_address_by_default(
+        sessions: sessionmaker[Session], clock: ManualClock, ncmec: NcmecHashStandin) -> None:
+    from bastion.scanning.urlfetch import FetchPolicy, ForbiddenUrl
+
+    with sessions() as session, pytest.raises(ForbiddenUrl):
+        service.add_exchange(session, name="NCMEC_INSIDE", api="ncmec",
+                             settings={"environment": "test_Industry", "base_url": ncmec.base_url},
+                             bank_names=["ANY"], credentials={"user": NCMEC_USER, "password": NCMEC_PASSWORD},
+                             fetch_every_minutes=30, actor="admin", clock=clock, secret=SECRET, policy=FetchPolicy(),
+                             create_banks=True)

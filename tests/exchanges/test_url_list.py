@@ -281,3 +281,20 @@ def test_a_loaded_matcher_sees_fetched_hashes_and_upstream_removals_without_a_re
     with sessions() as session:
         assert matcher.match(session, {"pdq": values[1]}).matches == []
         assert len(matcher.match(session, {"pdq": values[0]}).matches) == 1
+
+
+def test_a_list_served_with_last_modified_only_is_asked_if_modified_since(
+        sessions: sessionmaker[Session], clock: ManualClock, url_lists: UrlListStandin, bank: str) -> None:
+    values = pdq_values(2, seed=61)
+    url = url_lists.publish("dated", f"pdq {values[0]}\n", etag=False)
+    exchange_id = add(sessions, clock, url, fmt="te", auth="none", credentials={})
+    assert fetch(sessions, clock, exchange_id).added == 1
+    clock.advance(timedelta(hours=1))
+    assert fetch(sessions, clock, exchange_id).pages == 0  # 304
+    assert url_lists.requests[-1]["if_modified_since"] == "Thu, 01 Jan 2026 09:00:00 GMT"
+    assert url_lists.requests[-1]["if_none_match"] == ""
+    url_lists.publish("dated", "".join(f"pdq {v}\n" for v in values), etag=False)  # modified an hour later
+    clock.advance(timedelta(hours=1))
+    report = fetch(sessions, clock, exchange_id)
+    assert (report.status, report.added) == ("ok", 1)
+    assert set(bank_values(sessions)) == set(values)

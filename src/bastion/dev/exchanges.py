@@ -195,6 +195,7 @@ class HashList:
     auth: str = "none"  # none | basic | bearer
     user: str = ""
     secret: str = ""  # the basic password or the bearer token
+    etag_header: bool = True  # some servers send only Last-Modified
 
     @property
     def etag(self) -> str:
@@ -211,9 +212,10 @@ class UrlListStandin(BackgroundServer):
         self.failures = Failures()
         super().__init__(self._app(), host=host, port=port)
 
-    def publish(self, name: str, text: str, *, auth: str = "none", user: str = "", secret: str = "") -> str:
-        """Put (or replace) a list; returns its URL."""
-        self.lists[name] = HashList(text.encode(), self.clock().replace(microsecond=0), auth, user, secret)
+    def publish(self, name: str, text: str, *, auth: str = "none", user: str = "", secret: str = "",
+                etag: bool = True) -> str:
+        """Put (or replace) a list; returns its URL. `etag=False`: the list is served with Last-Modified only."""
+        self.lists[name] = HashList(text.encode(), self.clock().replace(microsecond=0), auth, user, secret, etag)
         return f"{self.origin}/lists/{name}"
 
     def _allowed(self, hashes: HashList, header: str) -> bool:
@@ -246,8 +248,10 @@ class UrlListStandin(BackgroundServer):
                 return Response("no such list", status_code=404)
             if not self._allowed(hashes, header):
                 return Response("Unauthorized", status_code=401)
-            headers = {"ETag": hashes.etag, "Last-Modified": format_datetime(hashes.modified, usegmt=True)}
-            match = request.headers.get("if-none-match")
+            headers = {"Last-Modified": format_datetime(hashes.modified, usegmt=True)}
+            if hashes.etag_header:
+                headers["ETag"] = hashes.etag
+            match = request.headers.get("if-none-match") if hashes.etag_header else None
             since = request.headers.get("if-modified-since")
             if match is not None:
                 if match == hashes.etag:
