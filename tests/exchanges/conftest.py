@@ -6,6 +6,7 @@ Every hash here is random hex made by the test (`pdq_values`), never a hash of r
 from __future__ import annotations
 
 import ipaddress
+import os
 import random
 from collections.abc import Iterator
 
@@ -69,10 +70,17 @@ def ncmec(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator["Ncme
 
     from bastion.dev.exchanges import NcmecHashStandin
 
-    monkeypatch.setenv("TZ", "UTC")  # the library formats its window bounds in local time, labelled Z
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"  # the library formats its window bounds in local time, labelled Z
     time.tzset()
     monkeypatch.setattr(ncmec_api, "time", _LibraryTime(clock))
     monkeypatch.setattr(hash_api, "time", _LibraryTime(clock))
-    with NcmecHashStandin(NCMEC_USER, NCMEC_PASSWORD, clock=clock.now, page_size=5) as server:
-        yield server
-    time.tzset()
+    try:
+        with NcmecHashStandin(NCMEC_USER, NCMEC_PASSWORD, clock=clock.now, page_size=5) as server:
+            yield server
+    finally:
+        if previous is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = previous
+        time.tzset()
