@@ -87,6 +87,8 @@ class NcmecHashStandin(BackgroundServer):
         self.entries: dict[str, Entry] = {}
         self.requests: list[dict[str, str]] = []
         self.failures = Failures()
+        #: called with each request's path and query before it is answered (tests use it to act mid-fetch)
+        self.on_request: Callable[[str, str], None] | None = None
         self._seq = 0
         self._lock = threading.Lock()
         super().__init__(self._app(), host=host, port=port)
@@ -132,6 +134,8 @@ class NcmecHashStandin(BackgroundServer):
         async def gate(request: Request, call_next: Any) -> Response:
             self.requests.append({"path": request.url.path, "query": request.url.query,
                                   "auth": request.headers.get("authorization", " ").split(" ", 1)[0]})
+            if self.on_request is not None:
+                self.on_request(request.url.path, request.url.query)
             failure = self.failures.take()
             if failure is not None:
                 return Response(f"stand-in told to fail ({failure})", status_code=failure)
