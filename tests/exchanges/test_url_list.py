@@ -298,3 +298,22 @@ def test_a_list_served_with_last_modified_only_is_asked_if_modified_since(
     report = fetch(sessions, clock, exchange_id)
     assert (report.status, report.added) == ("ok", 1)
     assert set(bank_values(sessions)) == set(values)
+
+
+def test_every_page_that_changed_a_bank_is_audited_with_its_counts_and_the_run_as_a_whole(
+        sessions: sessionmaker[Session], clock: ManualClock, url_lists: UrlListStandin, bank: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.audit import verify
+    from bastion.audit.models import AuditRecord
+
+    monkeypatch.setattr(urllist, "PAGE_ROWS", 2)
+    url = url_lists.publish("audited", "".join(f"pdq {v}\n" for v in pdq_values(3, seed=81)))
+    exchange_id = add(sessions, clock, url, fmt="te", auth="none", credentials={})
+    assert fetch(sessions, clock, exchange_id).pages == 2
+    with sessions() as session:
+        rows = session.scalars(select(AuditRecord).where(AuditRecord.subject == f"exchange:{exchange_id}")
+                               .order_by(AuditRecord.seq)).all()
+        assert [r.action for r in rows] == ["exchange.create", "exchange.fetch_page", "exchange.fetch_page",
+                                            "exchange.fetch"]
+        assert [json.loads(r.details)["added"] for r in rows[1:]] == [2, 1, 3]
+        assert verify(session).ok

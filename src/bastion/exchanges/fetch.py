@@ -121,10 +121,11 @@ def run_fetch(sessions: sessionmaker[Session], exchange_id: int, *, clock: Clock
                 exchange.items_updated += page.updated
                 exchange.items_deleted += page.deleted
                 exchange.items_skipped += page.skipped
-                audit.record(session, actor=SOURCE_PREFIX + name, action="exchange.fetch_page",
-                             subject=f"exchange:{exchange_id}",
-                             details={"added": page.added, "updated": page.updated, "deleted": page.deleted,
-                                      "skipped": page.skipped}, clock=clock)
+                if page.added or page.updated or page.deleted or page.skipped:  # empty windows change nothing
+                    audit.record(session, actor=SOURCE_PREFIX + name, action="exchange.fetch_page",
+                                 subject=f"exchange:{exchange_id}",
+                                 details={"added": page.added, "updated": page.updated, "deleted": page.deleted,
+                                          "skipped": page.skipped}, clock=clock)
                 session.commit()
             report.pages += 1
             for field in ("added", "updated", "deleted", "skipped"):
