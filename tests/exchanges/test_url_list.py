@@ -317,3 +317,40 @@ def test_every_page_that_changed_a_bank_is_audited_with_its_counts_and_the_run_a
                                             "exchange.fetch"]
         assert [json.loads(r.details)["added"] for r in rows[1:]] == [2, 1, 3]
         assert verify(session).ok
+
+
+def test_with_an_executor_the_timer_hands_the_fetch_over_and_keeps_the_next_run_due(
+        sessions: sessionmaker[Session], clock: ManualClock, url_lists: UrlListStandin, bank: str) -> None:
+    """The ticker is not held up by a long fetch, and a worker dying mid-fetch still leaves a next run."""
+    from bastion.executor import InlineExecutor
+
+    values = pdq_values(2, seed=91)
+    url = url_lists.publish("handed", "".join(f"pdq {v}\n" for v in values), auth="bearer", secret=TOKEN)
+    exchange_id = add(sessions, clock, url, fmt="te", auth="bearer", credentials={"token": TOKEN})
+    ctx = TaskContext(sessions=sessions, clock=clock, services={})
+    tasks.wire(ctx.services, SECRET, LOOPBACK)
+    handed: list[dict[str, object]] = []
+
+    class Recording(InlineExecutor):
+        def submit(self, name, payload):  # type: ignore[no-untyped-def]
+            handed.append({"name": name, **payload})
+            due = _pending(sessions, exchange_id)
+            assert due == [clock.now() + timedelta(minutes=60)]  # the safety net is in place before the fetch
+            return super().submit(name, payload)
+
+    ctx.services["executor"] = Recording(ctx)
+    Ticker(ctx).tick()
+    assert handed == [{"name": "exchanges.run", "exchange_id": exchange_id}]
+    assert set(bank_values(sessions)) == set(values)
+    assert _pending(sessions, exchange_id) == [clock.now() + timedelta(minutes=60)]
+
+    url_lists.publish("handed", "", auth="bearer", secret="another-token-00")
+    clock.advance(timedelta(minutes=61))
+    Ticker(ctx).tick()
+    assert _pending(sessions, exchange_id) == []  # refused credentials: the safety net is withdrawn too
+
+
+def _pending(sessions: sessionmaker[Session], exchange_id: int) -> list[object]:
+    with sessions() as session:
+        return list(session.scalars(select(Timer.due_at).where(Timer.subject == f"exchange:{exchange_id}",
+                                                               Timer.status == "pending")))
