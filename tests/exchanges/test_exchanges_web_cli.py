@@ -136,6 +136,15 @@ def test_hma_exchange_curation_answers_in_hmas_shapes(
     missing = client.get("/c/exchange/NOPE", headers=platform)
     assert (missing.status_code, missing.json()) == (404, {"message": "Exchange 'NOPE' not found"})
 
+    ncmec = client.post("/c/exchanges", headers=admin, json={
+        "bank": "NCMEC_TEST", "api": "ncmec",
+        "api_json": {"environment": "https://exttest.cybertip.org/hashsharing", "only_esp_ids": [7, 42]}})
+    assert ncmec.status_code == 201, ncmec.text
+    assert client.get("/c/exchange/NCMEC_TEST", headers=platform).json() == {
+        "api": "ncmec", "enabled": True, "environment": "https://exttest.cybertip.org/hashsharing",
+        "name": "NCMEC_TEST", "only_esp_ids": [7, 42]}
+    assert client.delete("/c/exchange/NCMEC_TEST", headers=admin).status_code == 200
+
     paused = client.put("/c/exchange/HMA_LIST", headers=admin, json={"enabled": False})
     assert paused.json()["enabled"] is False
     assert client.delete("/c/exchange/HMA_LIST", headers=admin).json() == {"message": "Exchange deleted"}

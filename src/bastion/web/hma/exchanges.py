@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from threatexchange.exchanges.clients.ncmec.hash_api import NCMECEnvironment
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
@@ -38,9 +39,18 @@ def _exchange(db: Session, name: str) -> Exchange:
 
 
 def _config_json(db: Session, exchange: Exchange) -> dict[str, Any]:
-    """The collaboration config as HMA serialises it: name, api, enabled, then the type's own fields."""
+    """The collaboration config as HMA serialises it: name, api, enabled, then the type's own fields.
+
+    NCMEC's environment is the environment's URL there (python-threatexchange's enum value), and a
+    `base_url` appears only when one is set (HMA has none).
+    """
     view = service.view(db, exchange)
-    return {**view.settings, "name": view.name, "api": view.api, "enabled": not view.paused}
+    settings = dict(view.settings)
+    if view.api == "ncmec":
+        settings["environment"] = NCMECEnvironment[settings["environment"]].value
+        if not settings.get("base_url"):
+            settings.pop("base_url", None)
+    return {**settings, "name": view.name, "api": view.api, "enabled": not view.paused}
 
 
 @router.get("/exchanges/apis", dependencies=[needs(Perm.EXCHANGES_READ)])
