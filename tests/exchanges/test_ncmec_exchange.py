@@ -245,3 +245,23 @@ def test_the_ssrf_guard_refuses_a_base_url_on_a_private_address_by_default(
                              bank_names=["ANY"], credentials={"user": NCMEC_USER, "password": NCMEC_PASSWORD},
                              fetch_every_minutes=30, actor="admin", clock=clock, secret=SECRET, policy=FetchPolicy(),
                              create_banks=True)
+
+
+def test_a_malformed_upstream_entry_is_skipped_counted_and_logged_without_its_content(
+        sessions: sessionmaker[Session], clock: ManualClock, ncmec: NcmecHashStandin,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bastion.exchanges")
+    good = pdq_values(1, seed=101)[0]
+    bad = "q" * 64  # not hex
+    at = clock.now() - timedelta(hours=1)
+    ncmec.put("good", {"pdq": good}, at=at)
+    ncmec.put("bad", {"pdq": bad}, at=at)
+    ncmec.put("alien", {"pdna": "a" * 288}, at=at)  # no fingerprint type Bastion banks
+    exchange_id = add(sessions, clock, ncmec)
+    report = fetch(sessions, clock, exchange_id)
+    assert (report.status, report.added, report.skipped) == ("ok", 1, 2)
+    assert banked(sessions) == {("pdq", good)}
+    reasons = [(r.getMessage(), getattr(r, "upstream_id", None)) for r in caplog.records
+               if r.name.startswith("bastion.exchanges")]
+    assert ("exchange signal skipped", "7-bad") in reasons and ("exchange item skipped", "7-alien") in reasons
+    assert not any(bad in f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
