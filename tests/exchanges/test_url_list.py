@@ -354,3 +354,20 @@ def _pending(sessions: sessionmaker[Session], exchange_id: int) -> list[object]:
     with sessions() as session:
         return list(session.scalars(select(Timer.due_at).where(Timer.subject == f"exchange:{exchange_id}",
                                                                Timer.status == "pending")))
+
+
+def test_an_entry_a_person_deleted_is_not_added_back_by_the_next_fetch(
+        sessions: sessionmaker[Session], clock: ManualClock, url_lists: UrlListStandin, bank: str) -> None:
+    values = pdq_values(3, seed=111)
+    url = url_lists.publish("respected", "".join(f"pdq {v}\n" for v in values[:2]))
+    exchange_id = add(sessions, clock, url, fmt="te", auth="none", credentials={})
+    assert fetch(sessions, clock, exchange_id).added == 2
+    with sessions() as session:
+        entry_id = session.scalar(select(EntrySignal.entry_id).where(EntrySignal.value == values[0]))
+        banks.delete_entry(session, banks.get_entry(session, entry_id), actor="reviewer", clock=clock)
+        session.commit()
+    url_lists.publish("respected", "".join(f"pdq {v}\n" for v in values))  # the list changes: all re-read
+    clock.advance(timedelta(hours=1))
+    report = fetch(sessions, clock, exchange_id)
+    assert (report.status, report.added, report.deleted) == ("ok", 1, 0)
+    assert set(bank_values(sessions)) == set(values[1:])

@@ -9,7 +9,8 @@ the bank holds only in part) take the ORM path one by one, after the bulk writes
 removals come last so that an entry another record of the same page now holds stays.
 
 An entry is removed only when an exchange made it (`source` is `exchange:<name>`) and no
-live provenance row of any exchange still holds it; entries people added are never removed.
+live provenance row of any exchange still holds it; entries people added are never removed, and
+an exchange's entry a person deleted is not added back while the upstream record stays.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def _apply_to_bank(session: Session, exchange: Exchange, bank: Bank, upserts: li
         row = held.get(upstream.upstream_id[:255])
         if row is None:
             fresh.append((upstream, clean))
-        elif (row.removed_at is None and row.entry_id is not None and row.signals_json == _dumps(clean)
+        elif row.removed_at is None and row.entry_id is None:  # a person deleted its entry here: that stands
+            unchanged.append(row.id)
+        elif (row.removed_at is None and row.signals_json == _dumps(clean)
               and row.labels_json == _dumps(upstream.labels)):
             unchanged.append(row.id)
         else:
@@ -213,6 +216,9 @@ def upsert_one(session: Session, exchange: Exchange, bank: Bank, upstream: Upstr
         ExchangeItem.exchange_id == exchange.id, ExchangeItem.bank_id == bank.id,
         ExchangeItem.upstream_id == upstream.upstream_id[:255]))
     signals_json, labels_json = _dumps(clean), _dumps(upstream.labels)
+    if item is not None and item.removed_at is None and item.entry_id is None:  # deleted here by a person
+        item.last_seen, item.generation = now, generation
+        return "same"
     live = item is not None and item.removed_at is None and item.entry_id is not None
     if item is not None and live and item.signals_json == signals_json:
         item.last_seen, item.generation = now, generation
