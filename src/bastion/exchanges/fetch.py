@@ -30,7 +30,7 @@ from threatexchange.signal_type.pdq.signal import PdqSignal
 from bastion import audit
 from bastion.clock import Clock
 from bastion.errors import BastionError
-from bastion.exchanges import secrets
+from bastion.exchanges import sealing
 from bastion.exchanges.apply import SOURCE_PREFIX, apply_page, sweep
 from bastion.exchanges.models import Exchange, ExchangeApiCredentials
 from bastion.exchanges.types import get_type
@@ -57,9 +57,9 @@ class FetchReport:
 def credentials_for(session: Session, exchange: Exchange, secret: bytes) -> dict[str, Any]:
     """The exchange's own credentials, else those set for its type (HMA's per-API credentials)."""
     if exchange.credentials:
-        return secrets.unseal(exchange.credentials, secret)
+        return sealing.unseal(exchange.credentials, secret)
     shared = session.get(ExchangeApiCredentials, exchange.api)
-    return secrets.unseal(shared.credentials, secret) if shared else {}
+    return sealing.unseal(shared.credentials, secret) if shared else {}
 
 
 def _claim(sessions: sessionmaker[Session], exchange_id: int, clock: Clock) -> str:
@@ -149,7 +149,7 @@ def _classify(exc: Exception, credentials: dict[str, Any]) -> tuple[str, str]:
     if status_code in (401, 403):
         return "auth_failed", (f"The exchange refused the credentials (HTTP {status_code}). Edit them; "
                                "no fetch runs until then.")
-    return "error", secrets.redact(text, credentials)[:2000]
+    return "error", sealing.redact(text, credentials)[:2000]
 
 
 def _finish(sessions: sessionmaker[Session], exchange_id: int, report: FetchReport, clock: Clock) -> FetchReport:

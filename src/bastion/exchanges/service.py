@@ -21,7 +21,7 @@ from bastion.banks.errors import BankNotFound
 from bastion.banks.models import Bank
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
-from bastion.exchanges import secrets, timing
+from bastion.exchanges import sealing, timing
 from bastion.exchanges.errors import ExchangeExists, ExchangeNotFound, MissingCredentials
 from bastion.exchanges.models import Exchange, ExchangeApiCredentials, ExchangeItem
 from bastion.exchanges.types import get_type
@@ -100,7 +100,7 @@ def add_exchange(session: Session, *, name: str, api: str, settings: dict[str, A
         bank_ids.append(bank.id)
     now = clock.now()
     exchange = Exchange(name=name, api=api, config_json=json.dumps(clean_settings, sort_keys=True),
-                        credentials=secrets.seal(clean_credentials, secret), bank_ids_json=json.dumps(bank_ids),
+                        credentials=sealing.seal(clean_credentials, secret), bank_ids_json=json.dumps(bank_ids),
                         fetch_every_minutes=_check_every(fetch_every_minutes), paused=False, status="idle",
                         last_error="", checkpoint_json="", items_added=0, items_updated=0, items_deleted=0,
                         items_skipped=0, created_at=now, updated_at=now)
@@ -173,7 +173,7 @@ def set_credentials(session: Session, exchange: Exchange, credentials: dict[str,
                     secret: bytes) -> None:
     """Replace the exchange's credentials; an exchange stopped by `auth_failed` is due to fetch again."""
     clean = _check_credentials(exchange.api, json.loads(exchange.config_json), credentials)
-    exchange.credentials, exchange.updated_at = secrets.seal(clean, secret), clock.now()
+    exchange.credentials, exchange.updated_at = sealing.seal(clean, secret), clock.now()
     audit.record(session, actor=actor, action="exchange.credentials", subject=f"exchange:{exchange.id}",
                  details={"name": exchange.name, "credential_fields": sorted(clean)}, clock=clock)
     if exchange.status == "auth_failed":
@@ -190,7 +190,7 @@ def set_api_credentials(session: Session, api: str, credentials: dict[str, Any],
     if row is None:
         row = ExchangeApiCredentials(api=api, credentials="", updated_at=clock.now())
         session.add(row)
-    row.credentials, row.updated_at = secrets.seal(clean, secret), clock.now()
+    row.credentials, row.updated_at = sealing.seal(clean, secret), clock.now()
     audit.record(session, actor=actor, action="exchange.api_credentials", subject=f"exchange_api:{api}",
                  details={"credential_fields": sorted(clean)}, clock=clock)
 
