@@ -12,6 +12,7 @@ from bastion.auth import models as _auth  # noqa: F401
 from bastion.banks import models as _banks  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
+from bastion.exchanges import models as _exchanges  # noqa: F401
 from bastion.grievances import models as _grievances  # noqa: F401
 from bastion.legal import models as _legal  # noqa: F401
 from bastion.ncmec import tables as _ncmec  # noqa: F401

@@ -63,19 +63,20 @@ ALLOWED: dict[str, set[str]] = {
     "notices": {"actions", "audit", "cases", "clock", "db", "errors", "executor", "legal", "orgsettings", "platform"},
     "appeals": {"actions", "audit", "auth", "banks", "cases", "clock", "db", "errors", "executor", "grievances",
                 "notices", "orgsettings", "platform", "timers"},
+    "exchanges": {"audit", "banks", "clock", "config", "db", "errors", "executor", "media", "scanning", "timers"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},
     # every domain's tables, for Alembic and the test fixtures
-    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "cases", "evidence", "grievances", "legal", "mail",
+    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "cases", "evidence", "exchanges", "grievances", "legal", "mail",
                "ncmec", "notices", "orgsettings", "reports", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
-            "executor", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "platform",
+            "executor", "exchanges", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "platform",
             "production", "scanning", "timers"},
     "reports": {"actions", "audit", "auth", "cases", "clock", "db", "errors", "executor", "grievances", "legal", "mail",
                 "ncmec", "scanning", "timers"},
-    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "logs", "matching",
+    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "exchanges", "logs", "matching",
             "media", "production", "scanning", "web", "reports"},
 }
 

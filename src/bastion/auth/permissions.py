@@ -51,6 +51,8 @@ class Perm(StrEnum):
     APPEAL_READ = "appeals.read"
     APPEAL_DECIDE = "appeals.decide"
     COMPLIANCE_PUBLISH = "compliance.publish"
+    EXCHANGES_READ = "exchanges.read"
+    EXCHANGES_MANAGE = "exchanges.manage"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -95,6 +97,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.COMPLIANCE_REPORTS: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.LEGAL, Role.AUDITOR}),
     # Drafting, approving (a second person) and publishing them: the compliance officers.
     Perm.COMPLIANCE_PUBLISH: frozenset({Role.COMPLIANCE}),
+    # Hash exchanges: status and settings (never credentials) for those who run or oversee detection; adding,
+    # editing (credentials included), pausing and deleting them is the admin's alone.
+    Perm.EXCHANGES_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.LEAD, Role.COMPLIANCE, Role.AUDITOR}),
+    Perm.EXCHANGES_MANAGE: frozenset({Role.ADMIN}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

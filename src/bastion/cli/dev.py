@@ -48,6 +48,20 @@ def ncmec_standin(
     serve_standin(host, port, username, password)
 
 
+@dev_app.command("exchanges")
+def exchange_standins(
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    ncmec_port: int = typer.Option(8030, help="Port of the NCMEC hash-sharing stand-in."),
+    list_port: int = typer.Option(8031, help="Port of the URL-list stand-in."),
+    username: str = typer.Option("bastion-test", help="Basic-auth user the hash-sharing stand-in accepts."),
+    password: str = typer.Option("bastion-test-password", help="Basic-auth password it accepts."),
+) -> None:
+    """Serve local stand-ins for hash exchanges (NCMEC hash sharing, a URL list), seeded with random hashes."""
+    from bastion.dev.exchanges import serve_exchanges
+
+    serve_exchanges(host, ncmec_port, list_port, username, password, console.print)
+
+
 @dev_app.command("platform")
 def demo_platform(
     host: str = typer.Option("127.0.0.1", help="Bind address."),

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         "", description="Comma-separated private networks fetching may reach anyway (e.g. a media CDN's), as CIDRs."
     )
     scan_url_timeout_seconds: float = Field(10.0, gt=0, description="Time limit for fetching a URL.")
+    exchange_allowed_hosts: str = Field(
+        "", description="Comma-separated hosts hash exchanges may fetch from; empty: any public host.")
+    exchange_allowed_networks: str = Field(
+        "", description="Comma-separated private networks hash exchanges may reach anyway (e.g. a local stand-in), as CIDRs.")
+    exchange_max_bytes: int = Field(
+        2 * 1024**3, ge=1, description="Largest hash list a URL-list exchange downloads (spooled to disk; 10M PDQ lines are ~0.7 GB).")
     pdq_index: str = Field("mih", pattern="^(mih|brute)$", description="PDQ index: mih (fast, exact) or brute (reference).")
     platform_url: str = Field("", description="Base URL of the host platform's Bastion connector API.")
     platform_secret: SecretStr | None = Field(None, description="Shared HMAC secret for the platform connector.")

@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -144,23 +144,36 @@ class Fetched:
     url: str
     content: bytes
     content_type: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
-def fetch(url: str, policy: FetchPolicy) -> Fetched:
-    """Download `url` under `policy`, re-checking every redirect hop."""
+def fetch(url: str, policy: FetchPolicy, headers: dict[str, str] | None = None, sink: BinaryIO | None = None
+          ) -> Fetched:
+    """Download `url` under `policy`, re-checking every redirect hop.
+
+    `headers` go with the first request only (credentials must not follow a redirect to
+    another host); a 304 answer comes back as a `Fetched` with `status` 304 and no content.
+    With `sink`, the body is written there as it arrives (a large list never sits in memory)
+    and `content` is empty.
+    """
     deadline = time.monotonic() + policy.timeout_seconds
+    first = dict(headers or {})
     with _client(policy) as client:
         for _ in range(MAX_REDIRECTS + 1):
             policy.check_url(url)
             try:
-                with client.stream("GET", url) as response:
-                    if response.is_redirect:
+                with client.stream("GET", url, headers=first) as response:
+                    first = {}
+                    if response.is_redirect and response.status_code != 304:  # 304 Not Modified is no redirect
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
                     if response.status_code >= 400:
-                        raise FetchFailed(f"The URL answered HTTP {response.status_code}; nothing was scanned.")
-                    return Fetched(url, _read_capped(response, policy, deadline),
-                                   response.headers.get("content-type", ""))
+                        raise FetchFailed(f"The URL answered HTTP {response.status_code}; nothing was scanned.",
+                                          http_status=response.status_code)
+                    content = b"" if response.status_code == 304 else _read_capped(response, policy, deadline, sink)
+                    return Fetched(url, content, response.headers.get("content-type", ""), response.status_code,
+                                   {k.lower(): v for k, v in response.headers.items()})
             except (ForbiddenUrl, FetchFailed, FetchTooLarge):
                 raise
             except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a URL urlsplit took but httpx refuses
@@ -173,7 +186,8 @@ def fetch(url: str, policy: FetchPolicy) -> Fetched:
     raise FetchFailed(f"More than {MAX_REDIRECTS} redirects; nothing was scanned.")
 
 
-def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float) -> bytes:
+def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float, sink: BinaryIO | None = None
+                 ) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise FetchTooLarge(f"The file is larger than {policy.max_bytes} bytes; nothing was scanned.")
@@ -184,5 +198,8 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float)
             raise FetchTooLarge(f"The file is larger than {policy.max_bytes} bytes; nothing was scanned.")
         if time.monotonic() > deadline:
             raise FetchFailed("The download took too long; nothing was scanned.")
-        chunks.append(chunk)
+        if sink is not None:
+            sink.write(chunk)
+        else:
+            chunks.append(chunk)
     return b"".join(chunks)

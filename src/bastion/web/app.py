@@ -40,6 +40,7 @@ from bastion.web.api import (
     banks,
     cases,
     complaints,
+    exchanges as exchanges_api,
     health,
     orgsettings,
     reports,
@@ -62,7 +63,7 @@ from bastion.web.ui import (
     review_pages,
     transparency_pages,
 )
-from bastion.web.ui import account_pages, legal_pages, portal_pages
+from bastion.web.ui import account_pages, exchange_pages, legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -98,7 +99,7 @@ def create_app(
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
-                   transparency_pages.router,
+                   transparency_pages.router, exchanges_api.router, exchange_pages.router,
                    docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -154,6 +155,15 @@ def wire_review(state: AppState) -> None:
         secret, url = settings.platform_secret.get_secret_value(), settings.platform_url
         state.services[CONNECTOR_FACTORY] = lambda: HttpPlatformConnector(url, secret)
     wire_mail_and_productions(state)
+    wire_exchanges(state)
+
+
+def wire_exchanges(state: AppState) -> None:
+    """Exchange fetches run from timer rows; they need the instance secret (credentials) and the fetch policy."""
+    import bastion.exchanges.tasks  # noqa: F401  (registers exchanges.fetch)
+    from bastion.exchanges.policy import fetch_policy
+
+    bastion.exchanges.tasks.wire(state.services, state.secret, fetch_policy(state.settings))
 
 
 def wire_mail_and_productions(state: AppState) -> None:

@@ -1,4 +1,4 @@
-"""/c: banks, bank content and configuration (HMA's curator role). Exchanges are not offered."""
+"""/c: banks, bank content and configuration (HMA's curator role). Exchanges: `bastion.web.hma.exchanges`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,164 @@
+"""`bastion exchanges …`: add, list, fetch (now, in this process), pause, resume, credentials, delete.
+
+Secrets are never arguments (they would land in shell history and process lists): a
+password or token comes from BASTION_EXCHANGE_SECRET or a hidden prompt, or all
+credentials from a JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bastion.cli.common import actor, clock, console, db_session, friendly_errors
+from bastion.config import get_settings
+from bastion.errors import InvalidInput
+from bastion.exchanges import service
+from bastion.exchanges.policy import fetch_policy
+from bastion.exchanges.types import TYPES, get_type
+
+exchanges_app = typer.Typer(help="Hash exchanges (NCMEC hash sharing, URL lists) that fill banks.",
+                            no_args_is_help=True)
+SECRET_ENV = "BASTION_EXCHANGE_SECRET"
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    found = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--set takes key=value, not {item!r}.")
+        found[key.strip()] = value.strip()
+    return found
+
+
+def _credentials(api: str, settings: dict[str, Any], user: str | None, credentials_file: Path | None,
+                 ask: bool) -> dict[str, str]:
+    if credentials_file is not None:
+        data = json.loads(credentials_file.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise InvalidInput(f"{credentials_file} must hold a JSON object, e.g. {{\"user\": …, \"password\": …}}.")
+        return {str(k): str(v) for k, v in data.items()}
+    kind = get_type(api)
+    needs = kind.needs(kind.check(settings, fetch_policy(get_settings()))) if ask else ()
+    found: dict[str, str] = {"user": user} if user else {}
+    for field in ("password", "token"):
+        if field in needs:
+            found[field] = os.environ.get(SECRET_ENV) or typer.prompt(f"{api} {field}", hide_input=True)
+    return found
+
+
+@exchanges_app.command("add")
+@friendly_errors
+def add(
+    name: str,
+    api: str = typer.Option(..., "--type", help="Exchange type: " + ", ".join(TYPES)),
+    bank: list[str] = typer.Option(..., "--bank", help="A bank the exchange feeds (repeatable)."),
+    setting: list[str] = typer.Option([], "--set", help="A setting as key=value (repeatable), e.g. environment=Industry."),
+    user: str = typer.Option(None, help="User name, for exchanges that take one."),
+    credentials_file: Path = typer.Option(None, help="JSON file with every credential field."),
+    every: int = typer.Option(60, help="Fetch every N minutes."),
+    create_banks: bool = typer.Option(False, help="Create the banks that do not exist yet."),
+) -> None:
+    """Add an exchange; its first fetch is due at once. A password or token is asked for (hidden)."""
+    settings = get_settings()
+    values = _pairs(setting)
+    credentials = _credentials(api, values, user, credentials_file, ask=True)
+    with db_session() as session:
+        service.add_exchange(session, name=name, api=api, settings=values, bank_names=bank, credentials=credentials,
+                             fetch_every_minutes=every, actor=actor(), clock=clock, secret=settings.secret_key_bytes(),
+                             policy=fetch_policy(settings), create_banks=create_banks)
+        session.commit()
+    console.print(f"Added {name}; the first fetch runs with the server's next tick (or `bastion exchanges fetch {name}`).")
+
+
+@exchanges_app.command("list")
+@friendly_errors
+def list_() -> None:
+    """Every exchange with its status, last success and last run's counts, one per line."""
+    with db_session() as session:
+        exchanges = service.list_exchanges(session)
+        if not exchanges:
+            console.print("No exchanges.")
+        for exchange in exchanges:
+            v = service.view(session, exchange)
+            console.print(f"{v.name}  {v.api}  banks={','.join(v.banks)}  status={'paused' if v.paused else v.status}  "
+                          f"last_success={v.last_success_at.isoformat() if v.last_success_at else 'never'}  "
+                          f"added/updated/deleted/skipped={v.items_added}/{v.items_updated}/{v.items_deleted}/"
+                          f"{v.items_skipped}  items={v.live_items}  "
+                          f"next={v.next_fetch_at.isoformat() if v.next_fetch_at else '-'}", markup=False)
+
+
+@exchanges_app.command("fetch")
+@friendly_errors
+def fetch(name: str) -> None:
+    """Fetch now, in this process, from the stored checkpoint."""
+    from bastion.db import make_engine, make_sessionmaker
+    from bastion.exchanges.fetch import run_fetch
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:
+            exchange_id = service.get_exchange(session, name).id
+        report = run_fetch(sessions, exchange_id, clock=clock, secret=settings.secret_key_bytes(),
+                           policy=fetch_policy(settings))
+    finally:
+        engine.dispose()
+    console.print(f"{name}: {report.status}; {report.pages} page(s), added {report.added}, updated {report.updated}, "
+                  f"deleted {report.deleted}, skipped {report.skipped}" + (f"; {report.error}" if report.error else ""))
+    if report.status not in ("ok",):
+        raise typer.Exit(1)
+
+
+def _pause(name: str, paused: bool) -> None:
+    with db_session() as session:
+        service.set_paused(session, service.get_exchange(session, name), paused, actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"{name} {'paused' if paused else 'resumed'}.")
+
+
+@exchanges_app.command("pause")
+@friendly_errors
+def pause(name: str) -> None:
+    """Stop fetching (a running fetch stops after its current page)."""
+    _pause(name, True)
+
+
+@exchanges_app.command("resume")
+@friendly_errors
+def resume(name: str) -> None:
+    """Fetch again, at once and then on schedule."""
+    _pause(name, False)
+
+
+@exchanges_app.command("credentials")
+@friendly_errors
+def credentials(name: str, user: str = typer.Option(None, help="User name, for exchanges that take one."),
+                credentials_file: Path = typer.Option(None, help="JSON file with every credential field.")) -> None:
+    """Replace the exchange's credentials (asked for, hidden); an exchange stopped by refused credentials fetches again."""
+    settings = get_settings()
+    with db_session() as session:
+        exchange = service.get_exchange(session, name)
+        values = _credentials(exchange.api, json.loads(exchange.config_json), user, credentials_file, ask=True)
+        service.set_credentials(session, exchange, values, actor=actor(), clock=clock,
+                                secret=settings.secret_key_bytes())
+        session.commit()
+    console.print(f"Credentials of {name} replaced.")
+
+
+@exchanges_app.command("delete")
+@friendly_errors
+def delete(name: str, yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+    """Delete the exchange; what it put in banks stays there."""
+    if not yes:
+        typer.confirm(f"Delete the exchange {name}?", abort=True)
+    with db_session() as session:
+        service.delete_exchange(session, service.get_exchange(session, name), actor=actor(), clock=clock)
+        session.commit()
+    console.print(f"{name} deleted; its bank entries stay.")

@@ -1,0 +1,96 @@
+"""The hash exchanges page: each exchange's status (last success, items added, updated and deleted, errors, the
+next run) for those who oversee detection; adding one, "fetch now", pause, resume, new credentials and delete for
+admins. Credentials are typed into password fields and never shown again."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.errors import InvalidInput
+from bastion.exchanges import service
+from bastion.exchanges.tasks import POLICY_SERVICE
+from bastion.exchanges.types import TYPES
+from bastion.web.guard import needs
+from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE = "/exchanges"
+NO_STORE = {"Cache-Control": "no-store, private"}
+
+
+def _settings(text: str) -> dict[str, str]:
+    """`key=value` lines (or `;`-separated pairs) as a dict."""
+    found: dict[str, str] = {}
+    for part in text.replace(";", "\n").splitlines():
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise InvalidInput(f"Settings are key=value lines; {part.strip()[:60]!r} is not one.")
+        found[key.strip()] = value.strip()
+    return found
+
+
+def _credentials(user: str, password: str, token: str) -> dict[str, str]:
+    return {k: v for k, v in (("user", user), ("password", password), ("token", token)) if v}
+
+
+@router.get(PAGE)
+def exchanges_page(request: Request, db: Session = Depends(get_db),
+                   principal: Principal = needs(Perm.EXCHANGES_READ)) -> Response:
+    views = [service.view(db, e) for e in service.list_exchanges(db)]
+    return render(request, "exchanges.html", {"exchanges": views, "types": TYPES,
+                                              "error": request.query_params.get("error")}, headers=NO_STORE)
+
+
+@router.post(PAGE)
+def exchanges_add(request: Request, name: str = Form(...), api: str = Form(...), banks: str = Form(...),
+                  settings: str = Form(""), user: str = Form(""), password: str = Form(""), token: str = Form(""),
+                  fetch_every_minutes: int = Form(60), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
+    state = get_state(request)
+    return act_and_return(db, lambda: service.add_exchange(
+        db, name=name.strip(), api=api, settings=_settings(settings),
+        bank_names=[b.strip() for b in banks.split(",") if b.strip()], credentials=_credentials(user, password, token),
+        fetch_every_minutes=fetch_every_minutes, actor=principal.actor, clock=state.clock, secret=state.secret,
+        policy=state.services[POLICY_SERVICE], create_banks=True), PAGE)
+
+
+@router.post(PAGE + "/{name}/fetch")
+def exchanges_fetch(name: str, request: Request, db: Session = Depends(get_db),
+                    principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: service.request_fetch(db, service.get_exchange(db, name), actor=principal.actor,
+                                                            clock=clock), PAGE)
+
+
+@router.post(PAGE + "/{name}/paused")
+def exchanges_pause(name: str, request: Request, paused: bool = Form(...), db: Session = Depends(get_db),
+                    principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: service.set_paused(db, service.get_exchange(db, name), paused,
+                                                         actor=principal.actor, clock=clock), PAGE)
+
+
+@router.post(PAGE + "/{name}/credentials")
+def exchanges_credentials(name: str, request: Request, user: str = Form(""), password: str = Form(""),
+                          token: str = Form(""), db: Session = Depends(get_db),
+                          principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
+    state = get_state(request)
+    return act_and_return(db, lambda: service.set_credentials(
+        db, service.get_exchange(db, name), _credentials(user, password, token), actor=principal.actor,
+        clock=state.clock, secret=state.secret), PAGE)
+
+
+@router.post(PAGE + "/{name}/delete")
+def exchanges_delete(name: str, request: Request, db: Session = Depends(get_db),
+                     principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: service.delete_exchange(db, service.get_exchange(db, name),
+                                                              actor=principal.actor, clock=clock), PAGE)

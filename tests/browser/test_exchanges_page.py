@@ -1,0 +1,96 @@
+"""In a real browser: an admin adds a URL-list exchange on the Exchanges page, the server's own
+background ticker fetches it, and pause and "fetch now" work; the password typed in never comes back."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from bastion.auth import totp, users
+from bastion.auth.roles import Role
+from bastion.clock import SystemClock
+from bastion.config import Settings
+from bastion.db import make_engine, make_sessionmaker
+from bastion.dev.exchanges import UrlListStandin
+from bastion.web.app import create_app
+from tests.conftest import PASSWORD, SECRET
+from tests.exchanges.conftest import pdq_values
+from tests.livehttp import serve
+
+TOTP_SECRET = pyotp.random_base32()
+LIST_PASSWORD = "browser-list-password-5d2c"
+
+
+@pytest.fixture
+def live_url(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, database_url=sqlite_url, secret_key=SECRET,
+                        exchange_allowed_networks="127.0.0.0/8", ticker_interval_seconds=0.2)
+    engine = make_engine(sqlite_url)
+    with make_sessionmaker(engine)() as session:
+        user = users.create_user(session, username="erin", role=Role.ADMIN, password=PASSWORD,
+                                 email="erin@example.org", actor="test", clock=SystemClock())
+        user.totp_secret, user.totp_enabled = totp.encrypt_secret(TOTP_SECRET, SECRET.encode()), True
+        session.commit()
+    with serve(create_app(settings, engine=engine, background=True)) as url:
+        yield url
+    engine.dispose()
+
+
+def _row_status(page, name: str, wanted: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while True:
+        status = page.get_attribute(f'tr.exchange-row[data-name="{name}"]', "data-status")
+        if status == wanted or time.monotonic() > deadline:
+            assert status == wanted, page.inner_text("#exchanges")
+            return
+        time.sleep(0.3)
+        page.reload()
+
+
+def test_an_admin_adds_an_exchange_and_the_server_fetches_it(page, live_url) -> None:  # type: ignore[no-untyped-def]
+    values = pdq_values(4, seed=51)
+    with UrlListStandin(clock=SystemClock().now) as lists:
+        list_url = lists.publish("browser", "".join(f"pdq {v}\n" for v in values), auth="basic", user="ops",
+                                 secret=LIST_PASSWORD)
+        page.goto(f"{live_url}/login")
+        page.fill("#username", "erin")
+        page.fill("#password", PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_url(re.compile(r"/login/totp$"))
+        page.fill("#code", pyotp.TOTP(TOTP_SECRET).now())
+        page.click("#totp-submit")
+        page.wait_for_url(re.compile(r"/$"))
+        page.click("nav >> text=Exchanges")
+        page.wait_for_url(re.compile(r"/exchanges$"))
+
+        form = page.locator("#add-exchange")
+        form.locator('input[name="name"]').fill("HOTLINE_LIST")
+        form.locator('select[name="api"]').select_option("url_list")
+        form.locator('input[name="banks"]').fill("HOTLINE")
+        form.locator('textarea[name="settings"]').fill(f"url={list_url}\nformat=te\nauth=basic")
+        form.locator('input[name="user"]').fill("ops")
+        form.locator('input[name="password"]').fill(LIST_PASSWORD)
+        form.locator('button[type="submit"]').click()
+        page.wait_for_selector('tr.exchange-row[data-name="HOTLINE_LIST"]')
+
+        _row_status(page, "HOTLINE_LIST", "ok")
+        row = page.locator('tr.exchange-row[data-name="HOTLINE_LIST"]')
+        assert "4 / 0 / 0 / 0" in row.inner_text()
+        assert LIST_PASSWORD not in page.content()
+
+        row.locator("button.pause").click()
+        page.wait_for_selector('tr.exchange-row[data-name="HOTLINE_LIST"] button.pause:has-text("Resume")')
+        assert "paused" in page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] td.status').inner_text()
+        page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] button.pause').click()
+        page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] button.fetch-now').click()
+        page.wait_for_url(re.compile(r"/exchanges$"))
+        assert page.locator("#exchanges-error").count() == 0
+        before = len(lists.requests)
+        deadline = time.monotonic() + 30
+        while len(lists.requests) == before and time.monotonic() < deadline:  # the ticker runs it
+            time.sleep(0.2)
+        assert lists.requests[-1]["if_none_match"] == lists.lists["browser"].etag
