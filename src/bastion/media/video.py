@@ -18,7 +18,9 @@ hasher python-threatexchange and HMA use, so hashes must agree with it):
 
 The PDQ of a frame can differ from the reference's by a few bits where this FFmpeg's
 RGB conversion rounds differently from the one ``vpdq`` was built against; the tests
-measure that distance. Audio is never decoded. Limits (:class:`VideoLimits`) are
+measure that distance. Audio is never decoded. Every refusal is a :class:`MediaError` whose code is ``unsupported_media``
+(not a video we decode, or damaged), ``too_large`` (over a :class:`VideoLimits` cap) or
+``decode_timeout``. Limits (:class:`VideoLimits`) are
 checked from the headers and again frame by frame; run untrusted files through
 :func:`bastion.media.video_isolation.hash_video_untrusted`, which adds a separate,
 memory-capped process and a hard time limit.
@@ -38,7 +40,7 @@ import av
 import numpy as np
 
 from bastion.media.digests import compute_digests
-from bastion.media.errors import CorruptMedia, MediaError, UnsupportedMedia
+from bastion.media.errors import MediaError, UnsupportedMedia
 from bastion.media.pdq import pdq_hash
 from bastion.media.signal_types import validate_pdq
 from bastion.media.video_formats import check_codec, container_of
@@ -131,7 +133,7 @@ def hash_video_file(path: str | os.PathLike[str], limits: VideoLimits = DEFAULT_
             if progress is not None and count % 64 == 0:
                 progress(count, last_time)
     if count == 0:
-        raise CorruptMedia("The video holds no decodable frames; the file is damaged or truncated. "
+        raise UnsupportedMedia("The video holds no decodable frames; the file is damaged or truncated. "
                            "Send the original file again.")
     return VideoHashes(md5=digests.md5, sha256=digests.sha256, features=tuple(features), width=width,
                        height=height, frame_rate=float(rate), frames_decoded=count,
@@ -221,12 +223,12 @@ class _ffmpeg_errors:
                                                                               EOFError, OSError)):
             return False
         if isinstance(exc, (av.error.InvalidDataError, EOFError)):
-            raise CorruptMedia("The video is truncated or damaged and could not be decoded. Send the original "
+            raise UnsupportedMedia("The video is truncated or damaged and could not be decoded. Send the original "
                                "file again.") from exc
         if isinstance(exc, (av.error.DecoderNotFoundError, av.error.PatchWelcomeError)):
             raise UnsupportedMedia("The video uses a feature or codec this decoder does not support. Convert it "
                                    "to MP4 (H.264) and try again.") from exc
-        raise CorruptMedia("The video could not be decoded (the decoder reported: "
+        raise UnsupportedMedia("The video could not be decoded (the decoder reported: "
                            f"{type(exc).__name__}). Send the original file again.") from exc
 
 
