@@ -37,6 +37,7 @@ from fractions import Fraction
 from typing import Any, Final
 
 import av
+from av.stream import Discard
 import numpy as np
 
 from bastion.media.digests import compute_digests
@@ -168,7 +169,7 @@ def _video_stream(container: Any, limits: VideoLimits) -> Any:
     stream = videos[0]
     for other in container.streams:
         if other.index != stream.index:
-            other.discard = "all"  # never decoded, and FFmpeg may skip reading them
+            other.discard = Discard.all  # never decoded, and FFmpeg may skip reading them
     check_codec(stream.codec_context.name)
     width, height = stream.codec_context.width, stream.codec_context.height
     if width < MIN_HASHABLE_SIDE or height < MIN_HASHABLE_SIDE:
