@@ -38,6 +38,7 @@ class Clip:
     pix_fmt: str = "yuv420p"
     start_frame: int = 0  # first drawn frame (trimming the start)
     options: tuple[tuple[str, str], ...] = ()
+    audio: bool = False  # add a mono tone track (FLAC)
 
     @property
     def frame_count(self) -> int:
@@ -104,6 +105,13 @@ def write_clip(path: Path, clip: Clip, frames: Iterator[np.ndarray] | None = Non
             stream.bit_rate = clip.bit_rate
         if clip.options:
             stream.options = dict(clip.options)
+        if clip.audio:
+            sound = out.add_stream("flac", rate=8000, layout="mono")
+            tone = (np.sin(np.arange(int(8000 * clip.seconds)) * 0.05) * 8000).astype(np.int16)[None, :]
+            chunk = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts = 8000, 0
+            for packet in [*sound.encode(chunk), *sound.encode()]:
+                out.mux(packet)
         source = frames if frames is not None else (
             draw_frame(clip.seed, clip.start_frame + i, clip.width, clip.height, float(clip.fps)) for i in range(clip.frame_count))
         for pixels in source:

@@ -89,20 +89,8 @@ def test_a_file_with_audio_only_has_no_video(tmp_path: Path) -> None:
 
 def test_audio_is_ignored(tmp_path: Path) -> None:
     """A video with a sound track hashes exactly like the same video without one."""
-    silent = write_clip(tmp_path / "silent.mkv", replace(SMALL, container="matroska"))
-    with_sound = tmp_path / "sound.mkv"
-    with av.open(str(silent)) as source, av.open(str(with_sound), "w", format="matroska") as out:
-        video = out.add_stream_from_template(source.streams.video[0])
-        audio = out.add_stream("flac", rate=8000, layout="mono")
-        tone = (np.sin(np.arange(8000 * 3) * 0.05) * 8000).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
-        frame.sample_rate, frame.pts = 8000, 0
-        for packet in [*audio.encode(frame), *audio.encode()]:
-            out.mux(packet)
-        for packet in source.demux(source.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = video
-                out.mux(packet)
+    silent = write_clip(tmp_path / "silent.mkv", replace(SMALL, container="matroska", codec="mpeg4"))
+    with_sound = write_clip(tmp_path / "sound.mkv", replace(SMALL, container="matroska", codec="mpeg4", audio=True))
     plain, sounded = hash_video_file(silent), hash_video_file(with_sound)
     assert plain.features == sounded.features and plain.md5 != sounded.md5
 
