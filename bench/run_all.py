@@ -25,6 +25,7 @@ RUNS = [
     [sys.executable, str(HERE / "bench_merge.py"), "--sizes", "1000000", "10000000", "--repeat", "1",
      "--out", str(HERE / "results" / "merge.json")],
     [sys.executable, str(HERE / "bench_rotation.py"), "--out", str(HERE / "results" / "rotation.json")],
+    [sys.executable, str(HERE / "bench_video.py"), "--out", str(HERE / "results" / "video.json")],
 ]
 
 
