@@ -26,6 +26,7 @@ RUNS = [
      "--out", str(HERE / "results" / "merge.json")],
     [sys.executable, str(HERE / "bench_rotation.py"), "--out", str(HERE / "results" / "rotation.json")],
     [sys.executable, str(HERE / "bench_exchanges.py"), "--out", str(HERE / "results" / "exchanges.json")],
+    [sys.executable, str(HERE / "bench_video.py"), "--out", str(HERE / "results" / "video.json")],
 ]
 
 

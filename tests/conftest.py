@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -34,6 +35,18 @@ from bastion.db.engine import normalise_url
 PG_ENV = "BASTION_TEST_POSTGRES_URL"
 SECRET = "test-instance-secret-0123456789abcdef"
 PASSWORD = "a-long-test-password-1"
+
+
+def require_module(name: str, why: str) -> Any:
+    """Import an optional test dependency: a missing one skips the module locally and fails it under CI."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed; CI must run these tests ({why})", pytrace=False)
+        pytest.skip(f"{name} is not installed: {why}", allow_module_level=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

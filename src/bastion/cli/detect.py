@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.db.ids import bulk_write_cache
 from bastion.matching.banked import BankMatcher
 from bastion.media import DecodeLimits, MediaError, hash_file
+from bastion.media.video_formats import sniff_container
+from bastion.media.video_isolation import hash_video_untrusted
 from bastion.scanning.service import Scanner, UploadMeta
 
 banks_app = typer.Typer(help="Hash banks: lists of known hashes to match against.", no_args_is_help=True)
@@ -29,14 +32,44 @@ def _limits() -> DecodeLimits:
     return DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
 
 
+def _is_video(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return sniff_container(file.read(4096)) is not None
+    except OSError:
+        return False
+
+
+def _hash_video(path: Path, as_json: bool) -> None:
+    """vPDQ (python-threatexchange's signal format), MD5 (HMA's video_md5) and SHA-256 of one video."""
+    with console.status(f"hashing {path} (decoding every frame)", spinner="dots") if not as_json else nullcontext():
+        h = hash_video_untrusted(path)
+    row = {"file": str(path), "content_type": "video", "md5": h.md5, "sha256": h.sha256, "width": h.width,
+           "height": h.height, "frame_rate": round(h.frame_rate, 3), "frames": h.frames_decoded,
+           "duration_seconds": round(h.duration_seconds, 3), "codec": h.codec, "vpdq": h.signal_string()}
+    if as_json:
+        print(json.dumps(row))
+        return
+    console.print(f"[bold]{path}[/bold]  video {h.width}x{h.height}, {h.codec}, {h.frames_decoded} frames, "
+                  f"{h.duration_seconds:.1f} s at {h.frame_rate:.3f} fps")
+    for key in ("md5", "sha256"):
+        console.print(f"  {key:<12} {row[key]}")
+    console.print(f"  vpdq         {len(h.features)} frames (hash, quality, seconds):")
+    for feature in h.features:
+        console.print(f"    {feature.hash} {feature.quality:>3} {feature.timestamp:9.3f}")
+
+
 def hash_command(
-    files: list[Path] = typer.Argument(..., help="Image files to hash."),
+    files: list[Path] = typer.Argument(..., help="Image or video files to hash."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file."),
 ) -> None:
-    """Print the PDQ hash and quality, MD5, SHA-1 and SHA-256 of each file."""
+    """Print the PDQ hash and quality, MD5, SHA-1 and SHA-256 of each image; vPDQ, MD5 and SHA-256 of each video."""
     failed = False
     for path in files:
         try:
+            if _is_video(path):
+                _hash_video(path, as_json)
+                continue
             h = hash_file(path, _limits())
         except (MediaError, OSError) as exc:
             failed = True

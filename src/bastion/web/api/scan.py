@@ -17,7 +17,9 @@ from bastion.matching.banked import BankMatch
 from bastion.media import MediaTooLarge
 from bastion.scanning import views
 from bastion.scanning.models import Scan, ScanMatch
+from bastion.media.video_formats import sniff_container
 from bastion.scanning.service import ScanResult, UploadMeta
+from bastion.scanning.video_scan import VideoScanResult, scan_video
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
@@ -50,6 +52,7 @@ class ScanOut(BaseModel):
     allowed: list[MatchOut]
     suppressed_by_allow_bank: bool
     pdq_used: bool
+    video: dict[str, Any] | None = None  # for a video: its frames and, per matched signal, the seconds matched
 
 
 def _render(result: ScanResult) -> ScanOut:
@@ -63,6 +66,24 @@ def _render(result: ScanResult) -> ScanOut:
         allowed=[MatchOut.of(m) for m in result.outcome.allowed],
         suppressed_by_allow_bank=bool(result.outcome.suppressed),
         pdq_used=result.pdq_used,
+    )
+
+
+def _render_video(result: VideoScanResult) -> ScanOut:
+    h = result.hashes
+    return ScanOut(
+        scan_id=result.scan_id,
+        hashes={"md5": h.md5, "sha256": h.sha256, "vpdq": h.signal_string()},
+        media={"width": h.width, "height": h.height, "format": f"video/{h.codec}", "animated": True,
+               "frame_count": h.frames_decoded, "first_frame_only": False},
+        matches=[MatchOut.of(m) for m in result.outcome.matches],
+        allowed=[MatchOut.of(m) for m in result.outcome.allowed],
+        suppressed_by_allow_bank=bool(result.outcome.suppressed) and not result.outcome.matches,
+        pdq_used=bool(h.features),
+        video={"duration_seconds": round(h.duration_seconds, 3), "frame_rate": round(h.frame_rate, 3),
+               "frames_hashed": len(h.features), "codec": h.codec, "container": h.container,
+               "matched_seconds": {str(m.signal_id): result.times.get(m.signal_id, [])
+                                   for m in (*result.outcome.matches, *result.outcome.allowed)}},
     )
 
 
@@ -101,6 +122,10 @@ def scan(
         data = file.file.read(limit + 1)
         if len(data) > limit:
             raise MediaTooLarge(f"The file is larger than {limit} bytes; nothing was scanned.")
+        if sniff_container(data[:4096]) is not None:  # a video: frames and digests, decoded in isolation
+            video = scan_video(state.scanner, db, data, meta, source="upload", actor=principal.actor)
+            db.commit()
+            return _render_video(video)
         result = state.scanner.scan_bytes(db, data, meta, source="upload", actor=principal.actor)
     else:
         result = state.scanner.scan_url(db, url or "", meta, actor=principal.actor)

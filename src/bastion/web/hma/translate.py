@@ -31,6 +31,7 @@ from bastion.banks.models import Bank, BankEntry
 from bastion.clock import Clock, as_utc
 from bastion.matching.lookups import INDEX_LOAD, IndexLoad, raw_hits
 from bastion.media import PDQ, DecodeLimits, hamming_distance
+from bastion.media.video_isolation import hash_video_untrusted
 from bastion.scanning.signals import file_signals
 from bastion.scanning.urlfetch import (
     FetchFailed,
@@ -63,6 +64,10 @@ class Hashed:
 
 def hash_bytes(data: bytes, content: str, names: list[str], limits: DecodeLimits, *,
                dihedral: bool = False) -> Hashed:
+    if content == types.VIDEO and types.VPDQ in names:  # decoded in an isolated process
+        video = hash_video_untrusted(data)
+        every = {types.VIDEO_MD5: video.md5, types.VPDQ: video.signal_string()}
+        return Hashed(content, {name: every[name] for name in names})
     if content == types.VIDEO:  # HMA's video_md5: the MD5 of the file's bytes, never decoded
         return Hashed(content, {types.VIDEO_MD5: file_signals(data, limits, decode=False).values["md5"]})
     hashed = file_signals(data, limits, decode=PDQ in names, dihedral=dihedral)  # digests alone need no decoding

@@ -67,6 +67,10 @@ CONTENT_TYPES: dict[str, tuple[str, ...]] = {
     PHOTO: tuple(n for n, st in SIGNAL_TYPES.items() if st.content_type == PHOTO),
     VIDEO: (VIDEO_MD5,),
 }
+#: python-threatexchange's video signal. /h/hash produces it when asked (`types=vpdq`); it is not yet a
+#: bank signal type (banks store 128-character values), so lookups and curation do not list it.
+VPDQ = "vpdq"
+HASH_ONLY: dict[str, tuple[str, ...]] = {VIDEO: (VPDQ,)}
 
 
 def signal_type(name: str) -> SignalType:
@@ -98,9 +102,9 @@ def content_type_from_mime(mime: str) -> str:
 
 def select_types(content: str, types_arg: str | None) -> list[str]:
     """The signal types to produce for `content`, restricted by the `types` query parameter."""
-    available = CONTENT_TYPES[content]
     if types_arg is None:
-        return list(available)
+        return list(CONTENT_TYPES[content])
+    available = CONTENT_TYPES[content] + HASH_ONLY.get(content, ())
     chosen: list[str] = []
     for raw in types_arg.split(","):
         name = raw.strip()
