@@ -23,7 +23,7 @@ float rounding (tested; measured 0 bits on the photo corpus, see ``bench/bench_r
 
 The same operators give the fast JPEG path its accuracy: a JPEG decoded at ``1/k`` scale holds
 (approximately) the means of ``k x k`` pixel blocks, and summing each row of ``A`` over the pixels of
-a block gives the operator to apply to those means (:func:`reduced_bits`), so the reduced image is
+a block gives the operator to apply to those means (:func:`reduced_hashes`), so the reduced image is
 filtered with the full-resolution image's own kernel rather than the smaller image's.
 """
 
@@ -46,6 +46,8 @@ _DCT: Final = np.array(
     [[np.sqrt(2 / 64) * np.cos(np.pi / 128 * (i + 1) * (2 * j + 1)) for j in range(64)] for i in range(16)]
 )
 """PDQ's 16x64 DCT matrix (the reference ``dct64To16``: frequencies 1-16, skipping DC)."""
+_MIN_HASHABLE: Final = 5
+"""The reference gives images narrower than this an all-zero hash of quality 0."""
 _MIN_BLOCK: Final = 32
 """Rows converted to float at a time in the full-resolution pass (keeps the block in cache)."""
 
@@ -170,15 +172,29 @@ def dihedral_bits(pixels: RGBArray) -> tuple[Bits, ...]:
     return _variants(_buffers(pixels, height, width, 1, 1))
 
 
-def reduced_bits(pixels: RGBArray, height: int, width: int) -> tuple[Bits, ...]:
-    """The eight variants' bits of a ``height x width`` image from pixels decoded at reduced scale.
+def reduced_hashes(pixels: RGBArray, height: int, width: int) -> tuple[tuple[Bits, ...], int]:
+    """The eight variants' bits, and PDQ's quality, of a ``height x width`` image decoded at reduced scale.
 
-    ``pixels`` must be ``ceil(height / k) x ceil(width / k)`` for integer scale factors (what JPEG
-    draft decoding gives); PDQ's full-resolution kernel is applied to them, summed per block.
+    ``pixels`` must be ``ceil(height / k) x ceil(width / k)`` for one of JPEG's scale factors
+    ``k`` (1, 2, 4, 8). PDQ's full-resolution kernel is applied to them, summed per block.
     """
     rows, cols = pixels.shape[:2]
     block_rows, block_cols = _scale(height, rows), _scale(width, cols)
-    return _variants(_buffers(pixels, height, width, block_rows, block_cols))
+    if min(height, width) < _MIN_HASHABLE:
+        return (np.zeros(256, dtype=np.uint8),) * 8, 0
+    buffers = _buffers(pixels, height, width, block_rows, block_cols)
+    return _variants(buffers), _quality(buffers[:_OUT, :_OUT])
+
+
+def _quality(buffer: npt.NDArray[np.float64]) -> int:
+    """PDQ's quality metric of the original's 64x64 buffer, as the reference computes it.
+
+    Sum of the absolute neighbour differences in percent of full scale (each truncated to an
+    integer), divided by 90, capped at 100.
+    """
+    down = np.trunc((buffer[:-1, :] - buffer[1:, :]) * 100 / 255)
+    across = np.trunc((buffer[:, :-1] - buffer[:, 1:]) * 100 / 255)
+    return min(100, int(np.abs(down).sum() + np.abs(across).sum()) // 90)
 
 
 def _scale(full: int, reduced: int) -> int:
@@ -210,4 +226,4 @@ def _variants(buffers: npt.NDArray[np.float64]) -> tuple[Bits, ...]:
     )
 
 
-__all__ = ["dihedral_bits", "reduced_bits"]
+__all__ = ["dihedral_bits", "reduced_hashes"]
