@@ -106,7 +106,7 @@ def pdq_dihedral(
       downsampling is linear, so the 64x64 buffers of the image's mirrors and
       180-degree turn are computed in one pass over the pixels and transposed
       for the rest (:mod:`bastion.media.pdq_linear`). Each variant equals the
-      hash of the actually rotated copy up to float rounding (0 bits on the
+      hash of the actually rotated copy up to float rounding (max 2 bits on the
       benchmark corpus; tests bound it). Images under 64 px on a side are
       rehashed instead: there PDQ repeats samples and the hash is float noise.
     * ``"rehash"`` (or ``exact=True``): the eight transformed pixel arrays

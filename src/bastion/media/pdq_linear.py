@@ -19,7 +19,7 @@ four dihedral variants (transposing the image transposes the buffer). :func:`dih
 them in one read of the pixels: the 128 row operators (``A`` and ``A J``) are applied to the RGB rows
 in blocks, luminance is taken on the 128-row result, then the 128 column operators, then PDQ's
 16x16 DCT and median threshold. The variants equal ``pdqhash.compute`` of each rotated copy up to
-float rounding (tested; measured 0 bits on the photo corpus, see ``bench/bench_rotation.py``).
+float rounding (tested; on the photo corpus of ``bench/bench_rotation.py`` 100.0% of variants identical, max 2 bits).
 
 The same operators give the fast JPEG path its accuracy: a JPEG decoded at ``1/k`` scale holds
 (approximately) the means of ``k x k`` pixel blocks, and summing each row of ``A`` over the pixels of
