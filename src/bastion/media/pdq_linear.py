@@ -46,6 +46,8 @@ _DCT: Final = np.array(
     [[np.sqrt(2 / 64) * np.cos(np.pi / 128 * (i + 1) * (2 * j + 1)) for j in range(64)] for i in range(16)]
 )
 """PDQ's 16x64 DCT matrix (the reference ``dct64To16``: frequencies 1-16, skipping DC)."""
+_CACHED_SIDE: Final = 8192
+"""Operators for sides up to this are cached (about 16 bytes per pixel of side, so <= 8 MiB in all)."""
 _MIN_HASHABLE: Final = 5
 """The reference gives images narrower than this an all-zero hash of quality 0."""
 _MIN_BLOCK: Final = 32
@@ -96,7 +98,6 @@ def _box_bounds(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     return np.maximum(0, index - left), np.minimum(n - 1, index + right)
 
 
-@functools.lru_cache(maxsize=128)
 def _tent_rows(n: int) -> tuple[tuple[int, npt.NDArray[np.float64]], ...]:
     """The 64 rows of ``A`` (decimate o box o box) for a side of ``n`` pixels, as (start, weights)."""
     low, high = _box_bounds(n)
@@ -115,15 +116,24 @@ def _tent_rows(n: int) -> tuple[tuple[int, npt.NDArray[np.float64]], ...]:
     return tuple(rows)
 
 
-@functools.lru_cache(maxsize=128)
 def _operator(n: int, block: int = 1) -> _Banded:
+    """:func:`_build_operator`, cached for the sides photos have (an upload cannot fill memory with them)."""
+    return _cached_operator(n, block) if n <= _CACHED_SIDE else _build_operator(n, block)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_operator(n: int, block: int) -> _Banded:
+    return _build_operator(n, block)
+
+
+def _build_operator(n: int, block: int) -> _Banded:
     """``A`` with ``A J`` below it (128 rows) for a full-resolution side of ``n`` pixels.
 
     With ``block = k > 1`` the operator is for an input decoded at ``1/k`` scale (``ceil(n / k)``
     samples, each the mean of ``k`` full-resolution pixels): each weight is summed over its block.
     """
     rows = list(_tent_rows(n))
-    rows += [(n - start - len(weights), weights[::-1]) for start, weights in _tent_rows(n)]
+    rows += [(n - start - len(weights), weights[::-1]) for start, weights in rows]
     if block > 1:
         rows = [_sum_blocks(start, weights, block) for start, weights in rows]
     by_start = np.argsort([start for start, _ in rows], kind="stable")
