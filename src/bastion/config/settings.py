@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     media_decode_memory_mb: int = Field(
         2560, ge=256, description="Address-space cap of each decoder process, in MiB (RLIMIT_AS).")
     media_fast_decode: bool = Field(
-        False, description="Decode large JPEGs at reduced size before PDQ (4x faster at 2048 px; PDQ within a few bits)."
-    )
+        True, description="Decode large JPEGs at 1/2-1/8 scale, keeping 4 samples per PDQ filter window, and apply "
+        "PDQ's full-size filter (10x faster at 2048 px; mean 0.7 bits from the exact hash, p99 4). False: every pixel, "
+        "hashed by the reference pdqhash.")
     scan_url_allowed_hosts: str = Field("", description="Comma-separated hosts URLs may be fetched from; empty: any public host.")
     scan_url_allowed_networks: str = Field(
         "", description="Comma-separated private networks fetching may reach anyway (e.g. a media CDN's), as CIDRs."

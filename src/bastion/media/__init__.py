@@ -12,11 +12,18 @@ Typical use::
 Modules: :mod:`~bastion.media.decode` (hardened decoding),
 :mod:`~bastion.media.formats` (allow-list), :mod:`~bastion.media.limits`,
 :mod:`~bastion.media.pixels` (mode policy), :mod:`~bastion.media.pdq`,
+:mod:`~bastion.media.pdq_linear` (PDQ's downsampling as matrices: exact
+rotations, reduced-scale decoding),
 :mod:`~bastion.media.digests`, :mod:`~bastion.media.signal_types`,
 :mod:`~bastion.media.hashing`. This package imports nothing else from Bastion.
 """
 
-from bastion.media.decode import FAST_DECODE_SIZE, DecodedImage, decode_image
+from bastion.media.decode import (
+    FAST_DECODE_SAMPLES_PER_WINDOW,
+    DecodedImage,
+    decode_image,
+    fast_decode_scale,
+)
 from bastion.media.digests import Digests, compute_digests
 from bastion.media.errors import (
     CorruptMedia,
@@ -39,6 +46,7 @@ from bastion.media.pdq import (
     pdq_bytes_to_hex,
     pdq_dihedral,
     pdq_hash,
+    pdq_reduced,
     pdq_hex_to_array,
     pdq_hex_to_bytes,
 )
@@ -58,7 +66,7 @@ from bastion.media.signal_types import (
 __all__ = [
     "DEFAULT_LIMITS",
     "DIHEDRAL_VARIANTS",
-    "FAST_DECODE_SIZE",
+    "FAST_DECODE_SAMPLES_PER_WINDOW",
     "HEX_LENGTHS",
     "MD5",
     "PDQ",
@@ -81,6 +89,7 @@ __all__ = [
     "apply_to_pillow",
     "compute_digests",
     "decode_image",
+    "fast_decode_scale",
     "hamming_distance",
     "hash_file",
     "hash_media",
@@ -90,6 +99,7 @@ __all__ = [
     "pdq_hash",
     "pdq_hex_to_array",
     "pdq_hex_to_bytes",
+    "pdq_reduced",
     "read_capped",
     "validate_hash",
     "validate_md5",

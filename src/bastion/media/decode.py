@@ -48,14 +48,15 @@ from bastion.media.pixels import RGBArray, to_rgb_array
 
 logger = logging.getLogger(__name__)
 
-FAST_DECODE_SIZE: Final = 1024
-"""Smallest side requested from the JPEG decoder on the fast path.
+FAST_DECODE_SAMPLES_PER_WINDOW: Final = 4
+"""How coarsely the fast path may decode: at least this many samples per PDQ box-filter window.
 
-libjpeg scales by 1/2, 1/4 or 1/8 inside the DCT, so decoding is cheaper and
-PDQ (whose cost grows with pixel count) sees up to 64x fewer pixels. 1024 px
-keeps the hash a few bits from the exact one (mean ~5 on 2048 px photos);
-512 px is twice as fast again but roughly triples that drift, which eats
-into the 31-bit match threshold. JPEGs under twice this size are not reduced.
+PDQ averages each axis with a box ``ceil(side / 128)`` pixels wide (twice) before keeping 64
+samples, so detail finer than that window never reaches the hash. libjpeg can decode at 1/2, 1/4
+or 1/8 scale inside its DCT, which gives (close to) the means of 2, 4 or 8-pixel blocks, and the
+hash is then computed with the full-size image's own kernel (:func:`bastion.media.pdq.pdq_reduced`).
+Measured on the photo corpus at 2048 px (``bench/bench_hashing.py``): 4 samples per window
+(1/4 scale) land a mean 0.7 bits from the exact hash, p99 4; 2 samples (1/8) a mean 2.3, p99 8.
 """
 
 # Pillow's plugins raise a zoo of exception types on damaged input; any of
@@ -98,9 +99,9 @@ def decode_image(
 ) -> DecodedImage:
     """Decode untrusted image bytes into upright RGB pixels, or raise a MediaError.
 
-    With ``fast=True`` JPEGs are decoded at a reduced scale (Pillow's draft
-    mode); hashes then differ from the exact path by a few bits. Other
-    formats are decoded exactly either way.
+    With ``fast=True`` large JPEGs are decoded at a reduced scale (Pillow's
+    draft mode, see :func:`fast_decode_scale`); ``pixels`` is then smaller
+    than ``width x height``. Other formats are decoded exactly either way.
     """
     _check_byte_size(memoryview(data).nbytes, limits)
     with _pillow_errors_as_media_errors(data), _open(data) as image:
@@ -108,8 +109,10 @@ def decode_image(
         _check_pixel_count(width, height, limits)
         source_format, source_mode = image.format or "UNKNOWN", image.mode
         frame_count = _frame_count(image)
-        if fast:
-            image.draft("RGB", (FAST_DECODE_SIZE, FAST_DECODE_SIZE))
+        scale = fast_decode_scale(width, height) if fast else 1
+        if scale > 1:
+            # Pillow picks the largest JPEG scale that keeps at least the requested size.
+            image.draft("RGB", (width // scale, height // scale))
         image.load()
         if _apply_exif_orientation(image):
             width, height = height, width
@@ -123,6 +126,19 @@ def decode_image(
         animated=frame_count > 1,
         frame_count=frame_count,
     )
+
+
+def fast_decode_scale(width: int, height: int) -> int:
+    """The JPEG scale reduction (1, 2, 4 or 8) the fast path uses for an image of this size.
+
+    The largest that leaves :data:`FAST_DECODE_SAMPLES_PER_WINDOW` decoded samples in PDQ's
+    box-filter window along the shorter side (2048 px: 1/4; 1024 px: 1/2; under 897 px: none).
+    """
+    window = (min(width, height) + 127) // 128
+    for scale in (8, 4, 2):
+        if window >= scale * FAST_DECODE_SAMPLES_PER_WINDOW:
+            return scale
+    return 1
 
 
 def _check_byte_size(size: int, limits: DecodeLimits) -> None:
@@ -221,7 +237,8 @@ def _apply_exif_orientation(image: Image.Image) -> bool:
 
 
 __all__ = [
-    "FAST_DECODE_SIZE",
+    "FAST_DECODE_SAMPLES_PER_WINDOW",
     "DecodedImage",
     "decode_image",
+    "fast_decode_scale",
 ]

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pdqhash
 
+from bastion.media.pdq_linear import dihedral_bits, reduced_hashes
 from bastion.media.pixels import RGBArray
 from bastion.media.signal_types import PDQ, validate_pdq
 
@@ -45,6 +46,13 @@ DIHEDRAL_VARIANTS: Final = (
 ``flip_y`` about the vertical axis (left-right); ``flip_plus1`` transposes it
 about the main diagonal and ``flip_minus1`` about the anti-diagonal.
 """
+
+DihedralMethod = Literal["buffers", "rehash", "reference"]
+DIHEDRAL_METHODS: Final = ("buffers", "rehash", "reference")
+"""Ways :func:`pdq_dihedral` derives the variants (see there)."""
+
+_OUT_SIDE: Final = 64
+"""Side of PDQ's downsampled buffer; smaller images have repeated samples."""
 
 _DIHEDRAL_TRANSFORMS: Final[tuple[Callable[[RGBArray], RGBArray], ...]] = (
     lambda a: a,
@@ -85,32 +93,63 @@ def pdq_hash(pixels: RGBArray) -> PdqHash:
     return PdqHash(_bits_to_hex(bits), int(quality))
 
 
-def pdq_dihedral(pixels: RGBArray, *, exact: bool = False) -> PdqDihedral:
+def pdq_dihedral(
+    pixels: RGBArray, *, method: DihedralMethod = "buffers", exact: bool = False
+) -> PdqDihedral:
     """PDQ of the pixels under all eight rotations/mirrorings.
 
     Matching any of these against a hash list catches rotated or mirrored
-    copies of known images.
+    copies of known images. The original's hash and quality always come from
+    ``pdqhash.compute``, bit-identical to the reference. The other seven:
 
-    By default this is ``pdqhash.compute_dihedral`` (the reference, and what
-    ThreatExchange tools store): one pass that derives the variants from the
-    DCT of the original. It is approximate: PDQ's downsampler is not
-    mirror-symmetric at most sizes, so the hash of an actually rotated copy
-    lands up to ~45 bits (typically 5-20 for photos of 500 px or more) from its
-    variant; it is exact only for the transpose variant and where the
-    resampling is symmetric (e.g. squares under 128 px, or 320 px).
-
-    ``exact=True`` instead hashes the eight transformed pixel arrays, so a
-    losslessly rotated copy hashes to exactly its variant, at eight times the
-    PDQ cost (decoding is not repeated; each view is copied to C order first).
+    * ``"buffers"`` (default): exact, at about 1.1x a plain PDQ. PDQ's
+      downsampling is linear, so the 64x64 buffers of the image's mirrors and
+      180-degree turn are computed in one pass over the pixels and transposed
+      for the rest (:mod:`bastion.media.pdq_linear`). Each variant equals the
+      hash of the actually rotated copy up to float rounding (max 2 bits on the
+      benchmark corpus; tests bound it). Images under 64 px on a side are
+      rehashed instead: there PDQ repeats samples and the hash is float noise.
+    * ``"rehash"`` (or ``exact=True``): the eight transformed pixel arrays
+      hashed one by one by ``pdqhash``, exact by construction, eight times the
+      cost.
+    * ``"reference"``: ``pdqhash.compute_dihedral``, what ThreatExchange tools
+      store. It flips the original's 64x64 buffer, which PDQ's asymmetric
+      filter and sampling make approximate: a rotated copy lands up to ~45
+      bits (typically 5-25) from its variant, exact only for the transpose and
+      where resampling is symmetric (e.g. under 128 px, or 320 px).
     """
     checked = _checked(pixels)
     if exact:
-        hashes = tuple(
-            pdq_hash(transform(checked)) for transform in _DIHEDRAL_TRANSFORMS
+        method = "rehash"
+    if method == "buffers" and min(checked.shape[:2]) < _OUT_SIDE:
+        method = "rehash"
+    if method == "reference":
+        variants, quality = pdqhash.compute_dihedral(checked)
+        return PdqDihedral(tuple(_bits_to_hex(bits) for bits in variants), int(quality))
+    original = pdq_hash(checked)
+    if method == "rehash":
+        others = tuple(
+            pdq_hash(transform(checked)).hex for transform in _DIHEDRAL_TRANSFORMS[1:]
         )
-        return PdqDihedral(tuple(h.hex for h in hashes), hashes[0].quality)
-    variants, quality = pdqhash.compute_dihedral(checked)
-    return PdqDihedral(tuple(_bits_to_hex(bits) for bits in variants), int(quality))
+    elif method == "buffers":
+        others = tuple(_bits_to_hex(bits) for bits in dihedral_bits(checked)[1:])
+    else:
+        raise ValueError(
+            f"Unknown dihedral method {method!r}; use one of {', '.join(DIHEDRAL_METHODS)}."
+        )
+    return PdqDihedral((original.hex, *others), original.quality)
+
+
+def pdq_reduced(pixels: RGBArray, height: int, width: int) -> PdqDihedral:
+    """Approximate PDQ (all eight variants) of a ``height x width`` image decoded at reduced scale.
+
+    For the fast JPEG path: ``pixels`` is what libjpeg gave at 1/2, 1/4 or 1/8 scale, and PDQ's
+    filter for the full-size image is applied to it (see :mod:`bastion.media.pdq_linear`), so the
+    result stays close to the exact hash (bench/bench_hashing.py states how close).
+    """
+    checked = _checked(pixels)
+    variants, quality = reduced_hashes(checked, height, width)
+    return PdqDihedral(tuple(_bits_to_hex(bits) for bits in variants), quality)
 
 
 def pdq_hex_to_bytes(value: str) -> bytes:
@@ -175,11 +214,13 @@ def _checked(pixels: RGBArray) -> RGBArray:
 
 
 __all__ = [
+    "DIHEDRAL_METHODS",
     "DIHEDRAL_VARIANTS",
     "PDQ",
     "PDQ_BITS",
     "PDQ_BYTES",
     "PDQ_MATCH_THRESHOLD",
+    "DihedralMethod",
     "PdqDihedral",
     "PdqHash",
     "hamming_distance",
@@ -189,4 +230,5 @@ __all__ = [
     "pdq_hash",
     "pdq_hex_to_array",
     "pdq_hex_to_bytes",
+    "pdq_reduced",
 ]
