@@ -56,7 +56,10 @@ def make_celery(config: BrokerConfig, context: Callable[[], TaskContext] | None 
     app = Celery("bastion", broker=config.url, set_as_current=False)
     transport: dict[str, Any] = {}
     if config.url.startswith("redis"):
-        transport["visibility_timeout"] = config.visibility_timeout_seconds
+        # Sweep for a dead worker's messages at least twice per timeout, so one comes back within
+        # about 1.5 timeouts instead of kombu's default sweep period of 100 s.
+        transport.update(visibility_timeout=config.visibility_timeout_seconds, unacked_restore_throttle=1,
+                         unacked_restore_interval=max(1, min(10, config.visibility_timeout_seconds // 2)))
     else:
         transport["confirm_publish"] = True
     app.conf.update(

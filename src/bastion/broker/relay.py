@@ -63,7 +63,7 @@ class Relay:
             try:
                 self.dispatcher.publish(task, queue, json.loads(payload), message_id)
             except Exception as exc:  # broker down or refusing: the row stays pending, nothing is lost
-                log.warning("task message not published", extra={"message": message_id, "error": type(exc).__name__})
+                log.warning("task message not published", extra={"task_message": message_id, "error": type(exc).__name__})
                 failed[message_id] = f"{type(exc).__name__}: {exc}"[:2000]
                 continue
             published.append(message_id)
