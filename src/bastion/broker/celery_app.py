@@ -104,7 +104,8 @@ def _register(app: Celery, name: str, reg: TaskRegistry, context: Callable[[], T
             log.warning("task failed; retrying", extra={"task": name, "tries": tries, "error": type(exc).__name__})
             raise self.retry(exc=exc, countdown=min(60, 2 ** tries), max_retries=max_tries - 1) from None
 
-    app.task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)(run)
+    # shared=False: each app keeps its own tasks (a publishing app and a worker app may share a process)
+    app.task(name=name, bind=True, shared=False, acks_late=True, reject_on_worker_lost=True)(run)
 
 
 class CeleryDispatcher:
