@@ -38,6 +38,8 @@ class ScanJob(Base):
     #: Deliveries started (committed before the work, so a message that kills workers uses them up).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    #: The process that took the latest try (host:pid): where to look when a job is stuck or dead.
+    worker: Mapped[str] = mapped_column(String(100), default="")
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id", ondelete="SET NULL"), nullable=True)
     #: "" (no webhook configured), pending, or sent.
     webhook_status: Mapped[str] = mapped_column(String(16), default="")

@@ -174,7 +174,7 @@ def _add(session: Session, item: _Item, *, actor: str, clock: Clock) -> tuple[Sc
                   media=item.media, media_sha256=item.digest if item.media is not None else "",
                   content_id=item.content_id[:255], account_id=item.account_id[:255], uploaded_at=item.uploaded_at,
                   client_ip=item.client_ip[:64], metadata_json=json.dumps(item.metadata, default=str), attempts=0,
-                  last_error="", webhook_status="", submitted_by=actor[:200], created_at=clock.now())
+                  last_error="", worker="", webhook_status="", submitted_by=actor[:200], created_at=clock.now())
     dialect = session.get_bind().dialect.name
     insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     new_id = session.execute(insert(ScanJob).values(**values).on_conflict_do_nothing(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 SCANNER = "scanning.scanner"
 MAX_TRIES = "broker.max_tries"
 WEBHOOK = "scans.webhook_target"
+#: Recorded on each try, so an operator (and the tests) can tell which process had a job.
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def _start(ctx: TaskContext, job_id: int, max_tries: int) -> bool:
                               f"retry it with POST /api/v1/scans/{job.public_id}/retry. {job.last_error}")[:2000]
             log.error("scan job dead-lettered", extra={"job": job.public_id, "tries": max_tries})
             return False
-        job.status, job.started_at = "running", ctx.clock.now()
+        job.status, job.started_at, job.worker = "running", ctx.clock.now(), WORKER_NAME
         return True
 
 

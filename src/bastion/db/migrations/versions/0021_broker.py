@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("metadata_json", sa.Text(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("worker", sa.String(length=100), nullable=False),
         sa.Column("scan_id", big, nullable=True),
         sa.Column("webhook_status", sa.String(length=16), nullable=False),
         sa.Column("webhook_sent_at", utc, nullable=True),
