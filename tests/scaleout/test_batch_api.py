@@ -167,6 +167,7 @@ def test_a_poison_message_is_dead_lettered_after_its_tries_and_retryable(
     state = client.app.state.bastion  # type: ignore[attr-defined]
     scanner = state.services[SCANNER]
     state.services[SCANNER] = _Crashing()
+    state.services["broker.relay"].dispatcher.max_tries = 1  # this test redelivers by hand, below
     response = client.post("/api/v1/scans", json={"items": [{"data": b64(jpeg(5)), "content_id": "p5"}]},
                            headers=platform_headers)
     job = response.json()["items"][0]["id"]
@@ -191,3 +192,53 @@ def test_a_poison_message_is_dead_lettered_after_its_tries_and_retryable(
     assert done["status"] == "done" and done["scan"]["scan_id"]
     assert client.post(f"/api/v1/scans/{job}/retry", headers=platform_headers).status_code == 409
     assert client.get("/api/v1/scan-jobs/dead", headers=platform_headers).json() == []
+
+
+def test_without_a_broker_the_servers_own_threads_run_the_batch(settings: Settings, clock: ManualClock, engine: Any,
+                                                                sessions: sessionmaker[Session]) -> None:
+    """`bastion serve`'s background (executor threads and relay) runs what the API queued, no broker needed."""
+    import time
+
+    from bastion.web.app import create_app
+
+    with TestClient(create_app(settings, clock=clock, engine=engine, background=True)) as client:
+        assert "broker" not in client.get("/readyz").json()
+        headers = api_key(client, sessions, clock)
+        answered = client.post("/api/v1/scans", json={"items": [{"data": b64(jpeg(i)), "content_id": f"s{i}"}
+                                                                for i in range(3)]}, headers=headers).json()["items"]
+        deadline = time.monotonic() + 60  # only a bound for a hung run
+        statuses: list[str] = []
+        while time.monotonic() < deadline:
+            statuses = [client.get(f"/api/v1/scans/{a['id']}", headers=headers).json()["status"] for a in answered]
+            if set(statuses) == {"done"}:
+                break
+            time.sleep(0.1)
+        assert statuses == ["done"] * 3
+
+
+class _FailingOnce:
+    """A scanner whose first call fails as a dropped database connection would; then the real one."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.calls = real, 0
+
+    def scan_bytes(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionResetError("connection to the database was reset")
+        return self.real.scan_bytes(*args, **kwargs)
+
+
+def test_without_a_broker_a_failed_try_is_run_again(client: TestClient, platform_headers: dict[str, str]) -> None:
+    import time
+
+    state = client.app.state.bastion  # type: ignore[attr-defined]
+    state.services[SCANNER] = flaky = _FailingOnce(state.services[SCANNER])
+    job = client.post("/api/v1/scans", json={"items": [{"data": b64(jpeg(6)), "content_id": "p6"}]},
+                      headers=platform_headers).json()["items"][0]["id"]
+    deadline = time.monotonic() + 30  # only a bound for a hung run; the retry comes after about a second
+    while client.get(f"/api/v1/scans/{job}", headers=platform_headers).json()["status"] != "done":
+        assert time.monotonic() < deadline, "the failed try was never run again"
+        time.sleep(0.1)
+    done = client.get(f"/api/v1/scans/{job}", headers=platform_headers).json()
+    assert flaky.calls == 2 and done["attempts"] == 2 and done["scan"]["scan_id"]

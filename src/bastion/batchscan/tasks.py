@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bastion.batchscan.models import FINAL, ScanJob
@@ -57,7 +58,7 @@ def run_job(ctx: TaskContext, payload: dict[str, Any]) -> None:
     if not _start(ctx, job_id, max_tries):
         return
     with ctx.sessions() as session, session.begin():
-        job = session.get(ScanJob, job_id, with_for_update=True, populate_existing=True)
+        job = _lock(session, job_id)
         if job is None or job.status != "running":
             return  # another delivery of the same message finished it meanwhile
         meta = UploadMeta(content_id=job.content_id, account_id=job.account_id, uploaded_at=job.uploaded_at,
@@ -83,7 +84,7 @@ def run_job(ctx: TaskContext, payload: dict[str, Any]) -> None:
 def _start(ctx: TaskContext, job_id: int, max_tries: int) -> bool:
     """Count this try before any work; False when there is nothing to do (finished, or now dead)."""
     with ctx.sessions() as session, session.begin():
-        job = session.get(ScanJob, job_id, with_for_update=True)
+        job = _lock(session, job_id)
         if job is None or job.status in FINAL:
             return False
         job.attempts += 1
@@ -95,6 +96,18 @@ def _start(ctx: TaskContext, job_id: int, max_tries: int) -> bool:
             return False
         job.status, job.started_at, job.worker = "running", ctx.clock.now(), WORKER_NAME
         return True
+
+
+def _lock(session: Session, job_id: int) -> ScanJob | None:
+    """The job, locked by a write before it is read.
+
+    A no-op UPDATE takes the row lock on PostgreSQL (like FOR UPDATE) and the write lock on
+    SQLite up front: a transaction that read first and wrote later could not upgrade there
+    once another thread had written ("database is locked"), however long the busy timeout.
+    """
+    session.execute(update(ScanJob).where(ScanJob.id == job_id).values(worker=ScanJob.worker)
+                    .execution_options(synchronize_session=False))
+    return session.get(ScanJob, job_id, populate_existing=True)
 
 
 def result_of(session: Session, job: ScanJob) -> dict[str, Any]:
@@ -134,6 +147,6 @@ def send_webhook(ctx: TaskContext, payload: dict[str, Any]) -> None:
                           headers={**headers, "Content-Type": "application/json"})
     response.raise_for_status()  # a refusal raises: the task is retried, then logged as failed
     with ctx.sessions() as session, session.begin():
-        job = session.get(ScanJob, job_id, with_for_update=True)
+        job = _lock(session, job_id)
         if job is not None and job.webhook_status == "pending":
             job.webhook_status, job.webhook_sent_at = "sent", ctx.clock.now()

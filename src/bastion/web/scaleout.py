@@ -23,17 +23,32 @@ CONFIG = "broker.config"
 
 
 class LocalDispatcher:
-    """No broker: `bastion serve`'s executor threads run the task; without them (tests, CLI) it runs inline."""
+    """No broker: `bastion serve`'s executor threads run the task; without them (tests, CLI) it runs inline.
 
-    def __init__(self, state: AppState) -> None:
-        self.state = state
+    A task that raises is run again after a backoff, up to `max_tries` in all, as a broker would
+    redeliver it (in memory only: the embedded mode has one process, and a restart starts afresh).
+    """
+
+    def __init__(self, state: AppState, max_tries: int = 5, base_delay: float = 0.5) -> None:
+        self.state, self.max_tries, self.base_delay = state, max_tries, base_delay
 
     def publish(self, task: str, queue: str, payload: dict[str, Any], message_id: int) -> None:
+        self._submit(task, payload, 1)
+
+    def _submit(self, task: str, payload: dict[str, Any], tries: int) -> None:
         executor = self.state.services.get("executor")
         if executor is None:
             ctx = TaskContext(sessions=self.state.sessions, clock=self.state.clock, services=self.state.services)
             executor = InlineExecutor(ctx)
-        executor.submit(task, payload)  # a task's failure is the task's to record (a job's status)
+
+        def again(future: Any) -> None:
+            if future.exception() is not None and tries < self.max_tries:
+                timer = threading.Timer(min(30.0, self.base_delay * 2 ** tries), self._submit,
+                                        args=(task, payload, tries + 1))
+                timer.daemon = True
+                timer.start()
+
+        executor.submit(task, payload).add_done_callback(again)
 
 
 def wire_broker(state: AppState) -> None:
@@ -52,7 +67,7 @@ def wire_broker(state: AppState) -> None:
         state.services[PROBE] = BrokerProbe(config.url)
         dispatcher: Any = CeleryDispatcher(make_celery(config))
     else:
-        dispatcher = LocalDispatcher(state)
+        dispatcher = LocalDispatcher(state, max_tries=config.max_tries)
     state.services[RELAY] = Relay(state.sessions, dispatcher, state.clock)
 
 
