@@ -1,7 +1,7 @@
 """Broker fixtures: the real RabbitMQ and Redis, never mocks.
 
-The URLs come from BASTION_TEST_AMQP_URL and BASTION_TEST_BROKER_REDIS_URL (or
-BASTION_TEST_REDIS_URL with a separate database number); `.ci/run` exports them after
+The URLs come from BASTION_TEST_AMQP_URL and BASTION_TEST_REDIS_URL (used on its own database
+number, 13, emptied first); `.ci/run` exports them after
 `scripts/test-services.sh` found or started the servers. When CI is set, a broker that is not
 configured or does not answer fails the test: the broker tests are never skipped there.
 """
@@ -9,7 +9,6 @@ configured or does not answer fails the test: the broker tests are never skipped
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from kombu.utils.url import maybe_sanitize_url
@@ -52,11 +51,7 @@ def redis_url() -> str:
 
 @pytest.fixture(params=["rabbitmq", "redis"])
 def broker_url(request: pytest.FixtureRequest) -> str:
-    """A live broker of each kind, with a fresh virtual host (RabbitMQ) or an emptied database (Redis)."""
+    """A live broker of each kind (the tests purge Bastion's queues before use)."""
     if request.param == "redis":
         return redis_url()
     return amqp_url()
-
-
-def fresh_queue_tag() -> str:
-    return uuid.uuid4().hex[:8]
