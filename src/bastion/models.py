@@ -10,6 +10,8 @@ from bastion.audit import models as _audit  # noqa: F401
 from bastion.authorities import models as _authorities  # noqa: F401
 from bastion.auth import models as _auth  # noqa: F401
 from bastion.banks import models as _banks  # noqa: F401
+from bastion.batchscan import models as _batchscan  # noqa: F401
+from bastion.broker import models as _broker  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
 from bastion.exchanges import models as _exchanges  # noqa: F401

@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "audit": {"clock", "db"},
     "executor": {"clock", "errors"},
     "timers": {"clock", "db", "executor"},
+    "broker": {"clock", "config", "db", "errors", "executor"},
     "orgsettings": {"audit", "clock", "db", "errors"},
     "auth": {"audit", "clock", "db", "errors", "mail"},
     "outbox": {"audit", "clock", "db", "errors", "executor", "timers"},
@@ -50,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
     "banks": {"audit", "clock", "db", "errors", "media"},
     "matching": {"banks", "clock", "executor", "media", "timers"},
     "scanning": {"clock", "db", "errors", "matching", "media"},
+    "batchscan": {"audit", "broker", "clock", "db", "errors", "executor", "media", "platform", "scanning"},
     "evidence": {"audit", "clock", "config", "db", "errors", "executor", "timers"},
     "actions": {"clock", "db", "errors", "executor", "outbox", "platform"},
     "mail": {"clock", "config", "db", "errors", "executor", "outbox"},
@@ -67,16 +69,16 @@ ALLOWED: dict[str, set[str]] = {
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},
     # every domain's tables, for Alembic and the test fixtures
-    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "cases", "evidence", "exchanges", "grievances", "legal", "mail",
+    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "batchscan", "broker", "cases", "evidence", "exchanges", "grievances", "legal", "mail",
                "ncmec", "notices", "orgsettings", "reports", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
-    "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
+    "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
             "executor", "exchanges", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "platform",
             "production", "scanning", "timers"},
     "reports": {"actions", "audit", "auth", "cases", "clock", "db", "errors", "executor", "grievances", "legal", "mail",
                 "ncmec", "scanning", "timers"},
-    "cli": {"audit", "auth", "banks", "clock", "config", "db", "dev", "errors", "evidence", "exchanges", "logs", "matching",
+    "cli": {"audit", "auth", "banks", "broker", "clock", "config", "db", "dev", "errors", "evidence", "exchanges", "logs", "matching",
             "media", "production", "scanning", "web", "reports"},
 }
 

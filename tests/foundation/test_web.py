@@ -92,10 +92,14 @@ def test_probes(client: TestClient) -> None:
 
 def test_readyz_reports_pending_migrations(client: TestClient, engine: Engine) -> None:
     with engine.begin() as connection:
-        connection.execute(text("DELETE FROM alembic_version"))
-        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
-    response = client.get("/readyz")
-    assert response.status_code == 503 and response.json()["status"] == "migrations_pending"
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503 and response.json()["status"] == "migrations_pending"
+    finally:  # the PostgreSQL database is shared by the session's tests, and truncation leaves this table alone
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
 
 
 def test_openapi_docs_are_for_signed_in_staff_only(client: TestClient, user_factory, clock) -> None:  # type: ignore[no-untyped-def]

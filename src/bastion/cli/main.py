@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bastion.cli import admin, detect, dev
+from bastion.cli import admin, detect, dev, worker
 from bastion.cli.common import console, friendly_errors
 from bastion.cli.evidence import evidence_app
 from bastion.cli.exchanges import exchanges_app
@@ -33,6 +33,7 @@ app.add_typer(reports_app, name="reports")
 app.command("hash")(detect.hash_command)
 app.command("scan")(detect.scan_command)
 app.command("rescan")(detect.rescan_command)
+app.command("worker")(worker.worker_command)
 
 
 @app.command()

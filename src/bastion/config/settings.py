@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     ncmec_environment: str = Field("test", pattern="^(test|production)$", description="NCMEC environment.")
     ncmec_base_url: str = Field("", description="CyberTipline API base URL (default: the environment's).")
     index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")
+    broker_url: str = Field("", description="Celery broker (amqp://… or redis://…); empty: tasks run in `bastion serve`.")
+    broker_max_tries: int = Field(5, ge=1, description="Deliveries of one task message before its work is dead-lettered.")
+    broker_visibility_timeout_seconds: int = Field(
+        3600, ge=1, description="Redis broker: how long an unacknowledged message waits before redelivery (> longest task).")
+    scan_queue_max_depth: int = Field(10_000, ge=1, description="Unfinished asynchronous scans past which the API answers 429.")
+    scan_batch_max_items: int = Field(500, ge=1, description="Most items in one asynchronous scan batch (larger: 413).")
+    scan_webhook_url: str = Field("", description="Where asynchronous scan results are POSTed (signed); empty: poll only.")
+    scan_webhook_secret: SecretStr | None = Field(None, description="HMAC secret signing scan webhooks (default: platform_secret).")
 
     @classmethod
     def settings_customise_sources(

@@ -29,7 +29,7 @@ from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
-from bastion.web import docs, errors
+from bastion.web import docs, errors, scaleout
 from bastion.web import hma
 from bastion.web.api import (
     account,
@@ -45,6 +45,7 @@ from bastion.web.api import (
     orgsettings,
     reports,
     scan,
+    scan_batch,
     transparency,
     users,
 )
@@ -85,6 +86,7 @@ def create_app(
     state = AppState(settings=settings, engine=engine, sessions=sessions, clock=clock,
                      secret=settings.secret_key_bytes(), matcher=matcher, scanner=scanner)
     wire_review(state)
+    scaleout.wire_broker(state)  # after every task is registered: a broker app registers them all
 
     app = FastAPI(title="Bastion", version=__version__, lifespan=_lifespan if background else None,
                   description="Child-safety and legal-process operations. JSON API under /api/v1.",
@@ -95,7 +97,7 @@ def create_app(
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
-                   banks.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
+                   banks.router, scan_batch.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
@@ -190,6 +192,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         name="bastion-ticker", daemon=True,
     )
     ticker.start()
+    relay = threading.Thread(target=state.services[scaleout.RELAY].run_forever, args=(stop, 1.0),
+                             name="bastion-relay", daemon=True)
+    relay.start()
     await asyncio.to_thread(state.matcher.load)
     with state.sessions() as session:
         schedule_snapshots(session, state.clock)
@@ -203,4 +208,5 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         stop.set()
         ticker.join(timeout=10)
+        relay.join(timeout=10)
         executor.shutdown()

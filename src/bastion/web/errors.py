@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bastion.auth.errors import AccountThrottled, NotAuthenticated, SecondFactorRequired
+from bastion.auth.errors import NotAuthenticated, SecondFactorRequired
 from bastion.errors import BastionError
 from bastion.media import MediaError
 
@@ -48,7 +48,8 @@ def _page(request: Request, status: int, title: str, detail: str) -> Response:
 
 
 async def bastion_error(request: Request, exc: BastionError) -> Response:
-    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, AccountThrottled) else None
+    retry = getattr(exc, "retry_after_seconds", None)  # throttled logins, a full queue, a broker outage
+    headers = {"Retry-After": str(retry)} if retry else None
     if wants_json(request):
         return _json(exc.status, exc.code, exc.message, headers, request)
     if isinstance(exc, SecondFactorRequired):

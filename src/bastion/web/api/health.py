@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from bastion.auth.permissions import Perm
 from bastion.db import migrate
 from bastion.web.guard import needs
+from bastion.web.scaleout import CONFIG, PROBE
 from bastion.web.state import get_state
 
 router = APIRouter(tags=["health"])
@@ -21,7 +22,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", dependencies=[needs(Perm.PUBLIC)])
 def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the newest migration."""
+    """The database answers, its schema is at the newest migration, and the broker (if configured) answers."""
     engine = get_state(request).engine
     try:
         current = migrate.current_revision(engine)
@@ -33,6 +34,15 @@ def readyz(request: Request) -> JSONResponse:
             {"status": "migrations_pending", "current": current, "head": head,
              "detail": "Run `bastion db upgrade`."}, status_code=503,
         )
+    state = get_state(request)
+    probe = state.services.get(PROBE)
+    if probe is not None:  # a broker is configured: without it no asynchronous work gets done
+        broker = state.services[CONFIG].redacted_url()
+        error = probe.error()
+        if error is not None:
+            return JSONResponse({"status": "broker_unavailable", "revision": current, "broker": broker,
+                                 "error": error}, status_code=503)
+        return JSONResponse({"status": "ready", "revision": current, "broker": broker})
     return JSONResponse({"status": "ready", "revision": current})
 
 
