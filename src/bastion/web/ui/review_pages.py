@@ -9,7 +9,7 @@ is audited.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from bastion.authorities import reports as authority_reports
 from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
+from bastion.cases import search as case_search
 from bastion.cases import service, wellness
 from bastion.cases.enforce import Enforcement, decide_case
 from bastion.cases.errors import ClaimRequired, NotRevealed
@@ -29,6 +30,7 @@ from bastion.cases.views import case_view
 from bastion.errors import BastionError
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.paging import next_url, parse_day
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,10 +38,20 @@ NO_STORE = {"Cache-Control": "no-store, private"}
 
 
 @router.get("/review")
-def review_queue(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_READ)
-                 ) -> Response:
+def review_queue(request: Request, account: str = "", content: str = "", hash: str = "", bank: str = "",
+                 status: str = "", reviewer: str = "", opened_from: str = Query("", alias="from"),
+                 opened_to: str = Query("", alias="to"), cursor: str = "", db: Session = Depends(get_db),
+                 principal: Principal = needs(Perm.CASES_READ)) -> Response:
+    """The open queue by urgency, or, with any filter, every matching case newest first; paged by keyset."""
     clock = get_state(request).clock
-    return render(request, "review.html", {"cases": service.queue(db, clock=clock), "now": clock.now(),
+    found = case_search.CaseFilter(account_id=account, content_id=content, hash=hash, bank=bank, status=status,
+                                   reviewer=reviewer, opened_from=parse_day(opened_from, "from"),
+                                   opened_to=parse_day(opened_to, "to"))
+    page = case_search.search(db, found, cursor=cursor or None)
+    params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    return render(request, "review.html", {"cases": page.rows, "now": clock.now(), "filters": params,
+                                           "searching": not found.is_queue(), "statuses": list(service.TRANSITIONS),
+                                           "next_url": next_url(request, page.next_cursor),
                                            "exposure": wellness.exposure(db, principal.user_id, clock)})
 
 
