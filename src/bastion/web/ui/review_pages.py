@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -20,7 +21,7 @@ from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.cases import search as case_search
-from bastion.cases import service, wellness
+from bastion.cases import autoaction, service, wellness
 from bastion.cases.enforce import Enforcement, decide_case
 from bastion.cases.errors import ClaimRequired, NotRevealed
 from bastion.cases.models import Case, CaseItem
@@ -256,9 +257,52 @@ def personal_settings_save(request: Request, key: str = Form(...), value: str = 
 @router.post("/cases/{case_id}/conclude")
 def case_conclude(request: Request, case_id: int, remove: bool = Form(False), restrict: str = Form(""),
                   preserve: bool = Form(False), report: bool = Form(False), add_to_bank: bool = Form(False),
-                  db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+                  next: bool = Form(False), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    """Conclude; with `next` (Submit & Next), the reviewer lands on the next case, already claimed."""
     clock = get_state(request).clock
     choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
-    return _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
+    done = _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
                                                           choice, clock=clock,
                                                           vault=get_state(request).services.get("evidence.vault")))
+    if not next or "error=" in done.headers.get("location", ""):
+        return done
+    following = service.next_case(db, acting_user(db, principal.user_id), clock=clock)
+    db.commit()
+    return RedirectResponse(f"/cases/{following.id}" if following else "/review?empty=1", status_code=303)
+
+
+# -- auto-action policies ---------------------------------------------------------------------------
+
+@router.get("/review/policies")
+def policies_page(request: Request, dry_run: int = 0, days: int = 7, db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.CASES_READ)) -> Response:
+    """Which policies act before review, on which banks, and what one would have done (a dry run)."""
+    from bastion.banks.models import Bank
+
+    clock = get_state(request).clock
+    result = autoaction.dry_run(db, autoaction.get_policy(db, dry_run), days=days, clock=clock) if dry_run else None
+    banks = list(db.scalars(select(Bank).where(Bank.kind == "match", Bank.deleted_at.is_(None)).order_by(Bank.name)))
+    return render(request, "review_policies.html", {"policies": autoaction.policies(db), "banks": banks,
+                                                    "dry": result, "dry_policy": dry_run, "days": days,
+                                                    "exact": autoaction.EXACT})
+
+
+@router.post("/review/policies")
+def policies_save(request: Request, name: str = Form(""), enabled: bool = Form(False), md5: bool = Form(False),
+                  sha256: bool = Form(False), remove: bool = Form(False), preserve: bool = Form(False),
+                  suspend: bool = Form(False), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
+    types = [t for t, on in (("md5", md5), ("sha256", sha256)) if on]
+    autoaction.save_policy(db, name=name, enabled=enabled, signal_types=types, remove=remove, preserve=preserve,
+                           suspend=suspend, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review/policies", status_code=303)
+
+
+@router.post("/review/policies/banks/{bank_id}")
+def policies_bank(request: Request, bank_id: int, high_confidence: bool = Form(False), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
+    autoaction.set_high_confidence(db, bank_id, high_confidence, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review/policies", status_code=303)
