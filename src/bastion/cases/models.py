@@ -101,6 +101,9 @@ class ReviewerExposure(Base):
     day: Mapped[date] = mapped_column(Date)
     revealed: Mapped[int] = mapped_column(Integer, default=0)
     reviewed: Mapped[int] = mapped_column(Integer, default=0)
+    #: A lead's lifting of the daily cap for this day: who, and why (also in the audit log).
+    cap_lifted_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    cap_lift_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ReviewerPreference(Base):

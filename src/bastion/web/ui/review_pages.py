@@ -23,7 +23,7 @@ from bastion.auth.principal import Principal
 from bastion.cases import search as case_search
 from bastion.cases import autoaction, service, wellness
 from bastion.cases.enforce import Enforcement, decide_case
-from bastion.cases.errors import ClaimRequired, NotRevealed
+from bastion.cases.errors import ClaimRequired, ExposureCapReached, NotRevealed
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
 from bastion.cases.policy import CLASSIFICATIONS, PERSONAL, set_personal, setting_for
@@ -53,13 +53,36 @@ def review_queue(request: Request, account: str = "", content: str = "", hash: s
     return render(request, "review.html", {"cases": page.rows, "now": clock.now(), "filters": params,
                                            "searching": not found.is_queue(), "statuses": list(service.TRANSITIONS),
                                            "next_url": next_url(request, page.next_cursor),
+                                           "capped": _capped_reviewers(db, principal, clock),
                                            "exposure": wellness.exposure(db, principal.user_id, clock)})
+
+
+def _capped_reviewers(db: Session, principal: Principal, clock: Clock) -> list[tuple[int, str, int]]:
+    """For a lead: reviewers stopped by today's cap, whom they may let continue."""
+    if not principal.can(Perm.MEDIA_REVEAL_ANY):
+        return []
+    from bastion.auth.models import User
+
+    return [(uid, getattr(db.get(User, uid), "username", str(uid)), n) for uid, n in wellness.capped_today(db, clock)]
+
+
+@router.post("/review/exposure/{user_id}/lift")
+def exposure_lift(request: Request, user_id: int, reason: str = Form(""), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.MEDIA_REVEAL_ANY)) -> Response:
+    """A review lead lets a capped reviewer continue today; the reason is required and audited."""
+    wellness.lift_cap(db, user_id, lead=principal.actor, reason=reason, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review", status_code=303)
 
 
 @router.post("/review/next")
 def review_next(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)
                 ) -> Response:
-    case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
+    try:
+        case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
+    except ExposureCapReached:
+        db.rollback()
+        return RedirectResponse("/review", status_code=303)  # the page says why
     db.commit()
     return RedirectResponse(f"/cases/{case.id}" if case else "/review?empty=1", status_code=303)
 
@@ -72,7 +95,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
     context = {
         "view": view, "now": state.clock.now(), "classifications": CLASSIFICATIONS, "error": error,
         "holder": service.holder_name(db, view.case),
-        "revealed": wellness.revealed_item(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
+        "revealed": wellness.on_page_load(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
         else None,
         "may_reveal": _may_reveal(db, view.case, principal, state.clock),
         "exposure": wellness.exposure(db, principal.user_id, state.clock),
@@ -80,6 +103,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
         "duties": authority_reports.duties(db, view.case),
     }
+    db.commit()  # a reveal lasts one page load: this one used it up
     return render(request, "case.html", context, headers=NO_STORE)
 
 
@@ -267,7 +291,11 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
                                                           vault=get_state(request).services.get("evidence.vault")))
     if not next or "error=" in done.headers.get("location", ""):
         return done
-    following = service.next_case(db, acting_user(db, principal.user_id), clock=clock)
+    try:
+        following = service.next_case(db, acting_user(db, principal.user_id), clock=clock)
+    except ExposureCapReached:
+        db.rollback()
+        return RedirectResponse("/review", status_code=303)  # the page says why
     db.commit()
     return RedirectResponse(f"/cases/{following.id}" if following else "/review?empty=1", status_code=303)
 

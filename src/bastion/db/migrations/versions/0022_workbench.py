@@ -1,4 +1,4 @@
-"""workbench: indexes for case, scan and audit search; auto-action policies; high-confidence banks
+"""workbench: indexes for case, scan and audit search; auto-action policies; high-confidence banks; the lifted exposure cap
 
 Revision ID: 0022_workbench
 Revises: 0019_report_versions
@@ -30,6 +30,9 @@ def upgrade() -> None:
     op.add_column("banks", sa.Column("high_confidence", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("cases", sa.Column("auto_policy", sa.String(length=100), nullable=False, server_default=""))
     op.add_column("cases", sa.Column("auto_actioned_at", utc, nullable=True))
+    op.add_column("reviewer_exposure", sa.Column("cap_lifted_by", sa.String(length=200), nullable=False,
+                                                 server_default=""))
+    op.add_column("reviewer_exposure", sa.Column("cap_lift_reason", sa.Text(), nullable=False, server_default=""))
     op.create_table(
         "auto_policies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -49,6 +52,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("auto_policies")
+    with op.batch_alter_table("reviewer_exposure") as batch:
+        batch.drop_column("cap_lift_reason")
+        batch.drop_column("cap_lifted_by")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("auto_actioned_at")
         batch.drop_column("auto_policy")
