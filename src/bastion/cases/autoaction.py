@@ -29,7 +29,7 @@ from bastion.actions import outbox
 from bastion.actions.models import ActionStatus
 from bastion.auth.models import User
 from bastion.banks.models import Bank
-from bastion.cases.models import AutoPolicy, Case, CaseItem
+from bastion.cases.models import AutoPolicy, Case
 from bastion.cases.service import _event, items_of
 from bastion.clock import Clock
 from bastion.errors import InvalidInput, NotFound
