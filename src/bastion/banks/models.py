@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger, Boolean, ColumnElement, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, or_,
+    BigInteger, Boolean, ColumnElement, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, false,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +26,8 @@ class Bank(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(255), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Exact matches here may be acted on before review, if an auto-action policy says so.
+    high_confidence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     matching_enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

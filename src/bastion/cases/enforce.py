@@ -19,6 +19,7 @@ from bastion.actions.models import ActionStatus
 from bastion.auth.models import User
 from bastion.banks import service as banks
 from bastion.banks.errors import BankNotFound
+from bastion.cases import autoaction
 from bastion.cases.models import Case, CaseItem
 from bastion.cases.service import REMOVAL_TIMER, _event, conclude, items_of, transition
 from bastion.clock import Clock
@@ -59,6 +60,7 @@ def decide_case(session: Session, case: Case, user: User, choice: Enforcement, *
 
         raise InvalidInput("restrict must be empty, 'suspend' or 'limit'.")
     status = conclude(session, case, user, clock=clock)
+    autoaction.reverse_rejected(session, case, user, clock=clock)
     if status == "confirmed":
         _enforce(session, case, user, choice, clock)
         if choice.preserve and vault is not None:

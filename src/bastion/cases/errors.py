@@ -37,3 +37,9 @@ class ClaimRequired(BastionError):
     def __init__(self) -> None:
         super().__init__("Claim this case before revealing its media: only the reviewer holding a case, or a review "
                          "lead, sees it unblurred.")
+
+
+class ExposureCapReached(Conflict):
+    """The reviewer has revealed today's capped number of items: no more cases until tomorrow or a lead lifts it."""
+
+    code = "exposure_cap_reached"

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from bastion.cases import autoaction
 from bastion.cases.models import CaseItem
 from bastion.cases.service import open_or_extend
 from bastion.clock import Clock
@@ -34,5 +35,6 @@ class CaseOpener:
 
     def __call__(self, session: Session, scan: Scan, matches: Sequence[Any], data: bytes | None) -> None:
         ref = self.media.keep(session, data, scan=scan) if (self.media is not None and data) else ""
-        open_or_extend(session, account_id=scan.account_id, scan_id=scan.id, content_id=scan.content_id,
-                       matches=matches, media_ref=ref, clock=self.clock)
+        case = open_or_extend(session, account_id=scan.account_id, scan_id=scan.id, content_id=scan.content_id,
+                              matches=matches, media_ref=ref, clock=self.clock)
+        autoaction.apply(session, case, scan, matches, clock=self.clock)

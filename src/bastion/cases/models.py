@@ -19,15 +19,18 @@ class Case(Base):
     account_id: Mapped[str] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0, index=True)
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     removal_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     removal_policy: Mapped[str] = mapped_column(String(100), default="")
-    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     classification: Mapped[str] = mapped_column(String(8), default="")
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: Set when an auto-action policy acted before any person reviewed the case (see `autoaction`).
+    auto_policy: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    auto_actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class CaseItem(Base):
@@ -39,9 +42,9 @@ class CaseItem(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     scan_id: Mapped[int] = mapped_column(BigId, index=True)
-    content_id: Mapped[str] = mapped_column(String(255), default="")
+    content_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     bank_id: Mapped[int] = mapped_column(Integer)
-    bank_name: Mapped[str] = mapped_column(String(255))
+    bank_name: Mapped[str] = mapped_column(String(255), index=True)
     bank_source: Mapped[str] = mapped_column(String(255), default="")
     entry_id: Mapped[int] = mapped_column(BigId)
     signal_type: Mapped[str] = mapped_column(String(32))
@@ -54,7 +57,7 @@ class CaseItem(Base):
     classification: Mapped[str] = mapped_column(String(8), default="")
     annotations: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text, default="")
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
@@ -98,6 +101,9 @@ class ReviewerExposure(Base):
     day: Mapped[date] = mapped_column(Date)
     revealed: Mapped[int] = mapped_column(Integer, default=0)
     reviewed: Mapped[int] = mapped_column(Integer, default=0)
+    #: A lead's lifting of the daily cap for this day: who, and why (also in the audit log).
+    cap_lifted_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    cap_lift_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ReviewerPreference(Base):
@@ -110,3 +116,20 @@ class ReviewerPreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(100))
     value: Mapped[str] = mapped_column(Text)
+
+
+class AutoPolicy(Base):
+    """Act before human review on exact-hash matches in high-confidence banks. Data, so changes are audited."""
+
+    __tablename__ = "auto_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    signal_types: Mapped[str] = mapped_column(String(64), default="md5 sha256")  # space-separated
+    remove: Mapped[bool] = mapped_column(Boolean, default=True)
+    preserve: Mapped[bool] = mapped_column(Boolean, default=True)
+    suspend: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200), default="")

@@ -25,6 +25,9 @@ register("review.own_bank", str, "OWN_CONFIRMED", "Bank that confirmed items are
 register("wellness.blur", bool, True, "Show media blurred until a reviewer reveals an item.")
 register("wellness.greyscale", bool, True, "Show media in greyscale until a reviewer reveals an item.")
 register("wellness.daily_soft_limit", int, 100, "Items a reviewer may reveal in a day before a break is suggested.")
+register("wellness.daily_cap", int, 0,
+         "Items a reviewer may reveal in a day before no more cases are assigned to them (0: no cap). "
+         "A review lead may lift it for the day, with a reason.")
 
 #: Settings a reviewer may override for themselves (never the review policy).
 PERSONAL = ("wellness.blur", "wellness.greyscale", "wellness.daily_soft_limit")

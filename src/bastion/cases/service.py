@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit, timers
 from bastion.auth.models import User
+from bastion.cases import wellness
 from bastion.cases.errors import CaseHeld, CaseNotFound, DecisionRefused, InvalidTransition, NotRevealed
 from bastion.cases.media import VAULT_PREFIX
 from bastion.cases.models import Case, CaseEvent, CaseItem, EntryFeedback
@@ -134,6 +135,8 @@ def holder_name(session: Session, case: Case) -> str:
 
 def claim(session: Session, case: Case, user: User, *, clock: Clock) -> Case:
     """Take the case exclusively for `review.claim_minutes`; refused, naming the holder, if someone has it."""
+    if not (_claim_live(case, clock) and case.claimed_by == user.id):
+        wellness.check_cap(session, user.id, clock)
     if _claim_live(case, clock) and case.claimed_by != user.id:
         raise CaseHeld(f"Case {case.id} is being reviewed by {holder_name(session, case)} "
                        f"until {case.claim_expires_at:%H:%M} UTC.")
@@ -284,5 +287,6 @@ def conclude(session: Session, case: Case, user: User, *, clock: Clock) -> str:
         case.classification = min((i.classification for i in confirmed), key=lambda c: order.get(c, 9))
     transition(session, case, to, actor=user.username, clock=clock, kind=to)
     case.claimed_by, case.claim_expires_at = None, None
+    wellness.forget_case(session, [i.id for i in items])
     timers.cancel(session, subject=f"case:{case.id}", kind=REMOVAL_TIMER) if to == "dismissed" else None
     return to

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastion.banks.models import Bank
 from bastion.cases.models import Case, CaseEvent, CaseItem
 from bastion.cases.service import events_of, items_of
 from bastion.scanning.models import Scan
@@ -19,6 +20,7 @@ class ItemView:
     item: CaseItem
     scan: Scan | None
     metadata: dict[str, Any]
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,22 @@ class CaseView:
 def case_view(session: Session, case: Case) -> CaseView:
     items = items_of(session, case.id)
     scans = {s.id: s for s in session.scalars(select(Scan).where(Scan.id.in_([i.scan_id for i in items])))} if items else {}
-    views = [ItemView(i, scans.get(i.scan_id), json.loads(scans[i.scan_id].metadata_json) if i.scan_id in scans else {})
-             for i in items]
+    thresholds = dict(session.execute(select(Bank.id, Bank.pdq_threshold).where(
+        Bank.id.in_({i.bank_id for i in items}))).all()) if items else {}
+    views = [ItemView(i, scans.get(i.scan_id), json.loads(scans[i.scan_id].metadata_json) if i.scan_id in scans else {},
+                      why_here(i, thresholds.get(i.bank_id))) for i in items]
     prior = list(session.scalars(select(Case).where(Case.account_id == case.account_id, Case.id != case.id)
                                  .order_by(Case.id.desc()).limit(20)))
     return CaseView(case, views, events_of(session, case.id), prior)
+
+
+def why_here(item: CaseItem, threshold: int | None) -> str:
+    """One line for the reviewer: the rule that matched, the bank, the distance. Text only, never media."""
+    bank = f"{item.bank_name} entry #{item.entry_id}" + (f" ({item.bank_source})" if item.bank_source else "")
+    if item.signal_type in ("md5", "sha256", "sha1"):
+        rule = f"exact {item.signal_type.upper()} match (the same file)"
+    else:
+        limit = f" within the bank's threshold of {threshold}" if threshold is not None else ""
+        rule = f"{item.signal_type.upper()} perceptual match at distance {item.distance}{limit}"
+    category = f"; listed as {item.category}" if item.category else ""
+    return f"{rule} against {bank}{category}."

@@ -220,6 +220,9 @@ def _file_plan(session: Session, case: Case, item: CaseItem, scan: Scan | None, 
                   OriginalFileHash(value=scan.sha256, hash_type="SHA256")]
     source = f" ({item.bank_source})" if item.bank_source else ""
     extra = [f"Matched {item.bank_name}{source} entry {item.entry_id}: {item.signal_type} distance {item.distance}."]
+    if case.auto_actioned_at is not None:
+        extra.append(f"Actioned automatically on an exact hash match (policy {case.auto_policy}) before human review; "
+                     f"a reviewer then confirmed it{'' if item.viewed else ' without viewing the file'}.")
     if unknown:
         extra.append("Reviewer annotations: " + " ".join(unknown))
     upload_ip = None

@@ -26,7 +26,7 @@ class Scan(Base):
     metadata_json: Mapped[str] = mapped_column(Text, default="{}")
     md5: Mapped[str] = mapped_column(String(32), index=True)
     sha1: Mapped[str] = mapped_column(String(40))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdq: Mapped[str] = mapped_column(String(64), default="")
     pdq_quality: Mapped[int] = mapped_column(Integer, default=0)
     pdq_dihedral: Mapped[str] = mapped_column(Text, default="")

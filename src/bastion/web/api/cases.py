@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,8 @@ from bastion.actions import outbox
 from bastion.cases import service
 from bastion.cases.enforce import Enforcement, decide_case
 from bastion.cases.models import Case, CaseItem
+from bastion.cases.search import CaseFilter, search
+from bastion.db import keyset
 from bastion.cases.views import case_view
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
@@ -66,8 +68,22 @@ class Note(BaseModel):
 
 
 @router.get("", dependencies=[needs(Perm.CASES_READ)])
-def list_open(request: Request, db: Session = Depends(get_db)) -> list[CaseOut]:
-    return [CaseOut.of(c) for c in service.queue(db, clock=get_state(request).clock)]
+def list_open(request: Request, response: Response, account_id: str = "", content_id: str = "", hash: str = "",
+              bank: str = "", status: str = "", reviewer: str = "", opened_from: date | None = None,
+              opened_to: date | None = None, cursor: str = "", limit: int = Query(keyset.DEFAULT_PAGE),
+              db: Session = Depends(get_db)) -> list[CaseOut]:
+    """With no filter, the open queue by urgency; with any, matching cases newest first.
+
+    Keyset-paged: when there is more, the `X-Next-Cursor` header (and a `Link: rel="next"`)
+    gives the cursor to pass back as `cursor`. Items, events and media are not listed here.
+    """
+    found = CaseFilter(account_id=account_id, content_id=content_id, hash=hash, bank=bank, status=status,
+                       reviewer=reviewer, opened_from=opened_from, opened_to=opened_to)
+    page = search(db, found, cursor=cursor or None, limit=limit)
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    return [CaseOut.of(c) for c in page.rows]
 
 
 @router.get("/{case_id}", dependencies=[needs(Perm.CASES_READ)])

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from bastion.auth.principal import Principal
 from bastion.errors import InvalidInput
 from bastion.matching.banked import BankMatch
 from bastion.media import MediaTooLarge
+from bastion.scanning import search as scan_search
 from bastion.scanning import views
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.media.video_formats import sniff_container
@@ -147,9 +148,18 @@ class ScanRow(BaseModel):
 
 
 @router.get("/scans", dependencies=[needs(Perm.SCAN_READ)])
-def recent_scans(db: Session = Depends(get_db), limit: int = Query(50, ge=1, le=500),
-                 matched_only: bool = Query(False)) -> list[ScanRow]:
-    scans = views.recent_scans(db, limit=limit, matched_only=matched_only)
+def recent_scans(request: Request, response: Response, limit: int = Query(50, ge=1, le=500),
+                 matched_only: bool = Query(False), account_id: str = "", content_id: str = "", hash: str = "",
+                 since: date | None = None, until: date | None = None, cursor: str = "",
+                 db: Session = Depends(get_db)) -> list[ScanRow]:
+    """Newest first, filtered by exact values; keyset-paged through `X-Next-Cursor` (and `Link: rel="next"`)."""
+    page = scan_search.search(db, scan_search.ScanFilter(account_id=account_id, content_id=content_id, hash=hash,
+                                                         matched_only=matched_only, since=since, until=until),
+                              cursor=cursor or None, limit=limit)
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    scans = page.rows
     matches = views.matches_by_scan(db, [s.id for s in scans])
     return [_row(s, matches[s.id]) for s in scans]
 

@@ -15,6 +15,8 @@ from bastion.errors import BastionError
 from bastion.scanning import views as scans
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.audit import reading as audit_reading
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -127,9 +129,14 @@ def keys_revoke(request: Request, key_id: int, db: Session = Depends(get_db),
 
 
 @router.get("/audit", dependencies=[needs(Perm.AUDIT_READ)])
-def audit_page(request: Request, db: Session = Depends(get_db)) -> Response:
-    rows = [(r, audit.details_of(r)) for r in audit.recent(db, limit=200)]
-    return render(request, "audit.html", {"rows": rows, "verify": audit.verify(db)})
+def audit_page(request: Request, actor: str = "", action: str = "", subject: str = "", cursor: str = "",
+               db: Session = Depends(get_db)) -> Response:
+    """The log newest first, filtered by exact actor, action and subject, paged by keyset."""
+    page = audit_reading.page(db, actor=actor, action=action, subject=subject, cursor=cursor or None, limit=200)
+    rows = [(r, audit.details_of(r)) for r in page.rows]
+    filters = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    return render(request, "audit.html", {"rows": rows, "verify": audit.verify(db), "filters": filters,
+                                          "next_url": next_url(request, page.next_cursor)})
 
 
 @router.get("/settings", dependencies=[needs(Perm.SETTINGS_READ)])

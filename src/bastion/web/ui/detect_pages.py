@@ -10,10 +10,12 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.banks import service
 from bastion.errors import BastionError
+from bastion.scanning import search as scan_search
 from bastion.scanning import views
 from bastion.web.api.banks import import_upload
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.paging import next_url, parse_day
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -75,8 +77,16 @@ def bank_enable(request: Request, name: str, enabled: bool = Form(...), db: Sess
 
 
 @router.get("/scans", dependencies=[needs(Perm.SCAN_READ)])
-def scans_page(request: Request, db: Session = Depends(get_db), matched: bool = Query(False)) -> Response:
-    scans = views.recent_scans(db, limit=100, matched_only=matched)
+def scans_page(request: Request, db: Session = Depends(get_db), matched: bool = Query(False), account: str = "",
+               content: str = "", hash: str = "", since: str = Query("", alias="from"),
+               until: str = Query("", alias="to"), cursor: str = "") -> Response:
+    """Scans newest first, filtered by exact values, paged by keyset: hashes and metadata, never media."""
+    page = scan_search.search(db, scan_search.ScanFilter(account_id=account, content_id=content, hash=hash,
+                                                         matched_only=matched, since=parse_day(since, "from"),
+                                                         until=parse_day(until, "to")), cursor=cursor or None)
+    scans = page.rows
     matches = views.matches_by_scan(db, [s.id for s in scans])
-    return render(request, "scans.html", {"scans": scans, "matches": matches, "matched": matched,
+    filters = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    return render(request, "scans.html", {"scans": scans, "matches": matches, "matched": matched, "filters": filters,
+                                          "next_url": next_url(request, page.next_cursor),
                                           "index": get_state(request).matcher.status()})

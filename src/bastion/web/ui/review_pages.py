@@ -9,8 +9,9 @@ is audited.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -19,9 +20,10 @@ from bastion.authorities import reports as authority_reports
 from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.cases import service, wellness
+from bastion.cases import search as case_search
+from bastion.cases import autoaction, service, wellness
 from bastion.cases.enforce import Enforcement, decide_case
-from bastion.cases.errors import ClaimRequired, NotRevealed
+from bastion.cases.errors import ClaimRequired, ExposureCapReached, NotRevealed
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
 from bastion.cases.policy import CLASSIFICATIONS, PERSONAL, set_personal, setting_for
@@ -29,6 +31,7 @@ from bastion.cases.views import case_view
 from bastion.errors import BastionError
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.paging import next_url, parse_day
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,17 +39,50 @@ NO_STORE = {"Cache-Control": "no-store, private"}
 
 
 @router.get("/review")
-def review_queue(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_READ)
-                 ) -> Response:
+def review_queue(request: Request, account: str = "", content: str = "", hash: str = "", bank: str = "",
+                 status: str = "", reviewer: str = "", opened_from: str = Query("", alias="from"),
+                 opened_to: str = Query("", alias="to"), cursor: str = "", db: Session = Depends(get_db),
+                 principal: Principal = needs(Perm.CASES_READ)) -> Response:
+    """The open queue by urgency, or, with any filter, every matching case newest first; paged by keyset."""
     clock = get_state(request).clock
-    return render(request, "review.html", {"cases": service.queue(db, clock=clock), "now": clock.now(),
+    found = case_search.CaseFilter(account_id=account, content_id=content, hash=hash, bank=bank, status=status,
+                                   reviewer=reviewer, opened_from=parse_day(opened_from, "from"),
+                                   opened_to=parse_day(opened_to, "to"))
+    page = case_search.search(db, found, cursor=cursor or None)
+    params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    return render(request, "review.html", {"cases": page.rows, "now": clock.now(), "filters": params,
+                                           "searching": not found.is_queue(), "statuses": list(service.TRANSITIONS),
+                                           "next_url": next_url(request, page.next_cursor),
+                                           "capped": _capped_reviewers(db, principal, clock),
                                            "exposure": wellness.exposure(db, principal.user_id, clock)})
+
+
+def _capped_reviewers(db: Session, principal: Principal, clock: Clock) -> list[tuple[int, str, int]]:
+    """For a lead: reviewers stopped by today's cap, whom they may let continue."""
+    if not principal.can(Perm.MEDIA_REVEAL_ANY):
+        return []
+    from bastion.auth.models import User
+
+    return [(uid, getattr(db.get(User, uid), "username", str(uid)), n) for uid, n in wellness.capped_today(db, clock)]
+
+
+@router.post("/review/exposure/{user_id}/lift")
+def exposure_lift(request: Request, user_id: int, reason: str = Form(""), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.MEDIA_REVEAL_ANY)) -> Response:
+    """A review lead lets a capped reviewer continue today; the reason is required and audited."""
+    wellness.lift_cap(db, user_id, lead=principal.actor, reason=reason, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review", status_code=303)
 
 
 @router.post("/review/next")
 def review_next(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)
                 ) -> Response:
-    case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
+    try:
+        case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
+    except ExposureCapReached:
+        db.rollback()
+        return RedirectResponse("/review", status_code=303)  # the page says why
     db.commit()
     return RedirectResponse(f"/cases/{case.id}" if case else "/review?empty=1", status_code=303)
 
@@ -59,7 +95,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
     context = {
         "view": view, "now": state.clock.now(), "classifications": CLASSIFICATIONS, "error": error,
         "holder": service.holder_name(db, view.case),
-        "revealed": wellness.revealed_item(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
+        "revealed": wellness.on_page_load(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
         else None,
         "may_reveal": _may_reveal(db, view.case, principal, state.clock),
         "exposure": wellness.exposure(db, principal.user_id, state.clock),
@@ -67,6 +103,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
         "duties": authority_reports.duties(db, view.case),
     }
+    db.commit()  # a reveal lasts one page load: this one used it up
     return render(request, "case.html", context, headers=NO_STORE)
 
 
@@ -244,9 +281,56 @@ def personal_settings_save(request: Request, key: str = Form(...), value: str = 
 @router.post("/cases/{case_id}/conclude")
 def case_conclude(request: Request, case_id: int, remove: bool = Form(False), restrict: str = Form(""),
                   preserve: bool = Form(False), report: bool = Form(False), add_to_bank: bool = Form(False),
-                  db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+                  next: bool = Form(False), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    """Conclude; with `next` (Submit & Next), the reviewer lands on the next case, already claimed."""
     clock = get_state(request).clock
     choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
-    return _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
+    done = _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
                                                           choice, clock=clock,
                                                           vault=get_state(request).services.get("evidence.vault")))
+    if not next or "error=" in done.headers.get("location", ""):
+        return done
+    try:
+        following = service.next_case(db, acting_user(db, principal.user_id), clock=clock)
+    except ExposureCapReached:
+        db.rollback()
+        return RedirectResponse("/review", status_code=303)  # the page says why
+    db.commit()
+    return RedirectResponse(f"/cases/{following.id}" if following else "/review?empty=1", status_code=303)
+
+
+# -- auto-action policies ---------------------------------------------------------------------------
+
+@router.get("/review/policies")
+def policies_page(request: Request, dry_run: int = 0, days: int = 7, db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.CASES_READ)) -> Response:
+    """Which policies act before review, on which banks, and what one would have done (a dry run)."""
+    from bastion.banks.models import Bank
+
+    clock = get_state(request).clock
+    result = autoaction.dry_run(db, autoaction.get_policy(db, dry_run), days=days, clock=clock) if dry_run else None
+    banks = list(db.scalars(select(Bank).where(Bank.kind == "match", Bank.deleted_at.is_(None)).order_by(Bank.name)))
+    return render(request, "review_policies.html", {"policies": autoaction.policies(db), "banks": banks,
+                                                    "dry": result, "dry_policy": dry_run, "days": days,
+                                                    "exact": autoaction.EXACT})
+
+
+@router.post("/review/policies")
+def policies_save(request: Request, name: str = Form(""), enabled: bool = Form(False), md5: bool = Form(False),
+                  sha256: bool = Form(False), remove: bool = Form(False), preserve: bool = Form(False),
+                  suspend: bool = Form(False), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
+    types = [t for t, on in (("md5", md5), ("sha256", sha256)) if on]
+    autoaction.save_policy(db, name=name, enabled=enabled, signal_types=types, remove=remove, preserve=preserve,
+                           suspend=suspend, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review/policies", status_code=303)
+
+
+@router.post("/review/policies/banks/{bank_id}")
+def policies_bank(request: Request, bank_id: int, high_confidence: bool = Form(False), db: Session = Depends(get_db),
+                  principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
+    autoaction.set_high_confidence(db, bank_id, high_confidence, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review/policies", status_code=303)

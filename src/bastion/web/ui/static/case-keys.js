@@ -12,6 +12,9 @@
       x: () => { const s = items[current] && items[current].querySelector("form.reject input[name=reason]"); if (s) s.focus(); },
       e: () => { const b = document.getElementById("escalate"); if (b) b.focus(); },
       h: () => { const b = document.getElementById("hide"); if (b) b.click(); },
+      // Submit & Next: conclude with the choices shown and open the next case; "n" alone takes the next case.
+      s: () => { const b = document.getElementById("conclude-next"); if (b) b.click(); },
+      n: () => { const f = document.getElementById("next-case-form"); if (f) f.submit(); },
     };
     if (keys[ev.key]) { ev.preventDefault(); keys[ev.key](); }
   });

@@ -1,0 +1,101 @@
+"""In a real browser: a reviewer searches cases, and works through the queue with the keyboard (Submit & Next)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from bastion.auth import totp, users
+from bastion.auth.roles import Role
+from bastion.cases.models import Case, CaseItem
+from bastion.clock import SystemClock
+from bastion.config import Settings
+from bastion.db import make_engine, make_sessionmaker
+from bastion.web.app import create_app
+from tests.conftest import PASSWORD, SECRET
+from tests.livehttp import serve
+
+
+@pytest.fixture
+def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
+    """A live Bastion with one reviewer and three open cases, one matched item each (no media needed)."""
+    settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, secret_key=SECRET)
+    engine = make_engine(sqlite_url)
+    app = create_app(settings, engine=engine)
+    secret, clock = totp.new_secret(), SystemClock()
+    with make_sessionmaker(engine)() as session:
+        user = users.create_user(session, username="rita", role=Role.REVIEWER, password=PASSWORD, email="",
+                                 actor="test", clock=clock)
+        user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+        now = clock.now()
+        for n, (account, signal, distance) in enumerate((("acct-a", "pdq", 6), ("acct-b", "md5", 0),
+                                                         ("acct-c", "pdq", 12))):
+            case = Case(account_id=account, status="new", priority=100 - n, opened_at=now, updated_at=now,
+                        removal_due_at=now + timedelta(hours=24))
+            session.add(case)
+            session.flush()
+            session.add(CaseItem(case_id=case.id, scan_id=1000 + n, content_id=f"post-{account}", bank_id=1,
+                                 bank_name="KNOWN", bank_source="industry", entry_id=7 + n, signal_type=signal,
+                                 distance=distance, category="B2", added_at=now))
+        session.commit()
+    with serve(app) as url:
+        yield url, secret
+    engine.dispose()
+
+
+def _login(page, url: str, secret: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/login")
+    page.fill("#username", "rita")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/login/totp$"))
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("#totp-submit")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_search_finds_cases_by_account_and_shows_no_media(page, world) -> None:  # type: ignore[no-untyped-def]
+    url, secret = world
+    _login(page, url, secret)
+    page.goto(f"{url}/review")
+    assert page.locator("#queue tbody tr").count() == 3
+    page.click("#case-search-box summary")
+    page.fill("#case-search input[name=account]", "acct-b")
+    page.click("#search-cases")
+    page.wait_for_selector("#search-heading")
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == 1 and "acct-b" in rows.inner_text()
+    assert page.locator("img").count() == 0  # search shows metadata only
+    page.fill("#case-search input[name=hash]", "123")
+    page.click("#search-cases")
+    assert "MD5" in page.content()  # the bounded search says what it needs
+    page.goto(f"{url}/review?bank=KNOWN&status=new")
+    assert page.locator("#queue tbody tr").count() == 3
+
+
+def test_submit_and_next_from_the_keyboard(page, world) -> None:  # type: ignore[no-untyped-def]
+    url, secret = world
+    _login(page, url, secret)
+    page.goto(f"{url}/review")
+    page.click("#next-case")
+    page.wait_for_url(re.compile(r"/cases/\d+$"))
+    first = page.url
+    assert "acct-a" in page.inner_text("h1 + p")
+    why = page.inner_text("p.why")
+    assert "PDQ perceptual match at distance 6" in why and "KNOWN entry #7" in why
+    page.locator("article.item").first.focus()
+    page.keyboard.press("x")  # not a match: the reason field takes focus
+    page.keyboard.type("a different picture")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("article.item .decision:text('not_match')")
+    page.keyboard.press("s")  # Submit & Next: conclude this case and open the next one, claimed
+    page.wait_for_url(lambda u: u != first and re.search(r"/cases/\d+$", u) is not None)
+    assert "acct-b" in page.inner_text("h1 + p")
+    assert "exact MD5 match (the same file)" in page.inner_text("p.why")
+    assert page.locator("#release").count() == 1  # already claimed for the reviewer
+    page.goto(first)
+    assert page.inner_text("#case-status") == "dismissed"
