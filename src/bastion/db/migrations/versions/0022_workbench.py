@@ -1,7 +1,7 @@
 """workbench: indexes for case, scan and audit search; auto-action policies; high-confidence banks; the lifted exposure cap
 
 Revision ID: 0022_workbench
-Revises: 0019_report_versions
+Revises: 0021_broker
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import bastion.db.base
 
 revision = "0022_workbench"
-down_revision = "0019_report_versions"
+down_revision = "0021_broker"
 branch_labels = None
 depends_on = None
 
