@@ -11,6 +11,7 @@ from bastion.authorities import models as _authorities  # noqa: F401
 from bastion.auth import models as _auth  # noqa: F401
 from bastion.banks import models as _banks  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401
+from bastion.dsa import models as _dsa  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
 from bastion.grievances import models as _grievances  # noqa: F401
 from bastion.legal import models as _legal  # noqa: F401

@@ -20,6 +20,7 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
 from bastion.evidence import anchors
+from bastion.dsa import tasks as dsa_tasks
 from bastion.reports import monthly as monthly_reports
 from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.media import DecodeLimits, isolation
@@ -136,6 +137,7 @@ def wire_review(state: AppState) -> None:
     import bastion.appeals.service  # noqa: F401  (registers appeals.deadline)
     import bastion.grievances.service  # noqa: F401  (registers grievances.reminder and grievances.deadline)
     import bastion.reports.monthly  # noqa: F401  (registers reports.india_monthly)
+    import bastion.dsa.tasks  # noqa: F401  (registers dsa.submit)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
     from bastion.ncmec.config import NcmecConfig
@@ -147,6 +149,8 @@ def wire_review(state: AppState) -> None:
     state.services[MATCHER_SERVICE] = state.matcher
     state.services[VAULT_SERVICE] = opener.media.vault
     bastion.ncmec.tasks.wire(state.services, NcmecConfig.from_settings(settings))  # the CyberTipline client, if configured
+    bastion.dsa.tasks.wire(state.services, settings.dsa_tdb_url,  # the DSA Transparency Database, if configured
+                           settings.dsa_tdb_token.get_secret_value() if settings.dsa_tdb_token else "")
     settings = state.settings
     if settings.platform_url and settings.platform_secret:
         from bastion.platform.http_connector import HttpPlatformConnector
@@ -184,6 +188,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     with state.sessions() as session:
         schedule_snapshots(session, state.clock)
         monthly_reports.schedule(session, state.clock)
+        dsa_tasks.schedule(session, state.clock)
         if state.settings.audit_anchor_dir:
             state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
             anchors.schedule(session, state.clock, at=state.clock.now())
