@@ -56,6 +56,7 @@ from bastion.web.ui import (
     admin_pages,
     appeal_pages,
     auth_pages,
+    dsa_pages,
     authority_pages,
     detect_pages,
     grievance_pages,
@@ -99,7 +100,7 @@ def create_app(
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
-                   transparency_pages.router,
+                   transparency_pages.router, dsa_pages.router,
                    docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
