@@ -21,7 +21,7 @@ from bastion.dev.ncmec import StandinServer
 from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
 from bastion.dev.serving import BackgroundServer
 
-__all__ = ["DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
+__all__ = ["DEMO_DSA_PORT", "DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
 
 DEMO_PLATFORM_PORT = 8020
 DEMO_NCMEC_PORT = 8010
