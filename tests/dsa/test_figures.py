@@ -141,3 +141,26 @@ def test_the_dsa_report_is_provisional_while_its_period_runs(db: Session, clock:
     assert report["own_initiative"]["decisions"] == 0 and report["appeals"]["median_hours_to_decide"] is None
 
 
+
+
+def test_the_cli_writes_the_template_csv(sessions, engine, tmp_path, clock: ManualClock,  # type: ignore[no-untyped-def]
+                                         monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app
+    from bastion.config import get_settings
+
+    with sessions() as session, session.begin():
+        seed_appeals(session, clock)
+    monkeypatch.setenv("BASTION_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("BASTION_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["reports", "build", "--kind", "dsa-transparency", "--period", "2026-01",
+                                          "--format", "csv"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    table = {(r[0], r[1], r[2]): r[3] for r in csv.reader(io.StringIO(result.output))}
+    assert table[("1.5", "Number of decisions upheld", "")] == "2"
+    assert table[("1.5", "Median time to decide a complaint (hours)", "")] == "27.0"
