@@ -8,8 +8,9 @@ reviewer; the puid is the notice's own reference, so the same notice can never b
 Mapping (documented in docs/dsa.md):
 - removal of a post -> decision_visibility CONTENT_REMOVED; an account suspension -> decision_account
   SUSPENDED; a limited account -> decision_provision PARTIAL_SUSPENSION;
-- a case classified as CSAM -> ground ILLEGAL_CONTENT (the legal ground the user was told), category PROTECTION_OF_MINORS, keyword
-  CHILD_SEXUAL_ABUSE_MATERIAL; otherwise -> ground INCOMPATIBLE_CONTENT, category OTHER_VIOLATION_TC;
+- a case classified as CSAM -> ground ILLEGAL_CONTENT (the legal ground the user was told),
+  category PROTECTION_OF_MINORS, keyword CHILD_SEXUAL_ABUSE_MATERIAL; otherwise -> ground
+  INCOMPATIBLE_CONTENT, category OTHER_VIOLATION_TC;
 - hash-list detection -> automated_detection Yes, source SOURCE_VOLUNTARY (own initiative); a
   person confirmed -> automated_decision PARTIALLY, nobody -> FULLY;
 - "worldwide" -> every EEA country; content_date is the day Bastion first saw the item (the

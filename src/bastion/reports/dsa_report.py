@@ -45,7 +45,8 @@ MEASURES = ("decision_visibility", "decision_account", "decision_provision", "de
 
 def own_initiative(session: Session, period: Period) -> dict[str, Any]:
     """The EU statements written in the period (any filing state), counted by what they say."""
-    payloads = session.scalars(select(DsaStatement.payload).join(NoticeRecord, NoticeRecord.id == DsaStatement.notice_id)
+    payloads = session.scalars(select(DsaStatement.payload)
+                               .join(NoticeRecord, NoticeRecord.id == DsaStatement.notice_id)
                                .where(NoticeRecord.created_at >= period.since, NoticeRecord.created_at < period.until))
     measures: Counter[str] = Counter()
     categories: Counter[str] = Counter()
