@@ -38,3 +38,39 @@ def test_reviewers_may_not_see_it(app, client: TestClient, sessions: sessionmake
     reviewer = make_user(sessions, clock, Role.REVIEWER)
     api_login(client, reviewer, clock)
     assert client.get("/dsa/statements").status_code == 403
+
+
+def test_a_refused_statement_is_filed_again_once_fixed_and_a_held_one_released_with_a_reason(
+        app, client: TestClient, sessions: sessionmaker[Session], clock: ManualClock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from bastion.audit.models import AuditRecord
+    from bastion.dsa.models import DsaStatement
+    from bastion.orgsettings import set_value
+
+    with sessions() as session, session.begin():
+        set_value(session, "dsa.puid_prefix", "our platform", actor="admin", clock=clock)
+        notice_for(session, clock, enforced_case(session, clock, account="eu-1"))
+        notice_for(session, clock, enforced_case(session, clock, account="eu-2"),
+                   withheld="Non-disclosure order on legal request LR-2026-000009.")
+        refused, held = record_new(session, clock)
+        assert refused.status == "refused" and held.status == "held"
+        refused_id, held_id = refused.id, held.id
+    csrf = {"X-CSRF-Token": api_login(client, make_user(sessions, clock, Role.COMPLIANCE), clock)}
+    again = client.post(f"/dsa/statements/{refused_id}/refile", headers=csrf, follow_redirects=False)
+    assert again.status_code == 303 and "error=" not in again.headers["location"]
+    with sessions() as session:
+        assert session.get(DsaStatement, refused_id).status == "refused"  # the prefix is still wrong
+    with sessions() as session, session.begin():
+        set_value(session, "dsa.puid_prefix", "our-platform", actor="admin", clock=clock)
+    client.post(f"/dsa/statements/{refused_id}/refile", headers=csrf)
+    no_reason = client.post(f"/dsa/statements/{held_id}/refile", headers=csrf, follow_redirects=False)
+    assert "error=" in no_reason.headers["location"] and "non-disclosure" in no_reason.headers["location"]
+    client.post(f"/dsa/statements/{held_id}/refile", data={"note": "The order ended on 2026-01-01."}, headers=csrf)
+    with sessions() as session:
+        fixed, released = session.get(DsaStatement, refused_id), session.get(DsaStatement, held_id)
+        assert fixed.status == "pending" and fixed.puid.startswith("our-platform-SOR-") and fixed.last_error == ""
+        assert released.status == "pending" and released.held_reason == ""
+        notes = [a.details for a in session.scalars(select(AuditRecord).where(
+            AuditRecord.action == "dsa.statement.refile"))]
+        assert len(notes) == 3 and any("The order ended" in str(d) for d in notes)

@@ -169,3 +169,32 @@ def counts(session: Session) -> dict[str, int]:
     return {state: found.get(state, 0) for state in ("pending", "submitted", "held", "refused")}
 
 
+
+
+def refile(session: Session, row: DsaStatement, clock: Clock, *, actor: str, note: str = "") -> DsaStatement:
+    """Build a refused statement again from its notice (after its cause was fixed), or release a held one.
+
+    Releasing a held statement is a legal call (the order that held it has ended), so it needs a note
+    saying why; both are audited. A statement that is still invalid stays refused with the new message.
+    """
+    if row.status not in ("refused", "held"):
+        raise InvalidInput(f"Statement {row.puid} is {row.status}; only a refused or held statement is filed again.")
+    note = note.strip()
+    if row.status == "held" and not note:
+        raise InvalidInput("Say why the statement may now be filed (e.g. the non-disclosure order ended).")
+    notice = session.get(NoticeRecord, row.notice_id)
+    if notice is None:
+        raise InvalidInput(f"The notice behind statement {row.puid} no longer exists.")
+    payload = statement_for(session, notice)
+    was = row.status
+    try:
+        check(payload, what=f"Statement {payload['puid']}")
+    except InvalidInput as exc:
+        row.status, row.last_error = "refused", str(exc)
+    else:
+        row.status, row.last_error, row.held_reason, row.next_attempt_at = "pending", "", "", clock.now()
+    row.payload, row.puid, row.category = payload, payload["puid"], payload.get("category", "")
+    session.flush()
+    audit.record(session, actor=actor, action="dsa.statement.refile", subject=notice.subject, clock=clock,
+                 details={"puid": row.puid, "was": was, "now": row.status, **({"note": note} if note else {})})
+    return row
