@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 
 import pypdf
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.appeals.models import Appeal
@@ -164,3 +165,27 @@ def test_the_cli_writes_the_template_csv(sessions, engine, tmp_path, clock: Manu
     table = {(r[0], r[1], r[2]): r[3] for r in csv.reader(io.StringIO(result.output))}
     assert table[("1.5", "Number of decisions upheld", "")] == "2"
     assert table[("1.5", "Median time to decide a complaint (hours)", "")] == "27.0"
+
+
+def test_the_dsa_report_is_drafted_approved_published_frozen_and_corrected(db: Session, clock: ManualClock,
+                                                                            user_factory) -> None:  # type: ignore[no-untyped-def]
+    from bastion.reports import versions
+
+    alice, bob = user_factory(Role.COMPLIANCE), user_factory(Role.COMPLIANCE)  # before this session writes
+    seed_appeals(db, clock)
+    clock.advance(at(3, 9, 2) - clock.now())
+    row = versions.draft(db, "dsa-transparency", "2026-01", actor="alice", actor_id=alice.id, clock=clock)
+    versions.approve(db, row.id, actor="bob", actor_id=bob.id, clock=clock)
+    versions.publish(db, row.id, actor="bob", actor_id=bob.id, clock=clock)
+    frozen_csv = versions.frozen(row, "csv")
+    assert versions.rebuild(row, "csv") == frozen_csv and versions.rebuild(row, "pdf") == versions.frozen(row, "pdf")
+    late = db.scalar(select(Appeal).where(Appeal.reference == "A4"))
+    late.status, late.outcome, late.decided_at = "decided", "reversed", at(31)  # a decision entered late
+    db.flush()
+    assert versions.frozen(row, "csv") == frozen_csv  # publication is frozen
+    fixed = versions.draft(db, "dsa-transparency", "2026-01", actor="alice", actor_id=alice.id, clock=clock,
+                           note="A4 was decided on 31 January and entered late.")
+    changed = {c["figure"]: (c["was"], c["now"]) for c in versions.report_of(fixed)["correction"]["changed"]}
+    assert changed["appeals.reversed"] == (2, 3) and changed["appeals.pending_at_end"] == (2, 1)
+    table = {(r[0], r[1]): r[3] for r in csv.reader(io.StringIO(render(versions.report_of(fixed), "csv").decode()))}
+    assert table[("1.1", "Correction of version 1")] == "A4 was decided on 31 January and entered late."
