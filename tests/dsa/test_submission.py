@@ -137,3 +137,41 @@ def test_without_a_database_statements_wait(sessions: sessionmaker[Session], clo
     Ticker(TaskContext(sessions=sessions, clock=clock, services={})).tick()
     with sessions() as session:
         assert [r.status for r in rows(session)] == ["pending"]
+
+
+def test_errors_naming_no_statement_of_the_batch_wait_instead_of_looping(db: Session, clock: ManualClock) -> None:
+    from bastion.dsa.client import BatchAnswer
+
+    class Odd:
+        calls = 0
+
+        def submit(self, statements: list[dict]) -> BatchAnswer:  # type: ignore[type-arg]
+            self.calls += 1
+            return BatchAnswer(errors={len(statements) + 5: {"category": ["The selected category is invalid."]}})
+
+        def existing(self, puid: str) -> str | None:
+            return None
+
+    eu_notices(db, clock, 2)
+    record_new(db, clock)
+    odd = Odd()
+    assert submit_pending(db, odd, clock)["retry_later"] == 2 and odd.calls == 1
+    assert all(r.status == "pending" and "without naming a statement" in r.last_error for r in rows(db))
+
+
+def test_a_wrong_token_is_audited_and_the_timer_keeps_its_rhythm(sessions: sessionmaker[Session], clock: ManualClock,
+                                                                 tdb: DsaStandinServer) -> None:
+    from bastion.audit.models import AuditRecord
+
+    with sessions() as session, session.begin():
+        eu_notices(session, clock, 1)
+        schedule(session, clock)
+    services = {DATABASE_SERVICE: lambda: TransparencyDatabase(tdb.base_url, "X|an-old-token")}
+    Ticker(TaskContext(sessions=sessions, clock=clock, services=services)).tick()
+    with sessions() as session:
+        assert [r.status for r in rows(session)] == ["pending"]
+        refused = session.scalar(select(AuditRecord).where(AuditRecord.action == "dsa.credentials_refused"))
+        assert refused is not None and "BASTION_DSA_TDB_TOKEN" in str(refused.details)
+        timer = session.scalar(select(Timer).where(Timer.kind == TASK))
+        assert timer is not None and timer.status == "pending" and timer.due_at == clock.now() + timedelta(minutes=10)
+    assert tdb.state.statements() == []

@@ -60,10 +60,16 @@ def send_batch(session: Session, db: Database, rows: list[DsaStatement], clock: 
                 row.last_error, row.next_attempt_at = str(exc), clock.now() + backoff(row.attempts)
             tally["retry_later"] += len(rows)
             break
-        if answer.created:
+        if not answer.errors:  # 201 Created: the whole batch
             for row in rows:
                 _submitted(row, answer.created.get(row.puid, ""), clock)
             tally["submitted"] += len(rows)
+            break
+        if not any(0 <= index < len(rows) for index in answer.errors):
+            for row in rows:  # errors that name no statement of ours: wait, and let a person look at the log
+                row.last_error = f"The database refused the batch without naming a statement: {answer.errors}"[:2000]
+                row.next_attempt_at = clock.now() + backoff(row.attempts)
+            tally["retry_later"] += len(rows)
             break
         again: list[DsaStatement] = []
         for index, row in enumerate(rows):
