@@ -13,6 +13,7 @@ from bastion.banks import models as _banks  # noqa: F401
 from bastion.batchscan import models as _batchscan  # noqa: F401
 from bastion.broker import models as _broker  # noqa: F401
 from bastion.cases import models as _cases  # noqa: F401
+from bastion.dsa import models as _dsa  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
 from bastion.exchanges import models as _exchanges  # noqa: F401
 from bastion.grievances import models as _grievances  # noqa: F401

@@ -68,16 +68,17 @@ ALLOWED: dict[str, set[str]] = {
     "exchanges": {"audit", "banks", "clock", "config", "db", "errors", "executor", "media", "scanning", "timers"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",
                     "scanning"},
+    "dsa": {"actions", "audit", "cases", "clock", "db", "errors", "executor", "notices", "orgsettings", "timers"},
     # every domain's tables, for Alembic and the test fixtures
-    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "batchscan", "broker", "cases", "evidence", "exchanges", "grievances", "legal", "mail",
+    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "batchscan", "broker", "cases", "dsa", "evidence", "exchanges", "grievances", "legal", "mail",
                "ncmec", "notices", "orgsettings", "reports", "scanning", "timers"},
     # stand-ins and delivery
-    "dev": {"banks", "clock", "config", "db", "media", "ncmec", "platform", "scanning"},
-    "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "errors", "evidence",
+    "dev": {"banks", "clock", "config", "db", "dsa", "media", "ncmec", "platform", "scanning"},
+    "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "dsa", "errors", "evidence",
             "executor", "exchanges", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "platform",
             "production", "scanning", "timers"},
-    "reports": {"actions", "audit", "auth", "cases", "clock", "db", "errors", "executor", "grievances", "legal", "mail",
-                "ncmec", "scanning", "timers"},
+    "reports": {"actions", "appeals", "audit", "auth", "cases", "clock", "db", "dsa", "errors", "executor", "grievances",
+                "legal", "mail", "ncmec", "notices", "scanning", "timers"},
     "cli": {"audit", "auth", "banks", "broker", "clock", "config", "db", "dev", "errors", "evidence", "exchanges", "logs", "matching",
             "media", "production", "scanning", "web", "reports"},
 }

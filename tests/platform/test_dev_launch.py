@@ -16,6 +16,7 @@ from bastion.platform import HttpPlatformConnector
 def any_ports(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(launch, "DEMO_PLATFORM_PORT", 0)
     monkeypatch.setattr(launch, "DEMO_NCMEC_PORT", 0)
+    monkeypatch.setattr(launch, "DEMO_DSA_PORT", 0)
 
 
 def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: None) -> None:
@@ -23,7 +24,7 @@ def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: N
     running = launch.start_demo_services(Settings(data_dir=tmp_path), said.append)
     try:
         settings = running.settings
-        assert len(running.servers) == 2 and len(said) == 2
+        assert len(running.servers) == 3 and len(said) == 3
         secret = settings.platform_secret.get_secret_value() if settings.platform_secret else ""
         assert secret == (tmp_path / "demo" / "platform.secret").read_text().strip()
         connector = HttpPlatformConnector(settings.platform_url, secret)
@@ -32,6 +33,10 @@ def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: N
                            settings.ncmec_password.get_secret_value() if settings.ncmec_password else ""))
         assert status.status_code == 200 and settings.ncmec_environment == "test"
         assert httpx.get(settings.ncmec_base_url + "/status").status_code == 401
+        token = settings.dsa_tdb_token.get_secret_value() if settings.dsa_tdb_token else ""
+        lookup = settings.dsa_tdb_url + "/api/v1/statement/existing-puid/none"
+        assert httpx.get(lookup, headers={"Authorization": f"Bearer {token}"}).status_code == 404
+        assert httpx.get(lookup).status_code == 401
     finally:
         running.stop()
     with pytest.raises(httpx.TransportError):
@@ -41,7 +46,16 @@ def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: N
 def test_a_configured_cybertipline_is_left_alone(tmp_path: Path, any_ports: None) -> None:
     running = launch.start_demo_services(Settings(data_dir=tmp_path, ncmec_username="real-user"), lambda _: None)
     try:
-        assert len(running.servers) == 1
+        assert len(running.servers) == 2
         assert running.settings.ncmec_username == "real-user" and running.settings.ncmec_base_url == ""
+    finally:
+        running.stop()
+
+
+def test_a_configured_dsa_database_is_left_alone(tmp_path: Path, any_ports: None) -> None:
+    settings = Settings(data_dir=tmp_path, ncmec_username="real-user", dsa_tdb_url="https://sandbox.example")
+    running = launch.start_demo_services(settings, lambda _: None)
+    try:
+        assert len(running.servers) == 1 and running.settings.dsa_tdb_url == "https://sandbox.example"
     finally:
         running.stop()

@@ -62,6 +62,20 @@ def exchange_standins(
     serve_exchanges(host, ncmec_port, list_port, username, password, console.print)
 
 
+@dev_app.command("dsa")
+def dsa_standin(
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    port: int = typer.Option(8032, help="Port."),
+    token: str = typer.Option("bastion-test-dsa-token", help="Bearer token the stand-in accepts."),
+) -> None:
+    """Serve a local stand-in for the DSA Transparency Database API (statements of reasons)."""
+    from bastion.dev.dsa_tdb import serve_dsa_standin
+
+    console.print(f"DSA Transparency Database stand-in on http://{host}:{port}/api/v1 "
+                  "(set BASTION_DSA_TDB_URL to the host and BASTION_DSA_TDB_TOKEN to the token)")
+    serve_dsa_standin(host, port, token)
+
+
 @dev_app.command("platform")
 def demo_platform(
     host: str = typer.Option("127.0.0.1", help="Bind address."),

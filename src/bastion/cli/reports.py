@@ -18,7 +18,7 @@ reports_app = typer.Typer(help="Transparency and compliance reports, computed fr
 
 @reports_app.command("build")
 @friendly_errors
-def build_command(kind: Annotated[str, typer.Option(help="india-monthly or le-transparency")],
+def build_command(kind: Annotated[str, typer.Option(help="india-monthly, le-transparency or dsa-transparency")],
                   period: Annotated[str, typer.Option(help="2026-11 or 2026-H2")],
                   format: Annotated[str, typer.Option("--format", help="csv, json or pdf")] = "json") -> None:
     check_kind(kind)

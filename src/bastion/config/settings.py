@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     ncmec_password: SecretStr | None = Field(None, description="CyberTipline API password.")
     ncmec_environment: str = Field("test", pattern="^(test|production)$", description="NCMEC environment.")
     ncmec_base_url: str = Field("", description="CyberTipline API base URL (default: the environment's).")
+    dsa_tdb_url: str = Field("", description="DSA Transparency Database host, e.g. the sandbox's (empty: statements are stored, not sent).")
+    dsa_tdb_token: SecretStr | None = Field(None, description="DSA Transparency Database API token (Bearer).")
     index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")
     broker_url: str = Field("", description="Celery broker (amqp://… or redis://…); empty: tasks run in `bastion serve`.")
     broker_max_tries: int = Field(5, ge=1, description="Deliveries of one task message before its work is dead-lettered.")

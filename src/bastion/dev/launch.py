@@ -16,16 +16,20 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bastion.config import Settings
+from bastion.dev.dsa_tdb import DsaStandinServer
 from bastion.dev.ncmec import StandinServer
 from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
 from bastion.dev.serving import BackgroundServer
 
-__all__ = ["DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
+__all__ = ["DEMO_DSA_PORT", "DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
 
 DEMO_PLATFORM_PORT = 8020
 DEMO_NCMEC_PORT = 8010
 #: Credentials of the in-process CyberTipline stand-in (it listens on loopback only).
 DEMO_NCMEC_USERNAME, DEMO_NCMEC_PASSWORD = "bastion-demo", "bastion-demo-password"
+DEMO_DSA_PORT = 8030
+#: Token of the in-process DSA Transparency Database stand-in (loopback only).
+DEMO_DSA_TOKEN = "bastion-demo-dsa-token"
 
 Say = Callable[[str], None]
 
@@ -83,8 +87,19 @@ def start_ncmec_standin(running: DemoServices, say: Say) -> None:
     })
 
 
+def start_dsa_standin(running: DemoServices, say: Say) -> None:
+    """The DSA Transparency Database stand-in, with Bastion's statements sent to it (unless one is configured)."""
+    if running.settings.dsa_tdb_url:
+        return
+    server = DsaStandinServer(DEMO_DSA_TOKEN, port=DEMO_DSA_PORT)
+    running.servers.append(server.start())
+    say(f"DSA Transparency Database stand-in on {server.base_url}")
+    running.settings = running.settings.model_copy(update={
+        "dsa_tdb_url": server.base_url, "dsa_tdb_token": SecretStr(DEMO_DSA_TOKEN)})
+
+
 #: What ``bastion serve --demo`` starts, in order.
-STARTERS: tuple[Starter, ...] = (start_demo_platform, start_ncmec_standin)
+STARTERS: tuple[Starter, ...] = (start_demo_platform, start_ncmec_standin, start_dsa_standin)
 
 
 def start_demo_services(settings: Settings, say: Say) -> DemoServices:

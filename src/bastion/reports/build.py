@@ -25,7 +25,8 @@ from bastion.reports.review import review
 
 FORMATS = ("csv", "json", "pdf")
 TITLES = {"india-monthly": "Monthly compliance report (IT Rules 2021, Rule 4(1)(d))",
-          "le-transparency": "Law-enforcement requests: transparency report"}
+          "le-transparency": "Law-enforcement requests: transparency report",
+          "dsa-transparency": "DSA transparency report (Implementing Regulation (EU) 2024/2835 template)"}
 #: The India report's sections, in the order they are printed.
 INDIA_SECTIONS = ("complaints", "proactive", "detection", "review", "cybertipline")
 LE_COLUMNS = ("requests", "accounts_specified", "share_some_data_produced", "some_data_produced", "emergency",
@@ -45,6 +46,10 @@ def figures(session: Session, kind: str, period_text: str, now: datetime) -> dic
         report["review"] = review(session, period)
         report["cybertipline"] = cybertipline(session, period)
         report["series"] = {"matches_per_day_by_bank": matches_per_day(session, period)}
+    elif kind == "dsa-transparency":
+        from bastion.reports.dsa_report import dsa_sections
+
+        report.update(dsa_sections(session, period, now))
     else:
         countries = by_country(session, period, now)
         report["law_enforcement"] = countries
@@ -56,6 +61,10 @@ def render(report: dict[str, Any], fmt: str) -> bytes:
     if fmt == "json":
         return (json.dumps(report, sort_keys=True, indent=2) + "\n").encode()
     if fmt == "csv":
+        if report["kind"] == "dsa-transparency":
+            from bastion.reports.dsa_report import template_csv
+
+            return template_csv(report)
         return _le_csv(report) if report["kind"] == "le-transparency" else _sections_csv(report)
     if fmt == "pdf":
         from bastion.reports.pdf import report_pdf

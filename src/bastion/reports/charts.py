@@ -66,6 +66,8 @@ def charts_for(report: dict[str, Any]) -> list[Chart]:
     """The charts a report of this kind carries."""
     if report["kind"] == "india-monthly":
         return [matches_per_day(report)]
+    if report["kind"] == "dsa-transparency":
+        return []
     return [requests_per_country(report), clocks(report)]
 
 

@@ -70,6 +70,8 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     _correction(pdf, report)
     if report["kind"] == "india-monthly":
         _india(pdf, report)
+    elif report["kind"] == "dsa-transparency":
+        _dsa(pdf, report)
     else:
         _law_enforcement(pdf, report)
     for chart in charts_for(report):
@@ -180,3 +182,30 @@ def _le_cells(row: dict[str, Any]) -> list[Any]:
     share = f"{row['share_some_data_produced'] * 100:.1f}%"
     return [row["requests"], row["accounts_specified"], share, row["emergency"], row["preservation"],
             row["removal_orders"], row["clocks_met"], row["clocks_breached"]]
+
+
+def _dsa(pdf: FPDF, report: dict[str, Any]) -> None:
+    """The DSA report's figures, by the template section they fill (the CSV is the machine-readable form)."""
+    a, oi, sor = report["appeals"], report["own_initiative"], report["statements_of_reasons"]
+    _heading(pdf, "1.2 Orders from Member State authorities")
+    _table(pdf, ["Member State", "Orders to act (Art. 9)", "Orders to provide information (Art. 10)"],
+           [[c, r["orders_to_act"], r["orders_to_provide_information"]]
+            for c, r in report["member_state_orders"].items()] or [["-", 0, 0]], (2, 1, 1))
+    n = report["notices"]
+    _heading(pdf, "1.3 Notices (Art. 16)")
+    _pairs(pdf, [("Received", n["received"]), ("Acted upon", n["action_taken"]), ("Not acted upon", n["no_action"])])
+    _heading(pdf, "1.4 Own-initiative moderation")
+    _pairs(pdf, [("Decisions", oi["decisions"]), *[(f"Measure: {k}", v) for k, v in oi["by_measure"].items()],
+                 *[(f"Category: {k}", v) for k, v in oi["by_category"].items()]])
+    _heading(pdf, "1.5 Internal complaint handling (Art. 20) and suspensions")
+    median = a["median_hours_to_decide"]
+    _pairs(pdf, [("Complaints received", a["received"]), ("Decided", a["decided"]), ("Upheld", a["upheld"]),
+                 ("Reversed", a["reversed"]), ("Median hours to decide", "-" if median is None else median),
+                 ("Pending at the end", a["pending_at_end"]), ("Accounts suspended", oi["accounts_suspended"])])
+    _heading(pdf, "1.6 Automated means")
+    _pairs(pdf, [("Detected by automated means", oi["detected_by_automated_means"]),
+                 ("Decided fully automatically", oi["decided_fully_automatically"])])
+    _heading(pdf, "Statements of reasons (Art. 17, Art. 24(5))")
+    _pairs(pdf, [("Written", sor["written"]), ("Sent to the recipient", sor["sent"]),
+                 *[(f"Withheld: {k.replace('_', ' ')}", v) for k, v in sor["withheld_by_reason"].items()],
+                 *[(f"Transparency Database: {k}", v) for k, v in sor["dsa_database"].items()]])

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bastion.errors import BastionError
 
-KINDS = ("india-monthly", "le-transparency")
+KINDS = ("india-monthly", "le-transparency", "dsa-transparency")
 PERIOD_FORMS = ("YYYY-MM (a month, e.g. 2026-11)", "YYYY-H1 or YYYY-H2 (a half-year, e.g. 2026-H2)")
 
 

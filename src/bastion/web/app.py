@@ -20,6 +20,7 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.executor import InProcessExecutor, TaskContext
 from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
 from bastion.evidence import anchors
+from bastion.dsa import tasks as dsa_tasks
 from bastion.reports import monthly as monthly_reports
 from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.media import DecodeLimits, isolation
@@ -57,6 +58,7 @@ from bastion.web.ui import (
     admin_pages,
     appeal_pages,
     auth_pages,
+    dsa_pages,
     authority_pages,
     detect_pages,
     grievance_pages,
@@ -101,7 +103,7 @@ def create_app(
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
-                   transparency_pages.router, exchanges_api.router, exchange_pages.router,
+                   transparency_pages.router, exchanges_api.router, exchange_pages.router, dsa_pages.router,
                    docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -139,6 +141,7 @@ def wire_review(state: AppState) -> None:
     import bastion.appeals.service  # noqa: F401  (registers appeals.deadline)
     import bastion.grievances.service  # noqa: F401  (registers grievances.reminder and grievances.deadline)
     import bastion.reports.monthly  # noqa: F401  (registers reports.india_monthly)
+    import bastion.dsa.tasks  # noqa: F401  (registers dsa.submit)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
     from bastion.ncmec.config import NcmecConfig
@@ -150,6 +153,8 @@ def wire_review(state: AppState) -> None:
     state.services[MATCHER_SERVICE] = state.matcher
     state.services[VAULT_SERVICE] = opener.media.vault
     bastion.ncmec.tasks.wire(state.services, NcmecConfig.from_settings(settings))  # the CyberTipline client, if configured
+    bastion.dsa.tasks.wire(state.services, settings.dsa_tdb_url,  # the DSA Transparency Database, if configured
+                           settings.dsa_tdb_token.get_secret_value() if settings.dsa_tdb_token else "")
     settings = state.settings
     if settings.platform_url and settings.platform_secret:
         from bastion.platform.http_connector import HttpPlatformConnector
@@ -199,6 +204,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     with state.sessions() as session:
         schedule_snapshots(session, state.clock)
         monthly_reports.schedule(session, state.clock)
+        dsa_tasks.schedule(session, state.clock)
         if state.settings.audit_anchor_dir:
             state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
             anchors.schedule(session, state.clock, at=state.clock.now())
