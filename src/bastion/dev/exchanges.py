@@ -118,14 +118,7 @@ class NcmecHashStandin(BackgroundServer):
     # -- the API ---------------------------------------------------------------------------
 
     def _authorised(self, request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return secrets.compare_digest(user, self.username) and secrets.compare_digest(password, self.password)
+        return _basic_auth_ok(request.headers.get("authorization", ""), self.username, self.password)
 
     def _app(self) -> FastAPI:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -227,13 +220,7 @@ class UrlListStandin(BackgroundServer):
             return True
         if hashes.auth == "bearer":
             return header.startswith("Bearer ") and secrets.compare_digest(header[7:], hashes.secret)
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return secrets.compare_digest(user, hashes.user) and secrets.compare_digest(password, hashes.secret)
+        return _basic_auth_ok(header, hashes.user, hashes.secret)
 
     def _app(self) -> FastAPI:
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -294,3 +281,14 @@ def serve_exchanges(host: str, ncmec_port: int, list_port: int, username: str, p
                 pass
         except KeyboardInterrupt:
             pass
+
+
+def _basic_auth_ok(header: str, user: str, password: str) -> bool:
+    """Whether an Authorization header carries exactly this basic-auth user and password."""
+    if not header.startswith("Basic "):
+        return False
+    try:
+        given_user, _, given_password = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return secrets.compare_digest(given_user, user) and secrets.compare_digest(given_password, password)

@@ -36,12 +36,11 @@ from bastion.legal import (
 from bastion.legal.schemas import RequestInput, RequestUpdate
 from bastion.legal.views import request_view
 from bastion.web.guard import needs
-from bastion.web.state import get_db, get_state
+from bastion.web.state import get_db, get_state, platform_connector
 
 router = APIRouter(prefix="/api/v1/legal", tags=["legal"])
 NO_STORE = {"Cache-Control": "no-store, private"}
 VAULT = "evidence.vault"
-CONNECTOR_FACTORY = "platform.connector_factory"
 SIGNING_KEY = "production.signing_key"
 
 
@@ -69,21 +68,18 @@ def signing_key_of(request: Request) -> Any:
 
 @contextmanager
 def connector_of(request: Request) -> Iterator[Any]:
-    factory = get_state(request).services.get(CONNECTOR_FACTORY)
-    if factory is None:
-        raise InvalidInput("No platform connector is configured (set BASTION_PLATFORM_URL and BASTION_PLATFORM_SECRET).")
+    """The platform connector, required: a missing one or a platform failure is a sentence for the user."""
     from bastion.legal.errors import PlatformFailed
     from bastion.platform import PlatformError
 
-    connector = factory()
-    try:
-        yield connector
-    except PlatformError as exc:  # an outage or refusal is the user's to retry, never a bare 500
-        raise PlatformFailed(f"The platform did not answer ({exc}). Nothing was changed; try again.") from None
-    finally:
-        close = getattr(connector, "close", None)
-        if close is not None:
-            close()
+    with platform_connector(request) as connector:
+        if connector is None:
+            raise InvalidInput("No platform connector is configured (set BASTION_PLATFORM_URL and "
+                               "BASTION_PLATFORM_SECRET).")
+        try:
+            yield connector
+        except PlatformError as exc:  # an outage or refusal is the user's to retry, never a bare 500
+            raise PlatformFailed(f"The platform did not answer ({exc}). Nothing was changed; try again.") from None
 
 
 async def read_upload(db: Session, upload: UploadFile | None) -> tuple[str, bytes] | None:
