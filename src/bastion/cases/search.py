@@ -9,9 +9,8 @@ Search returns cases and their metadata, never media.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -23,7 +22,6 @@ from bastion.db import keyset
 from bastion.errors import InvalidInput
 from bastion.scanning.models import Scan
 
-HEX = re.compile(r"^[0-9a-f]+$")
 MAX_TEXT = 255
 
 
@@ -50,20 +48,13 @@ def _text(value: str, what: str) -> str:
 
 
 def _clean(f: CaseFilter) -> CaseFilter:
-    digest = _text(f.hash, "hash").lower()
-    if digest and (len(digest) not in (32, 64) or not HEX.match(digest)):
-        raise InvalidInput("Search by a whole MD5 (32 hex characters) or SHA-256 (64 hex characters).")
+    digest = keyset.digest(_text(f.hash, "hash"))
     if f.status and f.status not in TRANSITIONS:
         raise InvalidInput(f"Status must be one of: {', '.join(TRANSITIONS)}.")
-    if f.opened_from and f.opened_to and f.opened_from > f.opened_to:
-        raise InvalidInput("The 'from' date is after the 'to' date; swap them.")
+    keyset.day_range(f.opened_from, f.opened_to)  # refuses a reversed range
     return CaseFilter(account_id=_text(f.account_id, "account id"), content_id=_text(f.content_id, "content id"),
                       hash=digest, bank=_text(f.bank, "bank name"), status=f.status,
                       reviewer=_text(f.reviewer, "reviewer"), opened_from=f.opened_from, opened_to=f.opened_to)
-
-
-def _day(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=timezone.utc)
 
 
 def _where(session: Session, stmt: Select[tuple[Case]], f: CaseFilter) -> Select[tuple[Case]]:
@@ -71,10 +62,11 @@ def _where(session: Session, stmt: Select[tuple[Case]], f: CaseFilter) -> Select
         stmt = stmt.where(Case.account_id == f.account_id)
     if f.status:
         stmt = stmt.where(Case.status == f.status)
-    if f.opened_from:
-        stmt = stmt.where(Case.opened_at >= _day(f.opened_from))
-    if f.opened_to:
-        stmt = stmt.where(Case.opened_at < _day(f.opened_to + timedelta(days=1)))
+    start, end = keyset.day_range(f.opened_from, f.opened_to)
+    if start:
+        stmt = stmt.where(Case.opened_at >= start)
+    if end:
+        stmt = stmt.where(Case.opened_at < end)
     if f.content_id:
         stmt = stmt.where(Case.id.in_(select(CaseItem.case_id).where(CaseItem.content_id == f.content_id)))
     if f.bank:

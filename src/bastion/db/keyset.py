@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
 from bastion.errors import InvalidInput
@@ -82,3 +84,23 @@ def exact(value: str, what: str, longest: int) -> str:
     if len(value) > longest:
         raise InvalidInput(f"The {what} is longer than {longest} characters; search by the exact value.")
     return value
+
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def digest(value: str) -> str:
+    """A whole MD5 or SHA-256 to search by, lower-cased; empty when none was given."""
+    value = value.strip().lower()
+    if value and (len(value) not in (32, 64) or not _HEX.match(value)):
+        raise InvalidInput("Search by a whole MD5 (32 hex characters) or SHA-256 (64 hex characters).")
+    return value
+
+
+def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """[start of `first`, start of the day after `last`) in UTC, either end open; refused when reversed."""
+    if first and last and first > last:
+        raise InvalidInput("The 'from' date is after the 'to' date; swap them.")
+    start = datetime.combine(first, time.min, tzinfo=timezone.utc) if first else None
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc) if last else None
+    return start, end

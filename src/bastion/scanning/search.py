@@ -5,18 +5,15 @@ Only hashes and metadata come back; a scan list never carries media.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.db import keyset
-from bastion.errors import InvalidInput
 from bastion.scanning.models import Scan
 
-HEX = re.compile(r"^[0-9a-f]+$")
 MAX_TEXT = 255
 
 
@@ -30,10 +27,6 @@ class ScanFilter:
     until: date | None = None
 
 
-def _day(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=timezone.utc)
-
-
 def search(session: Session, f: ScanFilter, *, cursor: str | None = None, limit: int | None = None
            ) -> keyset.Page[Scan]:
     """One page of scans matching every given filter, newest first."""
@@ -44,19 +37,16 @@ def search(session: Session, f: ScanFilter, *, cursor: str | None = None, limit:
         value = keyset.exact(value, what, MAX_TEXT)
         if value:
             stmt = stmt.where(column == value)
-    digest = f.hash.strip().lower()
+    digest = keyset.digest(f.hash)
     if digest:
-        if len(digest) not in (32, 64) or not HEX.match(digest):
-            raise InvalidInput("Search by a whole MD5 (32 hex characters) or SHA-256 (64 hex characters).")
         stmt = stmt.where((Scan.md5 if len(digest) == 32 else Scan.sha256) == digest)
     if f.matched_only:
         stmt = stmt.where(Scan.match_count > 0)
-    if f.since and f.until and f.since > f.until:
-        raise InvalidInput("The 'from' date is after the 'to' date; swap them.")
-    if f.since:
-        stmt = stmt.where(Scan.created_at >= _day(f.since))
-    if f.until:
-        stmt = stmt.where(Scan.created_at < _day(f.until + timedelta(days=1)))
+    start, end = keyset.day_range(f.since, f.until)
+    if start:
+        stmt = stmt.where(Scan.created_at >= start)
+    if end:
+        stmt = stmt.where(Scan.created_at < end)
     after = keyset.after_id(cursor)
     if after is not None:
         stmt = stmt.where(Scan.id < after)
