@@ -47,6 +47,14 @@ def site(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
             session.flush()
             session.add(ScanMatch(scan_id=scan.id, bank_id=1, bank_name=bank, entry_id=n, signal_id=n,
                                   signal_type="pdq", distance=0, found_at=when))
+        for n, bank in enumerate(["bank-a", "bank-b"], start=100):  # yesterday: on the landing page's 30 days
+            when = SystemClock().now() - timedelta(days=1)
+            scan = Scan(created_at=when, source="upload", md5=f"{n:032x}", sha1=f"{n:040x}", sha256=f"{n:064x}",
+                        match_count=1)
+            session.add(scan)
+            session.flush()
+            session.add(ScanMatch(scan_id=scan.id, bank_id=1, bank_name=bank, entry_id=n, signal_id=n,
+                                  signal_type="pdq", distance=0, found_at=when))
         session.commit()
     with serve(create_app(settings, engine=engine), port=port) as url:
         yield url
@@ -58,7 +66,7 @@ def _near(colour: tuple[int, int, int], image: Image.Image) -> bool:
     return any(sum(abs(a - b) for a, b in zip(c, colour, strict=True)) <= 12 for _, c in pixels)
 
 
-def test_the_transparency_page_shows_server_drawn_charts(page, site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+def _sign_in(page, site) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{site}/login")
     page.fill("#username", "chitra")
     page.fill("#password", PASSWORD)
@@ -67,6 +75,22 @@ def test_the_transparency_page_shows_server_drawn_charts(page, site, tmp_path: P
     page.fill("#code", pyotp.TOTP(OFFICER_SECRET).now())
     page.click("#totp-submit")
     page.wait_for_url(re.compile(r"/$"))
+
+
+def test_the_landing_page_shows_the_compliance_officers_charts(page, site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    _sign_in(page, site)
+    page.wait_for_function("Array.from(document.querySelectorAll('#dashboard-charts img'))"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    charts = page.eval_on_selector_all("#dashboard-charts img", "els => els.map(e => e.dataset.chart)")
+    assert charts == ["matches-per-day", "cybertipline-per-week", "legal-clocks-per-week", "requests-per-country"]
+    shot = page.locator("#dashboard-charts img").first.screenshot(path=str(tmp_path / "dashboard-matches.png"))
+    image = Image.open(io.BytesIO(shot))
+    assert image.width >= 700
+    assert _near(BANK_A, image) and _near(BANK_B, image)  # yesterday's match in each bank was drawn
+
+
+def test_the_transparency_page_shows_server_drawn_charts(page, site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    _sign_in(page, site)
     page.click("text=Transparency")
     page.wait_for_url(re.compile(r"/transparency$"))
     page.wait_for_function("Array.from(document.querySelectorAll('#transparency-charts img'))"

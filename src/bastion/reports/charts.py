@@ -29,6 +29,9 @@ class Chart:
     series: dict[str, list[int]] = field(default_factory=dict)
     stacked: bool = True
     ylabel: str = ""
+    #: Series drawn as lines over the bars, on a second axis with its own unit (an age beside a count).
+    lines: dict[str, list[float]] = field(default_factory=dict)
+    y2label: str = ""
 
     def bars(self) -> int:
         """How many bars the chart draws (one per series and category)."""
@@ -74,7 +77,7 @@ def charts_for(report: dict[str, Any]) -> list[Chart]:
 def draw(chart: Chart) -> Figure:
     fig = Figure(figsize=(7.5, 3.0), dpi=100)
     ax = fig.add_subplot()
-    ax.set_title(chart.title, fontsize=11)
+    ax.set_title(chart.title, fontsize=11, pad=20)
     if not chart.categories or not chart.series:
         ax.text(0.5, 0.5, "No records in this period", ha="center", va="center", transform=ax.transAxes)
         ax.set_xticks([])
@@ -95,14 +98,35 @@ def draw(chart: Chart) -> Figure:
             patch.set_gid(f"bar-{_safe(name)}-{i}")
         if chart.stacked:
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_xticks(positions, chart.categories, fontsize=7 if len(positions) > 12 else 9)
+    step = -(-len(positions) // 12)  # at most a dozen labels: a month of days stays readable
+    ax.set_xticks(positions[::step], chart.categories[::step], fontsize=9)
     ax.set_ylabel(chart.ylabel)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
-    if n > 1 or chart.stacked:
-        ax.legend(fontsize=8, frameon=False)
+    handles = _draw_lines(ax, chart, positions, first_colour=n)
+    if n > 1 or chart.stacked or handles:
+        bars_handles, labels = ax.get_legend_handles_labels()
+        # above the plot, under the title, so it never hides a bar or a point
+        ax.legend(bars_handles + handles, labels + list(chart.lines), fontsize=8, frameon=False, loc="lower center",
+                  bbox_to_anchor=(0.5, 1.0), ncols=min(4, len(labels) + len(handles)))
     fig.tight_layout()
     return fig
+
+
+def _draw_lines(ax: Any, chart: Chart, positions: list[int], first_colour: int) -> list[Any]:
+    """The chart's line series on a twin y axis; each line carries an id (`line-<series>`)."""
+    if not chart.lines:
+        return []
+    twin = ax.twinx()
+    twin.set_ylabel(chart.y2label)
+    twin.spines[["top"]].set_visible(False)
+    handles = []
+    for s, (name, values) in enumerate(chart.lines.items()):
+        (line,) = twin.plot(positions, values, marker="o", markersize=3, linewidth=1.5,
+                            color=PALETTE[(first_colour + s) % len(PALETTE)])
+        line.set_gid(f"line-{_safe(name)}")
+        handles.append(line)
+    return handles
 
 
 def png(chart: Chart) -> bytes:

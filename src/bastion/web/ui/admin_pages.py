@@ -16,6 +16,7 @@ from bastion.scanning import views as scans
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.audit import reading as audit_reading
+from bastion.web.ui import chart_pages
 from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
@@ -30,6 +31,7 @@ def dashboard(request: Request, db: Session = Depends(get_db), principal: Princi
         totals = scans.totals(db)
         context["scan_total"], context["match_total"] = totals.scans, totals.matched
         context["recent_matches"] = scans.recent_matches(db, limit=10)
+    context["charts"] = [(key, chart_pages.CHARTS[key][1].__doc__ or key) for key in chart_pages.landing_charts(principal)]
     return render(request, "dashboard.html", context)
 
 
