@@ -39,7 +39,7 @@ def notice_for(session: Session, clock: ManualClock, case: Case, *, jurisdiction
                withheld: str | None = None) -> NoticeRecord:
     """The statement of reasons the notices code writes for the case, sent or withheld."""
     notice = statements.statement_for_case(session, case, jurisdiction=jurisdiction,
-                                           reference=statements.next_reference(session, "SOR", clock))
+                                           reference=statements.reference_for(case))
     return statements.send(session, account_id=case.account_id, subject=f"case:{case.id}", notice=notice,
                            jurisdiction=jurisdiction, withheld=withheld, actor="test", clock=clock)
 

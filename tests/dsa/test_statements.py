@@ -88,3 +88,20 @@ def test_only_eu_notices_are_recorded_once_and_a_legal_bar_holds_them(db: Sessio
     assert rows[barred.id].status == "held" and "Non-disclosure order" in rows[barred.id].held_reason
     assert record_new(db, clock) == []  # once per notice
     assert db.query(DsaStatement).count() == 3
+
+
+def test_a_case_has_one_statement_reference_and_a_second_statement_cannot_be_written(db: Session,
+                                                                                      clock: ManualClock) -> None:
+    """The reference comes from the case, not from a count two workers could read at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bastion.notices import statements
+
+    first, second = enforced_case(db, clock, account="acct-a"), enforced_case(db, clock, account="acct-b")
+    assert statements.reference_for(first) != statements.reference_for(second)
+    record_a = notice_for(db, clock, first)
+    assert record_a.reference == f"SOR-{first.opened_at:%Y}-{first.id:06d}"
+    db.commit()
+    with pytest.raises(IntegrityError):  # a racing second writer for the same case is refused by the database
+        notice_for(db, clock, first)
+    db.rollback()

@@ -58,10 +58,13 @@ def route(jurisdiction: str) -> dict[str, Any]:
     return dict(routes[jurisdiction])
 
 
-def next_reference(session: Session, prefix: str, clock: Clock) -> str:
-    """SOR-2026-000001: unique, and short enough for a user to quote."""
-    count = session.scalar(select(NoticeRecord.id).order_by(NoticeRecord.id.desc()).limit(1)) or 0
-    return f"{prefix}-{clock.now():%Y}-{count + 1:06d}"
+def reference_for(case: Case) -> str:
+    """SOR-2026-000042: the case's statement, one per case, short enough for a user to quote.
+
+    Derived from the case rather than counted: two workers writing statements at once cannot draw
+    the same number, and the reference's uniqueness in the database makes a second statement for
+    the same case fail instead of going out twice."""
+    return f"SOR-{case.opened_at:%Y}-{case.id:06d}"
 
 
 def statement_for_case(session: Session, case: Case, *, jurisdiction: str, reference: str) -> AccountNotice:
@@ -154,7 +157,7 @@ def state_reasons(session: Session, case: Case, *, actor: str, clock: Clock) -> 
         return None
     jurisdiction = str(get_value(session, USER_JURISDICTION))
     notice = statement_for_case(session, case, jurisdiction=jurisdiction,
-                                reference=next_reference(session, "SOR", clock))
+                                reference=reference_for(case))
     return send(session, account_id=case.account_id, subject=subject, notice=notice, jurisdiction=jurisdiction,
                 withheld=withholding(session, case, clock), actor=actor, clock=clock)
 
