@@ -12,6 +12,7 @@ from bastion import audit
 from bastion.audit.chain import record_hash
 from bastion.audit.models import AuditRecord
 from bastion.cli.main import app as cli
+from bastion.auth.roles import Role
 from bastion.clock import ManualClock
 
 
@@ -161,3 +162,68 @@ def test_the_server_writes_signed_head_exports_on_a_schedule(tmp_path, sessions,
     clock.advance(anchors.ANCHOR_INTERVAL + timedelta(seconds=1))
     ticker.tick()
     assert len(list((tmp_path / "anchors").iterdir())) == 2  # the timer re-armed itself
+
+
+def test_the_page_walks_only_the_tail_after_the_last_whole_verification(db: Session, clock: ManualClock) -> None:
+    from bastion.audit import verified
+
+    _append(db, clock, 5)
+    assert verified.current(db).last_whole is None and verified.current(db).tail.records == 5  # never walked whole
+    whole = verified.verify_whole(db, actor="auditor", clock=clock)
+    db.commit()
+    assert whole.ok and (whole.head_seq, whole.records) == (5, 5)
+    _append(db, clock, 3)
+    status = verified.current(db)
+    assert status.ok and status.tail.records == 3 and status.unchecked == 0  # the 3 new ones, not all 8
+    over = verified.current(db, budget=2)
+    assert over.tail is None and over.unchecked == 3 and over.ok  # over budget: says so, walks nothing
+
+    db.execute(text("UPDATE audit_records SET details = '{}' WHERE seq = 7"))  # an edit in the tail
+    db.commit()
+    status = verified.current(db)
+    assert not status.ok and status.tail.first_broken == 7
+
+
+def test_an_edit_where_the_last_whole_walk_ended_shows_at_once_and_an_older_one_at_the_next_walk(
+        db: Session, clock: ManualClock) -> None:
+    from bastion.audit import verified
+
+    _append(db, clock, 6)
+    verified.verify_whole(db, actor="auditor", clock=clock)
+    db.commit()
+    db.execute(text("UPDATE audit_records SET subject = 'x' WHERE seq = 2"))  # older than the walk's end
+    db.commit()
+    assert verified.current(db).ok  # not seen until the next whole walk: the page says when that was
+    again = verified.verify_whole(db, actor="auditor", clock=clock)
+    db.commit()
+    assert not again.ok and again.first_broken == 2
+    status = verified.current(db)
+    assert not status.ok and status.last_whole.first_broken == 2
+
+
+def test_the_anchor_of_the_last_whole_walk_is_rechecked_on_every_load(db: Session, clock: ManualClock) -> None:
+    from bastion.audit import verified
+
+    _append(db, clock, 4)
+    verified.verify_whole(db, actor="auditor", clock=clock)
+    db.commit()
+    db.execute(text("DELETE FROM audit_records WHERE seq = 4"))
+    db.commit()
+    status = verified.current(db)
+    assert not status.ok and "record 4" in status.anchor_problem and "removed" in status.anchor_problem
+
+
+def test_the_audit_page_verifies_on_demand(client, user_factory, clock: ManualClock, db: Session) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    from tests.conftest import api_login
+
+    csrf = api_login(client, user_factory(Role.AUDITOR), clock)
+    page = client.get("/audit").text
+    assert "has not been verified" in page and "Chain verified" in page
+    done = client.post("/audit/verify", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get("/audit").text
+    assert "the whole chain up to record" in page and "Last whole-chain verification" in page
+    db.execute(text("UPDATE audit_records SET details = '{}' WHERE seq = 1"))
+    db.commit()
+    client.post("/audit/verify", data={"csrf_token": csrf})
+    assert "Chain broken at record 1" in client.get("/audit").text

@@ -154,9 +154,9 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
-def iter_records(session: Session, batch: int = 1000) -> Iterator[AuditRecord]:
-    """All records in chain order, fetched in batches so a long chain never sits in memory."""
-    last = 0
+def iter_records(session: Session, batch: int = 1000, after: int = 0) -> Iterator[AuditRecord]:
+    """The records after `after` in chain order, fetched in batches so a long chain never sits in memory."""
+    last = after
     while True:
         rows = session.execute(
             select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
@@ -168,10 +168,12 @@ def iter_records(session: Session, batch: int = 1000) -> Iterator[AuditRecord]:
         session.expunge_all()
 
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the whole chain; report the first record whose hash or link is wrong."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
-    for entry in iter_records(session):
+def verify(session: Session, *, after: tuple[int, str] = (0, GENESIS)) -> VerifyResult:
+    """Walk the chain from the record after `after` (its sequence number and hash, known good) to the
+    head; report the first record whose hash or link is wrong. The default walks the whole chain."""
+    expected_seq, expected_prev = after[0] + 1, after[1]
+    count = 0
+    for entry in iter_records(session, after=after[0]):
         problem = _check(entry, expected_seq, expected_prev)
         if problem is not None:
             broken_seq, reason = problem

@@ -9,8 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from bastion import audit
-from bastion.audit import anchor
+from bastion.audit import anchor, verified
 from bastion.audit.anchor import Anchor
 from bastion.auth import apikeys, users
 from bastion.auth.roles import MACHINE_ROLES, Role
@@ -219,13 +218,15 @@ def audit_verify(
     head_file: Path | None = typer.Option(None, "--head-file", exists=True, dir_okay=False,
                                           help="A signed head export (from `audit export-head`) to check the chain against."),
 ) -> None:
-    """Walk the whole chain; exit 1 naming the first broken record, or an exported anchor it no longer holds."""
+    """Walk the whole chain and keep the result for the audit page; exit 1 naming the first broken record, or an
+    exported anchor it no longer holds."""
     anchors = [Anchor.parse(expect_head)] if expect_head else []
     if head_file is not None:
         anchors.append(_signed_anchor(head_file))
     with db_session() as session:
-        result = audit.verify(session)
+        result = verified.verify_whole(session, actor=actor(), clock=clock)
         problems = [p for p in (anchor.check(session, a) for a in anchors) if p]
+        session.commit()
     if result.ok and not problems:
         console.print(f"OK: {result.records} records verified. Head: {result.records}:{result.head_hash}"
                       + (f"; {len(anchors)} exported anchor(s) still held." if anchors else ""))

@@ -16,6 +16,7 @@ from bastion.scanning import views as scans
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.audit import reading as audit_reading
+from bastion.audit import verified
 from bastion.web.ui import chart_pages
 from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
@@ -137,8 +138,17 @@ def audit_page(request: Request, actor: str = "", action: str = "", subject: str
     page = audit_reading.page(db, actor=actor, action=action, subject=subject, cursor=cursor or None, limit=200)
     rows = [(r, audit.details_of(r)) for r in page.rows]
     filters = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
-    return render(request, "audit.html", {"rows": rows, "verify": audit.verify(db), "filters": filters,
+    return render(request, "audit.html", {"rows": rows, "chain": verified.current(db), "filters": filters,
                                           "next_url": next_url(request, page.next_cursor)})
+
+
+@router.post("/audit/verify")
+def audit_verify_whole(request: Request, db: Session = Depends(get_db),
+                       principal: Principal = needs(Perm.AUDIT_READ)) -> Response:
+    """Walk the whole chain now and keep the result (the page then walks only what follows it)."""
+    verified.verify_whole(db, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/audit", status_code=303)
 
 
 @router.get("/settings", dependencies=[needs(Perm.SETTINGS_READ)])
