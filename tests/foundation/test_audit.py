@@ -227,3 +227,31 @@ def test_the_audit_page_verifies_on_demand(client, user_factory, clock: ManualCl
     db.commit()
     client.post("/audit/verify", data={"csrf_token": csrf})
     assert "Chain broken at record 1" in client.get("/audit").text
+
+
+def test_a_rolled_back_savepoint_takes_its_acts_records_with_it(db: Session, clock: ManualClock) -> None:
+    """An act undone by a savepoint's rollback never happened: its record must not reach the chain."""
+    from sqlalchemy import select
+
+    audit.record(db, actor="t", action="kept.before", clock=clock)
+    try:
+        with db.begin_nested():
+            audit.record(db, actor="t", action="undone.outer", clock=clock)
+            with db.begin_nested():
+                audit.record(db, actor="t", action="undone.inner", clock=clock)
+            raise RuntimeError("the scan failed")
+    except RuntimeError:
+        pass
+    with db.begin_nested():
+        audit.record(db, actor="t", action="kept.released", clock=clock)
+    try:
+        with db.begin_nested():
+            audit.record(db, actor="t", action="undone.alone", clock=clock)
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    audit.record(db, actor="t", action="kept.after", clock=clock)
+    db.commit()
+    actions = list(db.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)))
+    assert actions == ["kept.before", "kept.released", "kept.after"]
+    assert audit.verify(db).ok

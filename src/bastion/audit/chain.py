@@ -72,6 +72,9 @@ class PendingRecord:
     details: str
     written: AuditRecord | None = None
     _callbacks: list[Callable[[AuditRecord], None]] = field(default_factory=list)
+    #: The innermost transaction (a savepoint, or the session's own) the act was recorded in: when
+    #: that savepoint, or one around it, rolls back, the act did not happen and its record goes too.
+    within: Any = field(default=None, repr=False)
 
     @property
     def seq(self) -> int:
@@ -104,7 +107,8 @@ def record(
     """
     at = (clock or SystemClock()).now()
     details_json = json.dumps(details or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    pending = PendingRecord(at, actor, action, subject, details_json)
+    pending = PendingRecord(at, actor, action, subject, details_json,
+                            within=session.get_nested_transaction() or session.get_transaction())
     session.info.setdefault(_PENDING, []).append(pending)
     return pending
 
@@ -135,12 +139,35 @@ def write_pending(session: Session) -> list[AuditRecord]:
 
 @event.listens_for(Session, "before_commit")
 def _append_at_commit(session: Session) -> None:
+    """At the real commit only: SQLAlchemy fires this when a savepoint is released too, and writing then
+    would lock the head mid-transaction and put acts outside the savepoint at the mercy of an outer one."""
+    if session.in_nested_transaction():
+        return
     write_pending(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_on_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
+    """A rollback: the acts recorded inside what rolled back did not happen, so their records go.
+
+    The whole transaction rolled back: every pending record goes. A savepoint rolled back: only the
+    records of acts recorded inside it (or inside savepoints within it); acts before it still stand.
+    (SQLAlchemy's `after_rollback` fires for a savepoint too, so it would drop those as well.)"""
+    pending: list[PendingRecord] = session.info.get(_PENDING, [])
+    if not pending:
+        return
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+    else:
+        session.info[_PENDING] = [p for p in pending if not _inside(p.within, previous_transaction)]
+
+
+def _inside(transaction: Any, outer: Any) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _lock_head(session: Session) -> AuditHead:
