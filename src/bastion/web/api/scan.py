@@ -84,8 +84,20 @@ def _render_video(result: VideoScanResult) -> ScanOut:
         video={"duration_seconds": round(h.duration_seconds, 3), "frame_rate": round(h.frame_rate, 3),
                "frames_hashed": len(h.features), "codec": h.codec, "container": h.container,
                "matched_seconds": {str(m.signal_id): result.times.get(m.signal_id, [])
-                                   for m in (*result.outcome.matches, *result.outcome.allowed)}},
+                                   for m in (*result.outcome.matches, *result.outcome.allowed) if m.video is None},
+               "video_matches": {str(m.signal_id): _video_match(m)
+                                 for m in (*result.outcome.matches, *result.outcome.allowed) if m.video is not None}},
     )
+
+
+def _video_match(match: BankMatch) -> dict[str, Any]:
+    """How much of each video matched (python-threatexchange's percentages) and where, in seconds."""
+    video = match.video
+    assert video is not None
+    return {"query_match_percent": round(video.query_match_percent, 2),
+            "compared_match_percent": round(video.compared_match_percent, 2),
+            "query_ranges": [[r.start, r.end] for r in video.query_ranges],
+            "compared_ranges": [[r.start, r.end] for r in video.compared_ranges]}
 
 
 def _meta(content_id: str, account_id: str, uploaded_at: datetime | None, ip: str, metadata: str) -> UploadMeta:

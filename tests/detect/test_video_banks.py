@@ -1,0 +1,67 @@
+"""Banked videos (vPDQ): a re-encoded or trimmed copy matches through the scan API, an unrelated video does not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastion.banks.models import EntrySignal
+
+from bastion.media.video import hash_video_file
+from tests.media._videos import Clip, trimmed, write_clip
+
+ORIGINAL = Clip(seed=41, seconds=8)
+
+
+def _scan(client: TestClient, headers: dict[str, str], data: bytes):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/scan", files={"file": ("upload.mp4", data)}, headers=headers)
+
+
+@pytest.fixture
+def banked(client: TestClient, platform_headers: dict[str, str], tmp_path: Path) -> tuple[int, str]:
+    signal = hash_video_file(write_clip(tmp_path / "original.mp4", ORIGINAL)).signal_string()
+    assert client.post("/api/v1/banks", json={"name": "VIDEOS"}, headers=platform_headers).status_code == 201
+    added = client.post("/api/v1/banks/VIDEOS/entries", json={"signals": {"vpdq": signal}, "classification": "A1"},
+                        headers=platform_headers)
+    assert added.status_code in (200, 201), added.text
+    return added.json()["entry"]["id"], signal
+
+
+def test_a_trimmed_re_encoded_copy_matches_the_banked_video(
+    client: TestClient, platform_headers: dict[str, str], tmp_path: Path, banked: tuple[int, str], db: Session
+) -> None:
+    entry_id, signal = banked
+    copy = replace(trimmed(ORIGINAL, 1.0, 1.0), codec="mpeg4", container="avi", bit_rate=300_000)
+    response = _scan(client, platform_headers, write_clip(tmp_path / "copy.avi", copy).read_bytes())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    (match,) = [m for m in body["matches"] if m["signal_type"] == "vpdq"]
+    assert match["bank"] == "VIDEOS" and match["entry_id"] == entry_id and match["classification"] == "A1"
+    signal_id = db.scalar(select(EntrySignal.id).where(EntrySignal.entry_id == entry_id))
+    detail = body["video"]["video_matches"][str(signal_id)]
+    assert detail["query_match_percent"] >= 80.0
+    assert detail["compared_match_percent"] > 0.0
+    assert detail["compared_ranges"] and all(0.0 <= a <= b <= 7.0 for a, b in detail["compared_ranges"])
+    assert detail["query_ranges"] and all(0.0 <= a <= b <= 5.0 for a, b in detail["query_ranges"])
+    (entry,) = client.get("/api/v1/banks/VIDEOS/entries", headers=platform_headers).json()
+    assert entry["signals"]["vpdq"] == signal  # the whole signal comes back, not its key
+
+
+def test_an_unrelated_video_matches_nothing_and_thresholds_are_per_bank(
+    client: TestClient, platform_headers: dict[str, str], tmp_path: Path, banked: tuple[int, str]
+) -> None:
+    other = write_clip(tmp_path / "other.mp4", Clip(seed=42, seconds=8)).read_bytes()
+    body = _scan(client, platform_headers, other).json()
+    assert body["matches"] == [] and body["video"]["video_matches"] == {}
+    half = write_clip(tmp_path / "half.mp4", trimmed(ORIGINAL, 0.0, 4.0)).read_bytes()
+    assert [m["signal_type"] for m in _scan(client, platform_headers, half).json()["matches"]] == ["vpdq"]
+    # the bank asks that the copy cover most of the banked video: half of it no longer matches
+    patched = client.patch("/api/v1/banks/VIDEOS", json={"vpdq_compared_match_percent": 90},
+                           headers=platform_headers)
+    assert patched.status_code == 200 and patched.json()["vpdq_compared_match_percent"] == 90
+    assert _scan(client, platform_headers, half).json()["matches"] == []
