@@ -395,6 +395,11 @@ class BankMatcher:
             self._video_checked = time.monotonic()
             return self._videos
 
+    @property
+    def video_seq(self) -> int:
+        """The change log position the video index has applied (0 before it is first loaded)."""
+        return self._video_seq
+
     def _read_videos(self) -> tuple[VideoIndex, int]:
         index = VideoIndex()
         with self._sessions() as session:
