@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.banks.models import EntrySignal
+from bastion.clock import ManualClock
+from bastion.config import Settings
 
 from bastion.media.video import hash_video_file
+from tests.conftest import api_key
 from tests.media._videos import Clip, trimmed, write_clip
 
 ORIGINAL = Clip(seed=41, seconds=8)
@@ -65,3 +70,28 @@ def test_an_unrelated_video_matches_nothing_and_thresholds_are_per_bank(
                            headers=platform_headers)
     assert patched.status_code == 200 and patched.json()["vpdq_compared_match_percent"] == 90
     assert _scan(client, platform_headers, half).json()["matches"] == []
+
+
+def test_a_video_over_the_synchronous_limit_is_scanned_only_asynchronously(
+    settings: Settings, clock: ManualClock, engine: Any, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from bastion.web.app import create_app
+
+    video = write_clip(tmp_path / "original.mp4", ORIGINAL).read_bytes()
+    app = create_app(settings.model_copy(update={"video_sync_max_bytes": len(video) - 1}), clock=clock, engine=engine)
+    with TestClient(app) as client:
+        headers = api_key(client, sessions, clock)
+        client.post("/api/v1/banks", json={"name": "VIDEOS"}, headers=headers)
+        signal = hash_video_file(tmp_path / "original.mp4").signal_string()
+        client.post("/api/v1/banks/VIDEOS/entries", json={"signals": {"vpdq": signal}}, headers=headers)
+        refused = _scan(client, headers, video)
+        assert (refused.status_code, refused.json()["code"]) == (413, "async_only")
+        assert "/api/v1/scans" in refused.json()["detail"]
+        queued = client.post("/api/v1/scans", json={"items": [{"data": base64.b64encode(video).decode(),
+                                                                 "content_id": "clip-1"}]}, headers=headers)
+        assert queued.status_code == 202, queued.text
+        job = client.get(f"/api/v1/scans/{queued.json()['items'][0]['id']}", headers=headers).json()
+        assert job["status"] == "done", job
+        assert [(m["bank"], m["signal_type"]) for m in job["scan"]["matches"]] == [("VIDEOS", "vpdq")]
+        small = write_clip(tmp_path / "small.mp4", replace(ORIGINAL, seconds=1, width=96, height=72)).read_bytes()
+        assert len(small) < len(video) and _scan(client, headers, small).status_code == 200

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bastion.errors import BastionError
 from bastion.matching.banked import BankMatch, MatchOutcome, combine
 from bastion.media import MD5, PDQ, SHA256
 from bastion.media.video import VPDQ_QUALITY_THRESHOLD, VideoHashes
@@ -27,6 +28,20 @@ from bastion.media.video_isolation import hash_video_untrusted
 from bastion.media.video_limits import VideoLimits
 from bastion.scanning.models import Scan
 from bastion.scanning.service import Scanner, UploadMeta
+
+
+class AsyncOnly(BastionError):
+    """A video too large to decode while the caller waits: it must go through the asynchronous batch API."""
+
+    code = "async_only"
+    status = 413
+
+
+def check_sync_size(size: int, limit: int) -> None:
+    """Refuse a synchronous scan of a video over `limit` bytes, saying where to send it instead."""
+    if size > limit:
+        raise AsyncOnly(f"This video is {size} bytes; videos over {limit} bytes are scanned only asynchronously. "
+                        "Submit it to POST /api/v1/scans and poll GET /api/v1/scans/{id} (or take the webhook).")
 
 
 @dataclass(frozen=True)

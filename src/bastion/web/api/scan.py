@@ -20,7 +20,7 @@ from bastion.scanning import views
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.media.video_formats import sniff_container
 from bastion.scanning.service import ScanResult, UploadMeta
-from bastion.scanning.video_scan import VideoScanResult, scan_video
+from bastion.scanning.video_scan import VideoScanResult, check_sync_size, scan_video
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
@@ -136,6 +136,7 @@ def scan(
         if len(data) > limit:
             raise MediaTooLarge(f"The file is larger than {limit} bytes; nothing was scanned.")
         if sniff_container(data[:4096]) is not None:  # a video: frames and digests, decoded in isolation
+            check_sync_size(len(data), state.settings.video_sync_max_bytes)
             video = scan_video(state.scanner, db, data, meta, source="upload", actor=principal.actor)
             db.commit()
             return _render_video(video)
