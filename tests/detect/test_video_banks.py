@@ -7,16 +7,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.banks import service
 from bastion.banks.models import EntrySignal
 from bastion.clock import ManualClock
 from bastion.config import Settings
 
-from bastion.media.video import hash_video_file
+from bastion.matching.banked import BankMatcher
+from bastion.media.video import VpdqFeature, features_to_signal, hash_video_file
 from tests.conftest import api_key
 from tests.media._videos import Clip, trimmed, write_clip
 
@@ -95,3 +98,40 @@ def test_a_video_over_the_synchronous_limit_is_scanned_only_asynchronously(
         assert [(m["bank"], m["signal_type"]) for m in job["scan"]["matches"]] == [("VIDEOS", "vpdq")]
         small = write_clip(tmp_path / "small.mp4", replace(ORIGINAL, seconds=1, width=96, height=72)).read_bytes()
         assert len(small) < len(video) and _scan(client, headers, small).status_code == 200
+
+
+def _features(seed: int, frames: int = 12) -> list[VpdqFeature]:
+    rng = np.random.default_rng(seed)
+    return [VpdqFeature(i * 25, float(i), 100, f"{int.from_bytes(rng.bytes(32), 'big'):064x}") for i in range(frames)]
+
+
+def test_every_matcher_learns_of_banked_and_removed_videos_and_entry_state_applies(
+    sessions: sessionmaker[Session], clock: ManualClock, db: Session
+) -> None:
+    """Two matchers (two processes) share the change log: adds, disables and deletes reach both."""
+    first, second = (BankMatcher(sessions, clock, refresh_seconds=0) for _ in range(2))
+    video, other = _features(1), _features(2)
+    bank = service.create_bank(db, name="VIDEOS", actor="t", clock=clock)
+    allow = service.create_bank(db, name="SAFE", kind="allow", actor="t", clock=clock)
+    db.commit()
+    assert first.match_video(db, video).matches == []  # loaded, empty
+    entry = service.add_entry(db, bank, {"vpdq": features_to_signal(video)}, actor="t", clock=clock).entry
+    db.commit()
+    for matcher in (first, second):
+        (found,) = matcher.match_video(db, video[2:]).matches
+        assert (found.entry_id, found.signal_type, found.video.query_match_percent) == (entry.id, "vpdq", 100.0)
+        assert found.video.compared_match_percent == pytest.approx(10 * 100 / 12)
+        assert matcher.match_video(db, other).matches == []
+    service.set_entry_enabled(db, entry, False, actor="t", clock=clock)
+    db.commit()
+    assert first.match_video(db, video).matches == []  # entry state from the database, at once
+    service.set_entry_enabled(db, entry, True, actor="t", clock=clock)
+    service.add_entry(db, allow, {"vpdq": features_to_signal(video[:6])}, actor="t", clock=clock)
+    db.commit()
+    suppressed = second.match_video(db, video[:6])
+    assert suppressed.matches == [] and [m.bank_name for m in suppressed.allowed] == ["SAFE"]
+    service.delete_entry(db, entry, actor="t", clock=clock)
+    db.commit()
+    for matcher in (first, second):
+        assert [m.bank_name for m in matcher.match_video(db, video[:6]).allowed] == ["SAFE"]
+        assert matcher.match_video(db, video).matches == [] and len(matcher.video_index()) == 1

@@ -386,14 +386,27 @@ class BankMatcher:
     # -- videos (vPDQ) ----------------------------------------------------------------
 
     def video_index(self) -> VideoIndex:
-        """The banked videos' frames, loaded on first use and brought up to date at most once a refresh interval."""
+        """The banked videos' frames, loaded on first use and brought up to date at most once a refresh interval.
+
+        Query it through :meth:`query_videos`, which holds the lock a refresh takes.
+        """
         with self._video_lock:
-            if self._videos is None:
-                self._videos, self._video_seq = self._read_videos()
-            elif time.monotonic() - self._video_checked >= self._refresh_seconds:
-                self._refresh_videos()
-            self._video_checked = time.monotonic()
-            return self._videos
+            return self._current_videos()
+
+    def _current_videos(self) -> VideoIndex:
+        if self._videos is None:
+            self._videos, self._video_seq = self._read_videos()
+        elif time.monotonic() - self._video_checked >= self._refresh_seconds:
+            self._refresh_videos()
+        self._video_checked = time.monotonic()
+        return self._videos
+
+    def query_videos(self, features: Sequence[VpdqFeature], thresholds: dict[int, VideoThresholds]
+                     ) -> list[VideoMatch]:
+        """Banked videos matching the query under each bank's rule (banks absent from `thresholds` are skipped)."""
+        with self._video_lock:  # a refresh never changes the index under a query
+            found = self._current_videos().query(features, thresholds)
+        return [m for m in found if m.bank in thresholds]
 
     @property
     def video_seq(self) -> int:
@@ -460,7 +473,7 @@ class BankMatcher:
         thresholds = self.video_thresholds(session)
         if not thresholds:
             return MatchOutcome()
-        found = [m for m in self.video_index().query(features, thresholds) if m.bank in thresholds]
+        found = self.query_videos(features, thresholds)
         details = self._load_candidates(session, {int(m.entry) for m in found})  # type: ignore[call-overload]
         wanted = set(banks) if banks is not None else None
         hits: list[BankMatch] = []

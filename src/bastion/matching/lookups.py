@@ -77,7 +77,7 @@ def raw_video_hits(session: Session, matcher: BankMatcher, features: list[VpdqFe
     thresholds = matcher.video_thresholds(session, match_banks_only=True)
     if not thresholds:
         return []
-    found = [m for m in matcher.video_index().query(features, thresholds) if m.bank in thresholds]
+    found = matcher.query_videos(features, thresholds)
     if not found:
         return []
     wanted = set(banks) if banks is not None else None
