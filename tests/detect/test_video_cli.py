@@ -81,3 +81,17 @@ def test_the_video_bar_is_sized_by_the_declared_duration() -> None:
         assert (task.total, task.completed) == (10.0, 5.1)
         bar.done()
         assert progress.tasks == []
+
+
+def test_a_banks_video_percentages_are_set_from_the_command_line(cli_env: Path) -> None:
+    from bastion.banks import service
+    from bastion.cli.common import db_session
+
+    assert runner.invoke(cli, ["banks", "create", "VIDEOS"]).exit_code == 0
+    done = runner.invoke(cli, ["banks", "set-video-match", "VIDEOS", "--query-percent", "60", "--compared-percent", "25"])
+    assert done.exit_code == 0 and "60% of its frames" in done.output
+    refused = runner.invoke(cli, ["banks", "set-video-match", "VIDEOS", "--query-percent", "150"])
+    assert refused.exit_code != 0 and "between 0 and 100" in refused.output
+    with db_session() as session:
+        bank = service.get_bank(session, "VIDEOS")
+        assert (bank.vpdq_query_match_percent, bank.vpdq_compared_match_percent) == (60.0, 25.0)

@@ -293,6 +293,19 @@ def banks_set_threshold(name: str, threshold: int) -> None:
     console.print(f"{name} now matches PDQ within {threshold} bits.")
 
 
+@banks_app.command("set-video-match")
+@friendly_errors
+def banks_set_video_match(
+    name: str,
+    query_percent: float = typer.Option(80.0, help="Share of a scanned video's frames that must match (0-100)."),
+    compared_percent: float = typer.Option(0.0, help="Share of the banked video's frames that must match (0-100)."),
+) -> None:
+    """Change when a banked video matches (python-threatexchange's percentages; defaults 80 and 0)."""
+    _update(name, vpdq_query_match_percent=query_percent, vpdq_compared_match_percent=compared_percent)
+    console.print(f"{name} now matches a video when {query_percent:g}% of its frames and {compared_percent:g}% of "
+                  "the banked video's frames match.")
+
+
 @banks_app.command("delete")
 @friendly_errors
 def banks_delete(name: str) -> None:
