@@ -101,3 +101,17 @@ def test_vpdq_is_a_signal_type_over_http(hma: TestClient) -> None:
     found = hma.get("/m/lookup", params={"signal_type": "vpdq", "signal": example}).json()
     assert found == {"TE_EXAMPLES": [{"bank_content_id": added["id"], "distance": "100%[100%]"}]}
     assert hma.get("/c/signal_type/index", params={"signal_type": "vpdq"}).json()["vpdq"]["db_size"] == 1
+
+
+def test_a_video_uploaded_as_bank_content_is_banked_by_both_signals(hma: TestClient, tmp_path: Path) -> None:
+    data = write_clip(tmp_path / "clip.mp4", ORIGINAL).read_bytes()
+    assert hma.post("/c/banks", json={"name": "UPLOADS"}).status_code == 201
+    added = hma.post("/c/bank/UPLOADS/content", params={"types": "video_md5,vpdq"}, files={"video": ("c.mp4", data)})
+    assert added.status_code == 200, added.text
+    assert sorted(added.json()["signals"]) == ["video_md5", "vpdq"]
+    content = hma.get(f"/c/bank/UPLOADS/content/{added.json()['id']}", params={"include_signals": "true"}).json()
+    assert content["signals"]["video_md5"] == hashlib.md5(data).hexdigest()
+    assert signal_to_features(content["signals"]["vpdq"]) == signal_to_features(added.json()["signals"]["vpdq"])
+    found = hma.post("/m/lookup", params={"types": "video_md5,vpdq"}, files={"video": ("c.mp4", data)}).json()
+    assert found == {"video_md5": {"UPLOADS": [{"bank_content_id": added.json()["id"], "distance": ""}]},
+                     "vpdq": {"UPLOADS": [{"bank_content_id": added.json()["id"], "distance": "100%[100%]"}]}}
