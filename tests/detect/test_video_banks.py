@@ -135,3 +135,24 @@ def test_every_matcher_learns_of_banked_and_removed_videos_and_entry_state_appli
     for matcher in (first, second):
         assert [m.bank_name for m in matcher.match_video(db, video[:6]).allowed] == ["SAFE"]
         assert matcher.match_video(db, video).matches == [] and len(matcher.video_index()) == 1
+
+
+def test_a_rescan_finds_a_video_scanned_before_it_was_banked(
+    client: TestClient, platform_headers: dict[str, str], tmp_path: Path, db: Session
+) -> None:
+    from datetime import datetime, timezone
+
+    from bastion.scanning.models import ScanMatch
+
+    path = write_clip(tmp_path / "early.mp4", replace(ORIGINAL, seed=43))
+    first = _scan(client, platform_headers, path.read_bytes()).json()
+    assert first["matches"] == []
+    client.post("/api/v1/banks", json={"name": "LATER"}, headers=platform_headers)
+    client.post("/api/v1/banks/LATER/entries", json={"signals": {"vpdq": hash_video_file(path).signal_string()}},
+                headers=platform_headers)
+    state = client.app.state.bastion  # type: ignore[attr-defined]
+    report = state.scanner.rescan(db, datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert report.new_matches == 1 and report.scans_with_new_matches == 1
+    found = db.scalars(select(ScanMatch).where(ScanMatch.scan_id == first["scan_id"])).all()
+    assert [(m.bank_name, m.signal_type, m.found_by) for m in found] == [("LATER", "vpdq", "rescan")]
+    assert state.scanner.rescan(db, datetime(2000, 1, 1, tzinfo=timezone.utc)).new_matches == 0
