@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from sqlalchemy import func, select, text
@@ -28,12 +29,12 @@ def _bank(db: Session, clock: ManualClock, name: str = "LIST") -> object:
 def test_te_import_reports_bad_lines_and_keeps_good_ones(db: Session, clock: ManualClock) -> None:
     bank = _bank(db, clock)
     lines = ["# a comment", "pdq " + PDQ.format(1), "md5 " + "a" * 32, "pdq nothex", "video_md5 " + "b" * 32,
-             "pdq " + PDQ.format(1), "justoneword", "", "sha256 " + "c" * 64]
+             "pdq " + PDQ.format(1), "justoneword", "", "sha256 " + "c" * 64, "vimeo " + "d" * 32]
     report = transfer.import_lines(db, bank, lambda: iter(lines), "te", actor="t", clock=clock)
-    assert report.imported == 3 and report.duplicates == 1
-    assert [e.line for e in report.errors] == [4, 5, 7]
+    assert report.imported == 4 and report.duplicates == 1  # video_md5 (a file's MD5) is stored as md5
+    assert [e.line for e in report.errors] == [4, 7, 10]
     assert "not a valid pdq hash" in report.errors[0].message
-    assert "Unknown signal type 'video_md5'" in report.errors[1].message
+    assert "Unknown signal type 'vimeo'" in report.errors[2].message
 
 
 def test_reimport_is_a_no_op(db: Session, clock: ManualClock) -> None:
@@ -215,3 +216,32 @@ def test_te_fast_path_agrees_with_the_full_check() -> None:
     rows = [(i.line, i.signal_type, i.value) for i in items if isinstance(i, transfer.Row)]
     assert rows == [(1, "pdq", good), (2, "pdq", good), (3, "pdq", good), (6, "md5", "a" * 32), (7, "sha1", "b" * 40)]
     assert [i.line for i in items if isinstance(i, transfer.LineError)] == [4, 5, 8, 9]
+
+
+def test_vpdq_signals_round_trip_in_python_threatexchanges_format(db: Session, clock: ManualClock) -> None:
+    """A video's vPDQ line (python-threatexchange's signal string) is imported whole and exported as it came."""
+    from threatexchange.extensions.vpdq.vpdq import VPDQSignal
+    from threatexchange.extensions.vpdq.vpdq_util import VpdqCompactFeature, json_to_vpdq, vpdq_to_json
+
+    example = VPDQSignal.get_examples()[0]
+    other = vpdq_to_json([VpdqCompactFeature(PDQ.format(i + 1), 90 - i % 60, i * 1.5) for i in range(300)])
+    assert len(other) > 128  # longer than any other stored value
+    bank = _bank(db, clock)
+    lines = [f"vpdq {example}", f"vpdq {other}", "md5 " + "a" * 32, f"vpdq {example}", 'vpdq ["nothex,100,0.0"]']
+    report = transfer.import_lines(db, bank, lambda: iter(lines), "te", actor="t", clock=clock)
+    assert (report.imported, report.duplicates, [e.line for e in report.errors]) == (3, 1, [5])
+    assert "invalid vPDQ feature" in report.errors[0].message
+    exported = list(transfer.export_lines(db, bank, "te"))
+    videos = [line.split(" ", 1)[1].rstrip("\n") for line in exported if line.startswith("vpdq ")]
+    assert sorted(videos) == sorted([example, other])
+    assert [[str(f) for f in json_to_vpdq(v)] for v in videos if v != example] == [json.loads(other)]
+    assert all(VPDQSignal.validate_signal_str(v) for v in videos)
+    # into another bank, and through CSV (the signal string quoted as one cell)
+    again = _bank(db, clock, "COPY")
+    assert transfer.import_lines(db, again, lambda: iter(exported), "te", actor="t", clock=clock).imported == 3
+    csv_lines = list(transfer.export_lines(db, again, "csv"))
+    third = _bank(db, clock, "THIRD")
+    assert transfer.import_lines(db, third, lambda: iter(csv_lines), "csv", actor="t", clock=clock).imported == 3
+    assert sorted(transfer.export_lines(db, third, "te")) == sorted(exported)
+    logged = db.scalars(select(SignalChange.signal_type).where(SignalChange.signal_type == "vpdq")).all()
+    assert len(logged) == 6  # every banked video is in the change log, so every index learns of it

@@ -187,7 +187,7 @@ def test_video_md5(hma: TestClient) -> None:
 
 def test_signal_and_content_types(hma: TestClient, db: Session) -> None:
     names = [t["name"] for t in hma.get("/c/signal_type").json()]
-    assert names == ["pdq", "video_md5", "md5", "sha1", "sha256"]
+    assert names == ["pdq", "video_md5", "md5", "sha1", "sha256", "vpdq"]
     assert all(t["enabled_ratio"] == 1.0 for t in hma.get("/c/signal_type").json())
     updated = hma.put("/c/signal_type/pdq", json={"enabled_ratio": "0.5"})
     assert updated.status_code == 204 and updated.content == b""

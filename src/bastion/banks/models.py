@@ -29,6 +29,10 @@ class Bank(Base):
     #: Exact matches here may be acted on before review, if an auto-action policy says so.
     high_confidence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     matching_enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    #: A banked video matches when at least this share of the query's frames match it (python-threatexchange: 80)
+    vpdq_query_match_percent: Mapped[float] = mapped_column(Float, default=80.0, server_default="80")
+    #: ... and at least this share of its own frames are matched (python-threatexchange: 0)
+    vpdq_compared_match_percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -66,6 +70,21 @@ class EntrySignal(Base):
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
     signal_type: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(128))
+
+
+class VideoSignal(Base):
+    """The frames of a vPDQ signal, in python-threatexchange's format (a JSON list of "hash,quality,seconds").
+
+    A video's signal is tens of kilobytes, too long for `entry_signals.value` and its unique
+    index; that row holds the SHA-256 of the canonical signal instead (so a bank holds a video
+    once), and the signal itself lives here, one row per vPDQ signal.
+    """
+
+    __tablename__ = "video_signals"
+
+    signal_id: Mapped[int] = mapped_column(BigId, ForeignKey("entry_signals.id", ondelete="CASCADE"), primary_key=True)
+    features: Mapped[str] = mapped_column(Text)
+    frame_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def signals_in(pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:

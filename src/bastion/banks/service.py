@@ -13,11 +13,15 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.banks.errors import BankExists, BankNotFound, EntryNotFound, InvalidBankName
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
-from bastion.banks.signals import normalise
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, VideoSignal, signals_in
+from bastion.banks.signals import normalise, stored_value
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
 from bastion.media import PDQ
+from bastion.media.video import VPDQ
+
+#: Signal types kept in an in-memory index, which the change log keeps current.
+INDEXED_TYPES = (PDQ, VPDQ)
 
 #: HMA's rule, kept so that HMA clients can address every Bastion bank.
 NAME_PATTERN = re.compile(r"[A-Z_][A-Z0-9_]*")
@@ -41,9 +45,16 @@ def check_threshold(value: int) -> int:
     return value
 
 
+def check_percent(value: float) -> float:
+    if not 0.0 <= value <= 100.0:
+        raise InvalidInput(f"A video match percentage must be between 0 and 100; {value} is not.")
+    return float(value)
+
+
 def create_bank(
     session: Session, *, name: str, actor: str, clock: Clock, kind: str = "match", pdq_threshold: int = 31,
     description: str = "", source: str = "", enabled: bool = True, matching_enabled_ratio: float = 1.0,
+    vpdq_query_match_percent: float = 80.0, vpdq_compared_match_percent: float = 0.0,
 ) -> Bank:
     check_name(name)
     if kind not in KINDS:
@@ -53,7 +64,8 @@ def create_bank(
     now = clock.now()
     bank = Bank(name=name, kind=kind, pdq_threshold=check_threshold(pdq_threshold), description=description,
                 source=source, enabled=enabled, matching_enabled_ratio=matching_enabled_ratio, created_at=now,
-                updated_at=now)
+                updated_at=now, vpdq_query_match_percent=check_percent(vpdq_query_match_percent),
+                vpdq_compared_match_percent=check_percent(vpdq_compared_match_percent))
     session.add(bank)
     session.flush()
     audit.record(session, actor=actor, action="bank.create", subject=f"bank:{bank.id}",
@@ -85,8 +97,10 @@ def entry_counts(session: Session) -> dict[int, int]:
 
 
 def update_bank(session: Session, bank: Bank, *, actor: str, clock: Clock, **changes: Any) -> Bank:
-    """Change any of name, kind, pdq_threshold, description, source, enabled, matching_enabled_ratio."""
-    allowed = {"name", "kind", "pdq_threshold", "description", "source", "enabled", "matching_enabled_ratio"}
+    """Change any of name, kind, pdq_threshold, description, source, enabled, matching_enabled_ratio and the
+    video-match percentages."""
+    allowed = {"name", "kind", "pdq_threshold", "description", "source", "enabled", "matching_enabled_ratio",
+               "vpdq_query_match_percent", "vpdq_compared_match_percent"}
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))} of a bank.")
@@ -100,6 +114,8 @@ def update_bank(session: Session, bank: Bank, *, actor: str, clock: Clock, **cha
                 raise BankExists(f"A bank named {value} already exists.")
         if key == "pdq_threshold":
             check_threshold(value)
+        if key.startswith("vpdq_"):
+            check_percent(value)
         if key == "kind" and value not in KINDS:
             raise InvalidInput(f"Bank kind must be 'match' or 'allow', not {value!r}.")
         applied[key] = {"from": getattr(bank, key), "to": value}
@@ -139,10 +155,10 @@ def add_entry(
     """Add an item with its signals. A value already in the bank is a no-op that returns its entry."""
     clean = dict(normalise(kind, value) for kind, value in signals.items())
     if not clean:
-        raise InvalidInput("No signals given: send at least one of pdq, md5, sha1, sha256.")
+        raise InvalidInput("No signals given: send at least one of pdq, md5, sha1, sha256, vpdq.")
     existing = session.execute(
         select(EntrySignal.entry_id, EntrySignal.signal_type).where(
-            EntrySignal.bank_id == bank.id, signals_in(clean.items())
+            EntrySignal.bank_id == bank.id, signals_in((k, stored_value(k, v)) for k, v in clean.items())
         )
     ).all()
     known = {kind for entry_id, kind in existing}
@@ -166,11 +182,14 @@ def add_entry(
 
 def _add_signals(session: Session, bank: Bank, entry: BankEntry, signals: dict[str, str], clock: Clock) -> None:
     for kind, value in signals.items():
-        signal = EntrySignal(entry_id=entry.id, bank_id=bank.id, signal_type=kind, value=value)
+        key = stored_value(kind, value)
+        signal = EntrySignal(entry_id=entry.id, bank_id=bank.id, signal_type=kind, value=key)
         session.add(signal)
         session.flush()
-        if kind == PDQ:
-            session.add(SignalChange(signal_id=signal.id, signal_type=kind, value=value, op="add", at=clock.now()))
+        if kind == VPDQ:
+            session.add(VideoSignal(signal_id=signal.id, features=value, frame_count=len(json.loads(value))))
+        if kind in INDEXED_TYPES:
+            session.add(SignalChange(signal_id=signal.id, signal_type=kind, value=key, op="add", at=clock.now()))
 
 
 def get_entry(session: Session, entry_id: int, bank: Bank | None = None) -> BankEntry:
@@ -181,8 +200,11 @@ def get_entry(session: Session, entry_id: int, bank: Bank | None = None) -> Bank
 
 
 def entry_signals(session: Session, entry_id: int) -> dict[str, str]:
-    rows = session.execute(select(EntrySignal.signal_type, EntrySignal.value).where(EntrySignal.entry_id == entry_id))
-    return {kind: value for kind, value in rows.all()}
+    """An entry's signals by type, vPDQ as its full signal string."""
+    rows = session.execute(select(EntrySignal.signal_type, EntrySignal.value, VideoSignal.features)
+                           .outerjoin(VideoSignal, VideoSignal.signal_id == EntrySignal.id)
+                           .where(EntrySignal.entry_id == entry_id))
+    return {kind: features if kind == VPDQ and features is not None else value for kind, value, features in rows.all()}
 
 
 def set_entry_enabled(
@@ -228,8 +250,11 @@ def delete_entry(session: Session, entry: BankEntry, *, actor: str, clock: Clock
         select(EntrySignal.id, EntrySignal.signal_type).where(EntrySignal.entry_id == entry.id)
     ).all()
     for signal_id, kind in signals:
-        if kind == PDQ:
+        if kind in INDEXED_TYPES:
             session.add(SignalChange(signal_id=signal_id, signal_type=kind, op="remove", at=clock.now()))
+    videos = [signal_id for signal_id, kind in signals if kind == VPDQ]
+    if videos:  # not left to ON DELETE CASCADE, which SQLite applies only with its foreign keys on
+        session.execute(delete(VideoSignal).where(VideoSignal.signal_id.in_(videos)))
     session.execute(delete(EntrySignal).where(EntrySignal.entry_id == entry.id))
     session.delete(entry)
     audit.record(session, actor=actor, action="bank.entry_delete", subject=f"entry:{entry.id}",
@@ -244,8 +269,9 @@ def list_entries(session: Session, bank: Bank, *, offset: int = 0, limit: int = 
     ids = [e.id for e in entries]
     signals: dict[int, dict[str, str]] = {i: {} for i in ids}
     if ids:
-        for entry_id, kind, value in session.execute(
-            select(EntrySignal.entry_id, EntrySignal.signal_type, EntrySignal.value).where(EntrySignal.entry_id.in_(ids))
+        for entry_id, kind, value, features in session.execute(
+            select(EntrySignal.entry_id, EntrySignal.signal_type, EntrySignal.value, VideoSignal.features)
+            .outerjoin(VideoSignal, VideoSignal.signal_id == EntrySignal.id).where(EntrySignal.entry_id.in_(ids))
         ).all():
-            signals[entry_id][kind] = value
+            signals[entry_id][kind] = features if kind == VPDQ and features is not None else value
     return [(e, signals[e.id]) for e in entries]

@@ -28,9 +28,12 @@ def signal_count(session: Session, signal_type: str) -> int:
     return int(session.scalar(select(func.count(EntrySignal.id)).where(EntrySignal.signal_type == signal_type)) or 0)
 
 
-def newest_change(session: Session) -> int:
-    """The sequence number of the newest PDQ change log row (0 when there is none)."""
-    return int(session.scalar(select(func.max(SignalChange.seq))) or 0)
+def newest_change(session: Session, signal_type: str | None = None) -> int:
+    """The sequence number of the newest change log row, of one signal type if given (0 when there is none)."""
+    query = select(func.max(SignalChange.seq))
+    if signal_type is not None:
+        query = query.where(SignalChange.signal_type == signal_type)
+    return int(session.scalar(query) or 0)
 
 
 def change_time(session: Session, seq: int) -> datetime | None:

@@ -1,5 +1,8 @@
 """Streaming import and export of hash lists: CSV and python-threatexchange's `type value` lines.
 
+A video's vPDQ is one line too, its value python-threatexchange's signal string (a JSON list
+of "hash,quality,seconds"): `vpdq ["9f…,100,0.0", …]`.
+
 Nothing here holds a whole file: lines are parsed one at a time and written in
 batches, so a ten-million-line list costs one batch of memory. A bad line is
 reported with its number and the good lines are imported; with `atomic=True` the
@@ -21,14 +24,18 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.banks.errors import ImportRejected
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
-from bastion.banks.signals import SIGNAL_TYPES, normalise
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, VideoSignal, signals_in
+from bastion.banks.signals import normalise, stored_value
 from bastion.clock import Clock
 from bastion.db.engine import refuse_unstorable
 from bastion.db.ids import lock_for_write, reserve_ids
 from bastion.errors import BastionError, InvalidInput
 from bastion.media import PDQ, MediaError
 from bastion.media.signal_types import HEX_LENGTHS
+from bastion.media.video import VPDQ
+
+#: Types whose additions go to the change log, for the in-memory indexes.
+INDEXED = (PDQ, VPDQ)
 
 FORMATS = ("te", "csv")
 CSV_COLUMNS = ("signal_type", "value", "external_id", "source", "classification", "note")
@@ -80,7 +87,7 @@ def parse(lines: Iterable[str], fmt: str) -> Iterator[Row | LineError]:
 
 
 _PLAIN_TE = re.compile(r"(pdq|md5|sha1|sha256)[ \t]+([0-9a-f]+)")
-_PLAIN_LENGTHS = {kind: HEX_LENGTHS[kind] for kind in SIGNAL_TYPES}
+_PLAIN_LENGTHS = dict(HEX_LENGTHS)
 
 
 def _parse_te(lines: Iterable[str]) -> Iterator[Row | LineError]:
@@ -196,9 +203,10 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
         else:
             unique[(row.signal_type, row.value)] = row
     lock_for_write(session, Bank.__table__, bank.id)
-    existing = _present(session, bank, list(unique))
+    keys = {(kind, stored_value(kind, value)): row for (kind, value), row in unique.items()}
+    existing = _present(session, bank, list(keys))
     # Sorted by value: consecutive inserts land on neighbouring pages of the (type, value) indexes.
-    fresh = sorted((row for key, row in unique.items() if key not in existing), key=lambda r: (r.signal_type, r.value))
+    fresh = sorted((row for key, row in keys.items() if key not in existing), key=lambda r: (r.signal_type, r.value))
     report.duplicates += len(unique) - len(fresh)
     if fresh:
         now = clock.now()
@@ -219,12 +227,21 @@ def _write_rows(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[
          "classification": r.classification[:64], "note": r.note, "metadata_json": "", "enabled": True,
          "added_at": now, "added_by": actor[:200]} for e, r in zip(entry_ids, fresh)])
     session.execute(insert(EntrySignal.__table__), [
-        {"id": s, "entry_id": e, "bank_id": bank.id, "signal_type": r.signal_type, "value": r.value}
-        for s, e, r in zip(signal_ids, entry_ids, fresh)])
-    changes = [{"signal_id": s, "signal_type": r.signal_type, "value": r.value, "op": "add", "at": now}
-               for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ]
+        {"id": s, "entry_id": e, "bank_id": bank.id, "signal_type": r.signal_type,
+         "value": stored_value(r.signal_type, r.value)} for s, e, r in zip(signal_ids, entry_ids, fresh)])
+    videos = _videos(signal_ids, fresh)
+    if videos:
+        session.execute(insert(VideoSignal.__table__), videos)
+    changes = [{"signal_id": s, "signal_type": r.signal_type, "value": stored_value(r.signal_type, r.value),
+                "op": "add", "at": now} for s, r in zip(signal_ids, fresh) if r.signal_type in INDEXED]
     if changes:
         session.execute(insert(SignalChange.__table__), changes)
+
+
+def _videos(signal_ids: list[int], fresh: list[Row]) -> list[dict[str, object]]:
+    """The `video_signals` rows of a batch's vPDQ signals (their frames; `entry_signals` keeps a key)."""
+    return [{"signal_id": s, "features": r.value, "frame_count": r.value.count('"') // 2}
+            for s, r in zip(signal_ids, fresh) if r.signal_type == VPDQ]
 
 
 def _write_rows_sqlite(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[int],
@@ -252,10 +269,15 @@ def _write_rows_sqlite(session: Session, bank: Bank, fresh: list[Row], entry_ids
             "INSERT INTO bank_entries (id, bank_id, external_id, source, classification, note, metadata_json, "
             "enabled, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
         cursor.executemany("INSERT INTO entry_signals (id, entry_id, bank_id, signal_type, value) VALUES (?, ?, ?, ?, ?)",
-                           [(s, e, bank.id, r.signal_type, r.value) for s, e, r in zip(signal_ids, entry_ids, fresh)])
+                           [(s, e, bank.id, r.signal_type, stored_value(r.signal_type, r.value))
+                            for s, e, r in zip(signal_ids, entry_ids, fresh)])
+        videos = _videos(signal_ids, fresh)
+        if videos:
+            cursor.executemany("INSERT INTO video_signals (signal_id, features, frame_count) VALUES (?, ?, ?)",
+                               [(v["signal_id"], v["features"], v["frame_count"]) for v in videos])
         cursor.executemany("INSERT INTO signal_changes (signal_id, signal_type, value, op, at) VALUES (?, ?, ?, 'add', ?)",
-                           [(s, r.signal_type, r.value, change_stamp)
-                            for s, r in zip(signal_ids, fresh) if r.signal_type == PDQ])
+                           [(s, r.signal_type, stored_value(r.signal_type, r.value), change_stamp)
+                            for s, r in zip(signal_ids, fresh) if r.signal_type in INDEXED])
     finally:
         cursor.close()
 
@@ -281,18 +303,21 @@ def export_lines(session: Session, bank: Bank, fmt: str, *, batch: int = 5000) -
     while True:
         rows = session.execute(
             select(EntrySignal.id, EntrySignal.signal_type, EntrySignal.value, BankEntry.external_id,
-                   BankEntry.source, BankEntry.classification, BankEntry.note, BankEntry.enabled)
+                   BankEntry.source, BankEntry.classification, BankEntry.note, BankEntry.enabled,
+                   VideoSignal.features)
             .join(BankEntry, BankEntry.id == EntrySignal.entry_id)
+            .outerjoin(VideoSignal, VideoSignal.signal_id == EntrySignal.id)
             .where(EntrySignal.bank_id == bank.id, EntrySignal.id > last)
             .order_by(EntrySignal.id).limit(batch)
         ).all()
         if not rows:
             return
         for row in rows:
+            value = row.features if row.signal_type == VPDQ and row.features is not None else row.value
             if fmt == "te":
-                yield f"{row.signal_type} {row.value}\n"
+                yield f"{row.signal_type} {value}\n"
             else:
-                yield _csv_line((row.signal_type, row.value, row.external_id, row.source, row.classification,
+                yield _csv_line((row.signal_type, value, row.external_id, row.source, row.classification,
                                  row.note, "true" if row.enabled else "false"))
         last = rows[-1].id
 

@@ -27,9 +27,11 @@ from bastion.broker import enqueue
 from bastion.errors import BastionError
 from bastion.executor import TaskContext, registry
 from bastion.media import MediaError
+from bastion.media.video_formats import sniff_container
 from bastion.platform.signing import RequestSigner
 from bastion.scanning import views
 from bastion.scanning.service import Scanner, UploadMeta
+from bastion.scanning.video_scan import scan_video
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ def run_job(ctx: TaskContext, payload: dict[str, Any]) -> None:
             with session.begin_nested():
                 if job.source == "url":
                     result = scanner.scan_url(session, job.url, meta, actor=job.submitted_by)
+                elif sniff_container((job.media or b"")[:4096]) is not None:  # a video: any size up to the cap
+                    result = scan_video(scanner, session, job.media or b"", meta, source="upload",
+                                        actor=job.submitted_by)
                 else:
                     result = scanner.scan_bytes(session, job.media or b"", meta, source="upload",
                                                 actor=job.submitted_by)

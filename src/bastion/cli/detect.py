@@ -17,14 +17,17 @@ from bastion.cli.common import actor, clock, console, db_session, err_console, f
 from bastion.config import get_settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.db.ids import bulk_write_cache
-from bastion.matching.banked import BankMatcher
+from bastion.matching.banked import BankMatch, BankMatcher
 from bastion.media import DecodeLimits, MediaError, hash_file
 from bastion.media.video_formats import sniff_container
 from bastion.media.video_isolation import hash_video_untrusted
-from bastion.scanning.service import Scanner, UploadMeta
+from bastion.media.video_limits import VideoLimits
+from bastion.scanning.service import Scanner, ScanResult, UploadMeta
+from bastion.scanning.video_scan import VideoScanResult, record_video
 
 banks_app = typer.Typer(help="Hash banks: lists of known hashes to match against.", no_args_is_help=True)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv", ".wmv"}
 
 
 def _limits() -> DecodeLimits:
@@ -40,10 +43,42 @@ def _is_video(path: Path) -> bool:
         return False
 
 
+def _video_limits() -> VideoLimits:
+    return VideoLimits(max_bytes=get_settings().media_max_bytes)
+
+
+class _VideoBar:
+    """A rich progress bar for one video being decoded: seconds decoded of the duration its headers declare.
+
+    The decoder runs in an isolated process and reports every few dozen frames; a video whose
+    headers declare no duration gets a bar without a total (elapsed time and frames only).
+    """
+
+    def __init__(self, progress: Progress, path: Path) -> None:
+        self.progress = progress
+        self.task = progress.add_task(f"decoding {path.name}", total=None)
+        self.sized = False
+
+    def __call__(self, frames: int, seconds: float, declared: float | None) -> None:
+        if declared is not None and not self.sized:
+            self.progress.update(self.task, total=round(declared, 1))
+            self.sized = True
+        self.progress.update(self.task, completed=round(seconds, 1))
+
+    def done(self) -> None:
+        self.progress.remove_task(self.task)
+
+
+def _video_progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total} s"),
+                    TimeElapsedColumn(), console=err_console, transient=True)
+
+
 def _hash_video(path: Path, as_json: bool) -> None:
     """vPDQ (python-threatexchange's signal format), MD5 (HMA's video_md5) and SHA-256 of one video."""
-    with console.status(f"hashing {path} (decoding every frame)", spinner="dots") if not as_json else nullcontext():
-        h = hash_video_untrusted(path)
+    with _video_progress() if not as_json else nullcontext() as progress:
+        bar = _VideoBar(progress, path) if isinstance(progress, Progress) else None
+        h = hash_video_untrusted(path, _video_limits(), progress=bar)
     row = {"file": str(path), "content_type": "video", "md5": h.md5, "sha256": h.sha256, "width": h.width,
            "height": h.height, "frame_rate": round(h.frame_rate, 3), "frames": h.frames_decoded,
            "duration_seconds": round(h.duration_seconds, 3), "codec": h.codec, "vpdq": h.signal_string()}
@@ -103,7 +138,8 @@ def _walk(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file()
+                                and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES))
         else:
             found.append(path)
     return found
@@ -127,7 +163,7 @@ def scan_command(
         with _progress() as progress:
             task = progress.add_task("scanning", total=len(files))
             for path in files:
-                results.append(_scan_one(session, scanner, path))
+                results.append(_scan_one(session, scanner, path, progress))
                 session.commit()
                 progress.advance(task)
     if as_json:
@@ -145,18 +181,37 @@ def scan_command(
                   f"{sum(1 for r in results if r['result'] == 'error')} could not be read.")
 
 
-def _scan_one(session, scanner: Scanner, path: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _scan_one(session, scanner: Scanner, path: Path, progress: Progress) -> dict[str, object]:  # type: ignore[no-untyped-def]
     try:
-        data = path.read_bytes()
-        result = scanner.scan_bytes(session, data, UploadMeta(content_id=path.name), source="cli", actor=actor())
+        if _is_video(path):  # decoded in an isolated process, its own bar under the files' bar
+            bar = _VideoBar(progress, path)
+            try:
+                hashes = hash_video_untrusted(path, _video_limits(), progress=bar)
+            finally:
+                bar.done()
+            result: ScanResult | VideoScanResult = record_video(
+                scanner, session, hashes, UploadMeta(content_id=path.name), source="cli", actor=actor(),
+                data=path.read_bytes())
+        else:
+            data = path.read_bytes()
+            result = scanner.scan_bytes(session, data, UploadMeta(content_id=path.name), source="cli", actor=actor())
     except (MediaError, OSError) as exc:
         session.rollback()
         return {"file": str(path), "result": "error", "message": getattr(exc, "message", str(exc))}
     outcome = result.outcome
     status = "match" if outcome.matches else ("allow-listed" if outcome.allowed else "no match")
     return {"file": str(path), "result": status, "scan_id": result.scan_id,
-            "matches": [{"bank": m.bank_name, "entry_id": m.entry_id, "signal_type": m.signal_type,
-                         "distance": m.distance} for m in outcome.matches]}
+            "matches": [_match_row(m) for m in outcome.matches]}
+
+
+def _match_row(match: BankMatch) -> dict[str, object]:
+    row: dict[str, object] = {"bank": match.bank_name, "entry_id": match.entry_id, "signal_type": match.signal_type,
+                              "distance": match.distance}
+    if match.video is not None:  # a banked video: how much of each matched, and where
+        row["query_match_percent"] = round(match.video.query_match_percent, 1)
+        row["compared_match_percent"] = round(match.video.compared_match_percent, 1)
+        row["query_ranges"] = [[r.start, r.end] for r in match.video.query_ranges]
+    return row
 
 
 def sessionmaker_of(session):  # type: ignore[no-untyped-def]
@@ -236,6 +291,19 @@ def banks_set_threshold(name: str, threshold: int) -> None:
     """Change a bank's PDQ distance threshold."""
     _update(name, pdq_threshold=threshold)
     console.print(f"{name} now matches PDQ within {threshold} bits.")
+
+
+@banks_app.command("set-video-match")
+@friendly_errors
+def banks_set_video_match(
+    name: str,
+    query_percent: float = typer.Option(80.0, help="Share of a scanned video's frames that must match (0-100)."),
+    compared_percent: float = typer.Option(0.0, help="Share of the banked video's frames that must match (0-100)."),
+) -> None:
+    """Change when a banked video matches (python-threatexchange's percentages; defaults 80 and 0)."""
+    _update(name, vpdq_query_match_percent=query_percent, vpdq_compared_match_percent=compared_percent)
+    console.print(f"{name} now matches a video when {query_percent:g}% of its frames and {compared_percent:g}% of "
+                  "the banked video's frames match.")
 
 
 @banks_app.command("delete")

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     ticker_interval_seconds: float = Field(2.0, gt=0, description="How often the in-process ticker looks for due timers.")
     workers: int = Field(2, ge=1, description="Threads of the in-process executor.")
     media_max_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest upload or fetched file, in bytes.")
+    video_sync_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=0, description="Largest video POST /api/v1/scan decodes while the caller waits; a larger "
+        "one is refused (413, async_only) and goes to the asynchronous batch API, POST /api/v1/scans.")
     media_max_pixels: int = Field(
         50_000_000, ge=1, description="Largest image, in pixels, checked from the header before decoding (a 50 MP "
         "camera's full size; PDQ itself works from a 512 px reduction).")

@@ -32,12 +32,14 @@ import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, signals_in
+from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, VideoSignal, signals_in
 from bastion.clock import Clock
 from bastion.matching import snapshot
 from bastion.matching.index import PDQIndex
 from bastion.matching.live import MIHPDQIndex
+from bastion.matching.video import VideoIndex, VideoMatch, VideoThresholds
 from bastion.media import PDQ
+from bastion.media.video import VPDQ, VpdqFeature, signal_to_features
 
 LOAD_BATCH = 200_000
 SYNC_REPLAY_LIMIT = 10_000
@@ -61,6 +63,8 @@ class BankMatch:
     classification: str
     source: str
     external_id: str
+    #: for a vPDQ match: the percentages and the matched stretches of both videos (distance is the best frame's)
+    video: VideoMatch | None = None
 
 
 @dataclass
@@ -107,6 +111,12 @@ class BankMatcher:
         self.refreshed_at: datetime | None = None
         self.newest_change_at: datetime | None = None
         self._catch_up: threading.Thread | None = None
+        # banked videos' frames: built from the database the first time a video is matched, then kept
+        # current from the same change log (vPDQ rows), independently of the PDQ index and its snapshots
+        self._videos: VideoIndex | None = None
+        self._video_seq = 0
+        self._video_checked = 0.0
+        self._video_lock = threading.Lock()
 
     # -- keeping the index current -------------------------------------------------
 
@@ -244,7 +254,7 @@ class BankMatcher:
     def _apply(self, changes: Sequence[Any]) -> None:
         assert self._index is not None
         adds = [c for c in changes if c.op == "add" and c.signal_type == PDQ]
-        removes = [c.signal_id for c in changes if c.op == "remove"]
+        removes = [c.signal_id for c in changes if c.op == "remove" and c.signal_type == PDQ]
         if removes:
             self._index.remove(np.array(removes, dtype=np.int64))
         if adds:
@@ -373,6 +383,111 @@ class BankMatcher:
                 found[signal.id] = (signal, entry, bank)
         return found
 
+    # -- videos (vPDQ) ----------------------------------------------------------------
+
+    def video_index(self) -> VideoIndex:
+        """The banked videos' frames, loaded on first use and brought up to date at most once a refresh interval.
+
+        Query it through :meth:`query_videos`, which holds the lock a refresh takes.
+        """
+        with self._video_lock:
+            return self._current_videos()
+
+    def _current_videos(self) -> VideoIndex:
+        if self._videos is None:
+            self._videos, self._video_seq = self._read_videos()
+        elif time.monotonic() - self._video_checked >= self._refresh_seconds:
+            self._refresh_videos()
+        self._video_checked = time.monotonic()
+        return self._videos
+
+    def query_videos(self, features: Sequence[VpdqFeature], thresholds: dict[int, VideoThresholds]
+                     ) -> list[VideoMatch]:
+        """Banked videos matching the query under each bank's rule (banks absent from `thresholds` are skipped)."""
+        with self._video_lock:  # a refresh never changes the index under a query
+            found = self._current_videos().query(features, thresholds)
+        return [m for m in found if m.bank in thresholds]
+
+    @property
+    def video_seq(self) -> int:
+        """The change log position the video index has applied (0 before it is first loaded)."""
+        return self._video_seq
+
+    def _read_videos(self) -> tuple[VideoIndex, int]:
+        index = VideoIndex()
+        with self._sessions() as session:
+            last_seq = int(session.scalar(select(func.max(SignalChange.seq))) or 0)
+            after = 0
+            while True:
+                rows = session.execute(
+                    select(EntrySignal.id, EntrySignal.bank_id, VideoSignal.features)
+                    .join(VideoSignal, VideoSignal.signal_id == EntrySignal.id)
+                    .where(EntrySignal.signal_type == VPDQ, EntrySignal.id > after)
+                    .order_by(EntrySignal.id).limit(1000)).all()
+                if not rows:
+                    break
+                for signal_id, bank_id, features in rows:
+                    _add_video(index, signal_id, bank_id, features)
+                after = rows[-1].id
+        return index, last_seq
+
+    def _refresh_videos(self) -> None:
+        assert self._videos is not None
+        with self._sessions() as session:
+            while True:
+                changes = session.execute(
+                    select(SignalChange.seq, SignalChange.signal_id, SignalChange.op)
+                    .where(SignalChange.seq > self._video_seq, SignalChange.signal_type == VPDQ)
+                    .order_by(SignalChange.seq).limit(LOAD_BATCH)).all()
+                if not changes:
+                    break
+                added = {c.signal_id for c in changes if c.op == "add"}
+                rows = {r.id: r for r in session.execute(
+                    select(EntrySignal.id, EntrySignal.bank_id, VideoSignal.features)
+                    .join(VideoSignal, VideoSignal.signal_id == EntrySignal.id)
+                    .where(EntrySignal.id.in_(added))).all()} if added else {}
+                for change in changes:
+                    if change.op == "remove":
+                        self._videos.remove(change.signal_id)
+                    elif change.signal_id in rows:  # gone already when absent: its removal follows
+                        row = rows[change.signal_id]
+                        _add_video(self._videos, row.id, row.bank_id, row.features)
+                self._video_seq = changes[-1].seq
+
+    def video_thresholds(self, session: Session, *, match_banks_only: bool = False) -> dict[int, VideoThresholds]:
+        """Each live bank's video rule (python-threatexchange's, with the bank's own percentages)."""
+        conditions = [Bank.deleted_at.is_(None), Bank.enabled]
+        if match_banks_only:
+            conditions.append(Bank.kind == "match")
+        rows = session.execute(select(Bank.id, Bank.vpdq_query_match_percent, Bank.vpdq_compared_match_percent)
+                               .where(*conditions)).all()
+        return {bank_id: VideoThresholds(float(query), float(compared)) for bank_id, query, compared in rows}
+
+    def match_video(self, session: Session, features: Sequence[VpdqFeature],
+                    banks: Iterable[str] | None = None) -> MatchOutcome:
+        """Banked videos the query's frames match by python-threatexchange's rule, per bank's thresholds.
+
+        Entry and bank state are applied from the database as for every match; a hit in an
+        allow bank suppresses the matches, as for a photo.
+        """
+        thresholds = self.video_thresholds(session)
+        if not thresholds:
+            return MatchOutcome()
+        found = self.query_videos(features, thresholds)
+        details = self._load_candidates(session, {int(m.entry) for m in found})  # type: ignore[call-overload]
+        wanted = set(banks) if banks is not None else None
+        hits: list[BankMatch] = []
+        for match in found:
+            if match.entry not in details:
+                continue
+            signal, entry, bank = details[match.entry]
+            if wanted is not None and bank.name not in wanted:
+                continue
+            hits.append(BankMatch(bank.id, bank.name, bank.kind, entry.id, signal.id, VPDQ, signal.value,
+                                  match.best_distance, entry.classification, entry.source, entry.external_id,
+                                  video=match))
+        return _split(hits)
+
     @staticmethod
     def _outcome(cands: dict[int, int], details: dict[int, tuple], wanted: set[str] | None  # type: ignore[type-arg]
                  ) -> MatchOutcome:
@@ -387,12 +502,29 @@ class BankMatcher:
                 continue
             hits.append(BankMatch(bank.id, bank.name, bank.kind, entry.id, signal.id, signal.signal_type,
                                   signal.value, distance, entry.classification, entry.source, entry.external_id))
-        hits.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
-        allowed = [m for m in hits if m.bank_kind == "allow"]
-        matched = [m for m in hits if m.bank_kind != "allow"]
-        if allowed:
-            return MatchOutcome(matches=[], allowed=allowed, suppressed=matched)
-        return MatchOutcome(matches=matched)
+        return _split(hits)
+
+
+def _split(hits: list[BankMatch]) -> MatchOutcome:
+    """Matches, unless an allow bank matched too: then they are suppressed."""
+    hits.sort(key=lambda m: (m.distance, m.bank_name, m.entry_id))
+    allowed = [m for m in hits if m.bank_kind == "allow"]
+    matched = [m for m in hits if m.bank_kind != "allow"]
+    if allowed:
+        return MatchOutcome(matches=[], allowed=allowed, suppressed=matched)
+    return MatchOutcome(matches=matched)
+
+
+def combine(*outcomes: MatchOutcome) -> MatchOutcome:
+    """One item's outcomes (e.g. its digests and its vPDQ) as one: an allow hit in any suppresses them all."""
+    return _split([m for o in outcomes for m in (*o.matches, *o.allowed, *o.suppressed)])
+
+
+def _add_video(index: VideoIndex, signal_id: int, bank_id: int, features: str) -> None:
+    try:
+        index.add(signal_id, signal_to_features(features), bank=bank_id)
+    except ValueError:  # written around validation: reported, never fatal
+        log.warning("skipping a malformed vPDQ signal", extra={"signal_id": signal_id})
 
 
 def rebuild_is_cheaper(pending: int, size: int) -> bool:

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from bastion.banks.models import Bank, EntrySignal
 from bastion.matching.banked import BankMatcher
+from bastion.matching.video import VideoMatch
+from bastion.media.video import VpdqFeature
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,31 @@ def raw_hits(session: Session, matcher: BankMatcher, signal_type: str, value: st
         entry_id, name, limit = details[signal_id]
         if distance <= limit and (wanted is None or name in wanted) and entry_id not in hits:
             hits[entry_id] = distance
+    return list(hits.items())
+
+
+def raw_video_hits(session: Session, matcher: BankMatcher, features: list[VpdqFeature], *,
+                   banks: Iterable[str] | None = None) -> list[tuple[int, VideoMatch]]:
+    """(entry id, how it matched) of every banked video the query matches in the live match banks.
+
+    Each bank's own percentages hold; entry state is not applied (a disabled entry is still a hit).
+    """
+    thresholds = matcher.video_thresholds(session, match_banks_only=True)
+    if not thresholds:
+        return []
+    found = matcher.query_videos(features, thresholds)
+    if not found:
+        return []
+    wanted = set(banks) if banks is not None else None
+    details = dict(session.execute(
+        select(EntrySignal.id, EntrySignal.entry_id).join(Bank, Bank.id == EntrySignal.bank_id)
+        .where(EntrySignal.id.in_([m.entry for m in found]), *_live_match_banks(),
+               *([Bank.name.in_(wanted)] if wanted is not None else []))).all())
+    hits: dict[int, VideoMatch] = {}
+    for match in found:
+        entry_id = details.get(match.entry)  # type: ignore[call-overload]
+        if entry_id is not None and entry_id not in hits:
+            hits[entry_id] = match
     return list(hits.items())
 
 

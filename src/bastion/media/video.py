@@ -59,8 +59,8 @@ _HEAD_BYTES: Final = 4096
 VPDQ: Final = "vpdq"
 VIDEO_MD5: Final = "video_md5"
 
-#: Called with (frames decoded so far, seconds of video decoded so far).
-Progress = Callable[[int, float], None]
+#: Called with (frames decoded so far, seconds of video decoded so far, the duration its headers declare or None).
+Progress = Callable[[int, float, "float | None"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,9 @@ def hash_video_file(path: str | os.PathLike[str], limits: VideoLimits = DEFAULT_
         width, height = stream.codec_context.width, stream.codec_context.height
         features: list[VpdqFeature] = []
         count, last_time = 0, 0.0
+        declared = container.duration / av.time_base if container.duration and container.duration > 0 else None
+        if progress is not None:
+            progress(0, 0.0, declared)
         for frame in _frames(container, stream, limits, deadline):
             if count % every == 0:
                 features.append(_feature(frame, count, rate, width, height))
@@ -132,7 +135,7 @@ def hash_video_file(path: str | os.PathLike[str], limits: VideoLimits = DEFAULT_
                 limits.check_duration(last_time)
             limits.check_frames(count)
             if progress is not None and count % 64 == 0:
-                progress(count, last_time)
+                progress(count, last_time, declared)
     if count == 0:
         raise UnsupportedMedia("The video holds no decodable frames; the file is damaged or truncated. "
                            "Send the original file again.")

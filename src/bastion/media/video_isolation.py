@@ -26,6 +26,7 @@ import os
 import resource
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any, Final, TypeVar
 
 from bastion.media.errors import MediaError, MediaTooLarge
 from bastion.media.isolation import DecoderBusy
-from bastion.media.video import DEFAULT_SECONDS_PER_HASH, VideoHashes, hash_video_file
+from bastion.media.video import DEFAULT_SECONDS_PER_HASH, Progress, VideoHashes, hash_video_file
 from bastion.media.video_limits import DEFAULT_VIDEO_LIMITS, DecodeTimeout, VideoLimits
 
 T = TypeVar("T")
@@ -83,8 +84,10 @@ def configure(*, slots: int) -> None:
 
 
 def _child(conn: Any, memory_bytes: int, fn: Callable[..., Any], args: tuple[Any, ...],
-           kwargs: dict[str, Any]) -> None:
+           kwargs: dict[str, Any], reports: bool = False) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if reports:  # the work's progress calls go up the pipe as ("progress", args) messages
+        kwargs = {**kwargs, "progress": lambda *values: conn.send(("progress", values))}
     try:
         result: tuple[str, Any] = ("ok", fn(*args, **kwargs))
     except MediaError as exc:
@@ -100,28 +103,37 @@ def _child(conn: Any, memory_bytes: int, fn: Callable[..., Any], args: tuple[Any
 
 
 def run_isolated(fn: Callable[..., T], *args: Any, timeout: float, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 **kwargs: Any) -> T:
+                 progress: Callable[..., None] | None = None, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a fresh, memory-capped process, killed after ``timeout`` seconds.
 
     A :class:`MediaError` raised in the child is raised here; a timeout raises :class:`DecodeTimeout`;
-    a child that dies without answering raises :class:`DecoderCrashed`.
+    a child that dies without answering raises :class:`DecoderCrashed`. With ``progress``, ``fn`` is
+    given a ``progress`` callback whose calls are relayed to it here, in this process.
     """
+    deadline = time.monotonic() + timeout
     context = multiprocessing.get_context("forkserver")
     # the image decoder pool shares the forkserver: preload both, whichever starts it
     context.set_forkserver_preload(["bastion.media.isolation", "bastion.media.video_isolation"])
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, memory_bytes, fn, args, kwargs), daemon=True)
+    process = context.Process(target=_child, args=(send, memory_bytes, fn, args, kwargs, progress is not None),
+                              daemon=True)
     process.start()
     send.close()
     try:
-        if not receive.poll(timeout):
-            raise DecodeTimeout(f"Decoding took longer than {timeout:.0f} seconds, the limit, so the decoder was "
-                                "stopped. Send a shorter clip or one at a lower resolution.")
-        try:
-            status, value = receive.recv()
-        except EOFError:
-            raise DecoderCrashed("The decoder stopped while reading this video (the file made it crash). Send the "
-                                 "original file, or convert it to MP4 (H.264); the server carries on.") from None
+        while True:
+            if not receive.poll(max(0.0, deadline - time.monotonic())):
+                raise DecodeTimeout(f"Decoding took longer than {timeout:.0f} seconds, the limit, so the decoder "
+                                    "was stopped. Send a shorter clip or one at a lower resolution.")
+            try:
+                status, value = receive.recv()
+            except EOFError:
+                raise DecoderCrashed("The decoder stopped while reading this video (the file made it crash). Send "
+                                     "the original file, or convert it to MP4 (H.264); the server carries "
+                                     "on.") from None
+            if status != "progress":
+                break
+            if progress is not None:
+                progress(*value)
     finally:
         receive.close()
         if process.is_alive():
@@ -134,23 +146,25 @@ def run_isolated(fn: Callable[..., T], *args: Any, timeout: float, memory_bytes:
 
 def hash_video_untrusted(source: bytes | bytearray | memoryview | str | os.PathLike[str],
                          limits: VideoLimits = DEFAULT_VIDEO_LIMITS, *,
-                         seconds_per_hash: float = DEFAULT_SECONDS_PER_HASH) -> VideoHashes:
+                         seconds_per_hash: float = DEFAULT_SECONDS_PER_HASH,
+                         progress: Progress | None = None) -> VideoHashes:
     """vPDQ and digests of a video from outside, decoded in an isolated process.
 
     ``source`` is the file's bytes (written to a private temporary file, which is removed
-    afterwards) or a path to it.
+    afterwards) or a path to it. ``progress`` is called here as the decoder reports (see
+    :data:`bastion.media.video.Progress`).
     """
     with _slots.reserve():
         if isinstance(source, (str, os.PathLike)):
             limits.check_bytes(os.stat(source).st_size)
-            return _run(Path(source), limits, seconds_per_hash)
+            return _run(Path(source), limits, seconds_per_hash, progress)
         limits.check_bytes(memoryview(source).nbytes)
         with tempfile.NamedTemporaryFile(prefix="bastion-video-", suffix=".bin") as file:
             file.write(source)
             file.flush()
-            return _run(Path(file.name), limits, seconds_per_hash)
+            return _run(Path(file.name), limits, seconds_per_hash, progress)
 
 
-def _run(path: Path, limits: VideoLimits, seconds_per_hash: float) -> VideoHashes:
+def _run(path: Path, limits: VideoLimits, seconds_per_hash: float, progress: Progress | None) -> VideoHashes:
     return run_isolated(hash_video_file, str(path), limits, timeout=limits.max_decode_seconds + GRACE_SECONDS,
-                        seconds_per_hash=seconds_per_hash)
+                        seconds_per_hash=seconds_per_hash, progress=progress)

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.clock import Clock
-from bastion.matching.banked import BankMatch, BankMatcher, MatchOutcome
+from bastion.matching.banked import BankMatch, BankMatcher, MatchOutcome, combine
 from bastion.media import DEFAULT_LIMITS, MD5, PDQ, SHA1, SHA256, DecodeLimits, MediaHashes
 from bastion.media.isolation import hash_untrusted
+from bastion.media.video import VpdqFeature, signal_to_features
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.scanning.signals import MIN_PDQ_QUALITY, signals_of
 from bastion.scanning.urlfetch import FetchPolicy, fetch
@@ -125,6 +126,10 @@ class Scanner:
                     variants = scan.pdq_dihedral.split()
                 items.append((signals, variants))
             outcomes = self.matcher.match_many(session, items)
+            for position, scan in enumerate(scans):  # a video's vPDQ, kept with the scan, against banked videos
+                features = _video_features(scan) if scan.media_format == "video" else []
+                if features:
+                    outcomes[position] = combine(outcomes[position], self.matcher.match_video(session, features))
             known = _known_signals(session, [s.id for s in scans])
             for scan, outcome in zip(scans, outcomes):
                 fresh = [m for m in outcome.matches if (scan.id, m.signal_id) not in known]
@@ -156,6 +161,15 @@ def _batches(session: Session, since: datetime, size: int) -> Iterator[list[Scan
             return
         yield scans
         last = scans[-1].id
+
+
+def _video_features(scan: Scan) -> list[VpdqFeature]:
+    """The vPDQ a video scan recorded in its metadata (see `scanning.video_scan`), or none."""
+    try:
+        video = json.loads(scan.metadata_json or "{}").get("bastion_video") or {}
+        return signal_to_features(video.get("vpdq") or "[]")
+    except (ValueError, AttributeError):
+        return []
 
 
 def _known_signals(session: Session, scan_ids: list[int]) -> set[tuple[int, int]]:

@@ -3,13 +3,13 @@
 A video is hashed in the isolated decoder (vPDQ, MD5, SHA-256). Its MD5 and SHA-256 are
 matched exactly, as for any file; each distinct frame hash of quality >= 50 is matched
 against the banks' PDQ signals like a photo, so a known picture shown inside a video is
-found, and the answer says at which seconds. Banks do not yet hold whole-video (vPDQ)
-signals, so video-to-video matching by python-threatexchange's percentage rule
-(:class:`bastion.matching.video.VideoIndex`) is not part of a scan yet.
+found, and the answer says at which seconds. The whole vPDQ is matched against the banked
+videos by python-threatexchange's percentage rule (:meth:`BankMatcher.match_video`), with
+each bank's thresholds; those matches carry the percentages and the matched stretches.
 
-An allow-bank hit on the file's digests suppresses every match, as for a photo; an
-allow-bank hit on a frame suppresses only that frame's matches (a harmless picture inside
-a video says nothing about its other frames).
+An allow-bank hit on the file's digests or on the whole video suppresses every match, as
+for a photo; an allow-bank hit on a frame suppresses only that frame's matches (a harmless
+picture inside a video says nothing about its other frames).
 """
 
 from __future__ import annotations
@@ -20,13 +20,28 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bastion.matching.banked import BankMatch, MatchOutcome
+from bastion.errors import BastionError
+from bastion.matching.banked import BankMatch, MatchOutcome, combine
 from bastion.media import MD5, PDQ, SHA256
 from bastion.media.video import VPDQ_QUALITY_THRESHOLD, VideoHashes
 from bastion.media.video_isolation import hash_video_untrusted
 from bastion.media.video_limits import VideoLimits
 from bastion.scanning.models import Scan
 from bastion.scanning.service import Scanner, UploadMeta
+
+
+class AsyncOnly(BastionError):
+    """A video too large to decode while the caller waits: it must go through the asynchronous batch API."""
+
+    code = "async_only"
+    status = 413
+
+
+def check_sync_size(size: int, limit: int) -> None:
+    """Refuse a synchronous scan of a video over `limit` bytes, saying where to send it instead."""
+    if size > limit:
+        raise AsyncOnly(f"This video is {size} bytes; videos over {limit} bytes are scanned only asynchronously. "
+                        "Submit it to POST /api/v1/scans and poll GET /api/v1/scans/{id} (or take the webhook).")
 
 
 @dataclass(frozen=True)
@@ -42,13 +57,20 @@ def scan_video(scanner: Scanner, session: Session, data: bytes, meta: UploadMeta
                limits: VideoLimits | None = None) -> VideoScanResult:
     """Hash, match and record one video (the scan keeps hashes and metadata, never the media)."""
     hashes = hash_video_untrusted(data, limits or VideoLimits(max_bytes=scanner.limits.max_bytes))
+    return record_video(scanner, session, hashes, meta, source=source, actor=actor, data=data)
+
+
+def record_video(scanner: Scanner, session: Session, hashes: VideoHashes, meta: UploadMeta, *, source: str,
+                 actor: str, data: bytes | None = None) -> VideoScanResult:
+    """Match and record a video already hashed (the CLI hashes in its own process, with a progress bar)."""
     frame_times: dict[str, list[float]] = defaultdict(list)
     for feature in hashes.features:
         if feature.quality >= VPDQ_QUALITY_THRESHOLD:
             frame_times[feature.hash].append(feature.timestamp)
     frames = list(frame_times)
     items = [({MD5: hashes.md5, SHA256: hashes.sha256}, [])] + [({PDQ: h}, []) for h in frames]
-    whole, *per_frame = scanner.matcher.match_many(session, items)
+    digests, *per_frame = scanner.matcher.match_many(session, items)
+    whole = combine(digests, scanner.matcher.match_video(session, hashes.features))
     best: dict[int, BankMatch] = {m.signal_id: m for m in whole.matches}
     allowed: dict[int, BankMatch] = {m.signal_id: m for m in whole.allowed}
     suppressed: dict[int, BankMatch] = {m.signal_id: m for m in whole.suppressed}

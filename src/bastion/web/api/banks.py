@@ -27,6 +27,8 @@ class BankOut(BaseModel):
     name: str
     kind: str
     pdq_threshold: int
+    vpdq_query_match_percent: float
+    vpdq_compared_match_percent: float
     description: str
     source: str
     enabled: bool
@@ -37,6 +39,8 @@ class BankOut(BaseModel):
     @classmethod
     def of(cls, bank: Bank, entries: int | None = None) -> "BankOut":
         return cls(id=bank.id, name=bank.name, kind=bank.kind, pdq_threshold=bank.pdq_threshold,
+                   vpdq_query_match_percent=bank.vpdq_query_match_percent,
+                   vpdq_compared_match_percent=bank.vpdq_compared_match_percent,
                    description=bank.description, source=bank.source, enabled=bank.enabled, entries=entries,
                    created_at=bank.created_at, updated_at=bank.updated_at)
 
@@ -45,6 +49,9 @@ class BankCreate(BaseModel):
     name: str = Field(description="UPPER_CASE_WITH_UNDERSCORES (HMA's rule)")
     kind: str = Field("match", pattern="^(match|allow)$")
     pdq_threshold: int = Field(31, ge=0, le=64)
+    vpdq_query_match_percent: float = Field(80.0, ge=0, le=100, description="a video matches when this share of "
+                                            "the scanned video's frames match it (python-threatexchange: 80)")
+    vpdq_compared_match_percent: float = Field(0.0, ge=0, le=100, description="and this share of its own frames")
     description: str = ""
     source: str = ""
     enabled: bool = True
@@ -54,13 +61,16 @@ class BankPatch(BaseModel):
     name: str | None = None
     kind: str | None = Field(None, pattern="^(match|allow)$")
     pdq_threshold: int | None = Field(None, ge=0, le=64)
+    vpdq_query_match_percent: float | None = Field(None, ge=0, le=100)
+    vpdq_compared_match_percent: float | None = Field(None, ge=0, le=100)
     description: str | None = None
     source: str | None = None
     enabled: bool | None = None
 
 
 class EntryIn(BaseModel):
-    signals: dict[str, str] = Field(description='e.g. {"pdq": "…", "md5": "…"}')
+    signals: dict[str, str] = Field(description='e.g. {"pdq": "…", "md5": "…"}, or a video\'s {"vpdq": "[…]"} '
+                                                '(python-threatexchange\'s signal string)')
     external_id: str = ""
     source: str = ""
     classification: str = ""

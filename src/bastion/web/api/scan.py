@@ -20,7 +20,7 @@ from bastion.scanning import views
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.media.video_formats import sniff_container
 from bastion.scanning.service import ScanResult, UploadMeta
-from bastion.scanning.video_scan import VideoScanResult, scan_video
+from bastion.scanning.video_scan import VideoScanResult, check_sync_size, scan_video
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
@@ -84,8 +84,20 @@ def _render_video(result: VideoScanResult) -> ScanOut:
         video={"duration_seconds": round(h.duration_seconds, 3), "frame_rate": round(h.frame_rate, 3),
                "frames_hashed": len(h.features), "codec": h.codec, "container": h.container,
                "matched_seconds": {str(m.signal_id): result.times.get(m.signal_id, [])
-                                   for m in (*result.outcome.matches, *result.outcome.allowed)}},
+                                   for m in (*result.outcome.matches, *result.outcome.allowed) if m.video is None},
+               "video_matches": {str(m.signal_id): _video_match(m)
+                                 for m in (*result.outcome.matches, *result.outcome.allowed) if m.video is not None}},
     )
+
+
+def _video_match(match: BankMatch) -> dict[str, Any]:
+    """How much of each video matched (python-threatexchange's percentages) and where, in seconds."""
+    video = match.video
+    assert video is not None
+    return {"query_match_percent": round(video.query_match_percent, 2),
+            "compared_match_percent": round(video.compared_match_percent, 2),
+            "query_ranges": [[r.start, r.end] for r in video.query_ranges],
+            "compared_ranges": [[r.start, r.end] for r in video.compared_ranges]}
 
 
 def _meta(content_id: str, account_id: str, uploaded_at: datetime | None, ip: str, metadata: str) -> UploadMeta:
@@ -124,6 +136,7 @@ def scan(
         if len(data) > limit:
             raise MediaTooLarge(f"The file is larger than {limit} bytes; nothing was scanned.")
         if sniff_container(data[:4096]) is not None:  # a video: frames and digests, decoded in isolation
+            check_sync_size(len(data), state.settings.video_sync_max_bytes)
             video = scan_video(state.scanner, db, data, meta, source="upload", actor=principal.actor)
             db.commit()
             return _render_video(video)

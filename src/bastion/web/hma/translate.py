@@ -29,8 +29,11 @@ from bastion.banks import stats
 from bastion.banks.errors import BankExists, BankNotFound, EntryNotFound, InvalidBankName
 from bastion.banks.models import Bank, BankEntry
 from bastion.clock import Clock, as_utc
-from bastion.matching.lookups import INDEX_LOAD, IndexLoad, raw_hits
+from bastion.matching.banked import MatchOutcome, combine
+from bastion.matching.lookups import INDEX_LOAD, IndexLoad, raw_hits, raw_video_hits
+from bastion.matching.video import DEFAULT_THRESHOLDS, VideoMatch, compare_videos
 from bastion.media import PDQ, DecodeLimits, hamming_distance
+from bastion.media.video import signal_to_features
 from bastion.media.video_isolation import hash_video_untrusted
 from bastion.scanning.signals import file_signals
 from bastion.scanning.urlfetch import (
@@ -147,6 +150,9 @@ def raw_lookup(session: Session, state: AppState, st: types.SignalType, value: s
     Deleted and switched-off banks are skipped, and so are allow banks (Bastion's
     known-benign lists, which HMA has no notion of).
     """
+    if st.name == types.VPDQ:
+        return [(entry_id, similarity(match))
+                for entry_id, match in raw_video_hits(session, state.matcher, signal_to_features(value), banks=wanted)]
     if not st.exact:
         require_pdq_index(state)
     hits = raw_hits(session, state.matcher, st.stored_as, value, exact=st.exact, banks=wanted)
@@ -164,10 +170,13 @@ def lookup(session: Session, state: AppState, signals: dict[str, str], *, varian
     `signals` must be validated. All signals are matched together, so a hit in an
     allow bank suppresses every match of the item, whichever signal found it.
     """
-    stored = {types.SIGNAL_TYPES[name].stored_as: value for name, value in signals.items()}
+    stored = {types.SIGNAL_TYPES[name].stored_as: value for name, value in signals.items() if name != types.VPDQ}
     if stored.get(PDQ):
         require_pdq_index(state)
-    outcome = state.matcher.match(session, stored, pdq_variants=variants if stored.get(PDQ) else ())
+    outcome = state.matcher.match(session, stored, pdq_variants=variants if stored.get(PDQ) else ()) \
+        if stored else MatchOutcome()
+    if signals.get(types.VPDQ):
+        outcome = combine(outcome, state.matcher.match_video(session, signal_to_features(signals[types.VPDQ])))
     ratios = banks.matching_ratios(session, {m.bank_id for m in outcome.matches})
     result: dict[str, MatchesByBank] = {}
     for name in signals:
@@ -181,10 +190,15 @@ def lookup(session: Session, state: AppState, signals: dict[str, str], *, varian
             if ratios.get(match.bank_id, 0.0) < coinflip or (wanted is not None and match.bank_name not in wanted):
                 continue
             seen.add(match.entry_id)
-            distance = "" if st.exact else str(match.distance)
+            distance = "" if st.exact else similarity(match.video) if match.video else str(match.distance)
             by_bank.setdefault(match.bank_name, []).append({"bank_content_id": match.entry_id, "distance": distance})
         result[name] = by_bank
     return result
+
+
+def similarity(match: VideoMatch) -> str:
+    """python-threatexchange's text for a video match: query-match percent, then compared-match in brackets."""
+    return f"{match.query_match_percent:.0f}%[{match.compared_match_percent:.0f}%]"
 
 
 def compare(body: Any) -> dict[str, Any]:
@@ -203,6 +217,11 @@ def compare(body: Any) -> dict[str, Any]:
             raise HTTPException(400, f"Invalid {name} hash: {exc}") from None
         if st.exact:
             results[name] = [left == right, {}]
+        elif st.name == types.VPDQ:
+            query, compared = compare_videos(signal_to_features(left), signal_to_features(right))
+            matched = (query >= DEFAULT_THRESHOLDS.query_match_percent
+                       and compared >= DEFAULT_THRESHOLDS.compared_match_percent)
+            results[name] = [matched, {"query_match_percent": query, "compared_match_percent": compared}]
         else:
             distance = hamming_distance(left, right)
             results[name] = [distance <= types.PDQ_MATCH_THRESHOLD, {"distance": distance}]
@@ -241,6 +260,10 @@ def index_status(session: Session, state: AppState, signal_type_arg: str | None)
         if st.exact:
             size, built_to = _exact_stats(session, st.stored_as)
             result[name] = {"built_to": built_to, "present": True, "size": size}
+        elif st.name == types.VPDQ:
+            videos = state.matcher.video_index()
+            result[name] = {"built_to": _change_at(session, state.matcher.video_seq), "present": True,
+                            "size": len(videos)}
         else:
             status = state.matcher.status()
             ready = state.matcher.ready
@@ -258,6 +281,13 @@ def signal_type_index(session: Session, state: AppState, signal_type_arg: str | 
             size, newest = _exact_stats(session, st.stored_as)
             result[name] = {"db_size": size, "index_size": size, "index_out_of_date": False,
                             "newest_db_item": newest, "index_built_to": newest}
+            continue
+        if st.name == types.VPDQ:
+            videos, newest_seq = len(state.matcher.video_index()), stats.newest_change(session, types.VPDQ)
+            result[name] = {"db_size": stats.signal_count(session, types.VPDQ), "index_size": videos,
+                            "index_out_of_date": newest_seq > state.matcher.video_seq,
+                            "newest_db_item": _change_at(session, newest_seq),
+                            "index_built_to": _change_at(session, state.matcher.video_seq)}
             continue
         ready = state.matcher.ready
         status = state.matcher.status()

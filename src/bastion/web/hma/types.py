@@ -1,9 +1,10 @@
 """HMA's signal types and content types, mapped onto Bastion's.
 
-HMA names a signal type by what it hashes; Bastion stores four: ``pdq``, ``md5``,
-``sha1``, ``sha256`` (all of photos). HMA's ``video_md5`` is the MD5 of a video
-file's bytes, which Bastion stores as ``md5``; an entry added as video keeps the
-provenance ``source = "hma:video"`` so it is reported back as ``video_md5``.
+HMA names a signal type by what it hashes; Bastion stores ``pdq``, ``md5``, ``sha1``,
+``sha256`` (of photos) and ``vpdq`` (python-threatexchange's video signal, the same name
+and string). HMA's ``video_md5`` is the MD5 of a video file's bytes, which Bastion stores
+as ``md5``; an entry added as video keeps the provenance ``source = "hma:video"`` so it is
+reported back as ``video_md5``.
 
 Validation follows python-threatexchange, including its error texts: PDQ must be
 exactly 64 lower-case hex characters (no normalising), the digest types strip and
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from bastion.media import MD5, PDQ, SHA1, SHA256
+from bastion.media.video import VPDQ, signal_to_features
 
 PHOTO, VIDEO = "photo", "video"
 VIDEO_MD5 = "video_md5"
@@ -37,12 +39,15 @@ class SignalType:
 
     @property
     def exact(self) -> bool:
-        return self.name != PDQ
+        return self.name not in (PDQ, VPDQ)
 
     def validate(self, value: Any) -> str:
         """The canonical value, or ValueError with python-threatexchange's reason."""
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not a string")  # noqa: TRY004 (callers report ValueErrors)
+        if self.name == VPDQ:  # python-threatexchange keeps the string as sent once its frames parse
+            signal_to_features(value)
+            return value
         if self.name == PDQ:
             if not re.fullmatch(r"[0-9a-f]{64}", value):
                 raise ValueError("invalid PDQ hash")
@@ -61,16 +66,15 @@ SIGNAL_TYPES: dict[str, SignalType] = {
         SignalType(MD5, MD5, PHOTO, 32, "MD5"),
         SignalType(SHA1, SHA1, PHOTO, 40, "SHA1"),
         SignalType(SHA256, SHA256, PHOTO, 64, "SHA256"),
+        SignalType(VPDQ, VPDQ, VIDEO, 0, "VPDQ"),
     )
 }
 CONTENT_TYPES: dict[str, tuple[str, ...]] = {
-    PHOTO: tuple(n for n, st in SIGNAL_TYPES.items() if st.content_type == PHOTO),
-    VIDEO: (VIDEO_MD5,),
+    content: tuple(n for n, st in SIGNAL_TYPES.items() if st.content_type == content) for content in (PHOTO, VIDEO)
 }
-#: python-threatexchange's video signal. /h/hash produces it when asked (`types=vpdq`); it is not yet a
-#: bank signal type (banks store 128-character values), so lookups and curation do not list it.
-VPDQ = "vpdq"
-HASH_ONLY: dict[str, tuple[str, ...]] = {VIDEO: (VPDQ,)}
+#: Produced only when asked for (`types=video_md5,vpdq`): vPDQ decodes the whole video, seconds to minutes of
+#: work, where `video_md5` only reads its bytes; HMA too hashes vPDQ only where its extension is configured.
+ON_REQUEST: frozenset[str] = frozenset({VPDQ})
 
 
 def signal_type(name: str) -> SignalType:
@@ -103,8 +107,8 @@ def content_type_from_mime(mime: str) -> str:
 def select_types(content: str, types_arg: str | None) -> list[str]:
     """The signal types to produce for `content`, restricted by the `types` query parameter."""
     if types_arg is None:
-        return list(CONTENT_TYPES[content])
-    available = CONTENT_TYPES[content] + HASH_ONLY.get(content, ())
+        return [name for name in CONTENT_TYPES[content] if name not in ON_REQUEST]
+    available = CONTENT_TYPES[content]
     chosen: list[str] = []
     for raw in types_arg.split(","):
         name = raw.strip()
