@@ -1,15 +1,15 @@
 """video: vPDQ signals in banks (their frames in video_signals) and each bank's video-match percentages
 
-Revision ID: 0024_video
-Revises: 0023_dsa
+Revision ID: 0025_video
+Revises: 0024_audit_verify
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024_video"
-down_revision = "0023_dsa"
+revision = "0025_video"
+down_revision = "0024_audit_verify"
 branch_labels = None
 depends_on = None
 
