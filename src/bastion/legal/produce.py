@@ -199,8 +199,11 @@ def _recipient(session: Session, request: LegalRequest) -> str:
     return f"{request.requester_email} ({agency.name if agency else request.issuing_authority})"
 
 
-def download(session: Session, token: str, *, requester: Requester, vault: Any, clock: Clock) -> tuple[str, bytes]:
-    """The officer portal's download: the token must be live and the caller the request's own requester."""
+def download(session: Session, token: str, *, requester: Requester, vault: Any, clock: Clock) -> tuple[str, IO[bytes]]:
+    """The officer portal's download: the token must be live and the caller the request's own requester.
+
+    Returns the file name and a reader of the package (streamed from the vault: close it when sent).
+    """
     production = _production_for(session, token)
     request = session.get(LegalRequest, production.request_id) if production else None
     if production is None or request is None or request.requester_id != requester.id:
@@ -213,7 +216,8 @@ def download(session: Session, token: str, *, requester: Requester, vault: Any, 
         raise TokenInvalid(f"This download link expired on {production.token_expires_at:%Y-%m-%d %H:%M} UTC; "
                            "ask us for a new one.")
     actor = f"officer:{requester.email}"
-    data = vault.open(session, production.evidence_id, actor=actor, reason=f"portal download of {request.reference}")
+    data = vault.open_stream(session, production.evidence_id, actor=actor,
+                             reason=f"portal download of {request.reference}")
     first = production.delivered_at is None
     production.downloads += 1
     if first:
@@ -250,15 +254,18 @@ def reissue_token(session: Session, request: LegalRequest, production_id: int, *
 
 
 def export(session: Session, request: LegalRequest, production_id: int, *, vault: Any, actor: str, clock: Clock,
-           recipient: str) -> tuple[str, bytes]:
-    """Staff take the package out for delivery by other means (e.g. a court's upload system)."""
+           recipient: str) -> tuple[str, IO[bytes]]:
+    """Staff take the package out for delivery by other means (e.g. a court's upload system).
+
+    Returns the file name and a reader of the package (streamed from the vault: close it when sent).
+    """
     production = session.get(Production, production_id)
     if production is None or production.request_id != request.id:
         raise WrongState(f"{request.reference} has no production {production_id}.")
     if not recipient.strip():
         raise InvalidInput("Name who receives the export (it is recorded in the chain of custody).")
-    exported = vault.export(session, production.evidence_id, actor=actor, reason=f"export of {request.reference}",
-                            destination=recipient)
+    exported = vault.export_stream(session, production.evidence_id, actor=actor,
+                                   reason=f"export of {request.reference}", destination=recipient)
     if production.delivered_at is None:
         production.delivered_at = clock.now()
         _disclose(session, request, production, vault=vault, actor=actor, recipient=recipient)
@@ -267,4 +274,4 @@ def export(session: Session, request: LegalRequest, production_id: int, *, vault
         request.status, request.closed_at = "delivered", clock.now()
     event(session, request, actor=actor, kind="exported", clock=clock, text=f"Production exported to {recipient}",
           details={"production": production.id, "recipient": recipient})
-    return f"{request.reference}.zip", exported.data
+    return f"{request.reference}.zip", exported.reader
