@@ -150,7 +150,9 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
         download_token = re.search(r"Download token: (\S+)", body).group(1)  # type: ignore[union-attr]
         requester = session.query(Requester).filter_by(email="si.patil@mumbaipolice.gov.in").one()
         vault = app.state.bastion.services["evidence.vault"]
-        name, package = portal.download_production(session, requester, download_token, clock=clock, vault=vault)
+        name, reader = portal.download_production(session, requester, download_token, clock=clock, vault=vault)
+        with reader:  # streamed from the vault
+            package = reader.read()
         session.commit()
         assert name.endswith(".zip")
         request = session.get(LegalRequest, rid)
