@@ -165,6 +165,10 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
     key = app.state.bastion.services["production.signing_key"]
     result = verify_package(package, key)
     assert result.problems == ()
+    exported = alice.post(f"/api/v1/legal/requests/{rid}/productions/{produced.json()['id']}/export",
+                          headers=alice_h, json={"recipient": "court e-filing"})
+    assert exported.status_code == 200 and exported.content == package  # streamed from the vault, intact
+    assert int(exported.headers["content-length"]) == len(package) == produced.json()["size"]
     assert result.manifest["scope"]["categories"] == ["content", "location", "hosting"]
     members = set(zipfile.ZipFile(io.BytesIO(package)).namelist())
     assert "data/content.json" in members and "data/subscriber.json" not in members
