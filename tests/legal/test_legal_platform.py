@@ -150,7 +150,9 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
         download_token = re.search(r"Download token: (\S+)", body).group(1)  # type: ignore[union-attr]
         requester = session.query(Requester).filter_by(email="si.patil@mumbaipolice.gov.in").one()
         vault = app.state.bastion.services["evidence.vault"]
-        name, package = portal.download_production(session, requester, download_token, clock=clock, vault=vault)
+        name, reader = portal.download_production(session, requester, download_token, clock=clock, vault=vault)
+        with reader:  # streamed from the vault
+            package = reader.read()
         session.commit()
         assert name.endswith(".zip")
         request = session.get(LegalRequest, rid)
@@ -163,6 +165,10 @@ def test_bnss_notice_collects_only_approved_categories_and_is_produced(app, clie
     key = app.state.bastion.services["production.signing_key"]
     result = verify_package(package, key)
     assert result.problems == ()
+    exported = alice.post(f"/api/v1/legal/requests/{rid}/productions/{produced.json()['id']}/export",
+                          headers=alice_h, json={"recipient": "court e-filing"})
+    assert exported.status_code == 200 and exported.content == package  # streamed from the vault, intact
+    assert int(exported.headers["content-length"]) == len(package) == produced.json()["size"]
     assert result.manifest["scope"]["categories"] == ["content", "location", "hosting"]
     members = set(zipfile.ZipFile(io.BytesIO(package)).namelist())
     assert "data/content.json" in members and "data/subscriber.json" not in members

@@ -69,14 +69,17 @@ def test_the_token_is_mailed_hashed_and_never_recorded(desk, submit, clock, vaul
         for wrong in (f"{production_id}.{secret[:-1]}x", f"{int(production_id) + 1}.{secret}", secret, "", "1."):
             with pytest.raises(TokenInvalid):
                 portal.download_production(session, requester, wrong, clock=clock, vault=vault)
-        name, data = portal.download_production(session, requester, token, clock=clock, vault=vault)
+        name, reader = portal.download_production(session, requester, token, clock=clock, vault=vault)
+        with reader:  # streamed from the vault
+            data = reader.read()
         assert name == f"{request.reference}.zip" and data[:2] == b"PK"
 
         fresh = produce.reissue_token(session, request, int(production_id), actor="legal-a", clock=clock)
         session.commit()
         with pytest.raises(TokenInvalid):
             portal.download_production(session, requester, token, clock=clock, vault=vault)
-        assert portal.download_production(session, requester, fresh, clock=clock, vault=vault)[1] == data
+        with portal.download_production(session, requester, fresh, clock=clock, vault=vault)[1] as again:
+            assert again.read() == data
         for needle in (fresh, fresh.partition(".")[2]):
             assert _tables_holding(session, needle, skip=("mail_messages",)) == [], needle
         assert audit.verify(session).ok

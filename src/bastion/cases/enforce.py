@@ -74,14 +74,15 @@ def _preserve_media(session: Session, case: Case, user: User, vault: Any, clock:
         if item.decision != "confirmed" or not item.media_ref.startswith("evidence:"):
             continue
         kept = vault.get(session, int(item.media_ref.split(":", 1)[1]))
-        data = vault.open(session, kept.id, actor=user.username, reason=f"preserving for case {case.id}")
-        evidence = vault.preserve(
-            session, data, kind="media", subject=subject(case), actor=user.username,
-            reason=f"confirmed {item.classification} in case {case.id}", pdq=kept.pdq or None,
-            metadata={"content_id": item.content_id, "scan_id": item.scan_id, "account_id": case.account_id},
-            context={"case": case.id, "item": item.id, "classification": item.classification,
-                     "bank": item.bank_name, "entry": item.entry_id, "distance": item.distance},
-        )
+        # streamed: a video goes from the scan's copy into the case's evidence a chunk at a time
+        with vault.open_stream(session, kept.id, actor=user.username, reason=f"preserving for case {case.id}") as data:
+            evidence = vault.preserve(
+                session, data, kind="media", subject=subject(case), actor=user.username,
+                reason=f"confirmed {item.classification} in case {case.id}", pdq=kept.pdq or None,
+                metadata={"content_id": item.content_id, "scan_id": item.scan_id, "account_id": case.account_id},
+                context={"case": case.id, "item": item.id, "classification": item.classification,
+                         "bank": item.bank_name, "entry": item.entry_id, "distance": item.distance},
+            )
         vault.apply_retention(session, evidence.id, "removed_content", from_time=clock.now(), actor=user.username,
                               reason=f"content removed after case {case.id}")
         _event(session, case, user.username, "evidence_preserved", clock,

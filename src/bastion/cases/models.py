@@ -91,7 +91,7 @@ class EntryFeedback(Base):
 
 
 class ReviewerExposure(Base):
-    """How many items a reviewer has opened (revealed) on a given day."""
+    """How many items a reviewer has opened (revealed), and how much video they watched, on a given day."""
 
     __tablename__ = "reviewer_exposure"
     __table_args__ = (UniqueConstraint("user_id", "day", name="uq_reviewer_exposure_user_day"),)
@@ -101,6 +101,8 @@ class ReviewerExposure(Base):
     day: Mapped[date] = mapped_column(Date)
     revealed: Mapped[int] = mapped_column(Integer, default=0)
     reviewed: Mapped[int] = mapped_column(Integer, default=0)
+    #: Seconds of video played (as the player reported them, bounded by each video's length).
+    video_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: A lead's lifting of the daily cap for this day: who, and why (also in the audit log).
     cap_lifted_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
     cap_lift_reason: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -39,6 +39,7 @@ class Exposure:
     soft_limit: int
     cap: int = 0
     lifted_by: str = ""
+    video_seconds: int = 0
 
     @property
     def over_limit(self) -> bool:
@@ -82,7 +83,8 @@ def exposure(session: Session, user_id: int, clock: Clock) -> Exposure:
     row = session.scalar(select(ReviewerExposure).where(ReviewerExposure.user_id == user_id,
                                                         ReviewerExposure.day == _today(clock)))
     return Exposure(row.revealed if row else 0, int(setting_for(session, user_id, "wellness.daily_soft_limit")),
-                    int(get_value(session, "wellness.daily_cap")), row.cap_lifted_by if row else "")
+                    int(get_value(session, "wellness.daily_cap")), row.cap_lifted_by if row else "",
+                    (row.video_seconds or 0) if row else 0)
 
 
 def check_cap(session: Session, user_id: int, clock: Clock) -> None:
@@ -104,6 +106,11 @@ def lift_cap(session: Session, user_id: int, *, lead: str, reason: str, clock: C
                  details={"day": row.day.isoformat(), "revealed": row.revealed, "reason": reason.strip()})
     session.flush()
     return exposure(session, user_id, clock)
+
+
+def exposure_row(session: Session, user_id: int, clock: Clock) -> ReviewerExposure:
+    """Today's exposure row of a reviewer, created if there is none yet."""
+    return _exposure_row(session, user_id, clock)
 
 
 def _exposure_row(session: Session, user_id: int, clock: Clock) -> ReviewerExposure:

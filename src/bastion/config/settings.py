@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     evidence_master_key_file: str = Field("", description="Vault master key file (default <data_dir>-keys/evidence.key, outside the data).")
     evidence_previous_key_files: str = Field("", description="Older master key files still needed to read evidence.")
     evidence_store_url: str = Field("", description="fsspec URL of the evidence store (default <data_dir>/vault).")
+    evidence_chunk_bytes: int = Field(1 << 20, ge=1 << 10, le=64 << 20, description="Unit of encryption when the "
+                                      "vault streams (bytes): memory per stream is about two of these.")
     mail_backend: str = Field("sink", pattern="^(sink|smtp|off)$", description="sink (files in data_dir), smtp or off.")
     mail_from: str = Field("", description="From address of Bastion's mail.")
     mail_sink_dir: str = Field("", description="Where the sink writes .eml files (default <data_dir>/mail-sink).")

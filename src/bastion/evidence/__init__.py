@@ -30,12 +30,12 @@ from bastion.evidence.models import (
 from bastion.evidence.purge import PurgeReport
 from bastion.evidence.schedule import PURGE_TASK
 from bastion.evidence.store import BlobStore, FsspecBlobStore
-from bastion.evidence.vault import KINDS, ExportedEvidence, RotationReport, Vault
+from bastion.evidence.vault import KINDS, ExportedEvidence, ExportedStream, RotationReport, Vault
 from bastion.evidence.verify import Problem, VerifyReport
 
 __all__ = [
     "KINDS", "PURGE_TASK", "BlobMissing", "BlobStore", "CustodyEvent", "EvidenceItem", "EvidenceNotFound",
-    "EvidencePurged", "ExportedEvidence", "FsspecBlobStore", "HeldEvidence", "HoldNotFound", "InvalidEvidence",
+    "EvidencePurged", "ExportedEvidence", "ExportedStream", "FsspecBlobStore", "HeldEvidence", "HoldNotFound", "InvalidEvidence",
     "KeyRing", "LegalHold", "MasterKey", "PolicyNotFound", "Problem", "PurgeReport", "RetentionActive",
     "RetentionApplied", "RetentionPolicy", "RotationReport", "TamperedEvidence", "Vault", "VaultConfig",
     "VaultKeyError", "VerifyReport",

@@ -5,6 +5,7 @@
                                   data directory, never inside it, so a copy of the data is not also its key)
     evidence_previous_key_files   older keys still needed to unwrap (os.pathsep-separated)
     evidence_store_url            fsspec URL of the blob store (default <data_dir>/vault)
+    evidence_chunk_bytes          unit of encryption when streaming (default 1 MiB)
 
 The ``ENV_*`` names are what an operator sets (``BASTION_`` + the field name); messages quote them.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from bastion.clock import Clock
 from bastion.config import Settings
+from bastion.evidence.envelope import DEFAULT_CHUNK_BYTES
 from bastion.evidence.keys import KeyRing, MasterKey
 from bastion.evidence.store import FsspecBlobStore
 from bastion.evidence.vault import DEFAULT_MAX_BYTES, Vault
@@ -40,6 +42,7 @@ class VaultConfig:
     master_key_value: str | None = field(default=None, repr=False)
     previous_key_files: tuple[Path, ...] = ()
     max_bytes: int = DEFAULT_MAX_BYTES
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VaultConfig:
@@ -50,6 +53,7 @@ class VaultConfig:
             master_key_file=Path(settings.evidence_master_key_file or default_key_file(settings.data_dir)),
             master_key_value=key or None,
             previous_key_files=tuple(Path(p) for p in previous.split(os.pathsep) if p),
+            chunk_bytes=settings.evidence_chunk_bytes,
         )
 
     def key_warning(self, data_dir: Path) -> str | None:
@@ -76,4 +80,4 @@ class VaultConfig:
         return FsspecBlobStore(self.store_url)
 
     def vault(self, clock: Clock) -> Vault:
-        return Vault(self.store(), self.keys(), clock, max_bytes=self.max_bytes)
+        return Vault(self.store(), self.keys(), clock, max_bytes=self.max_bytes, chunk_bytes=self.chunk_bytes)

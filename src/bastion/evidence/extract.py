@@ -41,6 +41,46 @@ def examine(data: bytes) -> Facts:
     )
 
 
+HEAD_BYTES = 64 * 1024
+_VIDEO_TYPES = (  # a few container signatures, so a streamed video is labelled without being parsed
+    (lambda h: h[4:8] == b"ftyp" and h[8:10] == b"qt", "video/quicktime"),
+    (lambda h: h[4:8] == b"ftyp", "video/mp4"),
+    (lambda h: h.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in h[:64], "video/webm"),
+    (lambda h: h.startswith(b"\x1a\x45\xdf\xa3"), "video/x-matroska"),
+    (lambda h: h[:4] == b"RIFF" and h[8:12] == b"AVI ", "video/x-msvideo"),
+)
+
+
+class Digester:
+    """`examine` for bytes arriving in pieces: the digests as they pass, the type and EXIF from the head.
+
+    Holds at most `HEAD_BYTES` of the content; image headers (and their EXIF) sit
+    at the start of the file, and a video's container is recognised from its first bytes.
+    """
+
+    def __init__(self) -> None:
+        self._sha256, self._sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._head = bytearray()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+        self._sha1.update(chunk)
+        if len(self._head) < HEAD_BYTES:
+            self._head += chunk[:HEAD_BYTES - len(self._head)]
+        self.size += len(chunk)
+
+    def facts(self) -> Facts:
+        head = bytes(self._head)
+        content_type, exif = _image_facts(head)
+        if content_type == OCTET_STREAM:
+            content_type = next((kind for test, kind in _VIDEO_TYPES if test(head)), OCTET_STREAM)
+        return Facts(sha256=self._sha256.hexdigest(), md5=self._md5.hexdigest(), sha1=self._sha1.hexdigest(),
+                     size=self.size, content_type=content_type, exif=exif)
+
+
 def _image_facts(data: bytes) -> tuple[str, dict[str, Any]]:
     from PIL import ExifTags, Image
 

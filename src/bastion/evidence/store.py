@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import posixpath
 import uuid
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, Protocol
 
 from fsspec.core import url_to_fs  # type: ignore[import-untyped]
 
@@ -27,8 +27,14 @@ class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store `data` under `key` atomically: readers see all of it or nothing."""
 
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Store the concatenated `chunks` under `key` atomically, one chunk in memory at a time; returns the size."""
+
     def get(self, key: str) -> bytes:
         """The object's bytes; raises BlobMissing when there is none."""
+
+    def open_read(self, key: str) -> BinaryIO:
+        """A seekable binary file of the object, to read in pieces; raises BlobMissing when there is none."""
 
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""
@@ -83,15 +89,50 @@ class FsspecBlobStore:
                 self.fs.rm_file(temp)
             raise
 
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Like `put`, for a stream: a temporary file renamed into place locally, a multipart upload elsewhere."""
+        final = self.path(key)
+        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        size = 0
+        if not self._local:
+            with self.fs.open(final, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+            return size
+        temp = posixpath.join(self.root, _TMP_DIR, uuid.uuid4().hex)
+        try:
+            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.fs.mv(temp, final)
+        except BaseException:
+            if self.fs.exists(temp):
+                self.fs.rm_file(temp)
+            raise
+        return size
+
     def get(self, key: str) -> bytes:
         try:
             return bytes(self.fs.cat_file(self.path(key)))
         except FileNotFoundError:
-            raise BlobMissing(
-                f"Evidence object {key} is missing from {self.describe()}. Restore it from a backup of the blob "
-                "store, then run `bastion evidence verify`.",
-                object_key=key,
-            ) from None
+            raise self._missing(key) from None
+
+    def open_read(self, key: str) -> BinaryIO:
+        try:
+            return self.fs.open(self.path(key), "rb")  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise self._missing(key) from None
+
+    def _missing(self, key: str) -> BlobMissing:
+        return BlobMissing(
+            f"Evidence object {key} is missing from {self.describe()}. Restore it from a backup of the blob "
+            "store, then run `bastion evidence verify`.",
+            object_key=key,
+        )
 
     def delete(self, key: str) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
-from bastion.evidence import custody, holds, objects, purge, retention
+from bastion.evidence import custody, envelope, holds, objects, purge, retention
 from bastion.evidence.errors import EvidenceNotFound, EvidencePurged, InvalidEvidence
 from bastion.evidence.extract import examine
 from bastion.evidence.keys import KeyRing, MasterKey
@@ -52,6 +53,16 @@ class ExportedEvidence:
 
 
 @dataclass(frozen=True)
+class ExportedStream:
+    """Like `ExportedEvidence`, with the bytes as a seekable reader to copy out piece by piece (then close it)."""
+
+    item_id: int
+    reader: BinaryIO
+    size: int
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RotationReport:
     new_key_id: str
     rewrapped: int
@@ -62,15 +73,17 @@ class Vault:
     """Encrypted, content-addressed evidence with chain of custody, retention and legal holds.
 
     `keys` seals new objects with its current key and opens objects sealed with any key
-    it holds; `store` holds the sealed objects; `clock` timestamps every act.
+    it holds; `store` holds the sealed objects; `clock` timestamps every act;
+    `chunk_bytes` is the unit of encryption, so of memory, when streaming.
     """
 
     def __init__(self, store: BlobStore, keys: KeyRing | MasterKey, clock: Clock, *,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, chunk_bytes: int = envelope.DEFAULT_CHUNK_BYTES) -> None:
         self.store = store
         self.keys = keys if isinstance(keys, KeyRing) else KeyRing(keys)
         self.clock = clock
         self.max_bytes = max_bytes
+        self.chunk_bytes = envelope.check_chunk_bytes(chunk_bytes)
 
     # -- preserving and reading ---------------------------------------------------------------
 
@@ -92,6 +105,8 @@ class Vault:
         `metadata` is what came with the upload (file name, uploader, time, address);
         `context` is why it is kept (case, decision, report). Identical bytes share one
         stored object; each preservation is still its own item with its own custody.
+        A file object is streamed: read, digested and sealed `chunk_bytes` at a time,
+        so a large video is never whole in memory.
         """
         if kind not in KINDS:
             raise InvalidEvidence(f"Evidence kind {kind!r} is not one of {', '.join(KINDS)}.")
@@ -100,9 +115,15 @@ class Vault:
         if pdq is not None and not _PDQ.fullmatch(pdq.lower()):
             raise InvalidEvidence("A PDQ hash is 64 hexadecimal characters.")
         metadata_json, context_json = _dumps(metadata), _dumps(context)
-        payload = self._read_input(data)
-        facts = examine(payload)
-        blob = objects.store_once(session, payload, facts.sha256, store=self.store, keys=self.keys, clock=self.clock)
+        if isinstance(data, bytes | bytearray | memoryview):
+            payload = self._read_input(data)
+            facts = examine(payload)
+            blob = objects.store_once(session, payload, facts.sha256, store=self.store, keys=self.keys,
+                                      clock=self.clock, chunk_bytes=self.chunk_bytes)
+        else:
+            blob, facts = objects.store_stream(session, self._pieces(data), store=self.store, keys=self.keys,
+                                               clock=self.clock, chunk_bytes=self.chunk_bytes,
+                                               max_bytes=self.max_bytes)
         shared = session.scalar(select(EvidenceItem.id).where(EvidenceItem.blob_id == blob.id).limit(1)) is not None
         item = EvidenceItem(
             blob_id=blob.id, kind=kind, subject=subject, sha256=facts.sha256, md5=facts.md5, sha1=facts.sha1,
@@ -133,6 +154,27 @@ class Vault:
         custody.record(session, [item], action=custody.VIEW, actor=actor, reason=reason, clock=self.clock,
                        details={"sha256": item.sha256})
         return data
+
+    def open_stream(self, session: Session, item_id: int, *, actor: str, reason: str) -> BinaryIO:
+        """Like `open`, as a seekable reader decrypting one chunk at a time; close it when done.
+
+        Read to the end, it proves the bytes unchanged (each chunk authenticates as it
+        is read; the SHA-256 is checked before the last bytes are handed out).
+        """
+        item, reader = self._reader(session, item_id, actor=actor, reason=reason)
+        custody.record(session, [item], action=custody.VIEW, actor=actor, reason=reason, clock=self.clock,
+                       details={"sha256": item.sha256, "streamed": True})
+        return reader
+
+    def export_stream(self, session: Session, item_id: int, *, actor: str, reason: str,
+                      destination: str) -> ExportedStream:
+        """Like `export`, streamed: for video going into a production package or an upload."""
+        if not destination.strip():
+            raise InvalidEvidence("An export must say where the evidence goes (e.g. 'production package 14').")
+        item, reader = self._reader(session, item_id, actor=actor, reason=reason)
+        custody.record(session, [item], action=custody.EXPORT, actor=actor, reason=reason, clock=self.clock,
+                       details={"sha256": item.sha256, "destination": destination, "streamed": True})
+        return ExportedStream(item.id, reader, item.size, self.manifest(session, item))
 
     def export(self, session: Session, item_id: int, *, actor: str, reason: str, destination: str) -> ExportedEvidence:
         """The bytes and a manifest for a production package or report; custody records where they went."""
@@ -258,7 +300,14 @@ class Vault:
             raise InvalidEvidence(f"Evidence larger than {self.max_bytes} bytes cannot be preserved by this vault.")
         return payload
 
-    def _read_item(self, session: Session, item_id: int, *, actor: str, reason: str) -> tuple[EvidenceItem, bytes]:
+    def _pieces(self, source: BinaryIO) -> Iterator[bytes]:
+        while True:
+            piece = source.read(self.chunk_bytes)
+            if not piece:
+                return
+            yield bytes(piece)
+
+    def _blob_of(self, session: Session, item_id: int, *, actor: str, reason: str) -> tuple[EvidenceItem, EvidenceBlob]:
         _require(actor=actor, reason=reason)
         item = self.get(session, item_id)
         if item.status == PURGED or item.blob_id is None:
@@ -267,7 +316,15 @@ class Vault:
             )
         blob = session.get(EvidenceBlob, item.blob_id)
         assert blob is not None  # the foreign key guarantees it
+        return item, blob
+
+    def _read_item(self, session: Session, item_id: int, *, actor: str, reason: str) -> tuple[EvidenceItem, bytes]:
+        item, blob = self._blob_of(session, item_id, actor=actor, reason=reason)
         return item, objects.read(blob, store=self.store, keys=self.keys)
+
+    def _reader(self, session: Session, item_id: int, *, actor: str, reason: str) -> tuple[EvidenceItem, BinaryIO]:
+        item, blob = self._blob_of(session, item_id, actor=actor, reason=reason)
+        return item, objects.open_reader(blob, store=self.store, keys=self.keys)
 
 
 def _require(*, actor: str, reason: str) -> None:

@@ -25,6 +25,7 @@ from bastion.evidence.store import BlobStore
 TAMPERED = "tampered"
 MISSING = "missing"
 KEY_UNAVAILABLE = "key_unavailable"
+_READ_BYTES = 1 << 20  # objects are decrypted and hashed piece by piece, never whole
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def verify(session: Session, *, store: BlobStore, keys: KeyRing, orphans: bool =
 
 def _check(blob: objects.Sealed, store: BlobStore, keys: KeyRing) -> tuple[str, str] | None:
     try:
-        objects.read(blob, store=store, keys=keys)
+        with objects.open_reader(blob, store=store, keys=keys) as reader:
+            while reader.read(_READ_BYTES):
+                pass
     except BlobMissing as exc:
         return MISSING, exc.message
     except TamperedEvidence as exc:
@@ -85,7 +88,7 @@ def _check(blob: objects.Sealed, store: BlobStore, keys: KeyRing) -> tuple[str, 
 def _batches(session: Session, size: int) -> Iterator[Sequence[Any]]:
     """Blob rows as plain column tuples, so a long walk never fills the session's identity map."""
     columns = (EvidenceBlob.id, EvidenceBlob.sha256, EvidenceBlob.object_key, EvidenceBlob.key_id,
-               EvidenceBlob.wrapped_key)
+               EvidenceBlob.wrapped_key, EvidenceBlob.size)
     last = 0
     while True:
         rows = list(session.execute(select(*columns).where(EvidenceBlob.id > last).order_by(EvidenceBlob.id).limit(size)))

@@ -13,7 +13,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -251,6 +251,6 @@ def send_reminder(session: Session, requester: Requester, request_id: int, *, cl
 
 
 def download_production(session: Session, requester: Requester, token: str, *, clock: Clock, vault: Any
-                        ) -> tuple[str, bytes]:
-    """(filename, zip bytes); the first download records the disclosure in every item's custody."""
+                        ) -> tuple[str, IO[bytes]]:
+    """(filename, a reader of the zip: close it when sent); the first download records the disclosure."""
     return produce.download(session, token, requester=requester, vault=vault, clock=clock)

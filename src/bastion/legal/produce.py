@@ -19,8 +19,10 @@ import hmac
 import json
 import re
 import secrets
+import tempfile
+from contextlib import ExitStack
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +39,8 @@ from bastion.legal.timeline import event, subject
 from bastion.orgsettings import get_value
 
 DELIVERIES = ("portal", "export")
-_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp", "video/mp4": "mp4",
+        "video/webm": "webm", "video/quicktime": "mov", "video/x-matroska": "mkv", "video/x-msvideo": "avi"}
 
 
 def productions_of(session: Session, request_id: int) -> list[Production]:
@@ -109,44 +112,48 @@ def build(session: Session, request: LegalRequest, *, vault: Any, actor: str, cl
         raise WrongState(f"Send the user notice first ({request.notice_reason})")
     rule = get_instrument(session, request.instrument_key)
     decision, frozen = scope.approved(session, request, actor=actor, clock=clock)
-    from bastion.production import build_package
+    from bastion.production import Attachment, write_package
 
     destination = f"production for {request.reference}"
     approved = list(frozen.categories)
     in_scope = _in_scope(session, request, frozen)
     datasets: dict[str, list[dict[str, Any]]] = {category: [] for category in approved}
-    attachments: list[tuple[str, bytes]] = []
+    attachments: list[tuple[str, Attachment]] = []
     items: list[int] = []
-    for row in in_scope:
-        exported = vault.export(session, row.evidence_id, actor=actor, reason=destination, destination=destination)
-        datasets[row.category].extend(records_of(row.category, row.account_id, json.loads(exported.data)["data"]))
-        items.append(row.evidence_id)
-        for media in json.loads(row.media_json):
-            blob = vault.export(session, media["evidence"], actor=actor, reason=destination, destination=destination)
-            name = f"media/{_safe(row.account_id)}/{_safe(media['content_id'])}.{_EXT.get(media['media_type'], 'bin')}"
-            attachments.append((name, blob.data))
-            items.append(media["evidence"])
-    summary = {
-        "reference": request.reference, "instrument": rule.key, "instrument_title": rule.title,
-        "citation": rule.citation, "case_number": request.case_number, "court": request.court,
-        "issuing_authority": request.issuing_authority, "issuing_officer": request.issuing_officer,
-        "received_at": request.received_at.isoformat(),
-    }
-    covered = {
-        "categories": approved, "decision": decision.outcome, "reason": decision.reason,
-        "accounts": sorted({r.account_id for r in in_scope}),
-        "date_range": {"start": frozen.date_from, "end": frozen.date_to},
-        "approval_digest": frozen.digest,
-    }
-    certificate = certificate or certificates.certificate_for(session, request, actor=actor, clock=clock)
-    if signing_key is None:
-        raise InvalidInput("No production signing key is configured on this instance.")
-    data = build_package(summary, covered, datasets, attachments, signing_key, certificate, clock=clock)
-    builder = f"bastion.production (key {signing_key.key_id})"
-    item = vault.preserve(session, data, kind="other", subject=subject(request), actor=actor,
-                          reason=f"production package of {request.reference}",
-                          metadata={"filename": f"{request.reference}.zip", "builder": builder},
-                          context={"request": request.reference, "evidence_items": items})
+    with ExitStack() as opened:  # media is streamed from the vault into the package, the package into the vault
+        for row in in_scope:
+            exported = vault.export(session, row.evidence_id, actor=actor, reason=destination, destination=destination)
+            datasets[row.category].extend(records_of(row.category, row.account_id, json.loads(exported.data)["data"]))
+            items.append(row.evidence_id)
+            for media in json.loads(row.media_json):
+                name = (f"media/{_safe(row.account_id)}/{_safe(media['content_id'])}."
+                        f"{_EXT.get(media['media_type'], 'bin')}")
+                attachments.append((name, _media_attachment(session, vault, media["evidence"], opened,
+                                                             actor=actor, destination=destination)))
+                items.append(media["evidence"])
+        summary = {
+            "reference": request.reference, "instrument": rule.key, "instrument_title": rule.title,
+            "citation": rule.citation, "case_number": request.case_number, "court": request.court,
+            "issuing_authority": request.issuing_authority, "issuing_officer": request.issuing_officer,
+            "received_at": request.received_at.isoformat(),
+        }
+        covered = {
+            "categories": approved, "decision": decision.outcome, "reason": decision.reason,
+            "accounts": sorted({r.account_id for r in in_scope}),
+            "date_range": {"start": frozen.date_from, "end": frozen.date_to},
+            "approval_digest": frozen.digest,
+        }
+        certificate = certificate or certificates.certificate_for(session, request, actor=actor, clock=clock)
+        if signing_key is None:
+            raise InvalidInput("No production signing key is configured on this instance.")
+        package: IO[bytes] = opened.enter_context(tempfile.TemporaryFile(prefix="bastion-production-"))
+        write_package(package, summary, covered, datasets, attachments, signing_key, certificate, clock=clock)
+        package.seek(0)
+        builder = f"bastion.production (key {signing_key.key_id})"
+        item = vault.preserve(session, package, kind="other", subject=subject(request), actor=actor,
+                              reason=f"production package of {request.reference}",
+                              metadata={"filename": f"{request.reference}.zip", "builder": builder},
+                              context={"request": request.reference, "evidence_items": items})
     hours = int(get_value(session, DOWNLOAD_TOKEN_HOURS))
     portal = delivery == "portal"
     production = Production(request_id=request.id, evidence_id=item.id, sha256=item.sha256, size=item.size,
@@ -192,8 +199,11 @@ def _recipient(session: Session, request: LegalRequest) -> str:
     return f"{request.requester_email} ({agency.name if agency else request.issuing_authority})"
 
 
-def download(session: Session, token: str, *, requester: Requester, vault: Any, clock: Clock) -> tuple[str, bytes]:
-    """The officer portal's download: the token must be live and the caller the request's own requester."""
+def download(session: Session, token: str, *, requester: Requester, vault: Any, clock: Clock) -> tuple[str, IO[bytes]]:
+    """The officer portal's download: the token must be live and the caller the request's own requester.
+
+    Returns the file name and a reader of the package (streamed from the vault: close it when sent).
+    """
     production = _production_for(session, token)
     request = session.get(LegalRequest, production.request_id) if production else None
     if production is None or request is None or request.requester_id != requester.id:
@@ -206,7 +216,8 @@ def download(session: Session, token: str, *, requester: Requester, vault: Any, 
         raise TokenInvalid(f"This download link expired on {production.token_expires_at:%Y-%m-%d %H:%M} UTC; "
                            "ask us for a new one.")
     actor = f"officer:{requester.email}"
-    data = vault.open(session, production.evidence_id, actor=actor, reason=f"portal download of {request.reference}")
+    data = vault.open_stream(session, production.evidence_id, actor=actor,
+                             reason=f"portal download of {request.reference}")
     first = production.delivered_at is None
     production.downloads += 1
     if first:
@@ -217,6 +228,15 @@ def download(session: Session, token: str, *, requester: Requester, vault: Any, 
           text=f"Production downloaded through the portal (download {production.downloads})",
           details={"production": production.id})
     return f"{request.reference}.zip", data
+
+
+def _media_attachment(session: Session, vault: Any, item_id: int, opened: ExitStack, *, actor: str,
+                      destination: str) -> Any:
+    """A media item for the package: a streamed reader when the vault can stream (video), else its bytes."""
+    if hasattr(vault, "export_stream"):
+        exported = vault.export_stream(session, item_id, actor=actor, reason=destination, destination=destination)
+        return opened.enter_context(exported.reader)
+    return vault.export(session, item_id, actor=actor, reason=destination, destination=destination).data
 
 
 def reissue_token(session: Session, request: LegalRequest, production_id: int, *, actor: str, clock: Clock) -> str:
@@ -234,15 +254,18 @@ def reissue_token(session: Session, request: LegalRequest, production_id: int, *
 
 
 def export(session: Session, request: LegalRequest, production_id: int, *, vault: Any, actor: str, clock: Clock,
-           recipient: str) -> tuple[str, bytes]:
-    """Staff take the package out for delivery by other means (e.g. a court's upload system)."""
+           recipient: str) -> tuple[str, IO[bytes]]:
+    """Staff take the package out for delivery by other means (e.g. a court's upload system).
+
+    Returns the file name and a reader of the package (streamed from the vault: close it when sent).
+    """
     production = session.get(Production, production_id)
     if production is None or production.request_id != request.id:
         raise WrongState(f"{request.reference} has no production {production_id}.")
     if not recipient.strip():
         raise InvalidInput("Name who receives the export (it is recorded in the chain of custody).")
-    exported = vault.export(session, production.evidence_id, actor=actor, reason=f"export of {request.reference}",
-                            destination=recipient)
+    exported = vault.export_stream(session, production.evidence_id, actor=actor,
+                                   reason=f"export of {request.reference}", destination=recipient)
     if production.delivered_at is None:
         production.delivered_at = clock.now()
         _disclose(session, request, production, vault=vault, actor=actor, recipient=recipient)
@@ -251,4 +274,4 @@ def export(session: Session, request: LegalRequest, production_id: int, *, vault
         request.status, request.closed_at = "delivered", clock.now()
     event(session, request, actor=actor, kind="exported", clock=clock, text=f"Production exported to {recipient}",
           details={"production": production.id, "recipient": recipient})
-    return f"{request.reference}.zip", exported.data
+    return f"{request.reference}.zip", exported.reader

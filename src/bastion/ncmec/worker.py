@@ -8,7 +8,6 @@ re-creates a report only on proof that NCMEC deleted it. The rules are in
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -397,26 +396,31 @@ class Worker:
         if client is None:
             return _STOP
         assert report.ncmec_report_id is not None
-        try:
-            data = vault.open(session, row.evidence_item_id, actor=ACTOR,
-                              reason=f"upload to CyberTipline report {report.ncmec_report_id}")
+        try:  # streamed: a video is decrypted chunk by chunk into the request body, never whole in memory
+            media = vault.open_stream(session, row.evidence_item_id, actor=ACTOR,
+                                      reason=f"upload to CyberTipline report {report.ncmec_report_id}")
         except BastionError as exc:
             session.rollback()
             self._fail(session, report, "upload", f"Evidence item {row.evidence_item_id}: {exc.message}")
             session.commit()
             return _STOP
         ncmec_id, file_name, content_type = report.ncmec_report_id, row.file_name, row.content_type
-        media = io.BytesIO(data)  # the custody record of this read commits with the intent
-        del data
+        # the custody record of this read commits with the intent
+
+        def send() -> Any:
+            return client.upload(ncmec_id, media, filename=file_name, content_type=content_type)
 
         def record(call: NcmecApiCall, result: Any) -> None:
             _succeeded(call, result)
             call.file_id = result.file_id
 
-        return self._exchange(session, report, owner, "upload",
-                              lambda: client.upload(ncmec_id, media, filename=file_name, content_type=content_type),
-                              lambda call, result: self._uploaded(session, report, row, vault, ncmec_id, result),
-                              row=row, record=record)
+        try:
+            return self._exchange(session, report, owner, "upload",
+                                  send,
+                                  lambda call, result: self._uploaded(session, report, row, vault, ncmec_id, result),
+                                  row=row, record=record)
+        finally:
+            media.close()
 
     def _uploaded(self, session: Session, report: NcmecReport, row: NcmecReportFile, vault: Any, ncmec_id: int,
                   result: Any) -> str:

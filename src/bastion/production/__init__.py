@@ -22,10 +22,11 @@ from bastion.production.errors import (
     UnexpectedFile,
 )
 from bastion.production.keys import SigningKey, key_id_of, load_public_key, public_key_document
-from bastion.production.package import build_package
+from bastion.production.package import Attachment, build_package, write_package
 from bastion.production.verify import VerifyResult, verify_package
 
 __all__ = [
+    "Attachment",
     "DEFAULT_DECLARATION",
     "ENV_SIGNING_KEY_FILE",
     "ProductionConfig",
@@ -44,6 +45,7 @@ __all__ = [
     "UnexpectedFile",
     "VerifyResult",
     "build_package",
+    "write_package",
     "key_id_of",
     "load_public_key",
     "public_key_document",

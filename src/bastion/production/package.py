@@ -20,9 +20,9 @@ import json
 import uuid
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import bastion
 from bastion.clock import Clock, SystemClock
@@ -33,18 +33,39 @@ from bastion.production.datasets import check_records, to_csv, to_json
 from bastion.production.keys import SigningKey
 
 MAX_ATTACHMENTS = 1000
+COPY_BYTES = 256 * 1024  # a streamed attachment is hashed and copied this much at a time
+
+#: An attachment's content: bytes, or a seekable binary reader (a video from the vault) that is
+#: read twice, once to hash it for the manifest and once into the ZIP, never whole in memory.
+Attachment = bytes | IO[bytes]
 
 
 @dataclass(frozen=True)
 class _File:
     path: str
-    data: bytes
+    data: bytes | None
     media_type: str
     role: str
     extra: Mapping[str, Any]
+    source: IO[bytes] | None = None
+    size: int = field(default=-1)
+    sha256: str = ""
+
+    @classmethod
+    def of(cls, path: str, data: bytes, media_type: str, role: str, extra: Mapping[str, Any]) -> _File:
+        return cls(path, data, media_type, role, extra, None, len(data), hashlib.sha256(data).hexdigest())
+
+    @classmethod
+    def streamed(cls, path: str, source: IO[bytes], media_type: str, role: str) -> _File:
+        source.seek(0)
+        digest, size = hashlib.sha256(), 0
+        while piece := source.read(COPY_BYTES):
+            digest.update(piece)
+            size += len(piece)
+        return cls(path, None, media_type, role, {}, source, size, digest.hexdigest())
 
     def entry(self) -> dict[str, Any]:
-        return {"path": self.path, "size": len(self.data), "sha256": hashlib.sha256(self.data).hexdigest(),
+        return {"path": self.path, "size": self.size, "sha256": self.sha256,
                 "media_type": self.media_type, "role": self.role, **self.extra}
 
 
@@ -52,13 +73,30 @@ def build_package(
     request: Mapping[str, Any],
     scope: Mapping[str, Any],
     datasets: Mapping[str, Sequence[Mapping[str, Any]]],
-    attachments: Sequence[tuple[str, bytes]],
+    attachments: Sequence[tuple[str, Attachment]],
     signer: SigningKey,
     certificate: CertificateInfo,
     *,
     clock: Clock | None = None,
 ) -> bytes:
-    """The signed package as ZIP bytes.
+    """The signed package as ZIP bytes; see `write_package`."""
+    buffer = io.BytesIO()
+    write_package(buffer, request, scope, datasets, attachments, signer, certificate, clock=clock)
+    return buffer.getvalue()
+
+
+def write_package(
+    out: IO[bytes],
+    request: Mapping[str, Any],
+    scope: Mapping[str, Any],
+    datasets: Mapping[str, Sequence[Mapping[str, Any]]],
+    attachments: Sequence[tuple[str, Attachment]],
+    signer: SigningKey,
+    certificate: CertificateInfo,
+    *,
+    clock: Clock | None = None,
+) -> None:
+    """Write the signed package, as a ZIP, to `out` (a file: a package with video is written, not held).
 
     `request`: a JSON summary of the request (its "reference", if present, is printed on
     the certificate). `scope`: what was approved: "categories" (required; every dataset
@@ -71,12 +109,12 @@ def build_package(
     files = [*_dataset_files(datasets, approved), *_attachment_files(attachments)]
     package_id = uuid.uuid4().hex
     pdf = render_certificate(
-        certificate, [CertifiedFile(f.path, len(f.data), hashlib.sha256(f.data).hexdigest()) for f in files],
+        certificate, [CertifiedFile(f.path, f.size, f.sha256) for f in files],
         package_id=package_id, created_at=created_at, key_id=signer.key_id,
         request_reference=str(request_doc.get("reference", "")), scope_lines=_scope_lines(scope_doc),
         generator=f"Bastion {bastion.__version__}",
     )
-    files.insert(0, _File(layout.CERTIFICATE, pdf, "application/pdf", "certificate", {}))
+    files.insert(0, _File.of(layout.CERTIFICATE, pdf, "application/pdf", "certificate", {}))
     manifest = {
         "format": layout.FORMAT,
         "format_version": layout.FORMAT_VERSION,
@@ -91,8 +129,8 @@ def build_package(
         "files": [f.entry() for f in files],
     }
     signed = layout.manifest_bytes(manifest)
-    return _zip(created_at, [(layout.MANIFEST, signed), (layout.SIGNATURE, signer.sign(signed)),
-                             *((f.path, f.data) for f in files)])
+    _zip(out, created_at, [_File.of(layout.MANIFEST, signed, "", "", {}),
+                           _File.of(layout.SIGNATURE, signer.sign(signed), "", "", {}), *files])
 
 
 def _certificate_summary(certificate: CertificateInfo) -> dict[str, Any]:
@@ -118,12 +156,12 @@ def _dataset_files(datasets: Mapping[str, Sequence[Mapping[str, Any]]], approved
     for name in sorted(datasets):
         records = check_records(name, datasets[name])
         extra = {"dataset": name, "records": len(records)}
-        files.append(_File(f"{layout.DATA_DIR}{name}.json", to_json(records), "application/json", "dataset", extra))
-        files.append(_File(f"{layout.DATA_DIR}{name}.csv", to_csv(records), "text/csv", "dataset", extra))
+        files.append(_File.of(f"{layout.DATA_DIR}{name}.json", to_json(records), "application/json", "dataset", extra))
+        files.append(_File.of(f"{layout.DATA_DIR}{name}.csv", to_csv(records), "text/csv", "dataset", extra))
     return files
 
 
-def _attachment_files(attachments: Sequence[tuple[str, bytes]]) -> list[_File]:
+def _attachment_files(attachments: Sequence[tuple[str, Attachment]]) -> list[_File]:
     if len(attachments) > MAX_ATTACHMENTS:
         raise InvalidInput(f"A package holds at most {MAX_ATTACHMENTS} attachments.")
     seen: set[str] = set()
@@ -135,10 +173,14 @@ def _attachment_files(attachments: Sequence[tuple[str, bytes]]) -> list[_File]:
                                "parts, each starting with a letter or digit.")
         if name.lower() in seen:
             raise InvalidInput(f"Two attachments are named {name!r}.")
-        if not isinstance(data, (bytes, bytearray)):
-            raise InvalidInput(f"Attachment {name!r} must be bytes.")
         seen.add(name.lower())
-        files.append(_File(f"{layout.ATTACHMENTS_DIR}{name}", bytes(data), "application/octet-stream", "attachment", {}))
+        path = f"{layout.ATTACHMENTS_DIR}{name}"
+        if isinstance(data, (bytes, bytearray)):
+            files.append(_File.of(path, bytes(data), "application/octet-stream", "attachment", {}))
+        elif callable(getattr(data, "read", None)) and callable(getattr(data, "seek", None)):
+            files.append(_File.streamed(path, data, "application/octet-stream", "attachment"))
+        else:
+            raise InvalidInput(f"Attachment {name!r} must be bytes or a seekable binary file.")
     return files
 
 
@@ -175,14 +217,29 @@ def _iso(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _zip(created_at: datetime, members: list[tuple[str, bytes]]) -> bytes:
-    """A plain, deflated ZIP whose entries carry the package's creation time."""
+def _zip(out: IO[bytes], created_at: datetime, members: list[_File]) -> None:
+    """A plain ZIP whose entries carry the package's creation time.
+
+    Bytes members are deflated. Streamed members (video) are stored as they are,
+    copied in pieces: compressed video does not deflate, and the copy stays small.
+    A streamed member that changed between hashing and copying is refused.
+    """
     stamp = created_at.timetuple()[:6]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for member in members:
+            info = zipfile.ZipInfo(member.path, date_time=stamp)
             info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
+            if member.source is None:
+                assert member.data is not None
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, member.data)
+                continue
+            info.compress_type = zipfile.ZIP_STORED
+            member.source.seek(0)
+            digest = hashlib.sha256()
+            with archive.open(info, "w", force_zip64=member.size >= zipfile.ZIP64_LIMIT) as target:
+                while piece := member.source.read(COPY_BYTES):
+                    digest.update(piece)
+                    target.write(piece)
+            if digest.hexdigest() != member.sha256:
+                raise InvalidInput(f"Attachment {member.path} changed while the package was written; build it again.")

@@ -66,6 +66,7 @@ from bastion.web.ui import (
     report_pages,
     review_pages,
     transparency_pages,
+    video_review_pages,
 )
 from bastion.web.ui import account_pages, exchange_pages, legal_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
@@ -105,7 +106,7 @@ def create_app(
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
                    transparency_pages.router, chart_pages.router, exchanges_api.router, exchange_pages.router, dsa_pages.router,
-                   docs.router):
+                   video_review_pages.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")

@@ -35,6 +35,7 @@ from bastion.legal import (
 )
 from bastion.legal.schemas import RequestInput, RequestUpdate
 from bastion.legal.views import request_view
+from bastion.web import downloads
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state, platform_connector
 
@@ -470,8 +471,7 @@ def export_production(request_id: int, production_id: int, body: ExportIn, reque
     name, data = produce.export(db, legal_request, production_id, vault=vault_of(request), actor=principal.actor,
                                 clock=get_state(request).clock, recipient=body.recipient)
     db.commit()
-    return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE})
+    return downloads.attachment(data, name, "application/zip", NO_STORE)
 
 
 class NoticeIn(BaseModel):

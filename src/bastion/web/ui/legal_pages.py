@@ -41,6 +41,7 @@ from bastion.web.api.legal import (
     user_of,
     vault_of,
 )
+from bastion.web import downloads
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
@@ -418,8 +419,7 @@ def request_export(request: Request, request_id: int, production_id: int, recipi
         db.rollback()
         return _back(request_id, exc.message, "production")
     db.commit()
-    return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE})
+    return downloads.attachment(data, name, "application/zip", NO_STORE)
 
 
 @router.post("/legal/requests/{request_id}/notice")

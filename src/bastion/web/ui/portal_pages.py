@@ -24,6 +24,7 @@ from bastion.legal import agencies, catalogue, directory, messages, portal
 from bastion.legal import officers as officers_service
 from bastion.legal.models import Requester
 from bastion.legal.schemas import ACCOUNT_KINDS, RequestInput, RequestUpdate, parse_accounts, parse_sections
+from bastion.web import downloads
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state
 from bastion.web.ui.acts import act_and_return
@@ -249,9 +250,7 @@ def download(request: Request, token: str, db: Session = Depends(get_db),
     filename, data = portal.download_production(db, requester, token, clock=state.clock,
                                                 vault=state.services.get("evidence.vault"))
     db.commit()
-    return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store, private"})
+    return downloads.attachment(data, filename, "application/zip", {"Cache-Control": "no-store, private"})
 
 
 # -- legal staff: approving officer accounts ---------------------------------------------------

@@ -32,6 +32,7 @@ from bastion.errors import BastionError
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.paging import next_url, parse_day
+from bastion.web.ui import video_review_pages
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -102,6 +103,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "unseen_ok": {i.item.id for i in view.items if service.may_confirm_unseen(db, i.item)},
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
         "duties": authority_reports.duties(db, view.case),
+        "videos": video_review_pages.video_context(db, view.items, principal),
     }
     db.commit()  # a reveal lasts one page load: this one used it up
     return render(request, "case.html", context, headers=NO_STORE)

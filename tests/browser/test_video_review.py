@@ -1,0 +1,136 @@
+"""In a real browser: a video case opens on a blurred, grey contact sheet with the matched frames marked;
+the reviewer reveals one frame, then asks to play: the player is muted, never autoplays, is blurred
+until unblurred, and the seconds played are counted in the reviewer's exposure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from bastion.auth import totp, users
+from bastion.auth.roles import Role
+from bastion.banks import service as banks
+from bastion.cases.models import ReviewerExposure
+from bastion.clock import SystemClock
+from bastion.config import Settings
+from bastion.db import make_engine, make_sessionmaker
+from bastion.media.video import hash_video_file
+from bastion.scanning.service import UploadMeta
+from bastion.scanning.video_scan import scan_video
+from bastion.web.app import create_app
+from tests.conftest import PASSWORD, SECRET
+from tests.livehttp import serve
+from tests.media._videos import make_clip
+
+MATCHED_SECOND = 5  # the bank holds the PDQ of this second's frame: the second shot of the clip
+
+
+@pytest.fixture
+def video_world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
+    """A live Bastion with one case about a synthetic video (VP8 and a FLAC tone, in Matroska)."""
+    clip = make_clip(tmp_path, "clip", seconds=8.0, codec="libvpx", container="matroska", audio=True,
+                     bit_rate=600_000)
+    data = clip.read_bytes()
+    hashes = hash_video_file(clip)
+    banked = next(f for f in hashes.features if f.timestamp >= MATCHED_SECOND)
+    settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, secret_key=SECRET,
+                        ticker_interval_seconds=0.2, index_refresh_seconds=0)
+    engine = make_engine(sqlite_url)
+    app = create_app(settings, engine=engine, background=True)
+    state = app.state.bastion
+    secret = totp.new_secret()
+    clock = SystemClock()
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        user = users.create_user(session, username="vera", role=Role.REVIEWER, password=PASSWORD, email="",
+                                 actor="test", clock=clock)
+        user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+        bank = banks.create_bank(session, name="KNOWN", actor="test", clock=clock)
+        banks.add_entry(session, bank, {"pdq": banked.hash}, actor="test", clock=clock, classification="A1",
+                        source="industry")
+        session.commit()
+        state.matcher.refresh()
+        result = scan_video(state.scanner, session, data, UploadMeta(content_id="post-9", account_id="acct-9"),
+                            source="upload", actor="test")
+        assert result.outcome.matches
+        session.commit()
+    with serve(app) as url:
+        yield url, secret, sessions
+    engine.dispose()
+
+
+def _login(page, url: str, secret: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/login")
+    page.fill("#username", "vera")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/login/totp$"))
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("#totp-submit")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def _loaded(page, selector: str) -> int:  # type: ignore[no-untyped-def]
+    page.wait_for_function(f"() => {{ const i = document.querySelector({selector!r}); return i && i.complete; }}")
+    return int(page.evaluate(f"document.querySelector({selector!r}).naturalWidth"))
+
+
+def test_contact_sheet_review_protects_the_reviewer(page, video_world) -> None:  # type: ignore[no-untyped-def]
+    url, secret, sessions = video_world
+    _login(page, url, secret)
+    page.goto(f"{url}/review")
+    page.click("#next-case")
+    page.wait_for_url(re.compile(r"/cases/\d+"))
+
+    # the default view: a blurred contact sheet, no player, no revealed frame, matched frames marked by time
+    assert _loaded(page, "img.contact-sheet") > 0
+    assert page.locator("video").count() == 0 and page.locator("img.revealed-frame").count() == 0
+    matched = page.locator("li.sheet-frame.matched")
+    assert matched.count() >= 1
+    times = [float(t) for t in matched.evaluate_all("els => els.map(e => e.dataset.timestamp)")]
+    assert all(t >= MATCHED_SECOND - 1.5 for t in times)
+    assert re.fullmatch(r"0:0\d\.\d match", matched.first.inner_text().split("\n")[0].strip())
+    frames = page.locator("li.sheet-frame").count()
+    assert frames > matched.count()
+
+    # reveal one frame: it alone is shown, unblurred; every other frame keeps its reveal button
+    matched.first.locator("button.reveal-frame").click()
+    page.wait_for_selector("img.revealed-frame")
+    assert page.locator("img.revealed-frame").count() == 1
+    assert _loaded(page, "img.revealed-frame") > 160  # larger than a tile: the revealed frame, not the sheet
+    assert page.locator("button.reveal-frame").count() == frames - 1
+    assert "1 reveals" in page.inner_text(".video-exposure")
+
+    # playback only when asked: muted, no autoplay, blurred until unblurred
+    page.click("button.play-video")
+    page.wait_for_selector("video.review-video")
+    video = "document.querySelector('video.review-video')"
+    assert page.evaluate(f"{video}.hasAttribute('autoplay')") is False
+    assert page.evaluate(f"{video}.autoplay") is False
+    assert page.evaluate(f"{video}.muted") is True and page.evaluate(f"{video}.hasAttribute('muted')") is True
+    assert page.evaluate(f"{video}.paused") is True
+    assert "blur" in page.evaluate(f"getComputedStyle({video}).filter")
+    assert page.locator("img.revealed-frame").count() == 0  # playing replaced the revealed frame
+
+    # the reviewer plays it; the seconds played reach the server and the exposure counter
+    page.evaluate(f"{video}.play()")
+    page.wait_for_function(f"() => {video}.currentTime > 2.5", timeout=20000)
+    assert page.evaluate(f"{video}.muted") is True
+    page.evaluate(f"{video}.pause()")
+    page.click("button.unblur-video")
+    assert "blur" not in page.evaluate(f"getComputedStyle({video}).filter")
+
+    def watched() -> int:
+        with sessions() as session:
+            return int(session.scalar(select(ReviewerExposure.video_seconds)) or 0)
+
+    page.wait_for_function("() => true")  # let the pause report go out
+    for _ in range(50):
+        if watched() >= 2:
+            break
+        page.wait_for_timeout(200)
+    assert 2 <= watched() <= 10
