@@ -1,15 +1,15 @@
 """vreview: seconds of video a reviewer watched each day, beside the items they revealed
 
-Revision ID: 0024_vreview
-Revises: 0023_dsa
+Revision ID: 0026_vreview
+Revises: 0025_video
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024_vreview"
-down_revision = "0023_dsa"
+revision = "0026_vreview"
+down_revision = "0025_video"
 branch_labels = None
 depends_on = None
 
