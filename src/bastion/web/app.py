@@ -30,7 +30,7 @@ from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
-from bastion.web import docs, errors, scaleout
+from bastion.web import docs, errors, metrics, scaleout
 from bastion.web import hma
 from bastion.web.api import (
     account,
@@ -66,7 +66,7 @@ from bastion.web.ui import (
     review_pages,
     transparency_pages,
 )
-from bastion.web.ui import account_pages, exchange_pages, legal_pages, portal_pages
+from bastion.web.ui import account_pages, exchange_pages, legal_pages, operations_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -104,7 +104,7 @@ def create_app(
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
                    transparency_pages.router, exchanges_api.router, exchange_pages.router, dsa_pages.router,
-                   docs.router):
+                   operations_pages.router, metrics.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")

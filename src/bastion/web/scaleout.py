@@ -7,6 +7,7 @@ when the request that wrote them could not reach the broker.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -16,6 +17,8 @@ from bastion.broker.probe import BrokerProbe
 from bastion.executor import InlineExecutor, TaskContext
 from bastion.timers import Ticker
 from bastion.web.state import AppState
+
+log = logging.getLogger(__name__)
 
 RELAY = "broker.relay"
 PROBE = "broker.probe"
@@ -51,6 +54,14 @@ class LocalDispatcher:
         executor.submit(task, payload).add_done_callback(again)
 
 
+def publish_now(state: AppState, messages: list[int]) -> None:
+    """Publish a request's own committed messages now; any that fail stay pending for the relay loop."""
+    try:
+        state.services[RELAY].relay(ids=messages)
+    except Exception:  # committed rows are safe: the relay thread publishes them later
+        log.exception("immediate publish failed; the relay will retry")
+
+
 def wire_broker(state: AppState) -> None:
     """Put the broker config, the relay and (with a broker) the probe in `state.services`."""
     settings = state.settings
@@ -64,7 +75,10 @@ def wire_broker(state: AppState) -> None:
     if config.enabled:
         from bastion.broker.celery_app import CeleryDispatcher, make_celery
 
+        from bastion.broker.depth import DepthGauge
+
         state.services[PROBE] = BrokerProbe(config.url)
+        state.services["broker.depths"] = DepthGauge(config.url)  # web.operations.DEPTHS
         dispatcher: Any = CeleryDispatcher(make_celery(config))
     else:
         dispatcher = LocalDispatcher(state, max_tries=config.max_tries)

@@ -22,7 +22,7 @@ from bastion.batchscan import service
 from bastion.batchscan.tasks import result_of
 from bastion.broker import BrokerUnavailable
 from bastion.web.guard import needs
-from bastion.web.scaleout import CONFIG, PROBE, RELAY
+from bastion.web.scaleout import CONFIG, PROBE, publish_now
 from bastion.web.state import AppState, get_db, get_state
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,7 @@ def _check_broker(state: AppState) -> None:
                                 f"Retry after {BrokerUnavailable.retry_after_seconds} seconds.")
 
 
-def _publish(state: AppState, messages: list[int]) -> None:
-    """Publish the request's own messages now; any that fail stay pending for the relay loop."""
-    try:
-        state.services[RELAY].relay(ids=messages)
-    except Exception:  # committed rows are safe: the relay thread publishes them later
-        log.exception("immediate publish failed; the relay will retry")
+_publish = publish_now
 
 
 @router.post("/scans", status_code=202)
