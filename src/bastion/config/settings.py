@@ -119,7 +119,6 @@ class Settings(BaseSettings):
     metrics_allowed_networks: str = Field(
         "", description="Comma-separated addresses or CIDRs that may read /metrics without an API key (e.g. the "
         "Prometheus host); empty: only API keys with the metrics.read scope.")
-    job_chunk_size: int = Field(500, ge=1, le=100_000, description="Scans (rescan) or hash lines (import) per chunk of a fan-out job.")
 
     @classmethod
     def settings_customise_sources(

@@ -205,6 +205,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         schedule_snapshots(session, state.clock)
         monthly_reports.schedule(session, state.clock)
         dsa_tasks.schedule(session, state.clock)
+        if not state.services[scaleout.CONFIG].enabled:  # the executor's queue died with the last process
+            from bastion.jobs.service import resume_all
+
+            resume_all(session, actor="system:startup", clock=state.clock)
         if state.settings.audit_anchor_dir:
             state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
             anchors.schedule(session, state.clock, at=state.clock.now())

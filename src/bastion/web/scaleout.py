@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from bastion.batchscan.tasks import MAX_TRIES, SCANNER, WEBHOOK, WebhookTarget
+import bastion.jobs.tasks  # noqa: F401  (registers rescan.chunk and import.chunk; reads the same SCANNER)
 from bastion.broker import BrokerConfig, Relay
 from bastion.broker.probe import BrokerProbe
 from bastion.executor import InlineExecutor, TaskContext
