@@ -95,6 +95,8 @@ def overview(session: Session, state: AppState) -> Overview:
     for name, model in (("actions", OutboxAction), ("mail", MailMessage)):
         deliveries[name] = {status: int(count) for status, count in
                             session.execute(select(model.status, func.count()).group_by(model.status))}
-    return Overview(broker_configured=config.enabled, broker_url=config.redacted_url() if config.enabled else "",
+    from bastion.jobs.service import counts
+
+    return Overview(jobs=counts(session), broker_configured=config.enabled, broker_url=config.redacted_url() if config.enabled else "",
                     broker_error=error, queues=list(queues.values()), scan_jobs=scan_jobs, deliveries=deliveries,
                     failed_24h=failed_24h)

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.batchscan import service as batch
+from bastion.jobs import service as jobs
+from bastion.jobs.models import KINDS
 from bastion.web.guard import needs
 from bastion.web.operations import overview
 from bastion.web.scaleout import publish_now
@@ -33,7 +35,28 @@ def operations_page(request: Request, q: str = "", cursor: str = "", error: str 
 
 
 def _jobs_context(db: Session) -> dict[str, object]:
-    return {}
+    """The newest fan-out jobs, for the main page (all of them, paged, at /operations/jobs)."""
+    newest = jobs.page(db, limit=10)
+    return {"jobs": newest.rows, "more_jobs": newest.next_cursor is not None}
+
+
+@router.get("/operations/jobs")
+def jobs_page(request: Request, kind: str = "", cursor: str = "", error: str = "", db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Every fan-out job (rescans, imports), newest first, with its progress; filtered by kind, keyset-paged."""
+    kind = kind if kind in KINDS else ""
+    listed = jobs.page(db, kind=kind, cursor=cursor or None, limit=50)
+    return render(request, "operations_jobs.html", {
+        "jobs": listed.rows, "kind": kind, "kinds": KINDS, "error": error,
+        "next_url": next_url(request, listed.next_cursor)}, headers=NO_STORE)
+
+
+@router.post("/operations/jobs/{job_id}/cancel")
+def cancel_job(request: Request, job_id: int, db: Session = Depends(get_db),
+               principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Stop a job: its chunks not yet started are skipped (audited)."""
+    return act_and_return(db, lambda: jobs.cancel(db, job_id, actor=principal.actor, clock=get_state(request).clock),
+                          "/operations/jobs")
 
 
 @router.post("/operations/dead-letters/{public_id}/retry")
