@@ -149,7 +149,7 @@ def services_for(kind: str) -> dict[str, Any]:
     """What a chunk task needs when this process runs it: a rescan needs the scanner."""
     if kind != "rescan" or get_settings().broker_url:
         return {}
-    from bastion.cli.detect import _scanner
     from bastion.jobs.tasks import SCANNER
+    from bastion.web.app import build_detection
 
-    return {SCANNER: _scanner(_sessions())}
+    return {SCANNER: build_detection(get_settings(), _sessions(), clock)[1]}
