@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from bastion.auth.roles import Role
 from bastion.banks import service as banks
@@ -227,3 +226,24 @@ def test_the_cli_follows_cancels_and_lists_jobs(world: dict[str, Any], monkeypat
     assert ran.exit_code == 0 and f"is done: {SCANS} of {SCANS} done" in ran.output, ran.output
     assert f"{SCANS - CHUNK} new matches" in ran.output and _job(world, resumed).done == SCANS
     get_settings.cache_clear()
+
+
+def test_a_server_without_a_broker_resumes_open_jobs_when_it_starts(world: dict[str, Any], settings, engine) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from sqlalchemy import update
+
+    from bastion.web.app import create_app
+    from tests.livehttp import serve
+
+    state = world["state"]
+    job_id, messages = _start(world)
+    with state.sessions() as session:  # handed to the last server's executor, which died with them
+        session.execute(update(TaskMessage).where(TaskMessage.id.in_(messages)).values(status="published"))
+        session.commit()
+    with serve(create_app(settings, clock=state.clock, engine=engine, background=True)):
+        deadline = time.monotonic() + 30
+        while _job(world, job_id).state != "done" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    resumed = _job(world, job_id)
+    assert (resumed.state, resumed.done) == ("done", SCANS) and len(_matches(world)) == SCANS
