@@ -103,6 +103,13 @@ def test_metrics_and_the_page_report_the_brokers_queues(settings: Settings, cloc
     assert app.state.bastion.services[RELAY].relay() == 3  # on the broker's scan queue; no worker consumes it
     with serve(app) as base:
         text = httpx.get(f"{base}/metrics").text
+    admin = make_user(sessions, clock, Role.ADMIN)
+    with TestClient(app) as client:
+        api_login(client, admin, clock)
+        page = client.get("/operations").text
+    assert 'data-state="up"' in page and "guest:guest" not in page
+    scan_row = re.search(r'<tr data-queue="scan">(.*?)</tr>', page, re.S)
+    assert scan_row and re.findall(r"<td[^>]*>([^<]*)</td>", scan_row.group(1)) == ["scan", "0", "3", "3", "3", "3"]
     assert _value(text, "bastion_broker_up") == 1
     assert _value(text, "bastion_broker_queue_messages", '{queue="scan"}') == 3
     assert _value(text, "bastion_task_messages_published_total", '{queue="scan"}') == 3
@@ -112,6 +119,10 @@ def test_metrics_and_the_page_report_the_brokers_queues(settings: Settings, cloc
                 metrics_allowed_networks="127.0.0.1")
     with serve(down) as base:
         text = httpx.get(f"{base}/metrics").text
+    with TestClient(down) as client:
+        api_login(client, admin, clock)
+        page = client.get("/operations").text
+    assert 'data-state="down"' in page and "Not answering" in page
     assert _value(text, "bastion_broker_up") == 0 and "bastion_broker_queue_messages{" not in text
 
 
