@@ -17,6 +17,7 @@ from bastion.dsa import models as _dsa  # noqa: F401
 from bastion.evidence import models as _evidence  # noqa: F401
 from bastion.exchanges import models as _exchanges  # noqa: F401
 from bastion.grievances import models as _grievances  # noqa: F401
+from bastion.jobs import models as _jobs  # noqa: F401
 from bastion.legal import models as _legal  # noqa: F401
 from bastion.ncmec import tables as _ncmec  # noqa: F401
 from bastion.notices import models as _notices  # noqa: F401

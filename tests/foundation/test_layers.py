@@ -52,6 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     "matching": {"banks", "clock", "executor", "media", "timers"},
     "scanning": {"clock", "db", "errors", "matching", "media"},
     "batchscan": {"audit", "broker", "clock", "db", "errors", "executor", "media", "platform", "scanning"},
+    "jobs": {"audit", "banks", "broker", "clock", "db", "errors", "executor", "scanning"},
     "evidence": {"audit", "clock", "config", "db", "errors", "executor", "timers"},
     "actions": {"clock", "db", "errors", "executor", "outbox", "platform"},
     "mail": {"clock", "config", "db", "errors", "executor", "outbox"},
@@ -70,16 +71,17 @@ ALLOWED: dict[str, set[str]] = {
                     "scanning"},
     "dsa": {"actions", "audit", "cases", "clock", "db", "errors", "executor", "notices", "orgsettings", "timers"},
     # every domain's tables, for Alembic and the test fixtures
-    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "batchscan", "broker", "cases", "dsa", "evidence", "exchanges", "grievances", "legal", "mail",
+    "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "batchscan", "broker", "cases", "dsa", "evidence", "exchanges", "grievances", "jobs", "legal", "mail",
                "ncmec", "notices", "orgsettings", "reports", "scanning", "timers"},
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "dsa", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "dsa", "errors", "evidence",
-            "executor", "exchanges", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "platform",
-            "production", "scanning", "timers"},
+            "executor", "exchanges", "jobs", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings",
+            "platform", "production", "scanning", "timers"},
     "reports": {"actions", "appeals", "audit", "auth", "cases", "clock", "db", "dsa", "errors", "executor", "grievances",
                 "legal", "mail", "ncmec", "notices", "scanning", "timers"},
-    "cli": {"audit", "auth", "banks", "broker", "clock", "config", "db", "dev", "errors", "evidence", "exchanges", "logs", "matching",
+    "cli": {"audit", "auth", "banks", "broker", "clock", "config", "db", "dev", "errors", "evidence", "executor", "exchanges",
+            "jobs", "logs", "matching",
             "media", "production", "scanning", "web", "reports"},
 }
 

@@ -53,6 +53,8 @@ class Perm(StrEnum):
     COMPLIANCE_PUBLISH = "compliance.publish"
     EXCHANGES_READ = "exchanges.read"
     EXCHANGES_MANAGE = "exchanges.manage"
+    OPERATIONS = "operations.manage"
+    METRICS_READ = "metrics.read"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -101,6 +103,11 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # editing (credentials included), pausing and deleting them is the admin's alone.
     Perm.EXCHANGES_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.LEAD, Role.COMPLIANCE, Role.AUDITOR}),
     Perm.EXCHANGES_MANAGE: frozenset({Role.ADMIN}),
+    # Running the machinery: queues, dead letters (retrying one), fan-out jobs (cancelling one). Ids and
+    # counts only, no content or account data.
+    Perm.OPERATIONS: frozenset({Role.ADMIN}),
+    # Prometheus scrapes /metrics with an admin-minted key scoped to this alone (or from an allowed address).
+    Perm.METRICS_READ: frozenset({Role.ADMIN}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

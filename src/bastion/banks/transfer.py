@@ -191,7 +191,16 @@ def import_lines(
 
 def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportReport, actor: str,
                  clock: Clock) -> None:
-    """Write one batch in one transaction: entries, their signals and the PDQ change log.
+    """Write one batch in one transaction (see `write_rows`)."""
+    write_rows(session, bank, rows, report, actor, clock)
+    session.commit()
+
+
+def write_rows(session: Session, bank: Bank, rows: list[Row], report: ImportReport, actor: str,
+               clock: Clock) -> None:
+    """Write rows into `bank`, skipping those it holds already: entries, their signals and the PDQ change log.
+
+    Nothing is committed: the caller commits (a fan-out import's chunk, with its record of being done).
 
     Plain `executemany` inserts with reserved ids (see `bastion.db.ids`): the ORM's per-row
     RETURNING used to cost most of an import's time.
@@ -217,7 +226,6 @@ def _write_batch(session: Session, bank: Bank, rows: list[Row], report: ImportRe
         else:
             _write_rows(session, bank, fresh, entry_ids, signal_ids, now, actor)
         report.imported += len(fresh)
-    session.commit()
 
 
 def _write_rows(session: Session, bank: Bank, fresh: list[Row], entry_ids: list[int], signal_ids: list[int],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from bastion import audit
 from bastion.batchscan.models import OPEN, ScanJob
 from bastion.broker import BrokerConfig, enqueue
 from bastion.clock import Clock
+from bastion.db.keyset import Page, after_id, cut, page_size
 from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
 
 RUN_TASK = "scans.run"
@@ -195,6 +196,22 @@ def dead_jobs(session: Session, limit: int = 100) -> list[ScanJob]:
     """Dead letters, newest first: jobs whose tries ran out without an outcome."""
     return list(session.scalars(select(ScanJob).where(ScanJob.status == "dead").order_by(ScanJob.id.desc())
                                 .limit(limit)))
+
+
+def dead_page(session: Session, *, search: str = "", cursor: str | None = None, limit: int | None = None
+              ) -> Page[ScanJob]:
+    """Dead letters newest first, one keyset page; `search` is a job id, a content id, or words of the error."""
+    size = page_size(limit)
+    query = select(ScanJob).where(ScanJob.status == "dead")
+    term = search.strip()
+    if term:
+        query = query.where(or_(ScanJob.public_id == term.lower(), ScanJob.content_id == term,
+                                ScanJob.last_error.contains(term, autoescape=True)))
+    after = after_id(cursor)
+    if after is not None:
+        query = query.where(ScanJob.id < after)
+    rows = list(session.scalars(query.order_by(ScanJob.id.desc()).limit(size + 1)))
+    return cut(rows, size, key=lambda job: [job.id])
 
 
 def retry_dead(session: Session, public_id: str, *, actor: str, clock: Clock) -> tuple[ScanJob, int]:

@@ -12,11 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bastion import audit
 from bastion.banks import service, transfer
 from bastion.cli.common import actor, clock, console, db_session, err_console, friendly_errors
 from bastion.config import get_settings
 from bastion.db import make_engine, make_sessionmaker
-from bastion.db.ids import bulk_write_cache
 from bastion.matching.banked import BankMatch, BankMatcher
 from bastion.media import DecodeLimits, MediaError, hash_file
 from bastion.media.video_formats import sniff_container
@@ -221,16 +221,26 @@ def sessionmaker_of(session):  # type: ignore[no-untyped-def]
 
 
 @friendly_errors
-def rescan_command(since: datetime = typer.Option(..., help="Re-match scans recorded since this date (UTC).")) -> None:
-    """Match old scans again (after banks grew) and record the matches they did not have."""
+def rescan_command(
+    since: datetime = typer.Option(..., help="Re-match scans recorded since this date (UTC)."),
+    chunk_size: int = typer.Option(500, min=1, help="Scans per chunk (the unit a worker takes and a resume restarts)."),
+    detach: bool = typer.Option(False, "--detach", help="With a broker: queue the job and return (follow it with "
+                                "`bastion jobs follow ID`)."),
+) -> None:
+    """Match old scans again (after banks grew) and record the matches they did not have.
+
+    A fan-out job: chunks of scans run on the workers' rescan queue (or here, without a broker);
+    `bastion jobs cancel ID` stops it and `bastion jobs resume ID` finishes it after a crash.
+    """
+    from bastion.cli.jobs import run_job, services_for
+    from bastion.jobs import service as jobs
+
     since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
     with db_session() as session:
-        scanner = _scanner(sessionmaker_of(session))
-        with _progress() as progress:
-            task = progress.add_task("rescanning", total=None)
-            report = scanner.rescan(session, since, progress=lambda n: progress.update(task, completed=n))
-    console.print(f"Re-matched {report.scanned} scans: {report.new_matches} new matches in "
-                  f"{report.scans_with_new_matches} scans.")
+        job, messages = jobs.start_rescan(session, since, chunk_size=chunk_size, actor=actor(), clock=clock)
+        job_id = job.id
+        session.commit()
+    run_job(job_id, messages, services=services_for("rescan"), detach=detach)
 
 
 @banks_app.command("list")
@@ -323,33 +333,61 @@ def banks_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The hash list."),
     fmt: str = typer.Option("te", "--format", help="te (`signal_type value` lines) or csv."),
     atomic: bool = typer.Option(False, "--atomic", help="Import nothing if any line is bad."),
+    chunk_size: int = typer.Option(20_000, min=1, help="Rows per chunk (the unit a worker takes and a resume restarts)."),
+    detach: bool = typer.Option(False, "--detach", help="With a broker: queue the job and return."),
 ) -> None:
-    """Import a hash list, streamed; bad lines are reported with their numbers."""
+    """Import a hash list, streamed; bad lines are reported with their numbers.
+
+    The file is read and checked here; its good rows are written by a fan-out job (on the
+    workers' import queue with a broker, else here), resumable with `bastion jobs resume ID`.
+    """
+    from bastion.cli.jobs import run_job, services_for
+    from bastion.jobs import service as jobs
+
     size = file.stat().st_size
-    with db_session() as session, _progress() as progress:
+    report = transfer.ImportReport()
+
+    def good_rows():  # type: ignore[no-untyped-def]
+        with file.open(encoding="utf-8", errors="replace", newline="") as handle:
+            for item in transfer.parse(handle, fmt):
+                report.lines += 1
+                if isinstance(item, transfer.LineError):
+                    report.add_error(item)
+                else:
+                    yield item
+
+    with db_session() as session:
         bank = service.get_bank(session, name)
-        task = progress.add_task(f"importing {file.name}", total=None)
-        handles: list[object] = []
-
-        def open_lines():  # type: ignore[no-untyped-def]
-            handle = file.open(encoding="utf-8", errors="replace", newline="")
-            handles.append(handle)
-            return handle
-
-        try:
-            with bulk_write_cache(session):
-                report = transfer.import_lines(session, bank, open_lines, fmt, actor=actor(), clock=clock,
-                                               atomic=atomic, progress=lambda n: progress.update(task, completed=n))
-        finally:
-            for handle in handles:
-                handle.close()  # type: ignore[attr-defined]
-    console.print(f"{file} ({size} bytes): {report.imported} imported, {report.duplicates} already present, "
-                  f"{report.error_count} bad lines.")
+        if atomic:
+            for _ in good_rows():
+                pass
+            if report.error_count:
+                first = report.errors[0]
+                raise transfer.ImportRejected(
+                    f"Nothing was imported: {report.error_count} bad line(s); first at line {first.line}: "
+                    f"{first.message}", errors=report.errors)
+            report = transfer.ImportReport()
+        with err_console.status(f"reading {file.name}"):
+            job, messages = jobs.start_import(session, bank, good_rows(), source=file.name, fmt=fmt,
+                                              chunk_size=chunk_size, actor=actor(), clock=clock)
+        job_id = job.id
+        audit.record(session, actor=actor(), action="bank.import", subject=f"bank:{bank.id}", clock=clock,
+                     details={"bank": bank.name, "format": fmt, "job": job_id, "rows": job.total,
+                              "errors": report.error_count})
+        session.commit()
+    run_job(job_id, messages, services=services_for("import"), detach=detach)
+    with db_session() as session:
+        finished = jobs.get(session, job_id)
+        figures = jobs.summary(session, finished)
+        state = finished.state
+    if state == "done":
+        console.print(f"{file} ({size} bytes): {figures.get('imported', 0)} imported, "
+                      f"{figures.get('duplicates', 0)} already present, {report.error_count} bad lines.")
     for error in report.errors[:20]:
         err_console.print(f"  line {error.line}: {error.message}")
     if report.error_count > 20:
         err_console.print(f"  … and {report.error_count - 20} more")
-    if report.imported:
+    if state == "done" and figures.get("imported"):
         _snapshot_after_import()
 
 

@@ -8,6 +8,7 @@ from bastion.cli import admin, detect, dev, worker
 from bastion.cli.common import console, friendly_errors
 from bastion.cli.evidence import evidence_app
 from bastion.cli.exchanges import exchanges_app
+from bastion.cli.jobs import jobs_app
 from bastion.cli.production import production_app
 from bastion.cli.reports import reports_app
 from bastion.config import get_settings
@@ -28,6 +29,7 @@ app.add_typer(detect.banks_app, name="banks")
 app.add_typer(dev.dev_app, name="dev")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(exchanges_app, name="exchanges")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(production_app, name="production")
 app.add_typer(reports_app, name="reports")
 app.command("hash")(detect.hash_command)

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     scan_batch_max_items: int = Field(500, ge=1, description="Most items in one asynchronous scan batch (larger: 413).")
     scan_webhook_url: str = Field("", description="Where asynchronous scan results are POSTed (signed); empty: poll only.")
     scan_webhook_secret: SecretStr | None = Field(None, description="HMAC secret signing scan webhooks (default: platform_secret).")
+    metrics_allowed_networks: str = Field(
+        "", description="Comma-separated addresses or CIDRs that may read /metrics without an API key (e.g. the "
+        "Prometheus host); empty: only API keys with the metrics.read scope.")
 
     @classmethod
     def settings_customise_sources(

@@ -117,32 +117,48 @@ class Scanner:
         """Match stored scans from `since` again, recording matches they did not have (banks grew)."""
         report = RescanReport()
         for scans in _batches(session, since, batch):
-            items = []
-            for scan in scans:
-                signals = {MD5: scan.md5, SHA1: scan.sha1, SHA256: scan.sha256}
-                variants: list[str] = []
-                if scan.pdq and scan.pdq_quality >= MIN_PDQ_QUALITY:
-                    signals[PDQ] = scan.pdq
-                    variants = scan.pdq_dihedral.split()
-                items.append((signals, variants))
-            outcomes = self.matcher.match_many(session, items)
-            for position, scan in enumerate(scans):  # a video's vPDQ, kept with the scan, against banked videos
-                features = _video_features(scan) if scan.media_format == "video" else []
-                if features:
-                    outcomes[position] = combine(outcomes[position], self.matcher.match_video(session, features))
-            known = _known_signals(session, [s.id for s in scans])
-            for scan, outcome in zip(scans, outcomes):
-                fresh = [m for m in outcome.matches if (scan.id, m.signal_id) not in known]
-                if fresh:
-                    self._add_matches(session, scan, fresh, found_by="rescan")
-                    scan.match_count += len(fresh)
-                    report.new_matches += len(fresh)
-                    report.scans_with_new_matches += 1
-                report.scanned += 1
+            self.rescan_scans(session, scans, report)
             session.commit()
             if progress:
                 progress(report.scanned)
         return report
+
+    def rescan_range(self, session: Session, since: datetime, lo_id: int, hi_id: int) -> "RescanReport":
+        """Match again the scans from `since` with ids in [lo_id, hi_id] (one chunk of a fan-out rescan).
+
+        Nothing is committed: the caller commits the matches with its own record of the chunk being done.
+        """
+        report = RescanReport()
+        scans = list(session.scalars(select(Scan).where(Scan.created_at >= since, Scan.id >= lo_id, Scan.id <= hi_id)
+                                     .order_by(Scan.id)))
+        if scans:
+            self.rescan_scans(session, scans, report)
+        return report
+
+    def rescan_scans(self, session: Session, scans: list[Scan], report: "RescanReport") -> None:
+        """Match `scans` again and record the matches they did not have, adding to `report`; no commit."""
+        items = []
+        for scan in scans:
+            signals = {MD5: scan.md5, SHA1: scan.sha1, SHA256: scan.sha256}
+            variants: list[str] = []
+            if scan.pdq and scan.pdq_quality >= MIN_PDQ_QUALITY:
+                signals[PDQ] = scan.pdq
+                variants = scan.pdq_dihedral.split()
+            items.append((signals, variants))
+        outcomes = self.matcher.match_many(session, items)
+        for position, scan in enumerate(scans):  # a video's vPDQ, kept with the scan, against banked videos
+            features = _video_features(scan) if scan.media_format == "video" else []
+            if features:
+                outcomes[position] = combine(outcomes[position], self.matcher.match_video(session, features))
+        known = _known_signals(session, [s.id for s in scans])
+        for scan, outcome in zip(scans, outcomes):
+            fresh = [m for m in outcome.matches if (scan.id, m.signal_id) not in known]
+            if fresh:
+                self._add_matches(session, scan, fresh, found_by="rescan")
+                scan.match_count += len(fresh)
+                report.new_matches += len(fresh)
+                report.scans_with_new_matches += 1
+            report.scanned += 1
 
 
 @dataclass

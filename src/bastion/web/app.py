@@ -30,7 +30,7 @@ from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
 from bastion.timers import Ticker
-from bastion.web import docs, errors, scaleout
+from bastion.web import docs, errors, metrics, scaleout
 from bastion.web import hma
 from bastion.web.api import (
     account,
@@ -68,7 +68,7 @@ from bastion.web.ui import (
     transparency_pages,
     video_review_pages,
 )
-from bastion.web.ui import account_pages, exchange_pages, legal_pages, portal_pages
+from bastion.web.ui import account_pages, exchange_pages, legal_pages, operations_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
@@ -106,7 +106,7 @@ def create_app(
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
                    transparency_pages.router, chart_pages.router, exchanges_api.router, exchange_pages.router, dsa_pages.router,
-                   video_review_pages.router, docs.router):
+                   video_review_pages.router, operations_pages.router, metrics.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")
@@ -207,6 +207,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         schedule_snapshots(session, state.clock)
         monthly_reports.schedule(session, state.clock)
         dsa_tasks.schedule(session, state.clock)
+        if not state.services[scaleout.CONFIG].enabled:  # the executor's queue died with the last process
+            from bastion.jobs.service import resume_all
+
+            resume_all(session, actor="system:startup", clock=state.clock)
         if state.settings.audit_anchor_dir:
             state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
             anchors.schedule(session, state.clock, at=state.clock.now())

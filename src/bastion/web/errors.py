@@ -23,7 +23,7 @@ from bastion.media import MediaError
 log = logging.getLogger(__name__)
 
 HMA_PREFIXES = ("/h/", "/m/", "/c/")
-API_PREFIXES = ("/api/", "/healthz", "/readyz", *HMA_PREFIXES)
+API_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", *HMA_PREFIXES)
 
 
 def wants_json(request: Request) -> bool:

@@ -8,6 +8,7 @@ the second factor and CSRF tokens, so no route can forget them.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
@@ -86,8 +87,12 @@ def _check_csrf(request: Request, principal: Principal | None, session_csrf: str
         raise CsrfFailed()
 
 
-def needs(perm: Perm) -> Any:
-    """Dependency that admits only callers holding `perm`; returns the `Principal` (or None if public)."""
+def needs(perm: Perm, *, admit: Callable[[Request], bool] | None = None) -> Any:
+    """Dependency that admits only callers holding `perm`; returns the `Principal` (or None if public).
+
+    `admit` lets a read-only route also answer requests it vouches for without a login (the
+    Prometheus scraper's address for /metrics); it is asked for safe methods only.
+    """
 
     def guard(
         request: Request, db: Session = Depends(get_db), presented: str | None = Depends(presented_csrf_token)
@@ -95,6 +100,8 @@ def needs(perm: Perm) -> Any:
         principal, session_csrf = authenticate(request, db)
         request.state.principal = principal
         request.state.csrf_token = session_csrf
+        if admit is not None and request.method in SAFE_METHODS and admit(request):
+            return principal
         if principal is None and perm is not Perm.PUBLIC:
             raise NotAuthenticated()
         _check_csrf(request, principal, session_csrf, presented)

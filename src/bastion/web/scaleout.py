@@ -7,15 +7,19 @@ when the request that wrote them could not reach the broker.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from bastion.batchscan.tasks import MAX_TRIES, SCANNER, WEBHOOK, WebhookTarget
+import bastion.jobs.tasks  # noqa: F401  (registers rescan.chunk and import.chunk; reads the same SCANNER)
 from bastion.broker import BrokerConfig, Relay
 from bastion.broker.probe import BrokerProbe
 from bastion.executor import InlineExecutor, TaskContext
 from bastion.timers import Ticker
 from bastion.web.state import AppState
+
+log = logging.getLogger(__name__)
 
 RELAY = "broker.relay"
 PROBE = "broker.probe"
@@ -51,6 +55,14 @@ class LocalDispatcher:
         executor.submit(task, payload).add_done_callback(again)
 
 
+def publish_now(state: AppState, messages: list[int]) -> None:
+    """Publish a request's own committed messages now; any that fail stay pending for the relay loop."""
+    try:
+        state.services[RELAY].relay(ids=messages)
+    except Exception:  # committed rows are safe: the relay thread publishes them later
+        log.exception("immediate publish failed; the relay will retry")
+
+
 def wire_broker(state: AppState) -> None:
     """Put the broker config, the relay and (with a broker) the probe in `state.services`."""
     settings = state.settings
@@ -64,7 +76,10 @@ def wire_broker(state: AppState) -> None:
     if config.enabled:
         from bastion.broker.celery_app import CeleryDispatcher, make_celery
 
+        from bastion.broker.depth import DepthGauge
+
         state.services[PROBE] = BrokerProbe(config.url)
+        state.services["broker.depths"] = DepthGauge(config.url)  # web.operations.DEPTHS
         dispatcher: Any = CeleryDispatcher(make_celery(config))
     else:
         dispatcher = LocalDispatcher(state, max_tries=config.max_tries)

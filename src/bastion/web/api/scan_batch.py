@@ -8,7 +8,6 @@ stays for platforms that wait on an upload.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -22,10 +21,9 @@ from bastion.batchscan import service
 from bastion.batchscan.tasks import result_of
 from bastion.broker import BrokerUnavailable
 from bastion.web.guard import needs
-from bastion.web.scaleout import CONFIG, PROBE, RELAY
+from bastion.web.scaleout import CONFIG, PROBE, publish_now
 from bastion.web.state import AppState, get_db, get_state
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["scan"])
 
 
@@ -35,14 +33,6 @@ def _check_broker(state: AppState) -> None:
     if error is not None:
         raise BrokerUnavailable(f"The task broker is not answering ({error.split(':')[0]}); nothing was queued. "
                                 f"Retry after {BrokerUnavailable.retry_after_seconds} seconds.")
-
-
-def _publish(state: AppState, messages: list[int]) -> None:
-    """Publish the request's own messages now; any that fail stay pending for the relay loop."""
-    try:
-        state.services[RELAY].relay(ids=messages)
-    except Exception:  # committed rows are safe: the relay thread publishes them later
-        log.exception("immediate publish failed; the relay will retry")
 
 
 @router.post("/scans", status_code=202)
@@ -57,7 +47,7 @@ def submit_batch(request: Request, body: Any = Body(..., description='{"items": 
     outcomes, messages = service.submit(db, items, actor=principal.actor, clock=state.clock,
                                         config=state.services[CONFIG], max_item_bytes=state.settings.media_max_bytes)
     db.commit()
-    _publish(state, messages)
+    publish_now(state, messages)
     return JSONResponse({"items": [o.as_json() for o in outcomes]}, status_code=202)
 
 
@@ -76,7 +66,7 @@ def retry(request: Request, job_id: uuid.UUID, db: Session = Depends(get_db),
     _check_broker(state)
     job, message = service.retry_dead(db, str(job_id), actor=principal.actor, clock=state.clock)
     db.commit()
-    _publish(state, [message])
+    publish_now(state, [message])
     return {"id": job.public_id, "status": job.status}
 
 

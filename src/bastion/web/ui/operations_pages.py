@@ -1,0 +1,76 @@
+"""The operations page: queues, task rates, failures, dead letters (retryable) and the broker's health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from bastion.auth.permissions import Perm
+from bastion.auth.principal import Principal
+from bastion.batchscan import service as batch
+from bastion.jobs import service as jobs
+from bastion.jobs.models import KINDS
+from bastion.web.guard import needs
+from bastion.web.operations import overview
+from bastion.web.scaleout import publish_now
+from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
+from bastion.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store, private"}
+
+
+@router.get("/operations")
+def operations_page(request: Request, q: str = "", cursor: str = "", error: str = "", notice: str = "",
+                    db: Session = Depends(get_db), principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    state = get_state(request)
+    dead = batch.dead_page(db, search=q, cursor=cursor or None, limit=50)
+    context = {"view": overview(db, state), "dead": dead.rows, "q": q, "next_url": next_url(request, dead.next_cursor),
+               "error": error, "notice": notice}
+    context.update(_jobs_context(db))
+    return render(request, "operations.html", context, headers=NO_STORE)
+
+
+def _jobs_context(db: Session) -> dict[str, object]:
+    """The newest fan-out jobs, for the main page (all of them, paged, at /operations/jobs)."""
+    newest = jobs.page(db, limit=10)
+    return {"jobs": newest.rows, "more_jobs": newest.next_cursor is not None}
+
+
+@router.get("/operations/jobs")
+def jobs_page(request: Request, kind: str = "", cursor: str = "", error: str = "", db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Every fan-out job (rescans, imports), newest first, with its progress; filtered by kind, keyset-paged."""
+    kind = kind if kind in KINDS else ""
+    listed = jobs.page(db, kind=kind, cursor=cursor or None, limit=50)
+    return render(request, "operations_jobs.html", {
+        "jobs": listed.rows, "kind": kind, "kinds": KINDS, "error": error,
+        "next_url": next_url(request, listed.next_cursor)}, headers=NO_STORE)
+
+
+@router.post("/operations/jobs/{job_id}/cancel")
+def cancel_job(request: Request, job_id: int, db: Session = Depends(get_db),
+               principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Stop a job: its chunks not yet started are skipped (audited)."""
+    return act_and_return(db, lambda: jobs.cancel(db, job_id, actor=principal.actor, clock=get_state(request).clock),
+                          "/operations/jobs")
+
+
+@router.post("/operations/dead-letters/{public_id}/retry")
+def retry_dead_letter(request: Request, public_id: str, db: Session = Depends(get_db),
+                      principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Give a dead-lettered scan a fresh set of tries (audited), and publish its task at once."""
+    state = get_state(request)
+    queued: list[int] = []
+
+    def act() -> None:
+        _, message = batch.retry_dead(db, public_id, actor=principal.actor, clock=state.clock)
+        queued.append(message)
+
+    response = act_and_return(db, act, "/operations", anchor="dead-letters")
+    if queued:
+        publish_now(state, queued)
+    return response
