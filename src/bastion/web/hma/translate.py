@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException
 from pydantic import ValidationError
@@ -84,10 +85,16 @@ def hash_bytes(data: bytes, content: str, names: list[str], limits: DecodeLimits
 
 
 def fetch_url(url: str, policy: FetchPolicy) -> tuple[bytes, str]:
-    """(content, Content-Type) of `url`, SSRF-guarded, with HMA's error texts."""
+    """(content, Content-Type) of `url`, SSRF-guarded, with HMA's error texts.
+
+    A host followed by an empty port (`http://example.com:`) is refused as HMA refuses it,
+    before any name is resolved.
+    """
     try:
+        if urlsplit(url).netloc.endswith(":"):
+            raise ForbiddenUrl("empty port")
         fetched = fetch(url, policy)
-    except ForbiddenUrl:
+    except (ForbiddenUrl, ValueError):  # ValueError: urlsplit refuses it (a bad IPv6 literal)
         raise HTTPException(400, "Invalid or unsafe URL provided") from None
     except FetchTooLarge:
         raise HTTPException(413, "Content too large") from None
