@@ -8,18 +8,23 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Self
 
+import httpx
 import numpy as np
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from bastion.auth.roles import Role
 from bastion.config import Settings
 from tests.conftest import SECRET, api_login
+from tests.livehttp import serve
 
 
 @pytest.fixture
@@ -32,6 +37,12 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def make_key(app, user_factory, clock, role: Role = Role.PLATFORM,  # type: ignore[no-untyped-def]
              scopes: list[str] | None = None) -> str:
     """A new API key for a new user with `role`, issued by a new admin (logged in on a client of its own)."""
+    return issue_key(app, user_factory, clock, role, scopes)[0]
+
+
+def issue_key(app, user_factory, clock, role: Role = Role.PLATFORM,  # type: ignore[no-untyped-def]
+              scopes: list[str] | None = None) -> tuple[str, int]:
+    """As `make_key`, with the key's id (what `/api/v1/apikeys` lists and settings refer to)."""
     client = TestClient(app)
     admin = user_factory(Role.ADMIN)
     csrf = api_login(client, admin, clock)
@@ -41,7 +52,7 @@ def make_key(app, user_factory, clock, role: Role = Role.PLATFORM,  # type: igno
         body["scopes"] = scopes
     response = client.post("/api/v1/apikeys", json=body, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 201, response.text
-    return str(response.json()["key"])
+    return str(response.json()["key"]), int(response.json()["id"])
 
 
 @pytest.fixture
@@ -106,3 +117,36 @@ class MediaServer:
 def media_server() -> Iterator[MediaServer]:
     with MediaServer(encode(photo(7)), "image/png") as server:
         yield server
+
+
+@dataclass
+class Served:
+    """A Bastion app on a real loopback port, and an HMA client (httpx, an API key) talking to it."""
+
+    app: FastAPI
+    base: str
+    client: httpx.Client
+    key_id: int
+
+
+@contextmanager
+def serve_hma(settings: Settings, clock, engine, user_factory, *, load_index: bool = True,  # type: ignore[no-untyped-def]
+              **updates: object) -> Iterator[Served]:
+    """Serve Bastion over HTTP with `updates` applied to the settings; loopback fetching allowed (media server)."""
+    from bastion.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"scan_url_allowed_networks": "127.0.0.0/8", **updates}),
+                     clock=clock, engine=engine)
+    key, key_id = issue_key(app, user_factory, clock)
+    if load_index:  # as a served app with background tasks has it
+        app.state.bastion.matcher.load()
+    with serve(app) as base, httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
+                                          timeout=60) as client:
+        yield Served(app, base, client, key_id)
+
+
+def reference_pdq(data: bytes) -> str:
+    """What HMA's hasher reports: python-threatexchange's own PDQ signal, run here on the same bytes."""
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    return str(PdqSignal.hash_from_bytes(data))

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     dsa_tdb_url: str = Field("", description="DSA Transparency Database host, e.g. the sandbox's (empty: statements are stored, not sent).")
     dsa_tdb_token: SecretStr | None = Field(None, description="DSA Transparency Database API token (Bearer).")
     index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")
+    hma_strict: bool = Field(
+        False, description="HMA API: answer exactly as HMA does for every caller (only `hma_strict_signal_types`, "
+                           "HMA's image conversion, upright matching only); per key: the `hma.strict_keys` setting.")
+    hma_strict_signal_types: str = Field(
+        "pdq,video_md5", description="HMA API in strict mode: the signal types offered (HMA's default set).")
+    hma_index_stale_seconds: float = Field(
+        65.0, ge=0, description="GET /status answers 503 INDEX-STALE when the PDQ index lags a bank change by "
+                                "longer than this (HMA's INDEX_CACHE_MAX_STALE_SEC); 0 turns the check off.")
     broker_url: str = Field("", description="Celery broker (amqp://… or redis://…); empty: tasks run in `bastion serve`.")
     broker_max_tries: int = Field(5, ge=1, description="Deliveries of one task message before its work is dead-lettered.")
     broker_visibility_timeout_seconds: int = Field(

@@ -309,6 +309,13 @@ class BankMatcher:
         else:
             self.refresh()
 
+    def pending_since(self) -> datetime | None:
+        """When the oldest change not yet applied to this index was logged (None: current, or not loaded)."""
+        if self._index is None:
+            return None
+        with self._sessions() as session:
+            return session.scalar(select(func.min(SignalChange.at)).where(SignalChange.seq > self._last_seq))
+
     def status(self) -> IndexStatus:
         return IndexStatus(len(self._index) if self._index is not None else 0, self._last_seq, self.loaded_at,
                            self.refreshed_at, self.newest_change_at)

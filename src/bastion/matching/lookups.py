@@ -20,6 +20,7 @@ from bastion.banks.models import Bank, EntrySignal
 from bastion.matching.banked import BankMatcher
 from bastion.matching.video import VideoMatch
 from bastion.media.video import VpdqFeature
+from bastion.media import PDQ
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +129,18 @@ class IndexLoad:
             self._matcher.load()
         except Exception:  # the next lookup tries again
             log.exception("loading the PDQ index failed")
+
+
+def indexed_in_live_banks(session: Session, matcher: BankMatcher) -> int:
+    """PDQ index entries that belong to banks not deleted (0 before the index is loaded).
+
+    A deleted bank's signals stay in the index (its rows stay for the record) and are
+    dropped at query time, so a size reported to operators leaves them out.
+    """
+    if not matcher.ready:
+        return 0
+    in_deleted = session.scalar(
+        select(func.count(EntrySignal.id)).join(Bank, Bank.id == EntrySignal.bank_id)
+        .where(EntrySignal.signal_type == PDQ, Bank.deleted_at.is_not(None))
+    )
+    return max(0, matcher.status().size - int(in_deleted or 0))

@@ -3,7 +3,8 @@
 Tools built for Meta's Hasher-Matcher-Actioner ("OpenMediaMatch") talk to Bastion
 unchanged: same paths, status codes, JSON shapes and `{"message": ...}` errors.
 They authenticate with a Bastion API key (`Authorization: Bearer bst_...` or
-`X-API-Key`). Modules: `hashing` (/h), `matching` (/m), `curation` (/c), `exchanges` (/c/exchanges…, /c/exchange/…), `translate`
+`X-API-Key`). Modules: `hashing` (/h), `matching` (/m), `curation` (/c), `exchanges` (/c/exchanges…, /c/exchange/…), `status` (/status, /status/live, /livez,
+/openapi/openapi.json), `dialect` (strict HMA), `conversion` (HMA's pixel conversion), `translate`
 (HMA's operations onto Bastion's domain services: names, texts, shapes), `types` (signal
 and content types), `schemas` (request models). The rules live in the domains.
 
@@ -14,12 +15,13 @@ enabled whenever its ratio is >= 0), so losing them on restart loses nothing.
 
 from fastapi import APIRouter
 
-from bastion.web.hma import curation, exchanges, hashing, matching
+from bastion.web.hma import curation, exchanges, hashing, matching, status
 
 router = APIRouter(include_in_schema=True)
 router.include_router(hashing.router)
 router.include_router(matching.router)
 router.include_router(curation.router)
 router.include_router(exchanges.router)
+router.include_router(status.router)
 
 __all__ = ["router"]

@@ -12,6 +12,7 @@ from bastion.auth.principal import Principal
 from bastion.banks import service as banks
 from bastion.web.guard import needs
 from bastion.web.hma import translate, types
+from bastion.web.hma.dialect import dialect_of
 from bastion.web.hma.schemas import (
     BankCreate,
     BankUpdate,
@@ -78,16 +79,19 @@ def add_content(bank_name: str, request: Request, principal: Principal = needs(P
     """Bank content by `url` query parameter or a one-file upload; `metadata` and `note` optional. 200, not 201."""
     bank = translate.bank_or_404(db, bank_name)
     metadata, note = translate.content_metadata(body), translate.content_note(body)
-    state, args = get_state(request), query_dict(request)
+    state, args, dialect = get_state(request), query_dict(request), dialect_of(request, db)
+    conversion = dialect.conversion(args.get("conversion"))
     if args.get("url"):
         hashed = translate.hash_url(args["url"], args.get("content_type"), args.get("types"),
-                                  state.scanner.fetch_policy, state.scanner.limits)
+                                    state.scanner.fetch_policy, state.scanner.limits, dialect=dialect,
+                                    conversion=conversion)
     elif body.files():
-        hashed = translate.hash_upload(body, args.get("types"), state.scanner.limits)
+        hashed = translate.hash_upload(body, args.get("types"), state.scanner.limits, dialect=dialect,
+                                       conversion=conversion)
     else:
         raise HTTPException(400, "Neither `url` nor multipart file upload was received")
     return translate.add_content(db, bank, hashed.signals, metadata=metadata, note=note, actor=principal.actor,
-                               clock=state.clock)
+                                 clock=state.clock, dialect=dialect)
 
 
 @router.post("/bank/{bank_name}/signal")
@@ -99,7 +103,7 @@ def add_signals(bank_name: str, request: Request, principal: Principal = needs(P
     signals = dict(data) if isinstance(data, dict) else {}
     note = translate.check_note(signals.pop("note", None))
     return translate.add_content(db, bank, signals, metadata=None, note=note, actor=principal.actor,
-                               clock=get_state(request).clock)
+                                 clock=get_state(request).clock, dialect=dialect_of(request, db))
 
 
 @router.get("/bank/{bank_name}/content/{content_id:int}", dependencies=[needs(Perm.BANKS_READ)])
@@ -111,7 +115,8 @@ def get_content(bank_name: str, content_id: int, request: Request, db: Session =
     if entry is None:
         raise HTTPException(404, f"content '{content_id}' not found")
     return translate.content_json(db, bank, entry, include_signals=args.get("include_signals", "false").lower() == "true",
-                                include_metadata=args.get("include_metadata", "true").lower() == "true")
+                                  include_metadata=args.get("include_metadata", "true").lower() == "true",
+                                  dialect=dialect_of(request, db))
 
 
 @router.put("/bank/{bank_name}/content/{content_id:int}")
@@ -139,14 +144,15 @@ def delete_content(bank_name: str, content_id: int, request: Request,
 
 
 @router.get("/signal_type", dependencies=[needs(Perm.BANKS_READ)])
-def list_signal_types(request: Request) -> list[dict[str, Any]]:
+def list_signal_types(request: Request, db: Session = Depends(get_db)) -> list[dict[str, Any]]:
     ratios = types.ratios(get_state(request).services)
-    return [{"enabled_ratio": ratios.get(name, 1.0), "name": name} for name in types.SIGNAL_TYPES]
+    return [{"enabled_ratio": ratios.get(name, 1.0), "name": name} for name in dialect_of(request, db).names]
 
 
 @router.get("/signal_type/index", dependencies=[needs(Perm.BANKS_READ)])
 def signal_type_index(request: Request, db: Session = Depends(get_db)) -> dict[str, Any]:
-    return translate.signal_type_index(db, get_state(request), query_dict(request).get("signal_type"))
+    return translate.signal_type_index(db, get_state(request), query_dict(request).get("signal_type"),
+                                       dialect_of(request, db))
 
 
 @router.put("/signal_type/{signal_type_name}", status_code=204, response_class=Response)
@@ -154,7 +160,7 @@ def set_signal_type(signal_type_name: str, request: Request, principal: Principa
                     body: Body = Depends(read_body), db: Session = Depends(get_db)) -> Response:
     """Set a type's `enabled_ratio` (0-1). 204 with no body (HMA sends one; HTTP forbids it)."""
     translate.set_signal_ratio(db, get_state(request), signal_type_name, body.json(), actor=principal.actor,
-                             clock=get_state(request).clock)
+                               clock=get_state(request).clock, dialect=dialect_of(request, db))
     return Response(status_code=204)
 
 

@@ -44,6 +44,7 @@ class HashQuery(BaseModel):
     url: str
     content_type: str | None = None
     types: str | None = None
+    conversion: str | None = None  # Bastion's: "bastion" (default) or "hma" (python-threatexchange's pixels)
 
 
 class RawLookupQuery(BaseModel):

@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException
 from pydantic import ValidationError
@@ -29,8 +30,8 @@ from bastion.banks import stats
 from bastion.banks.errors import BankExists, BankNotFound, EntryNotFound, InvalidBankName
 from bastion.banks.models import Bank, BankEntry
 from bastion.clock import Clock, as_utc
-from bastion.matching.banked import MatchOutcome, combine
-from bastion.matching.lookups import INDEX_LOAD, IndexLoad, raw_hits, raw_video_hits
+from bastion.matching.banked import SYNC_REPLAY_LIMIT, MatchOutcome, combine
+from bastion.matching.lookups import INDEX_LOAD, IndexLoad, indexed_in_live_banks, raw_hits, raw_video_hits
 from bastion.matching.video import DEFAULT_THRESHOLDS, VideoMatch, compare_videos
 from bastion.media import PDQ, DecodeLimits, hamming_distance
 from bastion.media.video import signal_to_features
@@ -44,6 +45,8 @@ from bastion.scanning.urlfetch import (
     fetch,
 )
 from bastion.web.hma import types
+from bastion.web.hma.conversion import hma_pdq
+from bastion.web.hma.dialect import BASTION, FULL, HMA, Dialect
 from bastion.web.hma.schemas import BankedContentMetadata, Body
 from bastion.web.state import AppState
 
@@ -66,23 +69,34 @@ class Hashed:
 
 
 def hash_bytes(data: bytes, content: str, names: list[str], limits: DecodeLimits, *,
-               dihedral: bool = False) -> Hashed:
+               dihedral: bool = False, conversion: str = BASTION) -> Hashed:
+    """Hash under HMA's names; `conversion=HMA` computes PDQ as HMA does (upright only, no variants)."""
     if content == types.VIDEO and types.VPDQ in names:  # decoded in an isolated process
         video = hash_video_untrusted(data)
         every = {types.VIDEO_MD5: video.md5, types.VPDQ: video.signal_string()}
         return Hashed(content, {name: every[name] for name in names})
     if content == types.VIDEO:  # HMA's video_md5: the MD5 of the file's bytes, never decoded
         return Hashed(content, {types.VIDEO_MD5: file_signals(data, limits, decode=False).values["md5"]})
+    if conversion == HMA and PDQ in names:
+        digests = file_signals(data, limits, decode=False).values
+        every = {**digests, PDQ: hma_pdq(data, limits)}
+        return Hashed(content, {name: every[types.SIGNAL_TYPES[name].stored_as] for name in names})
     hashed = file_signals(data, limits, decode=PDQ in names, dihedral=dihedral)  # digests alone need no decoding
     return Hashed(content, {name: hashed.values[types.SIGNAL_TYPES[name].stored_as] for name in names},
                   hashed.pdq_variants)
 
 
 def fetch_url(url: str, policy: FetchPolicy) -> tuple[bytes, str]:
-    """(content, Content-Type) of `url`, SSRF-guarded, with HMA's error texts."""
+    """(content, Content-Type) of `url`, SSRF-guarded, with HMA's error texts.
+
+    A host followed by an empty port (`http://example.com:`) is refused as HMA refuses it,
+    before any name is resolved.
+    """
     try:
+        if urlsplit(url).netloc.endswith(":"):
+            raise ForbiddenUrl("empty port")
         fetched = fetch(url, policy)
-    except ForbiddenUrl:
+    except (ForbiddenUrl, ValueError):  # ValueError: urlsplit refuses it (a bad IPv6 literal)
         raise HTTPException(400, "Invalid or unsafe URL provided") from None
     except FetchTooLarge:
         raise HTTPException(413, "Content too large") from None
@@ -92,19 +106,21 @@ def fetch_url(url: str, policy: FetchPolicy) -> tuple[bytes, str]:
 
 
 def hash_url(url: str, content_type_hint: str | None, types_arg: str | None, policy: FetchPolicy,
-             limits: DecodeLimits, *, dihedral: bool = False) -> Hashed:
+             limits: DecodeLimits, *, dihedral: bool = False, dialect: Dialect = FULL,
+             conversion: str = BASTION) -> Hashed:
     names: list[str] | None = None
     if content_type_hint:  # checked before anything is fetched
         content = types.content_type(content_type_hint)
-        names = types.select_types(content, types_arg)
+        names = dialect.select_types(content, types_arg)
     data, mime = fetch_url(url, policy)
     if names is None:
         content = types.content_type_from_mime(mime)
-        names = types.select_types(content, types_arg)
-    return hash_bytes(data, content, names, limits, dihedral=dihedral)
+        names = dialect.select_types(content, types_arg)
+    return hash_bytes(data, content, names, limits, dihedral=dihedral and conversion != HMA, conversion=conversion)
 
 
-def hash_upload(body: Body, types_arg: str | None, limits: DecodeLimits, *, dihedral: bool = False) -> Hashed:
+def hash_upload(body: Body, types_arg: str | None, limits: DecodeLimits, *, dihedral: bool = False,
+                dialect: Dialect = FULL, conversion: str = BASTION) -> Hashed:
     """HMA's multipart rule: exactly one file part, whose field name is the content type."""
     files = body.files()
     if not files:
@@ -113,26 +129,56 @@ def hash_upload(body: Body, types_arg: str | None, limits: DecodeLimits, *, dihe
         raise HTTPException(400, "Only one file allowed per request")
     field, upload = files[0]
     content = types.content_type(field)
-    names = types.select_types(content, types_arg)
+    names = dialect.select_types(content, types_arg)
     if len(files) > 1:
         raise HTTPException(400, "Only one file allowed per request")
     data = upload.file.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:
         raise HTTPException(413, "Content too large")
-    return hash_bytes(data, content, names, limits, dihedral=dihedral)
+    return hash_bytes(data, content, names, limits, dihedral=dihedral and conversion != HMA, conversion=conversion)
 
 
 # -- matching -----------------------------------------------------------------------
 
-def require_pdq_index(state: AppState) -> None:
-    """503 until the PDQ index is in memory; the first request starts loading it (`matching.lookups.IndexLoad`)."""
+def pdq_index_ready(state: AppState) -> bool:
+    """Whether the PDQ index is in memory; if not, a load is started (`matching.lookups.IndexLoad`)."""
     load = state.services.get(INDEX_LOAD) or state.services.setdefault(INDEX_LOAD, IndexLoad(state.matcher))
-    if not load.ready():
+    return load.ready()
+
+
+def require_pdq_index(state: AppState) -> None:
+    """503 until the PDQ index is in memory; the first request starts loading it."""
+    if not pdq_index_ready(state):
         raise HTTPException(503, "index not yet ready")
 
 
-def parse_signal(signal_type_name: str, value: Any) -> tuple[types.SignalType, str]:
-    st = types.signal_type(signal_type_name)
+def refresh_pdq_index(session: Session, state: AppState) -> bool:
+    """Bring the PDQ index up to the newest bank change, as a lookup would; whether it is in memory.
+
+    Status answers must not wait for a lookup to show a change: a short backlog is
+    replayed now, whatever the refresh interval; a long one (a bulk import) is caught
+    up in the background, as lookups do. An index not loaded yet is left to the first
+    lookup (or `/status`) to load: reporting alone starts no load.
+    """
+    if not state.matcher.ready:
+        return False
+    matcher = state.matcher
+    if not matcher.catching_up and stats.newest_change(session) - matcher.status().last_change <= SYNC_REPLAY_LIMIT:
+        matcher.refresh()
+    else:
+        matcher.maybe_refresh()
+    return True
+
+
+def index_stale(state: AppState) -> bool:
+    """Whether a bank change has waited longer than `hma_index_stale_seconds` to reach the PDQ index."""
+    limit = state.settings.hma_index_stale_seconds
+    since = state.matcher.pending_since()
+    return bool(limit) and since is not None and (state.clock.now() - as_utc(since)).total_seconds() > limit
+
+
+def parse_signal(signal_type_name: str, value: Any, dialect: Dialect = FULL) -> tuple[types.SignalType, str]:
+    st = dialect.signal_type(signal_type_name)
     try:
         return st, st.validate(value)
     except ValueError as exc:
@@ -201,7 +247,7 @@ def similarity(match: VideoMatch) -> str:
     return f"{match.query_match_percent:.0f}%[{match.compared_match_percent:.0f}%]"
 
 
-def compare(body: Any) -> dict[str, Any]:
+def compare(body: Any, dialect: Dialect = FULL) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise HTTPException(400, "Request input was not a dict")
     results: dict[str, Any] = {}
@@ -210,7 +256,7 @@ def compare(body: Any) -> dict[str, Any]:
             raise HTTPException(400, f"Comparison hashes for {name} was not a list")
         if len(pair) != 2:
             raise HTTPException(400, "Comparison hash list length must be exactly 2")
-        st = types.signal_type(name)
+        st = dialect.signal_type(name)
         try:
             left, right = st.validate(pair[0]), st.validate(pair[1])
         except ValueError as exc:
@@ -244,18 +290,26 @@ def _exact_stats(session: Session, stored_as: str) -> tuple[int, int]:
     return count, _unix(newest)
 
 
-def selected_types(signal_type_arg: str | None) -> list[str]:
+def selected_types(signal_type_arg: str | None, dialect: Dialect = FULL) -> list[str]:
     if signal_type_arg is None:
-        return list(types.SIGNAL_TYPES)
-    if signal_type_arg not in types.SIGNAL_TYPES:
+        return list(dialect.names)
+    if not dialect.offers(signal_type_arg):
         raise HTTPException(400, f"No such signal type '{signal_type_arg}'")
     return [signal_type_arg]
 
 
-def index_status(session: Session, state: AppState, signal_type_arg: str | None) -> dict[str, Any]:
-    """/m/index/status. PDQ: the in-memory index; the exact types are looked up in the database, always current."""
+def _pdq_sizes(session: Session, state: AppState) -> tuple[int, int]:
+    """(PDQ signals in banks not deleted, how many of them the index holds): never more in the index."""
+    db_size, _ = stats.signal_stats(session, PDQ)
+    return db_size, min(indexed_in_live_banks(session, state.matcher), db_size)
+
+
+def index_status(session: Session, state: AppState, signal_type_arg: str | None,
+                 dialect: Dialect = FULL) -> dict[str, Any]:
+    """/m/index/status. PDQ: the in-memory index, brought up to date first; the exact types are looked up in
+    the database, always current. Sizes leave deleted banks out."""
     result: dict[str, Any] = {}
-    for name in selected_types(signal_type_arg):
+    for name in selected_types(signal_type_arg, dialect):
         st = types.SIGNAL_TYPES[name]
         if st.exact:
             size, built_to = _exact_stats(session, st.stored_as)
@@ -265,17 +319,18 @@ def index_status(session: Session, state: AppState, signal_type_arg: str | None)
             result[name] = {"built_to": _change_at(session, state.matcher.video_seq), "present": True,
                             "size": len(videos)}
         else:
+            ready = refresh_pdq_index(session, state)
             status = state.matcher.status()
-            ready = state.matcher.ready
             result[name] = {"built_to": _change_at(session, status.last_change) if ready else -1,
-                            "present": ready, "size": status.size if ready else 0}
+                            "present": ready, "size": _pdq_sizes(session, state)[1] if ready else 0}
     return result
 
 
-def signal_type_index(session: Session, state: AppState, signal_type_arg: str | None) -> dict[str, Any]:
-    """/c/signal_type/index: what the database holds against what the index was built to."""
+def signal_type_index(session: Session, state: AppState, signal_type_arg: str | None,
+                      dialect: Dialect = FULL) -> dict[str, Any]:
+    """/c/signal_type/index: what the database holds against what the index was built to (deleted banks left out)."""
     result: dict[str, Any] = {}
-    for name in selected_types(signal_type_arg):
+    for name in selected_types(signal_type_arg, dialect):
         st = types.SIGNAL_TYPES[name]
         if st.exact:
             size, newest = _exact_stats(session, st.stored_as)
@@ -289,11 +344,12 @@ def signal_type_index(session: Session, state: AppState, signal_type_arg: str | 
                             "newest_db_item": _change_at(session, newest_seq),
                             "index_built_to": _change_at(session, state.matcher.video_seq)}
             continue
-        ready = state.matcher.ready
+        ready = refresh_pdq_index(session, state)
         status = state.matcher.status()
         built_seq = status.last_change if ready else 0
         newest_seq = stats.newest_change(session)
-        result[name] = {"db_size": stats.signal_count(session, PDQ), "index_size": status.size if ready else 0,
+        db_size, index_size = _pdq_sizes(session, state)
+        result[name] = {"db_size": db_size, "index_size": index_size if ready else 0,
                         "index_out_of_date": newest_seq != built_seq,
                         "newest_db_item": _change_at(session, newest_seq),
                         "index_built_to": _change_at(session, built_seq)}
@@ -402,14 +458,14 @@ def content_note(body: Body) -> str | None:
 
 
 def add_content(session: Session, bank: Bank, signals: dict[str, Any], *, metadata: BankedContentMetadata | None,
-                note: str | None, actor: str, clock: Clock) -> dict[str, Any]:
+                note: str | None, actor: str, clock: Clock, dialect: Dialect = FULL) -> dict[str, Any]:
     """Bank one item with its signals (HMA names). A value already in the bank returns its entry."""
     if not signals:
         raise HTTPException(400, "No signals given")
     clean: dict[str, str] = {}
     for name, value in signals.items():
         st = types.SIGNAL_TYPES.get(name)
-        if st is None:
+        if st is None or not dialect.offers(name):
             raise HTTPException(400, f"No such signal type {name}")
         try:
             clean[name] = st.validate(value)
@@ -443,13 +499,13 @@ def disable_until_ts(entry: BankEntry) -> int:
 
 
 def content_json(session: Session, bank: Bank, entry: BankEntry, *, include_signals: bool,
-                 include_metadata: bool) -> dict[str, Any]:
+                 include_metadata: bool, dialect: Dialect = FULL) -> dict[str, Any]:
     response: dict[str, Any] = {"id": entry.id, "disable_until_ts": disable_until_ts(entry),
                                 "original_media_uri": None, "bank": bank_json(bank)}
     if include_signals:
-        stored = banks.entry_signals(session, entry.id)
+        stored = dialect.reported(types.reported_signals(banks.entry_signals(session, entry.id), entry.source))
         if stored:
-            response["signals"] = types.reported_signals(stored, entry.source)
+            response["signals"] = stored
     stored_meta = banks.entry_metadata(entry) if include_metadata else None
     if stored_meta:
         try:
@@ -499,7 +555,8 @@ def delete_content(session: Session, bank: Bank, content_id: int, *, actor: str,
 # -- signal types -------------------------------------------------------------------
 
 
-def set_signal_ratio(session: Session, state: AppState, name: str, data: Any, *, actor: str, clock: Clock) -> None:
+def set_signal_ratio(session: Session, state: AppState, name: str, data: Any, *, actor: str, clock: Clock,
+                     dialect: Dialect = FULL) -> None:
     """Store a type's `enabled_ratio` (in memory; it changes nothing, as in HMA) and audit the change."""
     value = data.get("enabled_ratio") if isinstance(data, dict) else None
     if value is None:
@@ -508,7 +565,7 @@ def set_signal_ratio(session: Session, state: AppState, name: str, data: Any, *,
         ratio = float(value)
     except (TypeError, ValueError):
         raise HTTPException(400, f"Invalid float: '{value}'") from None
-    if name not in types.SIGNAL_TYPES:  # upstream: an uncaught ValueError, so a 500
+    if name not in types.SIGNAL_TYPES or not dialect.offers(name):  # upstream: an uncaught ValueError, so a 500
         raise HTTPException(500, f"No such signal type '{name}'")
     if not 0.0 <= ratio <= 1.0:
         raise HTTPException(500, f"enabled_ratio must be between 0 and 1, not {ratio}")
