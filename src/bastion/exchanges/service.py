@@ -70,7 +70,9 @@ def _check_credentials(api: str, settings: dict[str, Any], credentials: dict[str
     if unknown:
         raise InvalidInput(f"{api} takes the credential fields {', '.join(kind.credentials)}; not "
                            f"{', '.join(sorted(unknown))}.")
-    return {k: str(v) for k, v in credentials.items() if v not in (None, "")}
+    clean = {k: str(v) for k, v in credentials.items() if v not in (None, "")}
+    kind.check_credentials(clean)
+    return clean
 
 
 def add_exchange(session: Session, *, name: str, api: str, settings: dict[str, Any], bank_names: list[str],

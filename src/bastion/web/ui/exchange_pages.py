@@ -37,8 +37,10 @@ def _settings(text: str) -> dict[str, str]:
     return found
 
 
-def _credentials(user: str, password: str, token: str) -> dict[str, str]:
-    return {k: v for k, v in (("user", user), ("password", password), ("token", token)) if v}
+def _credentials(user: str, password: str, token: str, keys: str = "") -> dict[str, str]:
+    """The form's fields; `keys` carries named keys as `name=value; name=value` (StopNCII's three keys)."""
+    found = {k: v for k, v in (("user", user), ("password", password), ("token", token)) if v}
+    return {**found, **_settings(keys)} if keys.strip() else found
 
 
 @router.get(PAGE)
@@ -52,12 +54,13 @@ def exchanges_page(request: Request, db: Session = Depends(get_db),
 @router.post(PAGE)
 def exchanges_add(request: Request, name: str = Form(...), api: str = Form(...), banks: str = Form(...),
                   settings: str = Form(""), user: str = Form(""), password: str = Form(""), token: str = Form(""),
+                  keys: str = Form(""),
                   fetch_every_minutes: int = Form(60), db: Session = Depends(get_db),
                   principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
     state = get_state(request)
     return act_and_return(db, lambda: service.add_exchange(
         db, name=name.strip(), api=api, settings=_settings(settings),
-        bank_names=[b.strip() for b in banks.split(",") if b.strip()], credentials=_credentials(user, password, token),
+        bank_names=[b.strip() for b in banks.split(",") if b.strip()], credentials=_credentials(user, password, token, keys),
         fetch_every_minutes=fetch_every_minutes, actor=principal.actor, clock=state.clock, secret=state.secret,
         policy=state.services[POLICY_SERVICE], create_banks=True), PAGE)
 
@@ -80,11 +83,11 @@ def exchanges_pause(name: str, request: Request, paused: bool = Form(...), db: S
 
 @router.post(PAGE + "/{name}/credentials")
 def exchanges_credentials(name: str, request: Request, user: str = Form(""), password: str = Form(""),
-                          token: str = Form(""), db: Session = Depends(get_db),
+                          token: str = Form(""), keys: str = Form(""), db: Session = Depends(get_db),
                           principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
     state = get_state(request)
     return act_and_return(db, lambda: service.set_credentials(
-        db, service.get_exchange(db, name), _credentials(user, password, token), actor=principal.actor,
+        db, service.get_exchange(db, name), _credentials(user, password, token, keys), actor=principal.actor,
         clock=state.clock, secret=state.secret), PAGE)
 
 
