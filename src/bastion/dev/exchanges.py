@@ -10,7 +10,9 @@ abusive material) on loopback.
 client (`threatexchange.exchanges.clients.ncmec.hash_api`) calls it: HTTP basic auth,
 `GET /v2/status` (who am I), `GET /v2/entries?from=&to=` answering a `queryResult`
 document of `images`/`videos` (entries and `deleted…` tombstones, each with `maxTimestamp`)
-and a `paging/next` path carrying `start`, `size` and `max`. Each entry is served once, in
+and a `paging/next` path carrying `start`, `size` and `max`; `GET /v2/feedback/<type>/reasons` and
+`PUT /v2/entries/<member>/<entry>/<type>/feedback` (an `affirmative` or `negative` vote, the latter
+with a reason guid) take members' feedback. Each entry is served once, in
 its latest state, in the time window holding its latest change. Where the published text
 leaves it open, the stand-in picks a reading and says so: windows are half-open
 (`from` <= t < `to`), and pages are in order of change.
@@ -33,15 +35,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
 from fastapi import FastAPI, Request, Response
 
-from bastion.dev.serving import BackgroundServer
+from bastion.dev.serving import BackgroundServer, Failures
 
 NAMESPACE = "https://hashsharing.ncmec.org/hashsharing/v2"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PREFIX = "/hashsharing"
+#: the one negative-feedback reason the stand-in offers (so the client picks it without being told)
+NEGATIVE_REASON_GUID = "6f1f1d3e-0000-4000-8000-00000000b001"
 
 
 def _format(when: datetime) -> str:
@@ -65,20 +70,6 @@ class Entry:
     deleted: bool = False
 
 
-@dataclass
-class Failures:
-    """The next `count` requests answer `status` (a 500 storm, a gateway timeout)."""
-
-    count: int = 0
-    status: int = 500
-
-    def take(self) -> int | None:
-        if self.count <= 0:
-            return None
-        self.count -= 1
-        return self.status
-
-
 class NcmecHashStandin(BackgroundServer):
     """NCMEC's hash-sharing API on a loopback port; mutate it between fetches to test increments."""
 
@@ -90,6 +81,8 @@ class NcmecHashStandin(BackgroundServer):
         self.entries: dict[str, Entry] = {}
         self.requests: list[dict[str, str]] = []
         self.failures = Failures()
+        #: feedback members sent: member, entry, fingerprint type, vote, reasons
+        self.feedback: list[dict[str, Any]] = []
         #: called with each request's path and query before it is answered (tests use it to act mid-fetch)
         self.on_request: Callable[[str, str], None] | None = None
         self._seq = 0
@@ -172,6 +165,34 @@ class NcmecHashStandin(BackgroundServer):
                 parts.append(f"<paging><next>{escape(following)}</next></paging>")
             parts.append("</queryResult>")
             return Response("".join(parts), media_type="application/xml")
+
+        @app.get(PREFIX + "/v2/feedback/{fingerprint}/reasons")
+        def feedback_reasons(fingerprint: str) -> Response:
+            body = (f'<?xml version="1.0" encoding="UTF-8"?><feedbackReasons xmlns="{NAMESPACE}">'
+                    f'<availableFeedbackReasons><reason guid="{NEGATIVE_REASON_GUID}" '
+                    f'name="Not the described content" type={quoteattr(fingerprint)}/>'
+                    "</availableFeedbackReasons></feedbackReasons>")
+            return Response(body, media_type="application/xml")
+
+        @app.put(PREFIX + "/v2/entries/{member_id}/{entry_id}/{fingerprint}/feedback")
+        async def feedback(member_id: int, entry_id: str, fingerprint: str, request: Request) -> Response:
+            try:
+                root = ElementTree.fromstring(await request.body())
+            except ElementTree.ParseError:
+                return Response("the body must be a feedbackSubmission document", status_code=400)
+            tags = [child.tag.rpartition("}")[2] for child in root]
+            reasons = [g.text or "" for g in root.iter() if g.tag.rpartition("}")[2] == "guid"]
+            if root.tag.rpartition("}")[2] != "feedbackSubmission" or tags not in (["affirmative"], ["negative"]):
+                return Response("expected one affirmative or negative element", status_code=400)
+            if tags == ["negative"] and reasons != [NEGATIVE_REASON_GUID]:
+                return Response("a negative feedback needs a known reason guid", status_code=400)
+            with self._lock:
+                entry = self.entries.get(entry_id)
+                if entry is None or entry.member_id != member_id or entry.deleted:
+                    return Response("no such entry", status_code=404)
+                self.feedback.append({"member_id": member_id, "entry_id": entry_id, "fingerprint": fingerprint,
+                                      "vote": tags[0], "reasons": reasons})
+            return Response(status_code=200)
 
         return app
 

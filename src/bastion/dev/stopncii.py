@@ -36,8 +36,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from bastion.dev.exchanges import Failures
-from bastion.dev.serving import BackgroundServer
+from bastion.dev.serving import BackgroundServer, Failures
 
 PREFIX = "/v1"
 

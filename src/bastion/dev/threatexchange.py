@@ -11,7 +11,8 @@ ThreatExchange reference (threat_updates, threat_descriptors, reactions):
   descriptors with owner, status, tags and reactions) and `paging` (`cursors.after`, and `next`:
   the whole URL of the next page, token included, since the client sends nothing else);
 * `POST /<descriptor id>/?reactions=` adds a reaction; `POST /threat_descriptors/?indicator=&type=&…`
-  adds a descriptor owned by the calling app.
+  adds a descriptor owned by the calling app (replacing the app's earlier one on that indicator: one
+  opinion per app and indicator, so a resent upload does not count twice).
 
 Where the reference leaves it open, the stand-in picks a reading: updates come in order of
 `last_updated`, `start_time` is inclusive and `stop_time` exclusive, and a cursor is a position in
@@ -37,8 +38,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 
-from bastion.dev.exchanges import Failures
-from bastion.dev.serving import BackgroundServer
+from bastion.dev.serving import BackgroundServer, Failures
 
 PREFIX = "/graph"
 
@@ -200,7 +200,7 @@ class ThreatExchangeStandin(BackgroundServer):
                 indicator.deleted = False
                 descriptor = Descriptor(self._next_id(), self.app_id, args["status"],
                                         [t for t in args.get("tags", "").split(",") if t])
-                indicator.descriptors.append(descriptor)
+                indicator.descriptors = [d for d in indicator.descriptors if d.owner != self.app_id] + [descriptor]
                 self.indicators[key] = indicator
                 self._touch(indicator)
             return Response(json.dumps({"success": True, "id": str(descriptor.id)}), media_type="application/json")

@@ -166,7 +166,9 @@ def wire_review(state: AppState) -> None:
 
 
 def wire_exchanges(state: AppState) -> None:
-    """Exchange fetches run from timer rows; they need the instance secret (credentials) and the fetch policy."""
+    """Exchange fetches and contributions run from timer rows; they need the instance secret (credentials) and the
+    fetch policy."""
+    import bastion.exchanges.contribute  # noqa: F401  (registers exchanges.share)
     import bastion.exchanges.tasks  # noqa: F401  (registers exchanges.fetch)
     from bastion.exchanges.policy import fetch_policy
 
