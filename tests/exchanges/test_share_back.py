@@ -233,3 +233,55 @@ def test_an_exchange_refuses_sharing_it_does_not_take(
     with sessions() as session, pytest.raises(InvalidInput):
         sharing.set_sharing(session, service.get_exchange(session, "FEED"), Sharing(new_material=True),
                             actor="admin", clock=clock)
+
+
+@pytest.fixture
+def app(settings: Any, clock: ManualClock, engine: Any) -> Any:
+    from bastion.web.app import create_app
+
+    return create_app(settings.model_copy(update={"exchange_allowed_networks": "127.0.0.0/8"}), clock=clock,
+                      engine=engine)
+
+
+def test_sharing_is_set_over_the_api_and_a_different_lead_approves_on_the_page(
+        client: Any, sessions: sessionmaker[Session], clock: ManualClock, ncmec: Any, user_factory: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import api_login
+
+    ncmec.put("e0", {"pdq": pdq_values(1, seed=66)[0]}, at=clock.now() - timedelta(hours=1))
+    admin, deciding_lead, other_lead = user_factory(Role.ADMIN), user_factory(Role.LEAD), user_factory(Role.LEAD)
+    headers = {"X-CSRF-Token": api_login(client, admin, clock)}
+    created = client.post("/api/v1/exchanges", headers=headers, json={
+        "name": "FEED", "api": "ncmec", "settings": {"environment": "test_Industry", "base_url": ncmec.base_url},
+        "banks": ["SHARED"], "create_banks": True, "credentials": {"user": NCMEC_USER, "password": NCMEC_PASSWORD}})
+    assert created.status_code == 201, created.text
+    bad = client.put("/api/v1/exchanges/FEED/sharing", headers=headers, json={"new_material": True})
+    assert bad.status_code == 422 and "does not take new_material" in bad.json()["detail"]
+    shared = client.put("/api/v1/exchanges/FEED/sharing", headers=headers,
+                        json={"confirmed": True, "second_approver": True})
+    assert shared.status_code == 200 and shared.json()["sharing"]["confirmed"] is True
+    state = client.app.state.bastion
+    assert run_fetch(sessions, created.json()["id"], clock=clock, secret=state.secret, policy=LOOPBACK).status == "ok"
+    clock.advance(timedelta(seconds=1))
+    decide(sessions, clock, deciding_lead.id, "7-e0", confirm=True)
+    assert share_pass(TaskContext(sessions=state.sessions, clock=clock, services=state.services)).proposed == 1
+    [row] = contributions(sessions)
+
+    own = TestClient(client.app)
+    own_headers = {"X-CSRF-Token": api_login(own, deciding_lead, clock)}
+    refused = own.post(f"/api/v1/exchange-contributions/{row.id}/approve", headers=own_headers)
+    assert refused.status_code == 403 and "second person" in refused.json()["detail"]
+
+    second = TestClient(client.app)
+    csrf = api_login(second, other_lead, clock)
+    page = second.get("/exchanges")
+    assert page.status_code == 200 and deciding_lead.username in page.text
+    assert "Waiting for a second person" in page.text and f"/exchanges/contributions/{row.id}/approve" in page.text
+    approved = second.post(f"/exchanges/contributions/{row.id}/approve", data={"csrf_token": csrf},
+                           follow_redirects=False)
+    assert approved.status_code in (302, 303), approved.text
+    share_pass(TaskContext(sessions=state.sessions, clock=clock, services=state.services))
+    assert [f["vote"] for f in ncmec.feedback] == ["affirmative"]
+    listed = second.get("/api/v1/exchange-contributions").json()
+    assert [(c["status"], c["approved_by"]) for c in listed] == [("sent", other_lead.username)]

@@ -53,6 +53,7 @@ class Perm(StrEnum):
     COMPLIANCE_PUBLISH = "compliance.publish"
     EXCHANGES_READ = "exchanges.read"
     EXCHANGES_MANAGE = "exchanges.manage"
+    EXCHANGES_APPROVE = "exchanges.approve"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -101,6 +102,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # editing (credentials included), pausing and deleting them is the admin's alone.
     Perm.EXCHANGES_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.LEAD, Role.COMPLIANCE, Role.AUDITOR}),
     Perm.EXCHANGES_MANAGE: frozenset({Role.ADMIN}),
+    #: the second person who lets a contribution to an exchange go out
+    Perm.EXCHANGES_APPROVE: frozenset({Role.ADMIN, Role.LEAD}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

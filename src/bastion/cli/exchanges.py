@@ -46,9 +46,12 @@ def _credentials(api: str, settings: dict[str, Any], user: str | None, credentia
     kind = get_type(api)
     needs = kind.needs(kind.check(settings, fetch_policy(get_settings()))) if ask else ()
     found: dict[str, str] = {"user": user} if user else {}
-    for field in ("password", "token"):
-        if field in needs:
-            found[field] = os.environ.get(SECRET_ENV) or typer.prompt(f"{api} {field}", hide_input=True)
+    for field in needs:
+        if field == "user":
+            continue
+        single = field in ("password", "token")  # one secret: it may come from the environment
+        found[field] = (os.environ.get(SECRET_ENV) if single else None) or typer.prompt(f"{api} {field}",
+                                                                                        hide_input=True)
     return found
 
 

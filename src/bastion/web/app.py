@@ -103,7 +103,8 @@ def create_app(
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
-                   transparency_pages.router, exchanges_api.router, exchange_pages.router, dsa_pages.router,
+                   transparency_pages.router, exchanges_api.router, exchanges_api.contributions_router,
+                   exchange_pages.router, dsa_pages.router,
                    docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,17 +1,20 @@
 """The hash exchanges page: each exchange's status (last success, items added, updated and deleted, errors, the
-next run) for those who oversee detection; adding one, "fetch now", pause, resume, new credentials and delete for
-admins. Credentials are typed into password fields and never shown again."""
+next run) for those who oversee detection; adding one, "fetch now", pause, resume, new credentials, what is shared
+back, and delete for admins; the contributions to exchanges, which leads and admins approve or refuse when a second
+person must. Credentials are typed into password fields and never shown again."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.errors import InvalidInput
-from bastion.exchanges import service
+from bastion.auth.models import User
+from bastion.exchanges import service, sharing
 from bastion.exchanges.tasks import POLICY_SERVICE
 from bastion.exchanges.types import TYPES
 from bastion.web.guard import needs
@@ -47,7 +50,11 @@ def _credentials(user: str, password: str, token: str, keys: str = "") -> dict[s
 def exchanges_page(request: Request, db: Session = Depends(get_db),
                    principal: Principal = needs(Perm.EXCHANGES_READ)) -> Response:
     views = [service.view(db, e) for e in service.list_exchanges(db)]
-    return render(request, "exchanges.html", {"exchanges": views, "types": TYPES,
+    shared = sharing.contributions(db, limit=50)
+    ids = {c.proposer_id for c in shared if c.proposer_id is not None}
+    names = dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    return render(request, "exchanges.html", {"exchanges": views, "types": TYPES, "accepts": sharing.ACCEPTS,
+                                              "contributions": shared, "proposers": names,
                                               "error": request.query_params.get("error")}, headers=NO_STORE)
 
 
@@ -97,3 +104,29 @@ def exchanges_delete(name: str, request: Request, db: Session = Depends(get_db),
     clock = get_state(request).clock
     return act_and_return(db, lambda: service.delete_exchange(db, service.get_exchange(db, name),
                                                               actor=principal.actor, clock=clock), PAGE)
+
+
+@router.post(PAGE + "/{name}/sharing")
+def exchanges_sharing(name: str, request: Request, confirmed: bool = Form(False), false_positive: bool = Form(False),
+                      new_material: bool = Form(False), second_approver: bool = Form(False),
+                      db: Session = Depends(get_db), principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> Response:
+    clock = get_state(request).clock
+    choice = sharing.Sharing(confirmed, false_positive, new_material, second_approver)
+    return act_and_return(db, lambda: sharing.set_sharing(db, service.get_exchange(db, name), choice,
+                                                          actor=principal.actor, clock=clock), PAGE)
+
+
+@router.post(PAGE + "/contributions/{contribution_id}/approve")
+def contribution_approve(contribution_id: int, request: Request, db: Session = Depends(get_db),
+                         principal: Principal = needs(Perm.EXCHANGES_APPROVE)) -> Response:
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: sharing.approve(db, contribution_id, approver_id=principal.user_id,
+                                                      actor=principal.actor, clock=clock), PAGE)
+
+
+@router.post(PAGE + "/contributions/{contribution_id}/refuse")
+def contribution_refuse(contribution_id: int, request: Request, reason: str = Form(""), db: Session = Depends(get_db),
+                        principal: Principal = needs(Perm.EXCHANGES_APPROVE)) -> Response:
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: sharing.refuse(db, contribution_id, approver_id=principal.user_id,
+                                                     actor=principal.actor, reason=reason, clock=clock), PAGE)
