@@ -10,6 +10,7 @@ import httpx
 from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 from threatexchange.exchanges.clients.ncmec import hash_api
 from threatexchange.exchanges.clients.stopncii import api as stopncii_api
+from threatexchange.exchanges.clients.techagainstterrorism import api as tat_api
 
 
 def test_the_dev_stand_ins_serve_seeded_hashes_to_the_real_clients() -> None:
@@ -21,7 +22,7 @@ def test_the_dev_stand_ins_serve_seeded_hashes_to_the_real_clients() -> None:
                                                             lines.append, stop), daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while len(lines) < 5 and time.monotonic() < deadline:
+    while len(lines) < 6 and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
         base_url = re.search(r"base_url=(\S+)", lines[0]).group(1)  # type: ignore[union-attr]
@@ -48,6 +49,12 @@ def test_the_dev_stand_ins_serve_seeded_hashes_to_the_real_clients() -> None:
         graph = ThreatExchangeAPI(token, endpoint_override=graph_url)
         updates = [u for page in graph.get_threat_updates(group, page_size=7) for u in page]
         assert len(updates) == 20 and {u["type"] for u in updates} == {"HASH_PDQ"}
+
+        tcap_url = re.search(r"base_url=(\S+)", lines[4]).group(1)  # type: ignore[union-attr]
+        tat = tat_api.TATHashListAPI("dev-user", "dev-password-1")
+        tat.BASE_URL = tcap_url  # type: ignore[misc]
+        hashes = [r for page in tat.fetch_hashes_iter() for r in page.results]
+        assert len(hashes) == 20 and {r.algorithm for r in hashes} == {"PDQ"}
     finally:
         stop.set()
         thread.join(timeout=20)

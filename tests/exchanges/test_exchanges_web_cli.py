@@ -99,7 +99,7 @@ def test_hma_exchange_curation_answers_in_hmas_shapes(
     platform = api_key(client, sessions, clock)
 
     assert client.get("/c/exchanges/apis", headers=platform).json() == ["ncmec", "url_list", "stop_ncii",
-                                                                         "fb_threatexchange"]
+                                                                         "fb_threatexchange", "tat"]
     assert client.get("/c/exchanges/api/ncmec", headers=platform).json() == {
         "has_set_authentification": False, "supports_authentification": True}
     assert client.post("/c/exchanges/api/ncmec", headers=admin,

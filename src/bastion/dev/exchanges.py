@@ -1,7 +1,7 @@
 """Local stand-ins for hash exchanges: NCMEC's hash-sharing API and a hash list served at a URL.
 
-(StopNCII and ThreatExchange have their own modules, `stopncii` and `threatexchange`;
-`serve_exchanges` runs all four.)
+(StopNCII, ThreatExchange and TCAP have their own modules, `stopncii`, `threatexchange` and
+`tcap`; `serve_exchanges` runs all five.)
 
 For development and tests only; they serve seeded benign hashes (generated, never of
 abusive material) on loopback.
@@ -290,11 +290,12 @@ DEV_TE_TOKEN, DEV_TE_GROUP = "10000001|bastion-dev-threatexchange-token", 1000
 
 def serve_exchanges(host: str, ncmec_port: int, list_port: int, username: str, password: str,
                     say: Callable[[str], None], stop: threading.Event | None = None, *, stopncii_port: int = 0,
-                    te_port: int = 0) -> None:
+                    te_port: int = 0, tcap_port: int = 0) -> None:
     """Run the stand-ins, seeded with a few random (benign) hashes, until interrupted (or `stop` is set)."""
     import random
 
     from bastion.dev.stopncii import StopNCIIStandin
+    from bastion.dev.tcap import TcapStandin
     from bastion.dev.threatexchange import ThreatExchangeStandin
 
     rng = random.Random(18)
@@ -303,19 +304,22 @@ def serve_exchanges(host: str, ncmec_port: int, list_port: int, username: str, p
     lists = UrlListStandin(clock=now, host=host, port=list_port)
     stop_ncii = StopNCIIStandin(*DEV_STOPNCII_KEYS.values(), clock=now, host=host, port=stopncii_port)
     graph = ThreatExchangeStandin(DEV_TE_TOKEN, DEV_TE_GROUP, clock=now, host=host, port=te_port)
-    with ncmec, lists, stop_ncii, graph:
+    tat = TcapStandin(username, password, clock=now, host=host, port=tcap_port)
+    with ncmec, lists, stop_ncii, graph, tat:
         an_hour_ago = now().replace(microsecond=0) - timedelta(hours=1)
         for n in range(20):
             ncmec.put(f"demo-{n}", {"pdq": f"{rng.getrandbits(256):064x}", "md5": f"{rng.getrandbits(128):032x}"},
                       at=an_hour_ago)
             stop_ncii.put(f"{rng.getrandbits(256):064x}", at=an_hour_ago)
             graph.put(f"{rng.getrandbits(256):064x}", at=an_hour_ago)
+            tat.put(f"{rng.getrandbits(256):064x}", at=an_hour_ago)
         url = lists.publish("demo", "".join(f"pdq {rng.getrandbits(256):064x}\n" for _ in range(20)))
         say(f"NCMEC hash-sharing stand-in: base_url={ncmec.base_url} user={username} (environment=test_Industry)")
         say(f"URL list stand-in: url={url} format=te auth=none")
         say(f"StopNCII stand-in: base_url={stop_ncii.base_url} "
             + " ".join(f"{k}={v}" for k, v in DEV_STOPNCII_KEYS.items()))
         say(f"ThreatExchange stand-in: base_url={graph.base_url} privacy_group={DEV_TE_GROUP} token={DEV_TE_TOKEN}")
+        say(f"TCAP stand-in: base_url={tat.base_url} user={username}")
         say("Bastion reaches them only with BASTION_EXCHANGE_ALLOWED_NETWORKS=127.0.0.0/8. Ctrl-C stops.")
         waiter = stop or threading.Event()
         try:

@@ -21,10 +21,11 @@ from threatexchange.exchanges.fetch_state import FetchCheckpointBase
 from threatexchange.exchanges.impl.fb_threatexchange_api import FBThreatExchangeCheckpoint
 from threatexchange.exchanges.impl.ncmec_api import NCMECCheckpoint, NCMECCollabConfig
 from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICheckpoint
+from threatexchange.exchanges.impl.techagainstterrorism_api import TATCheckpoint
 from threatexchange.utils import dataclass_json
 
 from bastion.errors import InvalidInput
-from bastion.exchanges import ncmec_hashes, stopncii, te_graph, urllist
+from bastion.exchanges import ncmec_hashes, stopncii, tcap, te_graph, urllist
 from bastion.scanning.urlfetch import FetchPolicy, ForbiddenUrl
 
 
@@ -214,6 +215,7 @@ def _base_url(settings: dict[str, Any], policy: FetchPolicy) -> str:
 
 
 def _stopncii_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, Any]:
+    """Only a base URL to check (StopNCII, TCAP)."""
     return {"base_url": _base_url(settings, policy)}
 
 
@@ -286,7 +288,33 @@ FB_THREATEXCHANGE = ExchangeType(
     check_credentials=_te_token_ok,
 )
 
-TYPES: dict[str, ExchangeType] = {t.name: t for t in (NCMEC, URL_LIST, STOP_NCII, FB_THREATEXCHANGE)}
+
+
+# -- Tech Against Terrorism (TCAP) --------------------------------------------------------------
+
+
+def _tcap_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
+    return tcap.exchange(credentials, _base_url(settings, policy))
+
+
+def _tcap_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
+    kind, value = key
+    upstream_id = f"{kind}:{value}"
+    if record is None:
+        return Upstream(upstream_id, None, {})
+    return Upstream(upstream_id, {"md5" if kind == "video_md5" else kind: value}, {})
+
+
+TCAP = ExchangeType(
+    name=tcap.API_NAME, label="Tech Against Terrorism (TCAP hash list)",
+    settings={"base_url": f"another base URL than {tcap.DEFAULT_BASE_URL} (the local stand-in)"},
+    credentials={"user": "TCAP hash-list user", "password": "TCAP hash-list password"},
+    snapshot=False, check=_stopncii_check, client=_tcap_client, translate=_tcap_translate,
+    checkpoint_cls=TATCheckpoint, needs=lambda _settings: ("user", "password"),
+    form={"base_url": Rule(default="")},
+)
+
+TYPES: dict[str, ExchangeType] = {t.name: t for t in (NCMEC, URL_LIST, STOP_NCII, FB_THREATEXCHANGE, TCAP)}
 
 
 def get_type(name: str) -> ExchangeType:
