@@ -182,6 +182,11 @@ def test_a_false_positive_sends_the_exchanges_negative_feedback_and_a_confirmati
         clock.advance(timedelta(minutes=5))
         share_pass(ctx)
     assert [c.status for c in contributions(sessions)] == ["sent", "sent"]
+    with sessions() as session:  # a page at a time, newest first
+        first_page = sharing.contributions(session, limit=1)
+        second_page = sharing.contributions(session, limit=1, cursor=first_page.next_cursor)
+    assert [v.kind for v in first_page.rows + second_page.rows] == ["confirmed", "false_positive"]
+    assert second_page.next_cursor is None
     if api == "stop_ncii":
         assert sorted((f["hashValue"], f["feedbackValue"]) for f in server.feedback) == sorted(
             [(innocent, "NotBlocked"), (harmful, "Blocked")])
@@ -284,4 +289,8 @@ def test_sharing_is_set_over_the_api_and_a_different_lead_approves_on_the_page(
     share_pass(TaskContext(sessions=state.sessions, clock=clock, services=state.services))
     assert [f["vote"] for f in ncmec.feedback] == ["affirmative"]
     listed = second.get("/api/v1/exchange-contributions").json()
-    assert [(c["status"], c["approved_by"]) for c in listed] == [("sent", other_lead.username)]
+    assert [(c["status"], c["approved_by"]) for c in listed["contributions"]] == [("sent", other_lead.username)]
+    assert listed["next_cursor"] is None
+    assert second.get("/api/v1/exchange-contributions", params={"status": "needs_approval"}).json()[
+        "contributions"] == []
+    assert "Nothing shared yet" in second.get("/exchanges", params={"status": "refused"}).text

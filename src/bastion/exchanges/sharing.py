@@ -35,6 +35,7 @@ from bastion.banks.models import BankEntry, EntrySignal
 from bastion.cases.enforce import OWN_REVIEW_SOURCE
 from bastion.cases.models import CaseItem
 from bastion.clock import Clock
+from bastion.db import keyset
 from bastion.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bastion.exchanges.contribution_queue import QUEUE
 from bastion.exchanges.models import (
@@ -257,13 +258,24 @@ class ContributionView:
     finished_at: datetime | None
 
 
-def contributions(session: Session, *, exchange: Exchange | None = None, status: str | None = None,
-                  limit: int = 200) -> list[ContributionView]:
+STATUSES = (AWAITING_APPROVAL, "pending", "sending", "sent", "failed_retrying", "dead", REFUSED)
+
+
+def contributions(session: Session, *, exchange: str = "", status: str = "", cursor: str | None = None,
+                  limit: int | None = None) -> keyset.Page[ContributionView]:
+    """One page of contributions, newest first, filtered by exchange name and status (exact values)."""
+    size = keyset.page_size(limit)
     query = select(ExchangeContribution, Exchange.name).join(Exchange, Exchange.id == ExchangeContribution.exchange_id)
-    if exchange is not None:
-        query = query.where(ExchangeContribution.exchange_id == exchange.id)
-    if status is not None:
-        query = query.where(ExchangeContribution.status == status)
-    rows = session.execute(query.order_by(ExchangeContribution.id.desc()).limit(limit)).all()
-    return [ContributionView(r.id, name, r.kind, r.subject, r.signal_type, r.upstream_id, r.status, r.proposer_id,
-                             r.approved_by, r.attempts, r.last_error, r.created_at, r.finished_at) for r, name in rows]
+    if exchange.strip():
+        query = query.where(Exchange.name == keyset.exact(exchange, "exchange name", 255))
+    if status.strip():
+        if status.strip() not in STATUSES:
+            raise InvalidInput(f"A contribution's status is one of {', '.join(STATUSES)}.")
+        query = query.where(ExchangeContribution.status == status.strip())
+    after = keyset.after_id(cursor)
+    if after is not None:
+        query = query.where(ExchangeContribution.id < after)
+    rows = session.execute(query.order_by(ExchangeContribution.id.desc()).limit(size + 1)).all()
+    views = [ContributionView(r.id, name, r.kind, r.subject, r.signal_type, r.upstream_id, r.status, r.proposer_id,
+                              r.approved_by, r.attempts, r.last_error, r.created_at, r.finished_at) for r, name in rows]
+    return keyset.cut(views, size, lambda v: [v.id])

@@ -138,9 +138,12 @@ def set_sharing(name: str, body: SharingIn, request: Request, db: Session = Depe
 
 
 @contributions_router.get("", dependencies=[needs(Perm.EXCHANGES_READ)])
-def list_contributions(status: str | None = None, db: Session = Depends(get_db)) -> list[dict[str, Any]]:
-    """The newest contributions first; `status=needs_approval` lists those waiting for a second person."""
-    return [asdict(c) for c in sharing.contributions(db, status=status)]
+def list_contributions(exchange: str = "", status: str = "", cursor: str | None = None, limit: int | None = None,
+                       db: Session = Depends(get_db)) -> dict[str, Any]:
+    """The newest contributions first, a page at a time (`next_cursor`); `status=needs_approval` lists those
+    waiting for a second person."""
+    page = sharing.contributions(db, exchange=exchange, status=status, cursor=cursor, limit=limit)
+    return {"contributions": [asdict(c) for c in page.rows], "next_cursor": page.next_cursor}
 
 
 @contributions_router.post("/{contribution_id}/approve")

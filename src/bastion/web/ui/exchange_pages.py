@@ -20,6 +20,7 @@ from bastion.exchanges.types import TYPES
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -50,12 +51,21 @@ def _credentials(user: str, password: str, token: str, keys: str = "") -> dict[s
 def exchanges_page(request: Request, db: Session = Depends(get_db),
                    principal: Principal = needs(Perm.EXCHANGES_READ)) -> Response:
     views = [service.view(db, e) for e in service.list_exchanges(db)]
-    shared = sharing.contributions(db, limit=50)
-    ids = {c.proposer_id for c in shared if c.proposer_id is not None}
+    args = request.query_params
+    shown = {"exchange": args.get("exchange", ""), "status": args.get("status", "")}
+    try:
+        shared = sharing.contributions(db, exchange=shown["exchange"], status=shown["status"],
+                                       cursor=args.get("cursor"))
+        error = args.get("error")
+    except InvalidInput as exc:
+        shared, error = sharing.contributions(db), exc.message
+    ids = {c.proposer_id for c in shared.rows if c.proposer_id is not None}
     names = dict(db.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
     return render(request, "exchanges.html", {"exchanges": views, "types": TYPES, "accepts": sharing.ACCEPTS,
-                                              "contributions": shared, "proposers": names,
-                                              "error": request.query_params.get("error")}, headers=NO_STORE)
+                                              "contributions": shared.rows, "proposers": names, "filters": shown,
+                                              "statuses": sharing.STATUSES,
+                                              "next_url": next_url(request, shared.next_cursor),
+                                              "error": error}, headers=NO_STORE)
 
 
 @router.post(PAGE)
