@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import pytest
 from sqlalchemy import func, select
@@ -228,6 +228,8 @@ def test_a_server_error_storm_then_a_slow_page_end_in_a_complete_fetch(
     feed.server.failures.count = 20  # beyond the clients' own retries
     failed = fetch(sessions, clock, exchange_id)
     assert failed.status == "error" and failed.error
+    for secret in feed.credentials.values():  # the Graph API carries its token in the URL an error names
+        assert secret not in failed.error and quote(secret, safe="") not in failed.error
     feed.server.failures.count = 0
     feed.server.delay = 0.3
     report = fetch(sessions, clock, exchange_id)
