@@ -20,7 +20,7 @@ from bastion.auth.models import User
 from bastion.auth.roles import Role
 from bastion.banks import service as banks
 from bastion.cases import service as cases
-from bastion.cases.enforce import OWN_REVIEW_SOURCE
+from bastion.cases.enforce import OWN_REVIEW_SOURCE, own_bank_name
 from bastion.cases.models import Case
 from bastion.clock import ManualClock
 from bastion.errors import InvalidInput, PermissionDenied
@@ -211,7 +211,8 @@ def test_confirmed_new_material_becomes_a_threatexchange_descriptor_and_known_ha
         case = Case(account_id="acct-9", status="actioned", priority=0, opened_at=clock.now(), updated_at=clock.now())
         session.add(case)
         session.flush()
-        own = banks.create_bank(session, name="OWN_REVIEW", source=OWN_REVIEW_SOURCE, actor="test", clock=clock)
+        own = banks.create_bank(session, name=own_bank_name(session), source=OWN_REVIEW_SOURCE, actor="test",
+                                clock=clock)
         banks.add_entry(session, own, {"pdq": fresh_pdq, "md5": fresh_md5, "sha256": "c" * 64}, actor=reviewer.username,
                         clock=clock, external_id=f"case-{case.id}-item-0", source=OWN_REVIEW_SOURCE)
         banks.add_entry(session, own, {"pdq": shared}, actor=reviewer.username, clock=clock,

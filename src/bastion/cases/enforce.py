@@ -124,9 +124,14 @@ def _enforce(session: Session, case: Case, user: User, choice: Enforcement, cloc
 OWN_REVIEW_SOURCE = "own review"
 
 
+def own_bank_name(session: Session) -> str:
+    """The bank confirmed media goes to (the `review.own_bank` setting)."""
+    return str(get_value(session, "review.own_bank"))
+
+
 def _add_to_own_bank(session: Session, case: Case, items: list[CaseItem], user: User, clock: Clock) -> list[str]:
     """Re-uploads of confirmed media are caught at once: their hashes join the platform's own bank."""
-    name = str(get_value(session, "review.own_bank"))
+    name = own_bank_name(session)
     try:
         bank = banks.get_bank(session, name)
     except BankNotFound:

@@ -31,8 +31,8 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bastion import audit
-from bastion.banks.models import BankEntry, EntrySignal
-from bastion.cases.enforce import OWN_REVIEW_SOURCE
+from bastion.banks.models import Bank, BankEntry, EntrySignal
+from bastion.cases.enforce import OWN_REVIEW_SOURCE, own_bank_name
 from bastion.cases.models import CaseItem
 from bastion.clock import Clock
 from bastion.db import keyset
@@ -152,6 +152,9 @@ def _feedback_payload(api: str, upstream_id: str, labels: dict[str, Any]) -> dic
 
 def _propose_new_material(session: Session, exchange: Exchange, sharing: Sharing, clock: Clock) -> int:
     wanted = NEW_SIGNALS.get(exchange.api, ())
+    own_bank = session.scalar(select(Bank.id).where(Bank.name == own_bank_name(session)))
+    if own_bank is None:  # nothing confirmed yet
+        return 0
     other, other_entry = aliased(EntrySignal), aliased(BankEntry)
     known_elsewhere = (select(other.id).join(other_entry, other_entry.id == other.entry_id)
                        .where(other.signal_type == EntrySignal.signal_type, other.value == EntrySignal.value,
@@ -159,7 +162,8 @@ def _propose_new_material(session: Session, exchange: Exchange, sharing: Sharing
     rows = session.execute(
         select(BankEntry.id, BankEntry.external_id, EntrySignal.signal_type, EntrySignal.value)
         .join(EntrySignal, EntrySignal.entry_id == BankEntry.id)
-        .where(BankEntry.source == OWN_REVIEW_SOURCE, BankEntry.added_at >= exchange.share_since,
+        .where(BankEntry.bank_id == own_bank, BankEntry.source == OWN_REVIEW_SOURCE,
+               BankEntry.added_at >= exchange.share_since,
                EntrySignal.signal_type.in_(wanted), ~known_elsewhere,
                ~exists().where(ExchangeContribution.exchange_id == exchange.id,
                                ExchangeContribution.entry_id == BankEntry.id))
