@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.banks import service as banks
 from bastion.clock import ManualClock
 from bastion.dev.exchanges import NcmecHashStandin, UrlListStandin
+from bastion.dev.stopncii import StopNCIIStandin
+from bastion.dev.threatexchange import ThreatExchangeStandin
 from bastion.scanning.urlfetch import FetchPolicy
 
 SECRET = b"exchange-test-instance-secret"
@@ -84,3 +86,26 @@ def ncmec(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator["Ncme
         else:
             os.environ["TZ"] = previous
         time.tzset()
+
+
+STOPNCII_KEYS = {"subscription_key": "stopncii-sub-4c1d", "fetch_key": "stopncii-fetch-77a2",
+                 "feedback_key": "stopncii-feedback-0b9e"}
+TE_TOKEN = "1234567890|te-stand-in-secret-abcdefghij"
+TE_GROUP = 303030
+
+
+@pytest.fixture
+def stop_ncii(clock: ManualClock) -> Iterator["StopNCIIStandin"]:
+    from bastion.dev.stopncii import StopNCIIStandin
+
+    with StopNCIIStandin(STOPNCII_KEYS["subscription_key"], STOPNCII_KEYS["fetch_key"],
+                         STOPNCII_KEYS["feedback_key"], clock=clock.now) as server:
+        yield server
+
+
+@pytest.fixture
+def threatexchange(clock: ManualClock) -> Iterator["ThreatExchangeStandin"]:
+    from bastion.dev.threatexchange import ThreatExchangeStandin
+
+    with ThreatExchangeStandin(TE_TOKEN, TE_GROUP, clock=clock.now) as server:
+        yield server

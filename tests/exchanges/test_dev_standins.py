@@ -1,4 +1,4 @@
-"""`bastion dev exchanges`: both stand-ins come up seeded, and python-threatexchange's client reads the NCMEC one."""
+"""`bastion dev exchanges`: the stand-ins come up seeded, and python-threatexchange's clients read them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import threading
 import time
 
 import httpx
+from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
 from threatexchange.exchanges.clients.ncmec import hash_api
+from threatexchange.exchanges.clients.stopncii import api as stopncii_api
+from threatexchange.exchanges.clients.techagainstterrorism import api as tat_api
 
 
 def test_the_dev_stand_ins_serve_seeded_hashes_to_the_real_clients() -> None:
@@ -19,7 +22,7 @@ def test_the_dev_stand_ins_serve_seeded_hashes_to_the_real_clients() -> None:
                                                             lines.append, stop), daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while len(lines) < 3 and time.monotonic() < deadline:
+    while len(lines) < 6 and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
         base_url = re.search(r"base_url=(\S+)", lines[0]).group(1)  # type: ignore[union-attr]
@@ -32,6 +35,26 @@ def test_the_dev_stand_ins_serve_seeded_hashes_to_the_real_clients() -> None:
         entries = [u for page in client.get_entries_iter(start_timestamp=0, end_timestamp=int(time.time()))
                    for u in page.updates]
         assert len(entries) == 20 and all(set(e.fingerprints) == {"pdq", "md5"} for e in entries)
+
+        stopncii_url = re.search(r"base_url=(\S+)", lines[2]).group(1)  # type: ignore[union-attr]
+        keys = dict(re.findall(r"(\w+_key)=(\S+)", lines[2]))
+        stopncii = stopncii_api.StopNCIIAPI(keys["subscription_key"], keys["fetch_key"],
+                                            base_url_override=stopncii_url)
+        records = [r for page in stopncii.fetch_hashes_iter() for r in page.hashRecords]
+        assert len(records) == 20 and {r.signalType.value for r in records} == {"ImagePDQ"}
+
+        graph_url = re.search(r"base_url=(\S+)", lines[3]).group(1)  # type: ignore[union-attr]
+        group = int(re.search(r"privacy_group=(\d+)", lines[3]).group(1))  # type: ignore[union-attr]
+        token = re.search(r"token=(\S+)", lines[3]).group(1)  # type: ignore[union-attr]
+        graph = ThreatExchangeAPI(token, endpoint_override=graph_url)
+        updates = [u for page in graph.get_threat_updates(group, page_size=7) for u in page]
+        assert len(updates) == 20 and {u["type"] for u in updates} == {"HASH_PDQ"}
+
+        tcap_url = re.search(r"base_url=(\S+)", lines[4]).group(1)  # type: ignore[union-attr]
+        tat = tat_api.TATHashListAPI("dev-user", "dev-password-1")
+        tat.BASE_URL = tcap_url  # type: ignore[misc]
+        hashes = [r for page in tat.fetch_hashes_iter() for r in page.results]
+        assert len(hashes) == 20 and {r.algorithm for r in hashes} == {"PDQ"}
     finally:
         stop.set()
         thread.join(timeout=20)

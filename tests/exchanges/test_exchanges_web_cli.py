@@ -98,7 +98,8 @@ def test_hma_exchange_curation_answers_in_hmas_shapes(
     admin = api_key(client, sessions, clock, role=Role.ADMIN)
     platform = api_key(client, sessions, clock)
 
-    assert client.get("/c/exchanges/apis", headers=platform).json() == ["ncmec", "url_list"]
+    assert client.get("/c/exchanges/apis", headers=platform).json() == ["ncmec", "url_list", "stop_ncii",
+                                                                         "fb_threatexchange", "tat"]
     assert client.get("/c/exchanges/api/ncmec", headers=platform).json() == {
         "has_set_authentification": False, "supports_authentification": True}
     assert client.post("/c/exchanges/api/ncmec", headers=admin,
@@ -178,6 +179,9 @@ def test_the_command_line_adds_fetches_pauses_and_deletes_without_echoing_the_se
     assert fetched.exit_code == 0 and "added 2" in fetched.output, fetched.output
     listing = runner.invoke(cli, ["exchanges", "list"])
     assert "CLI_LIST  url_list  banks=CLI_BANK  status=ok" in listing.output and "items=2" in listing.output
+    refused = runner.invoke(cli, ["exchanges", "sharing", "CLI_LIST", "--confirmed"])
+    assert refused.exit_code == 1 and "url_list does not take confirmed" in refused.output
+    assert "shares back: nothing" in runner.invoke(cli, ["exchanges", "sharing", "CLI_LIST"]).output
     assert runner.invoke(cli, ["exchanges", "pause", "CLI_LIST"]).exit_code == 0
     assert "status=paused" in runner.invoke(cli, ["exchanges", "list"]).output
     assert runner.invoke(cli, ["exchanges", "resume", "CLI_LIST"]).exit_code == 0

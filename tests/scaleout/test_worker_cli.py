@@ -32,6 +32,8 @@ def test_worker_needs_a_broker_and_known_queues(monkeypatch, sqlite_url: str, tm
 def test_tasks_are_routed_to_the_queue_of_their_kind() -> None:
     import bastion.actions.tasks  # noqa: F401  (each import registers its tasks, as the app's wiring does)
     import bastion.batchscan.tasks  # noqa: F401
+    import bastion.exchanges.contribute  # noqa: F401
+    import bastion.exchanges.tasks  # noqa: F401
     import bastion.mail.tasks  # noqa: F401
     import bastion.ncmec.tasks  # noqa: F401
     from bastion.executor import registry
@@ -40,4 +42,6 @@ def test_tasks_are_routed_to_the_queue_of_their_kind() -> None:
     assert routed["scans.run"] == "scan" and routed["scans.webhook"] == "deliver"
     assert routed["actions.deliver"] == "deliver" and routed["mail.send"] == "mail"
     assert {queue for name, queue in routed.items() if name.startswith("ncmec.")} == {"ncmec"}
+    assert {queue for name, queue in routed.items() if name.startswith("exchanges.")} == {"exchange"}
+    assert {"exchanges.fetch", "exchanges.run", "exchanges.share"} <= routed.keys()
     assert set(routed.values()) <= set(QUEUES)

@@ -55,6 +55,7 @@ class Perm(StrEnum):
     EXCHANGES_MANAGE = "exchanges.manage"
     OPERATIONS = "operations.manage"
     METRICS_READ = "metrics.read"
+    EXCHANGES_APPROVE = "exchanges.approve"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -108,6 +109,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.OPERATIONS: frozenset({Role.ADMIN}),
     # Prometheus scrapes /metrics with an admin-minted key scoped to this alone (or from an allowed address).
     Perm.METRICS_READ: frozenset({Role.ADMIN}),
+    #: the second person who lets a contribution to an exchange go out
+    Perm.EXCHANGES_APPROVE: frozenset({Role.ADMIN, Role.LEAD}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

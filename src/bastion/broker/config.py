@@ -26,7 +26,7 @@ _ROUTES: tuple[tuple[str, str], ...] = (
     ("mail.", "mail"),
     ("ncmec.", "ncmec"),
     ("video.", "video"),
-    ("exchange.", "exchange"),
+    ("exchanges.", "exchange"),  # fetches and contributions (the task names are `exchanges.…`)
 )
 
 

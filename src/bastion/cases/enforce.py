@@ -120,13 +120,23 @@ def _enforce(session: Session, case: Case, user: User, choice: Enforcement, cloc
                         payload={"case_id": case.id}, dedupe_key=f"case:{case.id}:statement")
 
 
+#: The `source` of the entries confirmed media adds to the own bank (external id `case-<case>-item-<item>`); hash
+#: exchanges read it to share confirmed new material (`bastion.exchanges.sharing`).
+OWN_REVIEW_SOURCE = "own review"
+
+
+def own_bank_name(session: Session) -> str:
+    """The bank confirmed media goes to (the `review.own_bank` setting)."""
+    return str(get_value(session, "review.own_bank"))
+
+
 def _add_to_own_bank(session: Session, case: Case, items: list[CaseItem], user: User, clock: Clock) -> list[str]:
     """Re-uploads of confirmed media are caught at once: their hashes join the platform's own bank."""
-    name = str(get_value(session, "review.own_bank"))
+    name = own_bank_name(session)
     try:
         bank = banks.get_bank(session, name)
     except BankNotFound:
-        bank = banks.create_bank(session, name=name, source="own review", actor=user.username, clock=clock,
+        bank = banks.create_bank(session, name=name, source=OWN_REVIEW_SOURCE, actor=user.username, clock=clock,
                                  description="Media confirmed by this platform's reviewers.")
     added = []
     for item in items:
@@ -135,7 +145,7 @@ def _add_to_own_bank(session: Session, case: Case, items: list[CaseItem], user: 
             continue
         signals = {"md5": scan.md5, "sha256": scan.sha256, **({"pdq": scan.pdq} if scan.pdq else {})}
         result = banks.add_entry(session, bank, signals, actor=user.username, clock=clock,
-                                 external_id=f"case-{case.id}-item-{item.id}", source="own review",
+                                 external_id=f"case-{case.id}-item-{item.id}", source=OWN_REVIEW_SOURCE,
                                  classification=item.classification)
         added.append(f"bank {name} entry {result.entry.id}")
     return added

@@ -53,13 +53,18 @@ def exchange_standins(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     ncmec_port: int = typer.Option(8030, help="Port of the NCMEC hash-sharing stand-in."),
     list_port: int = typer.Option(8031, help="Port of the URL-list stand-in."),
-    username: str = typer.Option("bastion-test", help="Basic-auth user the hash-sharing stand-in accepts."),
+    stopncii_port: int = typer.Option(8033, help="Port of the StopNCII stand-in."),
+    te_port: int = typer.Option(8034, help="Port of the ThreatExchange (Graph API) stand-in."),
+    tcap_port: int = typer.Option(8035, help="Port of the Tech Against Terrorism (TCAP) stand-in."),
+    username: str = typer.Option("bastion-test", help="User the hash-sharing and TCAP stand-ins accept."),
     password: str = typer.Option("bastion-test-password", help="Basic-auth password it accepts."),
 ) -> None:
-    """Serve local stand-ins for hash exchanges (NCMEC hash sharing, a URL list), seeded with random hashes."""
+    """Serve local stand-ins for hash exchanges (NCMEC hash sharing, a URL list, StopNCII, ThreatExchange, TCAP),
+    seeded with random hashes."""
     from bastion.dev.exchanges import serve_exchanges
 
-    serve_exchanges(host, ncmec_port, list_port, username, password, console.print)
+    serve_exchanges(host, ncmec_port, list_port, username, password, console.print, stopncii_port=stopncii_port,
+                    te_port=te_port, tcap_port=tcap_port)
 
 
 @dev_app.command("dsa")

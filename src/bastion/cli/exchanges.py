@@ -46,9 +46,12 @@ def _credentials(api: str, settings: dict[str, Any], user: str | None, credentia
     kind = get_type(api)
     needs = kind.needs(kind.check(settings, fetch_policy(get_settings()))) if ask else ()
     found: dict[str, str] = {"user": user} if user else {}
-    for field in ("password", "token"):
-        if field in needs:
-            found[field] = os.environ.get(SECRET_ENV) or typer.prompt(f"{api} {field}", hide_input=True)
+    for field in needs:
+        if field == "user":
+            continue
+        single = field in ("password", "token")  # one secret: it may come from the environment
+        found[field] = (os.environ.get(SECRET_ENV) if single else None) or typer.prompt(f"{api} {field}",
+                                                                                        hide_input=True)
     return found
 
 
@@ -121,6 +124,27 @@ def _pause(name: str, paused: bool) -> None:
         service.set_paused(session, service.get_exchange(session, name), paused, actor=actor(), clock=clock)
         session.commit()
     console.print(f"{name} {'paused' if paused else 'resumed'}.")
+
+
+@exchanges_app.command("sharing")
+@friendly_errors
+def set_sharing(
+    name: str,
+    confirmed: bool = typer.Option(False, "--confirmed", help="Positive feedback on matches reviewers confirm."),
+    false_positive: bool = typer.Option(False, "--false-positive", help="Negative feedback on rejected matches."),
+    new_material: bool = typer.Option(False, "--new-material", help="Hashes of confirmed material no bank knew."),
+    second_approver: bool = typer.Option(False, "--second-approver", help="Each waits for a second person."),
+) -> None:
+    """What goes back to the exchange (hashes and feedback, never media); no option switches sharing off."""
+    from bastion.exchanges import sharing
+
+    choice = sharing.Sharing(confirmed, false_positive, new_material, second_approver)
+    with db_session() as session:
+        sharing.set_sharing(session, service.get_exchange(session, name), choice, actor=actor(), clock=clock)
+        session.commit()
+    chosen = [k for k in sharing.KINDS if getattr(choice, k)]
+    console.print(f"{name} shares back: {', '.join(chosen) or 'nothing'}"
+                  + (" (a second person approves each)" if second_approver and chosen else "") + ".")
 
 
 @exchanges_app.command("pause")

@@ -1,5 +1,8 @@
 """Local stand-ins for hash exchanges: NCMEC's hash-sharing API and a hash list served at a URL.
 
+(StopNCII, ThreatExchange and TCAP have their own modules, `stopncii`, `threatexchange` and
+`tcap`; `serve_exchanges` runs all five.)
+
 For development and tests only; they serve seeded benign hashes (generated, never of
 abusive material) on loopback.
 
@@ -7,7 +10,9 @@ abusive material) on loopback.
 client (`threatexchange.exchanges.clients.ncmec.hash_api`) calls it: HTTP basic auth,
 `GET /v2/status` (who am I), `GET /v2/entries?from=&to=` answering a `queryResult`
 document of `images`/`videos` (entries and `deleted…` tombstones, each with `maxTimestamp`)
-and a `paging/next` path carrying `start`, `size` and `max`. Each entry is served once, in
+and a `paging/next` path carrying `start`, `size` and `max`; `GET /v2/feedback/<type>/reasons` and
+`PUT /v2/entries/<member>/<entry>/<type>/feedback` (an `affirmative` or `negative` vote, the latter
+with a reason guid) take members' feedback. Each entry is served once, in
 its latest state, in the time window holding its latest change. Where the published text
 leaves it open, the stand-in picks a reading and says so: windows are half-open
 (`from` <= t < `to`), and pages are in order of change.
@@ -30,15 +35,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
 from fastapi import FastAPI, Request, Response
 
-from bastion.dev.serving import BackgroundServer
+from bastion.dev.serving import BackgroundServer, Failures
 
 NAMESPACE = "https://hashsharing.ncmec.org/hashsharing/v2"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PREFIX = "/hashsharing"
+#: the one negative-feedback reason the stand-in offers (so the client picks it without being told)
+NEGATIVE_REASON_GUID = "6f1f1d3e-0000-4000-8000-00000000b001"
 
 
 def _format(when: datetime) -> str:
@@ -62,20 +70,6 @@ class Entry:
     deleted: bool = False
 
 
-@dataclass
-class Failures:
-    """The next `count` requests answer `status` (a 500 storm, a gateway timeout)."""
-
-    count: int = 0
-    status: int = 500
-
-    def take(self) -> int | None:
-        if self.count <= 0:
-            return None
-        self.count -= 1
-        return self.status
-
-
 class NcmecHashStandin(BackgroundServer):
     """NCMEC's hash-sharing API on a loopback port; mutate it between fetches to test increments."""
 
@@ -87,6 +81,8 @@ class NcmecHashStandin(BackgroundServer):
         self.entries: dict[str, Entry] = {}
         self.requests: list[dict[str, str]] = []
         self.failures = Failures()
+        #: feedback members sent: member, entry, fingerprint type, vote, reasons
+        self.feedback: list[dict[str, Any]] = []
         #: called with each request's path and query before it is answered (tests use it to act mid-fetch)
         self.on_request: Callable[[str, str], None] | None = None
         self._seq = 0
@@ -169,6 +165,34 @@ class NcmecHashStandin(BackgroundServer):
                 parts.append(f"<paging><next>{escape(following)}</next></paging>")
             parts.append("</queryResult>")
             return Response("".join(parts), media_type="application/xml")
+
+        @app.get(PREFIX + "/v2/feedback/{fingerprint}/reasons")
+        def feedback_reasons(fingerprint: str) -> Response:
+            body = (f'<?xml version="1.0" encoding="UTF-8"?><feedbackReasons xmlns="{NAMESPACE}">'
+                    f'<availableFeedbackReasons><reason guid="{NEGATIVE_REASON_GUID}" '
+                    f'name="Not the described content" type={quoteattr(fingerprint)}/>'
+                    "</availableFeedbackReasons></feedbackReasons>")
+            return Response(body, media_type="application/xml")
+
+        @app.put(PREFIX + "/v2/entries/{member_id}/{entry_id}/{fingerprint}/feedback")
+        async def feedback(member_id: int, entry_id: str, fingerprint: str, request: Request) -> Response:
+            try:
+                root = ElementTree.fromstring(await request.body())
+            except ElementTree.ParseError:
+                return Response("the body must be a feedbackSubmission document", status_code=400)
+            tags = [child.tag.rpartition("}")[2] for child in root]
+            reasons = [g.text or "" for g in root.iter() if g.tag.rpartition("}")[2] == "guid"]
+            if root.tag.rpartition("}")[2] != "feedbackSubmission" or tags not in (["affirmative"], ["negative"]):
+                return Response("expected one affirmative or negative element", status_code=400)
+            if tags == ["negative"] and reasons != [NEGATIVE_REASON_GUID]:
+                return Response("a negative feedback needs a known reason guid", status_code=400)
+            with self._lock:
+                entry = self.entries.get(entry_id)
+                if entry is None or entry.member_id != member_id or entry.deleted:
+                    return Response("no such entry", status_code=404)
+                self.feedback.append({"member_id": member_id, "entry_id": entry_id, "fingerprint": fingerprint,
+                                      "vote": tags[0], "reasons": reasons})
+            return Response(status_code=200)
 
         return app
 
@@ -258,22 +282,44 @@ class UrlListStandin(BackgroundServer):
         return app
 
 
+#: The StopNCII stand-in's keys and the ThreatExchange stand-in's app token and privacy group (loopback only).
+DEV_STOPNCII_KEYS = {"subscription_key": "dev-stopncii-subscription", "fetch_key": "dev-stopncii-fetch",
+                     "feedback_key": "dev-stopncii-feedback"}
+DEV_TE_TOKEN, DEV_TE_GROUP = "10000001|bastion-dev-threatexchange-token", 1000
+
+
 def serve_exchanges(host: str, ncmec_port: int, list_port: int, username: str, password: str,
-                    say: Callable[[str], None], stop: threading.Event | None = None) -> None:
-    """Run both stand-ins, seeded with a few random (benign) hashes, until interrupted (or `stop` is set)."""
+                    say: Callable[[str], None], stop: threading.Event | None = None, *, stopncii_port: int = 0,
+                    te_port: int = 0, tcap_port: int = 0) -> None:
+    """Run the stand-ins, seeded with a few random (benign) hashes, until interrupted (or `stop` is set)."""
     import random
+
+    from bastion.dev.stopncii import StopNCIIStandin
+    from bastion.dev.tcap import TcapStandin
+    from bastion.dev.threatexchange import ThreatExchangeStandin
 
     rng = random.Random(18)
     now = lambda: datetime.now(UTC)  # noqa: E731
     ncmec = NcmecHashStandin(username, password, clock=now, host=host, port=ncmec_port)
     lists = UrlListStandin(clock=now, host=host, port=list_port)
-    with ncmec, lists:
+    stop_ncii = StopNCIIStandin(*DEV_STOPNCII_KEYS.values(), clock=now, host=host, port=stopncii_port)
+    graph = ThreatExchangeStandin(DEV_TE_TOKEN, DEV_TE_GROUP, clock=now, host=host, port=te_port)
+    tat = TcapStandin(username, password, clock=now, host=host, port=tcap_port)
+    with ncmec, lists, stop_ncii, graph, tat:
+        an_hour_ago = now().replace(microsecond=0) - timedelta(hours=1)
         for n in range(20):
             ncmec.put(f"demo-{n}", {"pdq": f"{rng.getrandbits(256):064x}", "md5": f"{rng.getrandbits(128):032x}"},
-                      at=now().replace(microsecond=0) - timedelta(hours=1))
+                      at=an_hour_ago)
+            stop_ncii.put(f"{rng.getrandbits(256):064x}", at=an_hour_ago)
+            graph.put(f"{rng.getrandbits(256):064x}", at=an_hour_ago)
+            tat.put(f"{rng.getrandbits(256):064x}", at=an_hour_ago)
         url = lists.publish("demo", "".join(f"pdq {rng.getrandbits(256):064x}\n" for _ in range(20)))
         say(f"NCMEC hash-sharing stand-in: base_url={ncmec.base_url} user={username} (environment=test_Industry)")
         say(f"URL list stand-in: url={url} format=te auth=none")
+        say(f"StopNCII stand-in: base_url={stop_ncii.base_url} "
+            + " ".join(f"{k}={v}" for k, v in DEV_STOPNCII_KEYS.items()))
+        say(f"ThreatExchange stand-in: base_url={graph.base_url} privacy_group={DEV_TE_GROUP} token={DEV_TE_TOKEN}")
+        say(f"TCAP stand-in: base_url={tat.base_url} user={username}")
         say("Bastion reaches them only with BASTION_EXCHANGE_ALLOWED_NETWORKS=127.0.0.0/8. Ctrl-C stops.")
         waiter = stop or threading.Event()
         try:

@@ -12,12 +12,13 @@ import logging
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal, Self
 
 import uvicorn
 
-__all__ = ["BackgroundServer", "RequestIdMiddleware", "serve_foreground"]
+__all__ = ["BackgroundServer", "Failures", "RequestIdMiddleware", "serve_foreground"]
 
 _log = logging.getLogger("bastion.dev")
 
@@ -39,6 +40,20 @@ def serve_foreground(
     if not loopback:
         _log.warning("the %s is listening on %s, not loopback; it is for local use only", name, host)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
+
+
+@dataclass
+class Failures:
+    """A stand-in told to fail: the next `count` requests answer `status` (a 500 storm, a gateway timeout)."""
+
+    count: int = 0
+    status: int = 500
+
+    def take(self) -> int | None:
+        if self.count <= 0:
+            return None
+        self.count -= 1
+        return self.status
 
 
 class BackgroundServer:

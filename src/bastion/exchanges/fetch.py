@@ -146,10 +146,27 @@ def _classify(exc: Exception, credentials: dict[str, Any]) -> tuple[str, str]:
     elif isinstance(exc, FetchFailed):
         status_code = exc.extra.get("http_status")
     text = exc.message if isinstance(exc, BastionError) else f"{type(exc).__name__}: {exc}"
-    if status_code in (401, 403):
+    if status_code in (401, 403) or _graph_api_token_refused(exc, status_code) or _login_refused(exc, status_code):
         return "auth_failed", (f"The exchange refused the credentials (HTTP {status_code}). Edit them; "
                                "no fetch runs until then.")
     return "error", sealing.redact(text, credentials)[:2000]
+
+
+def _graph_api_token_refused(exc: Exception, status_code: int | None) -> bool:
+    """The Graph API refuses an expired or invalid token with HTTP 400 and an OAuthException (code 190)."""
+    if status_code != 400 or not isinstance(exc, requests.HTTPError) or exc.response is None:
+        return False
+    try:
+        error = exc.response.json().get("error", {})
+    except ValueError:
+        return False
+    return isinstance(error, dict) and (error.get("type") == "OAuthException" or error.get("code") == 190)
+
+
+def _login_refused(exc: Exception, status_code: int | None) -> bool:
+    """TCAP refuses a wrong user or password at its token endpoint with HTTP 400, before any list is read."""
+    return (status_code == 400 and isinstance(exc, requests.HTTPError) and exc.response is not None
+            and "/token-auth/" in str(exc.response.url))
 
 
 def _finish(sessions: sessionmaker[Session], exchange_id: int, report: FetchReport, clock: Clock) -> FetchReport:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, UTCDateTime
+from bastion.outbox import OutboxColumns, status_enum
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -38,6 +41,10 @@ class Exchange(Base):
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
     items_deleted: Mapped[int] = mapped_column(Integer, default=0)
     items_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    #: What Bastion shares back (`bastion.exchanges.sharing.Sharing` as JSON); "{}": nothing
+    share_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    #: Decisions from this moment on are shared (sharing never reaches back before it was switched on)
+    share_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -75,3 +82,43 @@ class ExchangeItem(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+#: pending -> sending -> sent, failed_retrying, dead (`bastion.outbox.status`); before them a contribution that
+#: needs a second approver is `needs_approval`, and one the approver turned down is `refused`.
+ContributionStatus = status_enum("ContributionStatus", in_flight="sending", done="sent", retrying="failed_retrying",
+                                 module=__name__)
+AWAITING_APPROVAL, REFUSED = "needs_approval", "refused"
+
+
+class ExchangeContribution(OutboxColumns, Base):
+    """One thing Bastion owes an exchange: feedback on a hash it shared, or a hash of confirmed new material.
+
+    Only hashes and the exchange's own ids travel; never media. Written in the outbox's way (one row per
+    idempotency key), so a crash between sending and recording never sends twice from Bastion's side.
+    """
+
+    __tablename__ = "exchange_contributions"
+    __table_args__ = (Index("ix_exchange_contributions_status_due", "status", "next_attempt_at"),
+                      Index("ix_exchange_contributions_exchange_item", "exchange_id", "case_item_id"),
+                      Index("ix_exchange_contributions_exchange_entry", "exchange_id", "entry_id"))
+
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    #: confirmed (a match a reviewer confirmed) | false_positive | new_material
+    kind: Mapped[str] = mapped_column(String(16))
+    #: the audit subject: "case_item:<id>" or "bank_entry:<id>"
+    subject: Mapped[str] = mapped_column(String(300), index=True)
+    case_item_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    upstream_id: Mapped[str] = mapped_column(String(255), default="")
+    signal_type: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text)
+    #: what the sender needs beyond the hash (NCMEC member and entry ids, ThreatExchange descriptor ids)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the user whose decision this is, and the different user who approved it (when a second approver is needed)
+    proposer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approver_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_by: Mapped[str] = mapped_column(String(200), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -51,6 +52,7 @@ def unseal(token: str, instance_secret: bytes) -> dict[str, Any]:
 def redact(text: str, credentials: dict[str, Any]) -> str:
     """`text` with every credential value (of 4 characters or more) replaced by `***`."""
     for value in credentials.values():
-        if isinstance(value, str) and len(value) >= 4:
-            text = text.replace(value, "***")
+        if isinstance(value, str) and len(value) >= 4:  # as typed, and as a URL carries it (a Graph API token)
+            for form in {value, quote(value, safe=""), quote_plus(value, safe="")}:
+                text = text.replace(form, "***")
     return text

@@ -8,7 +8,7 @@ are write-only: `ExchangeView` says whether they are set and nothing more.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from bastion.errors import InvalidInput
 from bastion.exchanges import sealing, timing
 from bastion.exchanges.errors import ExchangeExists, ExchangeNotFound, MissingCredentials
 from bastion.exchanges.models import Exchange, ExchangeApiCredentials, ExchangeItem
+from bastion.exchanges.sharing import Sharing
 from bastion.exchanges.types import get_type
 from bastion.scanning.urlfetch import FetchPolicy
 
@@ -56,6 +57,9 @@ class ExchangeView:
     live_items: int
     next_fetch_at: datetime | None
     checkpoint_ts: int | None
+    #: what Bastion shares back (`sharing.Sharing` as a dict), and since when
+    sharing: dict[str, bool]
+    share_since: datetime | None
 
 
 def _check_every(minutes: int) -> int:
@@ -70,7 +74,9 @@ def _check_credentials(api: str, settings: dict[str, Any], credentials: dict[str
     if unknown:
         raise InvalidInput(f"{api} takes the credential fields {', '.join(kind.credentials)}; not "
                            f"{', '.join(sorted(unknown))}.")
-    return {k: str(v) for k, v in credentials.items() if v not in (None, "")}
+    clean = {k: str(v) for k, v in credentials.items() if v not in (None, "")}
+    kind.check_credentials(clean)
+    return clean
 
 
 def add_exchange(session: Session, *, name: str, api: str, settings: dict[str, Any], bank_names: list[str],
@@ -144,6 +150,7 @@ def view(session: Session, exchange: Exchange) -> ExchangeView:
         items_updated=exchange.items_updated, items_deleted=exchange.items_deleted,
         items_skipped=exchange.items_skipped, live_items=live, next_fetch_at=timing.next_fetch(session, exchange),
         checkpoint_ts=checkpoint.get_progress_timestamp() if checkpoint is not None else None,
+        sharing=asdict(Sharing.of(exchange)), share_since=exchange.share_since,
     )
 
 

@@ -15,13 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from threatexchange.exchanges.clients.fb_threatexchange.api import is_valid_app_token
 from threatexchange.exchanges.clients.ncmec import hash_api
 from threatexchange.exchanges.fetch_state import FetchCheckpointBase
+from threatexchange.exchanges.impl.fb_threatexchange_api import FBThreatExchangeCheckpoint
 from threatexchange.exchanges.impl.ncmec_api import NCMECCheckpoint, NCMECCollabConfig
+from threatexchange.exchanges.impl.stop_ncii_api import StopNCIICheckpoint
+from threatexchange.exchanges.impl.techagainstterrorism_api import TATCheckpoint
 from threatexchange.utils import dataclass_json
 
 from bastion.errors import InvalidInput
-from bastion.exchanges import ncmec_hashes, urllist
+from bastion.exchanges import ncmec_hashes, stopncii, tcap, te_graph, urllist
 from bastion.scanning.urlfetch import FetchPolicy, ForbiddenUrl
 
 
@@ -61,6 +65,8 @@ class ExchangeType:
     checkpoint_cls: type[FetchCheckpointBase]
     needs: Callable[[dict[str, Any]], tuple[str, ...]]
     form: dict[str, Rule]
+    #: raises InvalidInput for credentials that cannot be right (checked when they are set)
+    check_credentials: Callable[[dict[str, Any]], None] = lambda _credentials: None
 
     def dump_checkpoint(self, checkpoint: FetchCheckpointBase) -> str:
         return json.dumps(dataclass_json.dataclass_dump_dict(checkpoint), sort_keys=True)
@@ -196,7 +202,119 @@ NCMEC = ExchangeType(
           "only_esp_ids": Rule(default=[], kind="set_of_number"), "base_url": Rule(default="")},
 )
 
-TYPES: dict[str, ExchangeType] = {t.name: t for t in (NCMEC, URL_LIST)}
+
+
+def _base_url(settings: dict[str, Any], policy: FetchPolicy) -> str:
+    base_url = str(settings.get("base_url", "") or "").strip()
+    if base_url:
+        check_base_url(base_url, policy)
+    return base_url
+
+
+# -- StopNCII -----------------------------------------------------------------------------
+
+
+def _stopncii_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, Any]:
+    """Only a base URL to check (StopNCII, TCAP)."""
+    return {"base_url": _base_url(settings, policy)}
+
+
+def _stopncii_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
+    return stopncii.exchange(name, credentials, _base_url(settings, policy))  # checked again: DNS may have changed
+
+
+def _stopncii_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
+    kind, value = key
+    upstream_id = f"{kind}:{value}"
+    if kind == stopncii.UNSUPPORTED:
+        return Upstream(upstream_id, None, {}, skipped="a signal type Bastion does not bank")
+    if record is None:
+        return Upstream(upstream_id, None, {})
+    return Upstream(upstream_id, {kind: value}, stopncii.labels_of(record))
+
+
+STOP_NCII = ExchangeType(
+    name=stopncii.API_NAME, label="StopNCII.org",
+    settings={"base_url": "another base URL than https://api.stopncii.org/v1 (a test host, the local stand-in)"},
+    credentials={"subscription_key": "Azure API Management subscription key",
+                 "fetch_key": "FetchHashes function key",
+                 "feedback_key": "SubmitFeedback function key (only to send feedback)"},
+    snapshot=False, check=_stopncii_check, client=_stopncii_client, translate=_stopncii_translate,
+    checkpoint_cls=StopNCIICheckpoint, needs=lambda _settings: ("subscription_key", "fetch_key"),
+    form={"base_url": Rule(default="")},
+)
+
+
+# -- ThreatExchange (Graph API) -----------------------------------------------------------------
+
+
+def _te_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, Any]:
+    try:
+        group = int(str(settings.get("privacy_group", "")).strip())
+    except ValueError:
+        raise InvalidInput("ThreatExchange needs `privacy_group`: the numeric id of the privacy group.") from None
+    return {"privacy_group": group, "base_url": _base_url(settings, policy)}
+
+
+def _te_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
+    return te_graph.exchange(name, int(settings["privacy_group"]), str(credentials.get("token", "")),
+                             _base_url(settings, policy))
+
+
+def _te_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
+    indicator_type, value = key
+    upstream_id = f"{indicator_type}:{value}"
+    kind = te_graph.SIGNALS.get(indicator_type)
+    if kind is None:
+        return Upstream(upstream_id, None, {}, skipped="an indicator type Bastion does not bank")
+    if record is None or te_graph.all_negative(record):
+        return Upstream(upstream_id, None, {})
+    return Upstream(upstream_id, {kind: value}, te_graph.labels_of(record))
+
+
+def _te_token_ok(credentials: dict[str, Any]) -> None:
+    if credentials.get("token") and not is_valid_app_token(str(credentials["token"])):
+        raise InvalidInput("A ThreatExchange token is an app access token: `<app id>|<secret>`.")
+
+
+FB_THREATEXCHANGE = ExchangeType(
+    name=te_graph.API_NAME, label="ThreatExchange (Meta Graph API)",
+    settings={"privacy_group": "the ThreatPrivacyGroup id to fetch",
+              "base_url": f"another Graph API base URL than {te_graph.DEFAULT_BASE_URL} (the local stand-in)"},
+    credentials={"token": "app access token, `<app id>|<secret>`"},
+    snapshot=False, check=_te_check, client=_te_client, translate=_te_translate,
+    checkpoint_cls=FBThreatExchangeCheckpoint, needs=lambda _settings: ("token",),
+    form={"privacy_group": Rule(required=True, kind="number"), "base_url": Rule(default="")},
+    check_credentials=_te_token_ok,
+)
+
+
+
+# -- Tech Against Terrorism (TCAP) --------------------------------------------------------------
+
+
+def _tcap_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
+    return tcap.exchange(credentials, _base_url(settings, policy))
+
+
+def _tcap_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
+    kind, value = key
+    upstream_id = f"{kind}:{value}"
+    if record is None:
+        return Upstream(upstream_id, None, {})
+    return Upstream(upstream_id, {"md5" if kind == "video_md5" else kind: value}, {})
+
+
+TCAP = ExchangeType(
+    name=tcap.API_NAME, label="Tech Against Terrorism (TCAP hash list)",
+    settings={"base_url": f"another base URL than {tcap.DEFAULT_BASE_URL} (the local stand-in)"},
+    credentials={"user": "TCAP hash-list user", "password": "TCAP hash-list password"},
+    snapshot=False, check=_stopncii_check, client=_tcap_client, translate=_tcap_translate,
+    checkpoint_cls=TATCheckpoint, needs=lambda _settings: ("user", "password"),
+    form={"base_url": Rule(default="")},
+)
+
+TYPES: dict[str, ExchangeType] = {t.name: t for t in (NCMEC, URL_LIST, STOP_NCII, FB_THREATEXCHANGE, TCAP)}
 
 
 def get_type(name: str) -> ExchangeType:

@@ -105,7 +105,8 @@ def create_app(
                    detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
-                   transparency_pages.router, chart_pages.router, exchanges_api.router, exchange_pages.router, dsa_pages.router,
+                   transparency_pages.router, chart_pages.router, exchanges_api.router,
+                   exchanges_api.contributions_router, exchange_pages.router, dsa_pages.router,
                    video_review_pages.router, operations_pages.router, metrics.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -168,7 +169,9 @@ def wire_review(state: AppState) -> None:
 
 
 def wire_exchanges(state: AppState) -> None:
-    """Exchange fetches run from timer rows; they need the instance secret (credentials) and the fetch policy."""
+    """Exchange fetches and contributions run from timer rows; they need the instance secret (credentials) and the
+    fetch policy."""
+    import bastion.exchanges.contribute  # noqa: F401  (registers exchanges.share)
     import bastion.exchanges.tasks  # noqa: F401  (registers exchanges.fetch)
     from bastion.exchanges.policy import fetch_policy
 

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.exchanges import service
+from bastion.exchanges import service, sharing
 from bastion.exchanges.tasks import POLICY_SERVICE
 from bastion.exchanges.types import TYPES
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
 router = APIRouter(prefix="/api/v1/exchanges", tags=["exchanges"])
+contributions_router = APIRouter(prefix="/api/v1/exchange-contributions", tags=["exchanges"])
 
 
 class ExchangeIn(BaseModel):
@@ -33,6 +34,17 @@ class ExchangeIn(BaseModel):
 
 class CredentialsIn(BaseModel):
     credentials: dict[str, str]
+
+
+class SharingIn(BaseModel):
+    confirmed: bool = Field(False, description="positive feedback on matches reviewers confirm")
+    false_positive: bool = Field(False, description="negative feedback on matches reviewers reject")
+    new_material: bool = Field(False, description="hashes of confirmed material no bank knew")
+    second_approver: bool = Field(False, description="each contribution waits for a second person")
+
+
+class RefusalIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
 
 
 def shown(view: service.ExchangeView) -> dict[str, Any]:
@@ -112,3 +124,41 @@ def delete_exchange(name: str, request: Request, db: Session = Depends(get_db),
     service.delete_exchange(db, service.get_exchange(db, name), actor=principal.actor, clock=get_state(request).clock)
     db.commit()
     return {"deleted": name}
+
+
+@router.put("/{name}/sharing")
+def set_sharing(name: str, body: SharingIn, request: Request, db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.EXCHANGES_MANAGE)) -> dict[str, Any]:
+    """What Bastion shares back with the exchange (hashes and feedback, never media); decisions from now on."""
+    exchange = service.get_exchange(db, name)
+    sharing.set_sharing(db, exchange, sharing.Sharing(**body.model_dump()), actor=principal.actor,
+                        clock=get_state(request).clock)
+    db.commit()
+    return shown(service.view(db, exchange))
+
+
+@contributions_router.get("", dependencies=[needs(Perm.EXCHANGES_READ)])
+def list_contributions(exchange: str = "", status: str = "", cursor: str | None = None, limit: int | None = None,
+                       db: Session = Depends(get_db)) -> dict[str, Any]:
+    """The newest contributions first, a page at a time (`next_cursor`); `status=needs_approval` lists those
+    waiting for a second person."""
+    page = sharing.contributions(db, exchange=exchange, status=status, cursor=cursor, limit=limit)
+    return {"contributions": [asdict(c) for c in page.rows], "next_cursor": page.next_cursor}
+
+
+@contributions_router.post("/{contribution_id}/approve")
+def approve(contribution_id: int, request: Request, db: Session = Depends(get_db),
+            principal: Principal = needs(Perm.EXCHANGES_APPROVE)) -> dict[str, Any]:
+    sharing.approve(db, contribution_id, approver_id=principal.user_id, actor=principal.actor,
+                    clock=get_state(request).clock)
+    db.commit()
+    return {"approved": contribution_id}
+
+
+@contributions_router.post("/{contribution_id}/refuse")
+def refuse(contribution_id: int, body: RefusalIn, request: Request, db: Session = Depends(get_db),
+           principal: Principal = needs(Perm.EXCHANGES_APPROVE)) -> dict[str, Any]:
+    sharing.refuse(db, contribution_id, approver_id=principal.user_id, actor=principal.actor, reason=body.reason,
+                   clock=get_state(request).clock)
+    db.commit()
+    return {"refused": contribution_id}
