@@ -295,3 +295,21 @@ def test_sharing_is_set_over_the_api_and_a_different_lead_approves_on_the_page(
     assert second.get("/api/v1/exchange-contributions", params={"status": "needs_approval"}).json()[
         "contributions"] == []
     assert "Nothing shared yet" in second.get("/exchanges", params={"status": "refused"}).text
+
+
+def test_the_share_back_pass_searches_its_indexes(sessions: sessionmaker[Session], clock: ManualClock, ncmec: Any,
+                                                  user_factory: Any, engine: Any) -> None:
+    """Run every five minutes per exchange: decisions and exchange items are searched, never read whole."""
+    from tests.detect.test_query_plans import _captured, _scans
+
+    for n, value in enumerate(pdq_values(2, seed=62)):
+        ncmec.put(f"e{n}", {"pdq": value}, at=clock.now() - timedelta(hours=1))
+    add_and_fetch(sessions, clock, "ncmec", {"environment": "test_Industry", "base_url": ncmec.base_url},
+                  {"user": NCMEC_USER, "password": NCMEC_PASSWORD}, Sharing(confirmed=True, false_positive=True))
+    decide(sessions, clock, user_factory(Role.REVIEWER).id, "7-e0", confirm=True)
+    with _captured(engine) as statements:
+        with sessions() as session:
+            sharing.propose(session, clock=clock)
+    big = {"case_items", "exchange_items", "exchange_contributions", "task_outbox"}
+    offenders = [(tables, stmt) for stmt, params in statements if (tables := _scans(engine, stmt, params) & big)]
+    assert statements and not offenders, offenders

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, UTCDateTime
@@ -37,7 +37,9 @@ class CaseItem(Base):
     """One matched upload in a case, with the match that brought it in."""
 
     __tablename__ = "case_items"
-    __table_args__ = (UniqueConstraint("case_id", "scan_id", name="uq_case_items_case_scan"),)
+    __table_args__ = (UniqueConstraint("case_id", "scan_id", name="uq_case_items_case_scan"),
+                      # share-back joins decisions to the exchange's entries, and reads those since a date
+                      Index("ix_case_items_entry_id", "entry_id"), Index("ix_case_items_decided_at", "decided_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
