@@ -25,8 +25,9 @@ jobs_app = typer.Typer(help="Fan-out jobs (rescans, bulk imports): list, follow,
 
 def _sessions():  # type: ignore[no-untyped-def]
     from bastion.db import make_engine, make_sessionmaker
+    from bastion.db.ids import bulk_cache_engine
 
-    return make_sessionmaker(make_engine(get_settings().effective_database_url))
+    return make_sessionmaker(bulk_cache_engine(make_engine(get_settings().effective_database_url)))
 
 
 def run_job(job_id: int, messages: list[int], *, services: dict[str, Any], detach: bool) -> None:

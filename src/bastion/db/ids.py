@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Engine, Table, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 
@@ -69,6 +69,15 @@ def bulk_write_cache(session: Session) -> Iterator[None]:
         yield
     finally:
         session.execute(text(f"PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"))
+
+
+def bulk_cache_engine(engine: Engine) -> Engine:
+    """Give every connection of a short-lived bulk-writing engine (a command's own, never a server's)
+    the big SQLite page cache `bulk_write_cache` gives one session: a fan-out job's chunks each run in
+    their own session, so the setting has to come with the connection."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}"))
+    return engine
 
 
 def insert_if_absent(session: Session, table: Table, values: dict[str, object]) -> None:
