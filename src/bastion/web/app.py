@@ -125,7 +125,14 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
         settings.media_max_bytes, settings.scan_url_timeout_seconds,
     )
     scanner = Scanner(matcher, clock, limits=limits, fetch_policy=policy, fast_decode=settings.media_fast_decode)
-    scanner.listeners.append(CaseOpener(build_media_store(settings, clock), clock))
+    opener = CaseOpener(build_media_store(settings, clock), clock)
+    scanner.listeners.append(opener)
+    if settings.classifier_url:  # an operator's classifier of unknown material: a signal for review, never an act
+        from bastion.cases.classifiers import ClassifierStep, HttpClassifier
+
+        key = settings.classifier_key.get_secret_value() if settings.classifier_key else ""
+        scanner.unmatched_listeners.append(ClassifierStep(HttpClassifier(settings.classifier_url, key),
+                                                          opener.media, clock))
     return matcher, scanner
 
 
