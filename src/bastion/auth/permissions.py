@@ -53,6 +53,7 @@ class Perm(StrEnum):
     COMPLIANCE_PUBLISH = "compliance.publish"
     EXCHANGES_READ = "exchanges.read"
     EXCHANGES_MANAGE = "exchanges.manage"
+    QUEUES_MANAGE = "queues.manage"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -101,6 +102,9 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # editing (credentials included), pausing and deleting them is the admin's alone.
     Perm.EXCHANGES_READ: frozenset({Role.ADMIN, Role.PLATFORM, Role.LEAD, Role.COMPLIANCE, Role.AUDITOR}),
     Perm.EXCHANGES_MANAGE: frozenset({Role.ADMIN}),
+    # Review queues: defining them and their routing rules, assigning reviewers, settling second opinions and
+    # reading agreement figures. Holders see every queue's cases; a reviewer sees their own queues' only.
+    Perm.QUEUES_MANAGE: frozenset({Role.LEAD, Role.ADMIN}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh
