@@ -24,8 +24,8 @@ MODEL = "standin-redness-v1"
 
 def _redness(data: bytes) -> float:
     with Image.open(io.BytesIO(data)) as image:
-        small = image.convert("RGB").resize((16, 16))
-        pixels = list(small.getdata())
+        raw = image.convert("RGB").resize((16, 16)).tobytes()
+    pixels = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
     red = sum(max(0, r - (g + b) / 2) for r, g, b in pixels) / (255 * len(pixels))
     return round(min(1.0, max(0.0, red)), 4)
 
