@@ -56,6 +56,7 @@ class Perm(StrEnum):
     OPERATIONS = "operations.manage"
     METRICS_READ = "metrics.read"
     EXCHANGES_APPROVE = "exchanges.approve"
+    QUEUES_MANAGE = "queues.manage"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -111,6 +112,9 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.METRICS_READ: frozenset({Role.ADMIN}),
     #: the second person who lets a contribution to an exchange go out
     Perm.EXCHANGES_APPROVE: frozenset({Role.ADMIN, Role.LEAD}),
+    # Review queues: defining them and their routing rules, assigning reviewers, settling second opinions and
+    # reading agreement figures. Holders see every queue's cases; a reviewer sees their own queues' only.
+    Perm.QUEUES_MANAGE: frozenset({Role.LEAD, Role.ADMIN}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh

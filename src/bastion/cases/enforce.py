@@ -19,7 +19,8 @@ from bastion.actions.models import ActionStatus
 from bastion.auth.models import User
 from bastion.banks import service as banks
 from bastion.banks.errors import BankNotFound
-from bastion.cases import autoaction
+from bastion.cases import autoaction, sampling
+from bastion.cases.kinds import REPORTABLE
 from bastion.cases.models import Case, CaseItem
 from bastion.cases.service import REMOVAL_TIMER, _event, conclude, items_of, transition
 from bastion.clock import Clock
@@ -61,6 +62,7 @@ def decide_case(session: Session, case: Case, user: User, choice: Enforcement, *
         raise InvalidInput("restrict must be empty, 'suspend' or 'limit'.")
     status = conclude(session, case, user, clock=clock)
     autoaction.reverse_rejected(session, case, user, clock=clock)
+    sampling.maybe_sample(session, case, user, clock=clock)
     if status == "confirmed":
         _enforce(session, case, user, choice, clock)
         if choice.preserve and vault is not None:
@@ -108,9 +110,9 @@ def _enforce(session: Session, case: Case, user: User, choice: Enforcement, cloc
         outbox.enqueue(session, kind="preserve_account", target=account, subject=subject(case), payload={},
                        actor=user.username, clock=clock)
         requested.append(f"preserve {account}")
-    if choice.add_to_bank:
+    if choice.add_to_bank and case.kind in REPORTABLE:  # never NCII into the CSAM bank
         requested.extend(_add_to_own_bank(session, case, confirmed, user, clock))
-    if choice.report:
+    if choice.report and case.kind in REPORTABLE:  # NCMEC takes child sexual abuse material only
         _event(session, case, user.username, "report_requested", clock, details={"items": [i.id for i in confirmed]})
     _event(session, case, user.username, "actions_requested", clock, details={"actions": requested})
     timers.schedule(session, kind=SYNC_TIMER, due_at=clock.now(), clock=clock, subject=subject(case),

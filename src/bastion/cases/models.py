@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, UTCDateTime
@@ -31,6 +31,18 @@ class Case(Base):
     #: Set when an auto-action policy acted before any person reviewed the case (see `autoaction`).
     auto_policy: Mapped[str] = mapped_column(String(100), default="", server_default="")
     auto_actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: What the case is about: `csam` (bank matches, NCMEC reports) or `ncii` (a Rule 3(2)(b) complaint), `other`.
+    kind: Mapped[str] = mapped_column(String(16), default="csam", server_default="csam", index=True)
+    #: Where it came from (bank, exchange, complaint, classifier) and what routing may look at.
+    source: Mapped[str] = mapped_column(String(16), default="bank", server_default="bank")
+    source_ref: Mapped[str] = mapped_column(String(100), default="", server_default="")  # e.g. a complaint reference
+    jurisdiction: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    language: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("review_queues.id", ondelete="SET NULL"), nullable=True,
+                                                 index=True)
+    #: An external classifier's opinion of unknown material: kept with the model that gave it.
+    classifier_model: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    classifier_score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class CaseItem(Base):
@@ -137,3 +149,74 @@ class AutoPolicy(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ReviewQueue(Base):
+    """A named queue that routing rules fill and reviewers are assigned to."""
+
+    __tablename__ = "review_queues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class QueueMember(Base):
+    """A reviewer assigned to a queue: they see its cases (and unrouted ones), no others."""
+
+    __tablename__ = "queue_members"
+    __table_args__ = (UniqueConstraint("queue_id", "user_id", name="uq_queue_members_queue_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("review_queues.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class RoutingRule(Base):
+    """One ordered rule: the first enabled rule whose every condition holds sends a new case to its queue.
+
+    Empty conditions do not constrain. `from_queue_id` makes a forwarding rule (it applies to cases
+    already in that queue), which is how a configuration could loop; saving refuses a loop.
+    """
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("review_queues.id", ondelete="CASCADE"))
+    from_queue_id: Mapped[int | None] = mapped_column(ForeignKey("review_queues.id", ondelete="CASCADE"),
+                                                      nullable=True)
+    kinds: Mapped[str] = mapped_column(String(100), default="")  # space-separated case kinds
+    categories: Mapped[str] = mapped_column(String(200), default="")  # space-separated classifications (A1 ... ncii)
+    sources: Mapped[str] = mapped_column(String(100), default="")  # bank exchange complaint classifier
+    signal: Mapped[str] = mapped_column(String(16), default="")  # "", exact, perceptual
+    max_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    min_prior_cases: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    jurisdictions: Mapped[str] = mapped_column(String(200), default="")
+    languages: Mapped[str] = mapped_column(String(200), default="")
+    min_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class QualitySample(Base):
+    """A concluded case sampled for a blind second review; disagreements go to a lead."""
+
+    __tablename__ = "quality_samples"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("review_queues.id", ondelete="SET NULL"), nullable=True)
+    first_reviewer: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    first_outcome: Mapped[str] = mapped_column(String(40))  # "confirmed A1", "dismissed"
+    second_reviewer: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    second_outcome: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)  # waiting agreed to_lead settled
+    sampled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lead: Mapped[str] = mapped_column(String(200), default="")
+    lead_note: Mapped[str] = mapped_column(Text, default="")

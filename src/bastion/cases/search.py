@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.auth.models import User
+from bastion.cases import routing
 from bastion.cases.models import Case, CaseItem
 from bastion.cases.service import OPEN, TRANSITIONS
 from bastion.db import keyset
@@ -101,14 +102,55 @@ def _after_queue(values: list[object]) -> object:
     return or_(Case.priority < prio, and_(Case.priority == prio, same))
 
 
-def search(session: Session, f: CaseFilter, *, cursor: str | None = None, limit: int | None = None
-           ) -> keyset.Page[Case]:
-    """One page of cases: with no filter, the open queue in priority order; otherwise newest first."""
+def _in_queue_key(case: Case) -> list[object]:
+    due = case.removal_due_at.isoformat() if case.removal_due_at else None
+    return [due, case.priority, case.opened_at.isoformat(), case.id]
+
+
+def _after_in_queue(values: list[object]) -> object:
+    """Rows after (due, priority, opened, id) in a named queue's order: due asc nulls last, priority desc, age."""
+    due, prio, opened, last = values[0], int(values[1]), datetime.fromisoformat(str(values[2])), int(values[3])  # type: ignore[call-overload]
+    tail = or_(Case.priority < prio, and_(Case.priority == prio, or_(
+        Case.opened_at > opened, and_(Case.opened_at == opened, Case.id > last))))
+    if due is None:
+        return and_(Case.removal_due_at.is_(None), tail)
+    at = datetime.fromisoformat(str(due))
+    return or_(Case.removal_due_at > at, Case.removal_due_at.is_(None), and_(Case.removal_due_at == at, tail))
+
+
+def _one_queue(session: Session, queue_id: int, cursor: str | None, size: int, scope: object) -> keyset.Page[Case]:
+    stmt = select(Case).where(Case.status.in_(OPEN), Case.queue_id == queue_id)
+    if scope is not None:
+        stmt = stmt.where(scope)  # type: ignore[arg-type]
+    after = keyset.decode(cursor, 4)
+    if after is not None:
+        try:
+            stmt = stmt.where(_after_in_queue(after))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.") from None
+    rows = list(session.scalars(stmt.order_by(*routing.order_in_queue()).limit(size + 1)))
+    return keyset.cut(rows, size, _in_queue_key)
+
+
+def search(session: Session, f: CaseFilter, *, cursor: str | None = None, limit: int | None = None,
+           visible: list[int] | None = None, queue_id: int | None = None) -> keyset.Page[Case]:
+    """One page of cases: with no filter, the open queue in priority order; otherwise newest first.
+
+    `visible` limits the rows to the viewer's queues and unrouted cases (None: all). With `queue_id`
+    and no filter, one named queue in its own order: legal clock, then severity, then age.
+    """
     f = _clean(f)
     size = keyset.page_size(limit)
+    scope = routing.scope_clause(visible)
+    if queue_id is not None and f.is_queue():
+        if not routing.may_see(Case(queue_id=queue_id), visible):
+            raise InvalidInput("That queue is not one of yours; pick one of your queues.")
+        return _one_queue(session, queue_id, cursor, size, scope)
     if f.is_queue():
         stmt = select(Case).where(Case.status.in_(OPEN)).order_by(
             Case.priority.desc(), Case.removal_due_at.asc().nulls_last(), Case.id.asc())
+        if scope is not None:
+            stmt = stmt.where(scope)
         after = keyset.decode(cursor, 3)
         if after is not None:
             try:
@@ -118,6 +160,10 @@ def search(session: Session, f: CaseFilter, *, cursor: str | None = None, limit:
                                    ) from None
         return keyset.cut(list(session.scalars(stmt.limit(size + 1))), size, _queue_key)
     stmt = _where(session, select(Case), f).order_by(Case.id.desc())
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if queue_id is not None:
+        stmt = stmt.where(Case.queue_id == queue_id)
     after_id = keyset.after_id(cursor)
     if after_id is not None:
         stmt = stmt.where(Case.id < after_id)

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from bastion import audit, timers
 from bastion.auth.models import User
-from bastion.cases import wellness
+from bastion.cases import routing, wellness
+from bastion.cases.kinds import REPORTABLE, classifications_of, severity_order
 from bastion.cases.errors import CaseHeld, CaseNotFound, DecisionRefused, InvalidTransition, NotRevealed
 from bastion.cases.media import VAULT_PREFIX
 from bastion.cases.models import Case, CaseEvent, CaseItem, EntryFeedback
-from bastion.cases.policy import CLASSIFICATIONS
 from bastion.clock import Clock
 from bastion.orgsettings import get_value
 
@@ -80,12 +80,18 @@ def open_or_extend(session: Session, *, account_id: str, scan_id: int, content_i
                    media_ref: str, clock: Clock) -> Case:
     """Add a scan's matches to the account's open case, or open one. `matches` are BankMatch rows."""
     key = account_id or f"content:{content_id or scan_id}"
-    case = session.scalar(select(Case).where(Case.account_id == key, Case.status.in_(OPEN)).order_by(Case.id))
+    case = session.scalar(select(Case).where(Case.account_id == key, Case.status.in_(OPEN), Case.kind == "csam")
+                          .order_by(Case.id))
+    fresh = case is None
     if case is None:
         hours = int(get_value(session, "review.removal_hours"))
         now = clock.now()
+        best_source = min(matches, key=lambda m: m.distance).source or ""
+        where = _scan_place(session, scan_id)
         case = Case(account_id=key, status="new", priority=0, opened_at=now, updated_at=now,
-                    removal_due_at=now + timedelta(hours=hours),
+                    removal_due_at=now + timedelta(hours=hours), kind="csam",
+                    source="exchange" if best_source.startswith("exchange:") else "bank",
+                    jurisdiction=where[0], language=where[1],
                     removal_policy=str(get_value(session, "review.removal_policy")))
         session.add(case)
         session.flush()
@@ -103,7 +109,24 @@ def open_or_extend(session: Session, *, account_id: str, scan_id: int, content_i
                clock, details={"scan_id": scan_id, "bank": best.bank_name, "distance": best.distance})
     case.priority = priority(session, case)
     case.updated_at = clock.now()
+    if fresh:
+        routing.route(session, case, clock=clock)
     return case
+
+
+def _scan_place(session: Session, scan_id: int) -> tuple[str, str]:
+    """The upload's jurisdiction and language, when the platform sent them with the scan (metadata)."""
+    from bastion.scanning.models import Scan
+
+    raw = session.scalar(select(Scan.metadata_json).where(Scan.id == scan_id)) or "{}"
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        return "", ""
+    if not isinstance(meta, dict):
+        return "", ""
+    place = str(meta.get("jurisdiction") or meta.get("country") or "")[:16].upper()
+    return place, str(meta.get("language") or meta.get("lang") or "")[:16].lower()
 
 
 def priority(session: Session, case: Case) -> int:
@@ -133,8 +156,13 @@ def holder_name(session: Session, case: Case) -> str:
     return user.username if user else "nobody"
 
 
-def claim(session: Session, case: Case, user: User, *, clock: Clock) -> Case:
-    """Take the case exclusively for `review.claim_minutes`; refused, naming the holder, if someone has it."""
+def claim(session: Session, case: Case, user: User, *, clock: Clock, visible: list[int] | None = None) -> Case:
+    """Take the case exclusively for `review.claim_minutes`; refused, naming the holder, if someone has it.
+
+    `visible` is the queues the reviewer works (None: all); a case in another queue is not theirs to take.
+    """
+    if not routing.may_see(case, visible):
+        raise CaseNotFound(f"No case {case.id} in your queues.")
     if not (_claim_live(case, clock) and case.claimed_by == user.id):
         wellness.check_cap(session, user.id, clock)
     if _claim_live(case, clock) and case.claimed_by != user.id:
@@ -171,15 +199,29 @@ def require_claim(session: Session, case: Case, user: User, clock: Clock) -> Non
         raise CaseHeld(f"Claim case {case.id} before deciding.{holder}")
 
 
-def next_case(session: Session, user: User, *, clock: Clock) -> Case | None:
-    """The most urgent case this reviewer may take (expired claims count as free), claimed for them."""
+def next_case(session: Session, user: User, *, clock: Clock, visible: list[int] | None = None,
+              queue_id: int | None = None) -> Case | None:
+    """The most urgent case this reviewer may take (expired claims count as free), claimed for them.
+
+    Only from the queues they work (`visible`, None: all). Within one chosen queue the queue's order
+    holds (legal clock, severity, age); across queues, severity first, as the general queue always was.
+    """
     now = clock.now()
     free = or_(Case.claimed_by.is_(None), Case.claim_expires_at <= now, Case.claimed_by == user.id)
     reviewable = or_(Case.status.in_(("new", "in_review")),
                      (Case.status == "escalated") & ((Case.escalated_by.is_(None)) | (Case.escalated_by != user.id)))
-    case = session.scalar(select(Case).where(free, reviewable)
-                          .order_by(Case.priority.desc(), Case.removal_due_at, Case.id).limit(1))
-    return claim(session, case, user, clock=clock) if case is not None else None
+    stmt = select(Case).where(free, reviewable)
+    scope = routing.scope_clause(visible)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if queue_id is not None:
+        if not routing.may_see(Case(queue_id=queue_id), visible):
+            raise CaseNotFound("That queue is not one of yours; pick one of your queues.")
+        stmt = stmt.where(Case.queue_id == queue_id).order_by(*routing.order_in_queue())
+    else:
+        stmt = stmt.order_by(Case.priority.desc(), Case.removal_due_at, Case.id)
+    case = session.scalar(stmt.limit(1))
+    return claim(session, case, user, clock=clock, visible=visible) if case is not None else None
 
 
 def queue(session: Session, *, clock: Clock, limit: int = 100) -> list[Case]:
@@ -202,8 +244,9 @@ def may_confirm_unseen(session: Session, item: CaseItem) -> bool:
 def confirm_item(session: Session, case: Case, item: CaseItem, user: User, *, classification: str,
                  annotations: list[str], clock: Clock) -> None:
     require_claim(session, case, user, clock)
-    if classification not in CLASSIFICATIONS:
-        raise DecisionRefused(f"Choose an industry classification: {', '.join(CLASSIFICATIONS)}.")
+    allowed = classifications_of(case.kind)
+    if classification not in allowed:
+        raise DecisionRefused(f"Choose a classification for this kind of case: {', '.join(allowed)}.")
     if not item.viewed and not may_confirm_unseen(session, item):
         raise NotRevealed("Open (reveal) the item before confirming it; policy does not allow confirming unseen.")
     _decide(session, case, item, user, "confirmed", clock, classification=classification,
@@ -217,6 +260,8 @@ def reject_item(session: Session, case: Case, item: CaseItem, user: User, *, rea
     if not reason.strip():
         raise DecisionRefused("Say why this is not a match; the reason is sent back to the bank's curators.")
     _decide(session, case, item, user, "not_match", clock, reason=reason.strip())
+    if case.kind not in REPORTABLE or item.signal_type in routing.UNHASHED:
+        return  # no bank entry brought it here: there is nothing to teach a bank
     session.add(EntryFeedback(entry_id=item.entry_id, case_item_id=item.id, reviewer=user.username,
                               reason=reason.strip(), disabled_entry=disable_entry, at=clock.now()))
     _retire_innocent_media(session, item, clock)
@@ -283,7 +328,7 @@ def conclude(session: Session, case: Case, user: User, *, clock: Clock) -> str:
     confirmed = [i for i in items if i.decision == "confirmed"]
     to = "confirmed" if confirmed else "dismissed"
     if confirmed:
-        order = {c: n for n, c in enumerate(CLASSIFICATIONS)}
+        order = severity_order(case.kind)
         case.classification = min((i.classification for i in confirmed), key=lambda c: order.get(c, 9))
     transition(session, case, to, actor=user.username, clock=clock, kind=to)
     case.claimed_by, case.claim_expires_at = None, None

@@ -45,6 +45,10 @@ def case_view(session: Session, case: Case) -> CaseView:
 
 def why_here(item: CaseItem, threshold: int | None) -> str:
     """One line for the reviewer: the rule that matched, the bank, the distance. Text only, never media."""
+    if item.signal_type == "complaint":
+        return f"Reported by {item.bank_source}, as {item.category}; no bank match brought it here."
+    if item.signal_type == "classifier":
+        return f"Scored by {item.bank_source}; no bank match, a person decides."
     bank = f"{item.bank_name} entry #{item.entry_id}" + (f" ({item.bank_source})" if item.bank_source else "")
     if item.signal_type in ("md5", "sha256", "sha1"):
         rule = f"exact {item.signal_type.upper()} match (the same file)"

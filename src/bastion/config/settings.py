@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     pdq_index: str = Field("mih", pattern="^(mih|brute)$", description="PDQ index: mih (fast, exact) or brute (reference).")
     platform_url: str = Field("", description="Base URL of the host platform's Bastion connector API.")
     platform_secret: SecretStr | None = Field(None, description="Shared HMAC secret for the platform connector.")
+    classifier_url: str = Field("", description="Base URL of an external classifier of unknown material (its "
+                                "signal only routes and ranks cases); empty: off.")
+    classifier_key: SecretStr | None = Field(None, description="The operator's own API key for that classifier.")
     evidence_master_key: SecretStr | None = Field(None, description="Vault master key (hex or base64); else the key file.")
     audit_anchor_dir: str = Field("", description="Where the server writes a signed export of the audit head every "
                                   "hour (storage this host cannot rewrite); empty: off, use `bastion audit export-head`.")

@@ -52,6 +52,8 @@ class Scanner:
         self.matcher, self.clock, self.limits, self.fast_decode = matcher, clock, limits, fast_decode
         self.fetch_policy = fetch_policy or FetchPolicy()
         self.listeners: list[MatchListener] = []
+        #: Called with a scan that matched nothing and its bytes (an external classifier's chance to look).
+        self.unmatched_listeners: list[Callable[[Session, Scan, bytes | None], object]] = []
 
     def scan_bytes(self, session: Session, data: bytes, meta: UploadMeta, *, source: str, actor: str,
                    url: str = "") -> ScanResult:
@@ -98,6 +100,9 @@ class Scanner:
         session.add(scan)
         session.flush()
         self._add_matches(session, scan, outcome.matches, found_by="scan", data=data)
+        if not outcome.matches and not outcome.allowed:
+            for listener in self.unmatched_listeners:
+                listener(session, scan, data)
         return scan
 
     def _add_matches(self, session: Session, scan: Scan, matches: list[BankMatch], *, found_by: str,

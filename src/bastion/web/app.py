@@ -63,6 +63,7 @@ from bastion.web.ui import (
     authority_pages,
     detect_pages,
     grievance_pages,
+    queue_pages,
     report_pages,
     review_pages,
     transparency_pages,
@@ -102,7 +103,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
                    banks.router, scan_batch.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
-                   detect_pages.router, review_pages.router, reports.router, report_pages.router, authority_pages.router,
+                   detect_pages.router, review_pages.router, queue_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
                    transparency_pages.router, chart_pages.router, exchanges_api.router,
@@ -128,7 +129,14 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
         settings.media_max_bytes, settings.scan_url_timeout_seconds,
     )
     scanner = Scanner(matcher, clock, limits=limits, fetch_policy=policy, fast_decode=settings.media_fast_decode)
-    scanner.listeners.append(CaseOpener(build_media_store(settings, clock), clock))
+    opener = CaseOpener(build_media_store(settings, clock), clock)
+    scanner.listeners.append(opener)
+    if settings.classifier_url:  # an operator's classifier of unknown material: a signal for review, never an act
+        from bastion.cases.classifiers import ClassifierStep, HttpClassifier
+
+        key = settings.classifier_key.get_secret_value() if settings.classifier_key else ""
+        scanner.unmatched_listeners.append(ClassifierStep(HttpClassifier(settings.classifier_url, key),
+                                                          opener.media, clock))
     return matcher, scanner
 
 

@@ -13,7 +13,8 @@ from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.actions import outbox
-from bastion.cases import service
+from bastion.cases import routing, service
+from bastion.cases.errors import CaseNotFound
 from bastion.cases.enforce import Enforcement, decide_case
 from bastion.cases.models import Case, CaseItem
 from bastion.cases.search import CaseFilter, search
@@ -35,6 +36,12 @@ class CaseOut(BaseModel):
     removal_policy: str
     claimed_by: int | None
     classification: str
+    kind: str = "csam"
+    source: str = "bank"
+    source_ref: str = ""
+    queue_id: int | None = None
+    classifier_model: str = ""
+    classifier_score: float | None = None
     items: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
 
@@ -43,7 +50,9 @@ class CaseOut(BaseModel):
         return cls(
             id=case.id, account_id=case.account_id, status=case.status, priority=case.priority,
             opened_at=case.opened_at, removal_due_at=case.removal_due_at, removal_policy=case.removal_policy,
-            claimed_by=case.claimed_by, classification=case.classification,
+            claimed_by=case.claimed_by, classification=case.classification, kind=case.kind, source=case.source,
+            source_ref=case.source_ref, queue_id=case.queue_id, classifier_model=case.classifier_model,
+            classifier_score=case.classifier_score,
             items=[{"id": i.id, "scan_id": i.scan_id, "content_id": i.content_id, "bank": i.bank_name,
                     "entry_id": i.entry_id, "signal_type": i.signal_type, "distance": i.distance,
                     "category": i.category, "decision": i.decision, "classification": i.classification,
@@ -65,37 +74,58 @@ class Note(BaseModel):
     note: str = ""
 
 
+class Move(BaseModel):
+    queue_id: int | None = None  # None: the general queue
+    reason: str = Field("", max_length=500)
 
 
-@router.get("", dependencies=[needs(Perm.CASES_READ)])
+def _visible(db: Session, principal: Principal) -> list[int] | None:
+    return routing.visible_queue_ids(db, principal.user_id, sees_all=principal.can(Perm.QUEUES_MANAGE))
+
+
+def _seen(db: Session, principal: Principal, case_id: int) -> Case:
+    """The case, if it is in the caller's queues (or unrouted); otherwise it does not exist for them."""
+    case = service.get_case(db, case_id)
+    if not routing.may_see(case, _visible(db, principal)):
+        raise CaseNotFound(f"No case {case_id} in your queues.")
+    return case
+
+
+@router.get("")
 def list_open(request: Request, response: Response, account_id: str = "", content_id: str = "", hash: str = "",
               bank: str = "", status: str = "", reviewer: str = "", opened_from: date | None = None,
-              opened_to: date | None = None, cursor: str = "", limit: int = Query(keyset.DEFAULT_PAGE),
-              db: Session = Depends(get_db)) -> list[CaseOut]:
+              opened_to: date | None = None, queue_id: int | None = None, cursor: str = "",
+              limit: int = Query(keyset.DEFAULT_PAGE), db: Session = Depends(get_db),
+              principal: Principal = needs(Perm.CASES_READ)) -> list[CaseOut]:
     """With no filter, the open queue by urgency; with any, matching cases newest first.
+
+    Only cases in the caller's queues and unrouted ones (leads and admins: all). With `queue_id` and
+    no other filter, that queue in its own order: legal clock, then severity, then age.
 
     Keyset-paged: when there is more, the `X-Next-Cursor` header (and a `Link: rel="next"`)
     gives the cursor to pass back as `cursor`. Items, events and media are not listed here.
     """
     found = CaseFilter(account_id=account_id, content_id=content_id, hash=hash, bank=bank, status=status,
                        reviewer=reviewer, opened_from=opened_from, opened_to=opened_to)
-    page = search(db, found, cursor=cursor or None, limit=limit)
+    page = search(db, found, cursor=cursor or None, limit=limit, visible=_visible(db, principal), queue_id=queue_id)
     if page.next_cursor:
         response.headers["X-Next-Cursor"] = page.next_cursor
         response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
     return [CaseOut.of(c) for c in page.rows]
 
 
-@router.get("/{case_id}", dependencies=[needs(Perm.CASES_READ)])
-def get_case(case_id: int, db: Session = Depends(get_db)) -> CaseOut:
-    view = case_view(db, service.get_case(db, case_id))
+@router.get("/{case_id}")
+def get_case(case_id: int, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_READ)) -> CaseOut:
+    view = case_view(db, _seen(db, principal, case_id))
     return CaseOut.of(view.case, [v.item for v in view.items], view.events)
 
 
 @router.post("/next")
-def next_case(request: Request, db: Session = Depends(get_db),
+def next_case(request: Request, queue_id: int | None = None, db: Session = Depends(get_db),
               principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut | None:
-    case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
+    """Claim the most urgent case from the caller's queues (or, with `queue_id`, from that one queue)."""
+    case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock,
+                             visible=_visible(db, principal), queue_id=queue_id)
     db.commit()
     return CaseOut.of(case) if case else None
 
@@ -103,7 +133,18 @@ def next_case(request: Request, db: Session = Depends(get_db),
 @router.post("/{case_id}/claim")
 def claim(case_id: int, request: Request, db: Session = Depends(get_db),
           principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
-    case = service.claim(db, service.get_case(db, case_id), acting_user(db, principal.user_id), clock=get_state(request).clock)
+    case = service.claim(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
+                         clock=get_state(request).clock, visible=_visible(db, principal))
+    db.commit()
+    return CaseOut.of(case)
+
+
+@router.post("/{case_id}/move")
+def move(case_id: int, body: Move, request: Request, db: Session = Depends(get_db),
+         principal: Principal = needs(Perm.CASES_REVIEW)) -> CaseOut:
+    """Move a case to another queue (`queue_id` null: the general queue); the reason is required and audited."""
+    case = _seen(db, principal, case_id)
+    routing.move(db, case, body.queue_id, actor=principal.actor, reason=body.reason, clock=get_state(request).clock)
     db.commit()
     return CaseOut.of(case)
 

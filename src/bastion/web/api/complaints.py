@@ -12,6 +12,7 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.auth.roles import Role
 from bastion.grievances import service
+from bastion.web.complaint_cases import open_review_case
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state, platform_connector
 
@@ -39,6 +40,7 @@ def file_complaint(body: ComplaintIn, request: Request, db: Session = Depends(ge
             db, channel="flagger" if flagger else "platform", category=body.category,
             content_ref=body.content_ref, description=body.description, contact_email=body.contact_email,
             jurisdiction=body.jurisdiction, submitted_by=principal.actor, connector=connector, clock=state.clock)
+    open_review_case(db, complaint, state.clock)
     db.commit()
     due = service.next_due(db, complaint)
     return {"reference": complaint.reference, "status": complaint.status,

@@ -14,6 +14,7 @@ from bastion.auth.principal import Principal
 from bastion.errors import BastionError, InvalidInput
 from bastion.media.errors import MediaError
 from bastion.grievances import service
+from bastion.web.complaint_cases import open_review_case
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state, platform_connector
 from bastion.web.ui.acts import act_and_return
@@ -65,6 +66,7 @@ def complaint_submit(request: Request, category: str = Form(""), content_ref: st
                                               description=description, contact_email=contact_email,
                                               client=client_ip(request), media=media, connector=connector,
                                               clock=state.clock)
+            open_review_case(db, complaint, state.clock)
     except AccountThrottled as exc:
         db.commit()  # the attempt still counts
         return render(request, "complaint_new.html", {"categories": service.CATEGORIES, "error": exc.message,

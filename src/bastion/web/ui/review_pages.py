@@ -21,12 +21,13 @@ from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.cases import search as case_search
-from bastion.cases import autoaction, service, wellness
+from bastion.cases import autoaction, routing, service, wellness
+from bastion.cases.kinds import KINDS, classification_titles, classifications_of
 from bastion.cases.enforce import Enforcement, decide_case
-from bastion.cases.errors import ClaimRequired, ExposureCapReached, NotRevealed
+from bastion.cases.errors import CaseNotFound, ClaimRequired, ExposureCapReached, NotRevealed
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
-from bastion.cases.policy import CLASSIFICATIONS, PERSONAL, set_personal, setting_for
+from bastion.cases.policy import PERSONAL, set_personal, setting_for
 from bastion.cases.views import case_view
 from bastion.errors import BastionError
 from bastion.web.guard import needs
@@ -39,20 +40,44 @@ router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store, private"}
 
 
+def visible_queues(db: Session, principal: Principal) -> list[int] | None:
+    """The queues whose cases this viewer sees (None: all, for leads and admins); unrouted cases always."""
+    return routing.visible_queue_ids(db, principal.user_id, sees_all=principal.can(Perm.QUEUES_MANAGE))
+
+
+def queue_param(queue: str) -> int | None:
+    if not queue:
+        return None
+    if not queue.isdigit():
+        from bastion.errors import InvalidInput
+
+        raise InvalidInput("Pick a queue from the list.")
+    return int(queue)
+
+
 @router.get("/review")
 def review_queue(request: Request, account: str = "", content: str = "", hash: str = "", bank: str = "",
                  status: str = "", reviewer: str = "", opened_from: str = Query("", alias="from"),
-                 opened_to: str = Query("", alias="to"), cursor: str = "", db: Session = Depends(get_db),
-                 principal: Principal = needs(Perm.CASES_READ)) -> Response:
-    """The open queue by urgency, or, with any filter, every matching case newest first; paged by keyset."""
+                 opened_to: str = Query("", alias="to"), queue: str = "", cursor: str = "",
+                 db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_READ)) -> Response:
+    """The open queue by urgency, or, with any filter, every matching case newest first; paged by keyset.
+
+    Only the viewer's queues (and unrouted cases); with a queue picked, that queue in its own order.
+    """
     clock = get_state(request).clock
     found = case_search.CaseFilter(account_id=account, content_id=content, hash=hash, bank=bank, status=status,
                                    reviewer=reviewer, opened_from=parse_day(opened_from, "from"),
                                    opened_to=parse_day(opened_to, "to"))
-    page = case_search.search(db, found, cursor=cursor or None)
+    visible = visible_queues(db, principal)
+    picked = queue_param(queue)
+    page = case_search.search(db, found, cursor=cursor or None, visible=visible, queue_id=picked)
     params = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    names = routing.queue_names(db)
+    mine = [(qid, name) for qid, name in sorted(names.items(), key=lambda kv: kv[1])
+            if visible is None or qid in visible]
     return render(request, "review.html", {"cases": page.rows, "now": clock.now(), "filters": params,
                                            "searching": not found.is_queue(), "statuses": list(service.TRANSITIONS),
+                                           "queue_names": names, "my_queues": mine, "picked_queue": picked,
                                            "next_url": next_url(request, page.next_cursor),
                                            "capped": _capped_reviewers(db, principal, clock),
                                            "exposure": wellness.exposure(db, principal.user_id, clock)})
@@ -77,10 +102,11 @@ def exposure_lift(request: Request, user_id: int, reason: str = Form(""), db: Se
 
 
 @router.post("/review/next")
-def review_next(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)
-                ) -> Response:
+def review_next(request: Request, queue: str = Form(""), db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     try:
-        case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock)
+        case = service.next_case(db, acting_user(db, principal.user_id), clock=get_state(request).clock,
+                                 visible=visible_queues(db, principal), queue_id=queue_param(queue))
     except ExposureCapReached:
         db.rollback()
         return RedirectResponse("/review", status_code=303)  # the page says why
@@ -92,9 +118,17 @@ def review_next(request: Request, db: Session = Depends(get_db), principal: Prin
 def case_page(request: Request, case_id: int, error: str | None = None, db: Session = Depends(get_db),
               principal: Principal = needs(Perm.CASES_READ)) -> Response:
     state = get_state(request)
-    view = case_view(db, service.get_case(db, case_id))
+    case = service.get_case(db, case_id)
+    if not routing.may_see(case, visible_queues(db, principal)):
+        raise CaseNotFound(f"No case {case_id} in your queues.")
+    view = case_view(db, case)
+    names = routing.queue_names(db)
     context = {
-        "view": view, "now": state.clock.now(), "classifications": CLASSIFICATIONS, "error": error,
+        "view": view, "now": state.clock.now(), "classifications": classifications_of(case.kind), "error": error,
+        "class_titles": classification_titles(case.kind), "kind_title": KINDS.get(case.kind, case.kind),
+        "source_title": routing.SOURCES.get(case.source, case.source),
+        "queue_name": names.get(case.queue_id, "General queue") if case.queue_id else "General queue",
+        "all_queues": routing.queues(db),
         "holder": service.holder_name(db, view.case),
         "revealed": wellness.on_page_load(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
         else None,
@@ -132,7 +166,23 @@ def case_claim(request: Request, case_id: int, db: Session = Depends(get_db),
                principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     clock = get_state(request).clock
     return _act(request, db, case_id, lambda: service.claim(db, service.get_case(db, case_id),
-                                                            acting_user(db, principal.user_id), clock=clock))
+                                                            acting_user(db, principal.user_id), clock=clock,
+                                                            visible=visible_queues(db, principal)))
+
+
+@router.post("/cases/{case_id}/move")
+def case_move(request: Request, case_id: int, queue_id: str = Form(""), reason: str = Form(""),
+              db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    """Move a case to another queue (or the general one); the reason goes into its history and the audit log."""
+    clock = get_state(request).clock
+
+    def act() -> None:
+        case = service.get_case(db, case_id)
+        if not routing.may_see(case, visible_queues(db, principal)):
+            raise CaseNotFound(f"No case {case_id} in your queues.")
+        routing.move(db, case, queue_param(queue_id), actor=principal.actor, reason=reason, clock=clock)
+
+    return _act(request, db, case_id, act)
 
 
 @router.post("/cases/{case_id}/release")
@@ -162,6 +212,8 @@ def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = D
     """A small thumbnail: blurred and grey per the viewer's settings, unblurred only for their revealed item."""
     state = get_state(request)
     case = service.get_case(db, case_id)
+    if not routing.may_see(case, visible_queues(db, principal)):
+        raise CaseNotFound(f"No case {case_id} in your queues.")
     item = service.get_item(db, case, item_id)
     data = _media(request, db, item, principal, "thumbnail")
     revealed = (wellness.revealed_item(db, principal.user_id) == item.id
@@ -294,7 +346,8 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
     if not next or "error=" in done.headers.get("location", ""):
         return done
     try:
-        following = service.next_case(db, acting_user(db, principal.user_id), clock=clock)
+        following = service.next_case(db, acting_user(db, principal.user_id), clock=clock,
+                                      visible=visible_queues(db, principal))
     except ExposureCapReached:
         db.rollback()
         return RedirectResponse("/review", status_code=303)  # the page says why
