@@ -2,7 +2,7 @@
 
 The rules, and why:
 - A draft keeps the figures it was built with; the approver approves exactly those.
-- The approver is never the person who drafted it. When the monthly timer drafted it, the person
+- The approver is never the person who drafted it. When a timer drafted it, the person
   who publishes is not the approver, so two people always stand behind a published report.
 - A provisional draft (its period still open) cannot be approved: its figures will change. Draft
   it again once the period has closed.
