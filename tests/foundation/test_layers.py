@@ -75,7 +75,7 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"actions", "appeals", "audit", "auth", "authorities", "banks", "batchscan", "broker", "cases", "dsa", "evidence", "exchanges", "grievances", "jobs", "legal", "mail",
                "ncmec", "notices", "orgsettings", "reports", "scanning", "timers"},
     # stand-ins and delivery
-    "dev": {"banks", "clock", "config", "db", "dsa", "media", "ncmec", "platform", "scanning"},
+    "dev": {"banks", "clock", "config", "db", "dsa", "exchanges", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "dsa", "errors", "evidence",
             "executor", "exchanges", "jobs", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings",
             "platform", "production", "scanning", "timers"},

@@ -17,6 +17,7 @@ def any_ports(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(launch, "DEMO_PLATFORM_PORT", 0)
     monkeypatch.setattr(launch, "DEMO_NCMEC_PORT", 0)
     monkeypatch.setattr(launch, "DEMO_DSA_PORT", 0)
+    monkeypatch.setattr(launch, "DEMO_LIST_PORT", 0)
 
 
 def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: None) -> None:
@@ -24,7 +25,7 @@ def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: N
     running = launch.start_demo_services(Settings(data_dir=tmp_path), said.append)
     try:
         settings = running.settings
-        assert len(running.servers) == 3 and len(said) == 3
+        assert len(running.servers) == 4 and len(said) == 4
         secret = settings.platform_secret.get_secret_value() if settings.platform_secret else ""
         assert secret == (tmp_path / "demo" / "platform.secret").read_text().strip()
         connector = HttpPlatformConnector(settings.platform_url, secret)
@@ -46,7 +47,7 @@ def test_demo_services_start_and_settings_name_them(tmp_path: Path, any_ports: N
 def test_a_configured_cybertipline_is_left_alone(tmp_path: Path, any_ports: None) -> None:
     running = launch.start_demo_services(Settings(data_dir=tmp_path, ncmec_username="real-user"), lambda _: None)
     try:
-        assert len(running.servers) == 2
+        assert len(running.servers) == 3
         assert running.settings.ncmec_username == "real-user" and running.settings.ncmec_base_url == ""
     finally:
         running.stop()
@@ -56,6 +57,6 @@ def test_a_configured_dsa_database_is_left_alone(tmp_path: Path, any_ports: None
     settings = Settings(data_dir=tmp_path, ncmec_username="real-user", dsa_tdb_url="https://sandbox.example")
     running = launch.start_demo_services(settings, lambda _: None)
     try:
-        assert len(running.servers) == 1 and running.settings.dsa_tdb_url == "https://sandbox.example"
+        assert len(running.servers) == 2 and running.settings.dsa_tdb_url == "https://sandbox.example"
     finally:
         running.stop()

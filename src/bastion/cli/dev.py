@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bastion.cli.common import clock, console, friendly_errors
 from bastion.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bastion.dev.launch import DemoServices
 
 dev_app = typer.Typer(help="Demo data and local stand-ins (NCMEC, a platform) for trying Bastion out.",
                       no_args_is_help=True)
@@ -104,8 +110,21 @@ def demo_platform(
     serve_demo_platform(host, port, db, secret)
 
 
-def start_demo_services(settings: Settings) -> Settings:
-    """Run every stand-in in this process (for `bastion serve --demo`); settings that point Bastion at them."""
+def start_demo_services(settings: Settings) -> DemoServices:
+    """Run every stand-in in this process (for `bastion serve --demo`); its settings point Bastion at them."""
     from bastion.dev.launch import start_demo_services as start
 
-    return start(settings, console.print).settings
+    return start(settings, console.print)
+
+
+def configure_demo_exchange(running: DemoServices, engine: Engine) -> None:
+    """Once the schema is current: configure the demo exchange (first run only); its first fetch is due at once."""
+    from bastion.db import make_sessionmaker
+    from bastion.dev.demo_exchange import DEMO_EXCHANGE, DEMO_EXCHANGE_BANK, ensure_demo_exchange
+    from bastion.exchanges.policy import fetch_policy
+
+    settings = running.settings
+    if ensure_demo_exchange(make_sessionmaker(engine), url=running.exchange_url, clock=clock,
+                            secret=settings.secret_key_bytes(), policy=fetch_policy(settings)):
+        console.print(f"Demo exchange {DEMO_EXCHANGE} configured; its first fetch fills the bank "
+                      f"{DEMO_EXCHANGE_BANK} within seconds (see Exchanges).")

@@ -53,7 +53,8 @@ def serve(
     host: str = typer.Option(None, help="Bind address (default from BASTION_HOST)."),
     port: int = typer.Option(None, help="Port (default from BASTION_PORT)."),
     demo: bool = typer.Option(False, "--demo",
-                              help="Also run the stand-ins (demo platform, CyberTipline) and connect Bastion to them."),
+                              help="Also run the stand-ins (demo platform, CyberTipline, DSA database, a hash list) and "
+                                   "connect Bastion to them."),
 ) -> None:
     """Serve the web interface and API, with in-process workers and the timer ticker."""
     import uvicorn
@@ -64,14 +65,17 @@ def serve(
     from bastion.web.app import create_app
 
     settings = get_settings()
-    if demo:
-        settings = dev.start_demo_services(settings)
+    running = dev.start_demo_services(settings) if demo else None
+    if running is not None:
+        settings = running.settings
     logs.configure(settings.log_level, settings.log_json)
     engine = make_engine(settings.effective_database_url)
     check_reachable(engine)
     if not migrate.is_current(engine):
         console.print("[red]The database schema is not current. Run `bastion db upgrade` first.[/red]")
         raise typer.Exit(2)
+    if running is not None:
+        dev.configure_demo_exchange(running, engine)
     application = create_app(settings, engine=engine, background=True)
     console.print(f"Bastion is serving on http://{host or settings.host}:{port or settings.port}")
     # Client addresses feed the login throttle: believe X-Forwarded-For only from the configured proxies.

@@ -11,17 +11,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from bastion.config import Settings
+from bastion.dev.demo_exchange import start_list_standin
 from bastion.dev.dsa_tdb import DsaStandinServer
 from bastion.dev.ncmec import StandinServer
 from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
 from bastion.dev.serving import BackgroundServer
 
-__all__ = ["DEMO_DSA_PORT", "DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
+__all__ = ["DEMO_DSA_PORT", "DEMO_LIST_PORT", "DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
 
 DEMO_PLATFORM_PORT = 8020
 DEMO_NCMEC_PORT = 8010
@@ -30,6 +32,8 @@ DEMO_NCMEC_USERNAME, DEMO_NCMEC_PASSWORD = "bastion-demo", "bastion-demo-passwor
 DEMO_DSA_PORT = 8030
 #: Token of the in-process DSA Transparency Database stand-in (loopback only).
 DEMO_DSA_TOKEN = "bastion-demo-dsa-token"
+#: The URL-list stand-in that the demo exchange fetches from (`bastion.dev.demo_exchange`).
+DEMO_LIST_PORT = 8040
 
 Say = Callable[[str], None]
 
@@ -40,6 +44,8 @@ class DemoServices:
 
     settings: Settings
     servers: list[BackgroundServer] = field(default_factory=list)
+    #: the demo hash list's URL, for `demo_exchange.ensure_demo_exchange` once the database is ready
+    exchange_url: str = ""
 
     def stop(self) -> None:
         for server in reversed(self.servers):
@@ -98,8 +104,27 @@ def start_dsa_standin(running: DemoServices, say: Say) -> None:
         "dsa_tdb_url": server.base_url, "dsa_tdb_token": SecretStr(DEMO_DSA_TOKEN)})
 
 
+def _with(items: str, item: str) -> str:
+    """A comma-separated setting with `item` added (an empty one stays empty: empty allows every public host)."""
+    parts = [p.strip() for p in items.split(",") if p.strip()]
+    return ",".join(parts if item in parts else [*parts, item])
+
+
+def start_exchange_standin(running: DemoServices, say: Say) -> None:
+    """The URL-list stand-in the demo exchange reads, with the exchanges' SSRF guard opened to it (loopback only)."""
+    server, url = start_list_standin(lambda: datetime.now(UTC), port=DEMO_LIST_PORT)
+    running.servers.append(server)
+    running.exchange_url = url
+    say(f"Hash list stand-in on {server.base_url} (the demo exchange {url} fetches from it)")
+    settings = running.settings
+    update = {"exchange_allowed_networks": _with(settings.exchange_allowed_networks, "127.0.0.1/32")}
+    if settings.exchange_allowed_hosts.strip():
+        update["exchange_allowed_hosts"] = _with(settings.exchange_allowed_hosts, "127.0.0.1")
+    running.settings = settings.model_copy(update=update)
+
+
 #: What ``bastion serve --demo`` starts, in order.
-STARTERS: tuple[Starter, ...] = (start_demo_platform, start_ncmec_standin, start_dsa_standin)
+STARTERS: tuple[Starter, ...] = (start_demo_platform, start_ncmec_standin, start_dsa_standin, start_exchange_standin)
 
 
 def start_demo_services(settings: Settings, say: Say) -> DemoServices:
