@@ -119,6 +119,7 @@ class BankMatcher:
         self.refreshed_at: datetime | None = None
         self.newest_change_at: datetime | None = None
         self._catch_up: threading.Thread | None = None
+        self._swap: threading.Thread | None = None
 
     # -- keeping the index current -------------------------------------------------
 
@@ -130,6 +131,11 @@ class BankMatcher:
     def catching_up(self) -> bool:
         """Whether a background catch-up (replay or rebuild) is running; queries use the current index meanwhile."""
         return self._catch_up is not None and self._catch_up.is_alive()
+
+    @property
+    def swapping(self) -> bool:
+        """Whether a newer snapshot is being fetched and caught up; the current index stays current meanwhile."""
+        return self._swap is not None and self._swap.is_alive()
 
     def load(self) -> None:
         """Start from the newest usable snapshot, else build from the database.
@@ -330,12 +336,11 @@ class BankMatcher:
         except Exception:  # a background thread has no caller: report, and let the next query retry
             log.exception("the PDQ index could not catch up with the change log")
 
-    def _start_catch_up(self, target: Callable[..., None] | None = None, *args: Any) -> None:
+    def _start_catch_up(self) -> None:
         with self._lock:
             if self.catching_up:
                 return
-            self._catch_up = threading.Thread(target=target or self.catch_up, args=args,
-                                              name="bastion-index-catch-up", daemon=True)
+            self._catch_up = threading.Thread(target=self.catch_up, name="bastion-index-catch-up", daemon=True)
             self._catch_up.start()
 
     def maybe_refresh(self) -> None:
@@ -351,9 +356,10 @@ class BankMatcher:
         if self.catching_up:
             return
         newer = self._newer_snapshot()
-        if newer is not None:  # fetched, mapped and caught up in the background; this query uses the index it has
-            self._start_catch_up(self.swap_to_snapshot, newer)
-            return
+        if newer is not None and not self.swapping:  # fetched, mapped and caught up in the background
+            self._swap = threading.Thread(target=self.swap_to_snapshot, args=(newer,), name="bastion-index-swap",
+                                          daemon=True)
+            self._swap.start()
         if time.monotonic() - self._checked_at < self._refresh_seconds:
             return
         if self._newest_seq() - self._last_seq > SYNC_REPLAY_LIMIT:
