@@ -163,3 +163,25 @@ def test_only_one_writer_publishes_at_a_time(pg: sessionmaker[Session], clock: M
     assert published == [13] and sorted(results, key=lambda r: r or 0) == [None, None, None, 13]
     latest = open_store(s3.url(), default_dir=tmp_path, cache_dir=tmp_path / "check", endpoint_url=s3.endpoint).latest()
     assert latest is not None and latest.generation == 13 and latest.rows == 13
+
+
+def test_a_change_committed_after_a_later_one_is_not_missed(pg: sessionmaker[Session], clock: ManualClock,
+                                                            s3: S3, tmp_path: Path) -> None:
+    """PostgreSQL numbers a change at insert and shows it at commit: a slow transaction commits below the tail."""
+    _import(pg, clock, 1, 3)
+    matcher = _machine(pg, clock, s3, tmp_path / "a")
+    matcher.load()
+    with pg() as slow:
+        bank = service.list_banks(slow)[0]
+        service.add_entry(slow, bank, {"pdq": _pdq(500)}, actor="t", clock=clock)
+        slow.flush()  # its change has a number now, below the next one, and is not committed
+        _import(pg, clock, 600, 1)  # a later change, committed first
+        assert _hits(matcher, 600) == 1 and _hits(matcher, 500) == 0
+        assert matcher._gaps  # the hole is watched ...
+        # ... and a snapshot published now, past the hole, does not carry it either
+        assert matcher.write_snapshot() == matcher.status().last_change
+        slow.commit()
+    assert _hits(matcher, 500) == 1 and matcher._gaps == []  # the late commit is applied
+    fresh = _machine(pg, clock, s3, tmp_path / "b")
+    fresh.load()  # from that snapshot, replaying a window before it
+    assert fresh._snapshot_generation == matcher._snapshot_generation and _hits(fresh, 500) == 1

@@ -48,6 +48,17 @@ LOAD_BATCH = 200_000
 SYNC_REPLAY_LIMIT = 10_000
 """Changes a query may wait for; a longer backlog is caught up in the background."""
 SNAPSHOT_CHECK_SECONDS = 30.0
+LOOKBACK = 2_000
+"""Changes before a starting point (a snapshot's generation, a build's log position) replayed again.
+
+On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a slow
+transaction can commit a change below one already read. Replaying a window in log order is
+harmless (each signal ends as its last change says), and it catches such late commits that the
+snapshot's writer or the build could not see.
+"""
+GAP_SECONDS = 3600.0
+"""How long a hole in the sequence (a transaction not yet committed, or rolled back) is watched."""
+MAX_GAPS = 1_000
 log = logging.getLogger(__name__)
 
 
@@ -120,6 +131,7 @@ class BankMatcher:
         self.newest_change_at: datetime | None = None
         self._catch_up: threading.Thread | None = None
         self._swap: threading.Thread | None = None
+        self._gaps: list[list[float]] = []  # [first seq, last seq, noticed at] not yet seen in the log
 
     # -- keeping the index current -------------------------------------------------
 
@@ -165,7 +177,8 @@ class BankMatcher:
         with self._sessions() as session:
             return int(session.scalar(select(func.max(SignalChange.seq))) or 0)
 
-    def _prepare_snapshot(self, published: Published) -> tuple[MIHPDQIndex, int, datetime | None] | None:
+    def _prepare_snapshot(self, published: Published
+                          ) -> tuple[MIHPDQIndex, int, datetime | None, list[list[float]]] | None:
         """Fetch and map the snapshot and replay the change log after it, off to the side (queries go on).
 
         A bad file or an unreachable store is refused with a warning; the caller keeps what it has.
@@ -176,14 +189,16 @@ class BankMatcher:
         except (snapshot.SnapshotError, OSError) as exc:
             log.warning("not using the PDQ index snapshot", extra={"store": self.store.describe(), "why": str(exc)})
             return None
-        last_seq, newest_at = self._replay(index, index.generation)
-        return index, last_seq, newest_at
+        gaps: list[list[float]] = []
+        last_seq, newest_at = self._replay(index, max(0, index.generation - LOOKBACK), gaps)
+        return index, last_seq, newest_at, gaps
 
-    def _swap_in(self, index: MIHPDQIndex, last_seq: int, newest_at: datetime | None) -> None:
+    def _swap_in(self, index: MIHPDQIndex, last_seq: int, newest_at: datetime | None, gaps: list[list[float]]
+                 ) -> None:
         """Make a prepared snapshot index the one queries use, after replaying the few changes logged meanwhile."""
         with self._lock:
-            last_seq, at = self._replay(index, last_seq)
-            old, self._index, self._last_seq = self._index, index, last_seq
+            last_seq, at = self._replay(index, last_seq, gaps)
+            old, self._index, self._last_seq, self._gaps = self._index, index, last_seq, gaps
             self._snapshot_generation = max(self._snapshot_generation, index.generation)
             self.loaded_at = self.refreshed_at = self._clock.now()
             self.newest_change_at = at or newest_at or self.newest_change_at
@@ -245,8 +260,10 @@ class BankMatcher:
     def _build_from_database(self) -> None:
         """Build the PDQ index from the database and make it current (see `_read_index`)."""
         index, last_seq = self._read_index()
+        gaps: list[list[float]] = []
+        start, _ = self._replay(index, max(0, last_seq - LOOKBACK), gaps)  # late commits (see LOOKBACK)
         with self._lock:
-            old, self._index, self._last_seq = self._index, index, last_seq
+            old, self._index, self._last_seq, self._gaps = self._index, index, start, gaps
             # as new as any snapshot up to this point of the log: never swap back to an older one
             self._snapshot_generation = max(self._snapshot_generation, last_seq)
             self.loaded_at = self.refreshed_at = self._clock.now()
@@ -280,7 +297,7 @@ class BankMatcher:
             return 0
         with self._lock:
             before = self._last_seq
-            self._last_seq, at = self._replay(self._index, self._last_seq)
+            self._last_seq, at = self._replay(self._index, self._last_seq, self._gaps)
             self.newest_change_at = at or self.newest_change_at
             self.refreshed_at = self._clock.now()
             self._checked_at = time.monotonic()
@@ -288,31 +305,62 @@ class BankMatcher:
             self._compact_if_needed()
         return self._last_seq - before
 
-    def _replay(self, index: PDQIndex, after: int) -> tuple[int, datetime | None]:
-        """Apply to `index` every change logged after `after`; returns the last one applied and when it was logged."""
+    def _replay(self, index: PDQIndex, after: int, gaps: list[list[float]]) -> tuple[int, datetime | None]:
+        """Apply to `index` every change logged after `after`, and any that filled a hole since; returns the
+        last one applied and when it was logged.
+
+        Holes in the sequence below the newest change read are kept in `gaps` and looked up again on
+        every pass for `GAP_SECONDS`: on PostgreSQL a transaction that took its number earlier may
+        commit later (a late add cannot trail its own removal: the removal needs the row it commits).
+        """
         newest_at = None
         with self._sessions() as session:
+            if gaps:
+                self._fill_gaps(session, index, gaps)
             while True:
                 changes = session.execute(
-                    select(SignalChange.seq, SignalChange.signal_id, SignalChange.signal_type,
-                           SignalChange.value, SignalChange.op, SignalChange.at)
-                    .where(SignalChange.seq > after).order_by(SignalChange.seq).limit(LOAD_BATCH)
+                    _CHANGES.where(SignalChange.seq > after).order_by(SignalChange.seq).limit(LOAD_BATCH)
                 ).all()
                 if not changes:
                     break
+                _note_gaps(gaps, after, [c.seq for c in changes])
                 self._apply(changes, index)
                 after, newest_at = changes[-1].seq, changes[-1].at
         return after, newest_at
 
+    def _fill_gaps(self, session: Session, index: PDQIndex, gaps: list[list[float]]) -> None:
+        now = time.monotonic()
+        gaps[:] = [g for g in gaps if now - g[2] < GAP_SECONDS][-MAX_GAPS:]
+        if not gaps:
+            return
+        late = session.execute(_CHANGES.where(or_(*(SignalChange.seq.between(int(lo), int(hi)) for lo, hi, _ in gaps)))
+                               .order_by(SignalChange.seq)).all()
+        if not late:
+            return
+        self._apply(late, index)
+        found = sorted(c.seq for c in late)
+        left: list[list[float]] = []
+        for lo, hi, noticed in gaps:
+            start = int(lo)
+            for seq in (s for s in found if lo <= s <= hi):
+                if seq > start:
+                    left.append([start, seq - 1, noticed])
+                start = seq + 1
+            if start <= hi:
+                left.append([start, hi, noticed])
+        gaps[:] = left
+        log.info("applied changes committed late", extra={"count": len(late)})
+
     def _apply(self, changes: Sequence[Any], index: PDQIndex | None = None) -> None:
+        """Apply changes in log order: each signal ends as its last change says (so replaying a window is harmless)."""
         index = index if index is not None else self._index
         assert index is not None
-        adds = [c for c in changes if c.op == "add" and c.signal_type == PDQ]
-        removes = [c.signal_id for c in changes if c.op == "remove"]
-        if removes:
-            index.remove(np.array(removes, dtype=np.int64))
+        last = {c.signal_id: c for c in changes}  # in log order: a later change of a signal replaces an earlier
+        touched = np.array([i for i, c in last.items() if c.op == "remove" or c.signal_type == PDQ], dtype=np.int64)
+        if touched.size:
+            index.remove(touched)  # never twice, and a removal wins over an earlier add in the same batch
+        adds = [c for c in last.values() if c.op == "add" and c.signal_type == PDQ]
         if adds:
-            index.remove(np.array([c.signal_id for c in adds], dtype=np.int64))  # never twice
             index.add(np.array([c.signal_id for c in adds], dtype=np.int64), [c.value for c in adds])
 
     def _compact_if_needed(self) -> None:
@@ -463,6 +511,20 @@ class BankMatcher:
         if allowed:
             return MatchOutcome(matches=[], allowed=allowed, suppressed=matched)
         return MatchOutcome(matches=matched)
+
+
+_CHANGES = select(SignalChange.seq, SignalChange.signal_id, SignalChange.signal_type, SignalChange.value,
+                  SignalChange.op, SignalChange.at)
+
+
+def _note_gaps(gaps: list[list[float]], after: int, seqs: Sequence[int]) -> None:
+    """Record the numbers missing between `after` and the ascending `seqs` just read."""
+    now, expected = time.monotonic(), after + 1
+    for seq in seqs:
+        if seq > expected:
+            gaps.append([expected, seq - 1, now])
+        expected = seq + 1
+    del gaps[:-MAX_GAPS]
 
 
 def rebuild_is_cheaper(pending: int, size: int) -> bool:
