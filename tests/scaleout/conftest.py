@@ -9,11 +9,15 @@ configured or does not answer fails the test: the broker tests are never skipped
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from kombu.utils.url import maybe_sanitize_url
 
 from bastion.broker.celery_app import ping
+from tests.livehttp import free_port
+from tests.scaleout import s3server
 
 AMQP_ENV = "BASTION_TEST_AMQP_URL"
 REDIS_ENV = "BASTION_TEST_REDIS_URL"
@@ -55,3 +59,29 @@ def broker_url(request: pytest.FixtureRequest) -> str:
     if request.param == "redis":
         return redis_url()
     return amqp_url()
+
+
+# -- an S3-compatible store (moto's server over HTTP) for shared index snapshots --------------------
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> s3server.S3:
+    """A fresh bucket on the moto server, and AWS test credentials in this process's environment."""
+    for name, value in s3server.CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    store = s3server.S3(s3_server, f"snapshots-{uuid.uuid4().hex[:12]}")
+    store.client().create_bucket(Bucket=store.bucket)
+    return store

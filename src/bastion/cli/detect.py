@@ -28,6 +28,8 @@ from bastion.scanning.video_scan import VideoScanResult, record_video
 banks_app = typer.Typer(help="Hash banks: lists of known hashes to match against.", no_args_is_help=True)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv", ".wmv"}
+PUBLISH_WAIT_SECONDS = 600.0
+"""How long a CLI publish waits for another writer (the timer's publish of a big index takes minutes)."""
 
 
 def _limits() -> DecodeLimits:
@@ -391,22 +393,38 @@ def banks_import(
         _snapshot_after_import()
 
 
+@banks_app.command("snapshot")
+@friendly_errors
+def banks_snapshot() -> None:
+    """Publish the PDQ index snapshot now (to BASTION_SNAPSHOT_URL) for every server and worker to start from."""
+    _snapshot_after_import()
+
+
 def _snapshot_after_import() -> None:
     """Write the PDQ index snapshot now, so servers start from it instead of replaying the import.
 
     Running servers swap to it on their next snapshot check; until then they catch up in the
-    background (see `BankMatcher.maybe_refresh`).
+    background (see `BankMatcher.maybe_refresh`). Another process publishing at the same
+    moment holds the advisory lock: this waits for it, then publishes only if still newer.
     """
+    from bastion.web.app import snapshot_store
+
     settings = get_settings()
     if settings.pdq_index != "mih":
         return
     engine = make_engine(settings.effective_database_url)
     try:
-        matcher = BankMatcher(make_sessionmaker(engine), clock, snapshot_path=settings.index_snapshot_path)
+        matcher = BankMatcher(make_sessionmaker(engine), clock, store=snapshot_store(settings))
         with console.status("writing the PDQ index snapshot"):
             matcher.load()
-            generation = matcher.write_snapshot()
-        console.print(f"PDQ index snapshot written ({matcher.status().size} hashes, change {generation}).")
+            generation = matcher.write_snapshot(wait=PUBLISH_WAIT_SECONDS)
+        where = matcher.store.describe() if matcher.store is not None else ""
+        if generation is None:
+            console.print(f"PDQ index snapshot in {where} is already as new ({matcher.status().size} hashes), or "
+                          "another process is publishing one.")
+        else:
+            console.print(f"PDQ index snapshot written to {where} ({matcher.status().size} hashes, change "
+                          f"{generation}).")
     finally:
         engine.dispose()
 

@@ -124,6 +124,14 @@ class Settings(BaseSettings):
     hma_index_stale_seconds: float = Field(
         65.0, ge=0, description="GET /status answers 503 INDEX-STALE when the PDQ index lags a bank change by "
                                 "longer than this (HMA's INDEX_CACHE_MAX_STALE_SEC); 0 turns the check off.")
+    snapshot_url: str = Field(
+        "", description="Where PDQ index snapshots are published: a directory, or s3://bucket/prefix (any S3-compatible "
+        "store, through fsspec); empty: <data_dir>/index.")
+    snapshot_endpoint_url: str = Field("", description="S3-compatible store's endpoint (empty: AWS); credentials come "
+                                       "from the usual AWS_* variables or the machine's role.")
+    snapshot_cache_dir: str = Field("", description="Where a remote snapshot is downloaded and memory-mapped (default "
+                                    "<data_dir>/index/cache).")
+    snapshot_check_seconds: float = Field(30.0, ge=0, description="How often each process looks for a newer snapshot.")
     broker_url: str = Field("", description="Celery broker (amqp://… or redis://…); empty: tasks run in `bastion serve`.")
     broker_max_tries: int = Field(5, ge=1, description="Deliveries of one task message before its work is dead-lettered.")
     broker_visibility_timeout_seconds: int = Field(
@@ -162,6 +170,11 @@ class Settings(BaseSettings):
     def index_snapshot_path(self) -> Path:
         """Where the PDQ index snapshot lives: every server of this data directory starts from it."""
         return self.data_dir / "index" / "pdq.snapshot"
+
+    @property
+    def snapshot_cache_path(self) -> Path:
+        """Where a remote snapshot is downloaded before it is memory-mapped (local disk, one per machine)."""
+        return Path(self.snapshot_cache_dir) if self.snapshot_cache_dir else self.data_dir / "index" / "cache"
 
     def secret_key_bytes(self) -> bytes:
         """The instance secret; created once in `data_dir/secret.key` when not configured."""

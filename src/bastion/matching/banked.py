@@ -5,12 +5,15 @@ current by replaying the `signal_changes` log (adds and removals written in the 
 transaction as the bank change), so a new entry matches within a refresh interval in
 every process, without a restart and without a rebuild.
 
-With a snapshot path, start-up maps the newest snapshot (seconds even at ten million
-hashes, and shared between the processes of a machine through the page cache) and
-replays only the changes logged after it. One process at a time (the `matching.snapshot`
-timer) compacts its index and writes a new snapshot; the others notice the newer
-generation and swap to it, releasing the old mapping, so memory does not climb. Exact signals (MD5, SHA-1,
-SHA-256) are looked up in the database through its index on (type, value).
+With a snapshot store (a local file, or an S3-compatible store shared by many machines: see
+:mod:`.store`), start-up maps the newest snapshot (seconds even at ten million hashes, and
+shared between the processes of a machine through the page cache) and replays only the
+changes logged after it. One process at a time (the `matching.snapshot` timer, or a bulk
+import, under a PostgreSQL advisory lock: :mod:`.publish_lock`) compacts its index and
+publishes a new snapshot; the others notice the newer generation, fetch and map it and
+replay the log onto it in the background, then swap, releasing the old mapping, so memory
+does not climb and no query waits. Exact signals (MD5, SHA-1, SHA-256) are looked up in the
+database through its index on (type, value).
 
 Index hits are only candidates: bank state (deleted, disabled, its own threshold,
 match or allow) and entry state (disabled) are applied from the database on each
@@ -38,6 +41,8 @@ from bastion.matching import snapshot
 from bastion.matching.index import PDQIndex
 from bastion.matching.live import MIHPDQIndex
 from bastion.matching.video import VideoIndex, VideoMatch, VideoThresholds
+from bastion.matching.publish_lock import publish_lock
+from bastion.matching.store import LocalSnapshotStore, Published, SnapshotStore
 from bastion.media import PDQ
 from bastion.media.video import VPDQ, VpdqFeature, signal_to_features
 
@@ -45,6 +50,17 @@ LOAD_BATCH = 200_000
 SYNC_REPLAY_LIMIT = 10_000
 """Changes a query may wait for; a longer backlog is caught up in the background."""
 SNAPSHOT_CHECK_SECONDS = 30.0
+LOOKBACK = 2_000
+"""Changes before a starting point (a snapshot's generation, a build's log position) replayed again.
+
+On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a slow
+transaction can commit a change below one already read. Replaying a window in log order is
+harmless (each signal ends as its last change says), and it catches such late commits that the
+snapshot's writer or the build could not see.
+"""
+GAP_SECONDS = 3600.0
+"""How long a hole in the sequence (a transaction not yet committed, or rolled back) is watched."""
+MAX_GAPS = 1_000
 log = logging.getLogger(__name__)
 
 
@@ -83,6 +99,8 @@ class IndexStatus:
     loaded_at: datetime | None
     refreshed_at: datetime | None
     newest_change_at: datetime | None
+    snapshot_generation: int = 0
+    snapshot_store: str = ""
 
 
 class BankMatcher:
@@ -96,6 +114,8 @@ class BankMatcher:
         index_factory: Callable[[], PDQIndex] = MIHPDQIndex,
         refresh_seconds: float = 1.0,
         snapshot_path: Path | None = None,
+        store: SnapshotStore | None = None,
+        snapshot_check_seconds: float = SNAPSHOT_CHECK_SECONDS,
     ) -> None:
         self._sessions, self._clock = sessions, clock
         self._factory = index_factory
@@ -104,7 +124,10 @@ class BankMatcher:
         self._lock = threading.Lock()
         self._refresh_seconds = refresh_seconds
         self._checked_at = 0.0
-        self.snapshot_path = snapshot_path if index_factory is MIHPDQIndex else None
+        if store is None and snapshot_path is not None:
+            store = LocalSnapshotStore(snapshot_path)
+        self.store = store if index_factory is MIHPDQIndex else None
+        self._snapshot_check_seconds = snapshot_check_seconds
         self._snapshot_generation = 0
         self._snapshot_checked = 0.0
         self.loaded_at: datetime | None = None
@@ -117,6 +140,8 @@ class BankMatcher:
         self._video_seq = 0
         self._video_checked = 0.0
         self._video_lock = threading.Lock()
+        self._swap: threading.Thread | None = None
+        self._gaps: list[list[float]] = []  # [first seq, last seq, noticed at] not yet seen in the log
 
     # -- keeping the index current -------------------------------------------------
 
@@ -129,76 +154,126 @@ class BankMatcher:
         """Whether a background catch-up (replay or rebuild) is running; queries use the current index meanwhile."""
         return self._catch_up is not None and self._catch_up.is_alive()
 
+    @property
+    def swapping(self) -> bool:
+        """Whether a newer snapshot is being fetched and caught up; the current index stays current meanwhile."""
+        return self._swap is not None and self._swap.is_alive()
+
     def load(self) -> None:
         """Start from the newest usable snapshot, else build from the database.
 
         A snapshot far behind the change log (a bulk import since it was written) is not worth
         replaying: past `rebuild_is_cheaper` the database is read in one bulk build instead.
         """
-        if self.snapshot_path is not None and self.snapshot_path.exists() and self._snapshot_is_close():
-            if self._load_snapshot():
+        published = self._latest_snapshot()
+        if published is not None and not rebuild_is_cheaper(self._newest_seq() - published.generation,
+                                                             published.rows):
+            prepared = self._prepare_snapshot(published)
+            if prepared is not None:
+                self._swap_in(*prepared)
                 return
         self._build_from_database()
 
-    def _snapshot_is_close(self) -> bool:
-        assert self.snapshot_path is not None
+    def _latest_snapshot(self) -> Published | None:
+        if self.store is None:
+            return None
         try:
-            info = snapshot.read_info(self.snapshot_path)
-        except snapshot.SnapshotError:
-            return True  # _load_snapshot reports the bad file
-        return not rebuild_is_cheaper(self._newest_seq() - info.generation, info.rows)
+            return self.store.latest()
+        except snapshot.SnapshotError as exc:
+            log.warning("not using the PDQ index snapshot", extra={"store": self.store.describe(), "why": str(exc)})
+            return None
 
     def _newest_seq(self) -> int:
         with self._sessions() as session:
             return int(session.scalar(select(func.max(SignalChange.seq))) or 0)
 
-    def _load_snapshot(self) -> bool:
-        """Map the snapshot and replay the changes after it; a bad file is refused and the database used."""
-        assert self.snapshot_path is not None
-        try:
-            index = snapshot.load(self.snapshot_path)
-        except snapshot.SnapshotError as exc:
-            log.warning("not using the PDQ index snapshot", extra={"path": str(self.snapshot_path), "why": str(exc)})
-            return False
-        with self._lock:
-            old, self._index = self._index, index
-            self._last_seq = self._snapshot_generation = index.generation
-            self.loaded_at = self._clock.now()
-        if old is not None and hasattr(old, "close"):
-            old.close()
-        self.refresh()
-        return True
+    def _prepare_snapshot(self, published: Published
+                          ) -> tuple[MIHPDQIndex, int, datetime | None, list[list[float]]] | None:
+        """Fetch and map the snapshot and replay the change log after it, off to the side (queries go on).
 
-    def write_snapshot(self) -> int | None:
-        """Compact this process's index and save it as the newest snapshot; returns its generation."""
-        if self.snapshot_path is None:
+        A bad file or an unreachable store is refused with a warning; the caller keeps what it has.
+        """
+        assert self.store is not None
+        try:
+            index = snapshot.load(self.store.local_copy(published))
+        except (snapshot.SnapshotError, OSError) as exc:
+            log.warning("not using the PDQ index snapshot", extra={"store": self.store.describe(), "why": str(exc)})
             return None
-        self.refresh()
-        index = self._index
-        assert isinstance(index, MIHPDQIndex)
-        index.compact()
-        self.snapshot_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            generation = self._last_seq
-        info = snapshot.save(index, self.snapshot_path, generation=generation)
-        self._snapshot_generation = info.generation
-        return info.generation
+        gaps: list[list[float]] = []
+        last_seq, newest_at = self._replay(index, max(0, index.generation - LOOKBACK), gaps)
+        return index, last_seq, newest_at, gaps
 
-    def _newer_snapshot(self) -> bool:
-        """Whether another process wrote a snapshot newer than the one this index started from."""
-        if self.snapshot_path is None or time.monotonic() - self._snapshot_checked < SNAPSHOT_CHECK_SECONDS:
-            return False
+    def _swap_in(self, index: MIHPDQIndex, last_seq: int, newest_at: datetime | None, gaps: list[list[float]]
+                 ) -> None:
+        """Make a prepared snapshot index the one queries use, after replaying the few changes logged meanwhile."""
+        with self._lock:
+            last_seq, at = self._replay(index, last_seq, gaps)
+            old, self._index, self._last_seq, self._gaps = self._index, index, last_seq, gaps
+            self._snapshot_generation = max(self._snapshot_generation, index.generation)
+            self.loaded_at = self.refreshed_at = self._clock.now()
+            self.newest_change_at = at or newest_at or self.newest_change_at
+            self._checked_at = time.monotonic()
+        if old is not None and old is not index and hasattr(old, "close"):
+            old.close()
+        self._compact_if_needed()
+
+    def write_snapshot(self, *, wait: float = 0.0) -> int | None:
+        """Compact this process's index and publish it as the newest snapshot; returns its generation.
+
+        Only one process publishes at a time (the advisory lock): with `wait`, this waits that long
+        for another writer to finish. Returns None when nothing was published: the lock stayed busy,
+        or the store already holds a snapshot as new as this index.
+        """
+        if self.store is None:
+            return None
+        with self._sessions() as session:
+            engine = session.get_bind()
+        with publish_lock(engine, self.store.lock_file, wait=wait) as held:  # type: ignore[arg-type]
+            if not held:
+                log.info("another process is publishing the PDQ index snapshot", extra={"store": self.store.describe()})
+                return None
+            self.refresh()
+            index = self._index
+            assert isinstance(index, MIHPDQIndex)
+            index.compact()
+            with self._lock:
+                generation = self._last_seq
+            latest = self._latest_snapshot()
+            if latest is not None and latest.generation >= generation:
+                self._snapshot_generation = max(self._snapshot_generation, latest.generation)
+                return None
+            published = self.store.publish(index, generation)
+        self._snapshot_generation = published.generation
+        log.info("published the PDQ index snapshot", extra={"generation": published.generation,
+                                                             "rows": published.rows, "store": self.store.describe()})
+        return published.generation
+
+    def _newer_snapshot(self) -> Published | None:
+        """A snapshot another process published after the one this index started from (checked now and then)."""
+        if self.store is None or time.monotonic() - self._snapshot_checked < self._snapshot_check_seconds:
+            return None
         self._snapshot_checked = time.monotonic()
+        published = self._latest_snapshot()
+        return published if published is not None and published.generation > self._snapshot_generation else None
+
+    def swap_to_snapshot(self, published: Published) -> None:
+        """Fetch, map and catch up a newer snapshot, then swap to it (runs in the background thread)."""
         try:
-            return snapshot.read_info(self.snapshot_path).generation > self._snapshot_generation
-        except (FileNotFoundError, snapshot.SnapshotError):
-            return False
+            prepared = self._prepare_snapshot(published)
+            if prepared is not None:
+                self._swap_in(*prepared)
+            else:  # unusable: do not try the same one again and again
+                self._snapshot_generation = max(self._snapshot_generation, published.generation)
+        except Exception:  # a background thread has no caller: report, and let the next check retry
+            log.exception("could not swap to the newer PDQ index snapshot")
 
     def _build_from_database(self) -> None:
         """Build the PDQ index from the database and make it current (see `_read_index`)."""
         index, last_seq = self._read_index()
+        gaps: list[list[float]] = []
+        start, _ = self._replay(index, max(0, last_seq - LOOKBACK), gaps)  # late commits (see LOOKBACK)
         with self._lock:
-            old, self._index, self._last_seq = self._index, index, last_seq
+            old, self._index, self._last_seq, self._gaps = self._index, index, start, gaps
             # as new as any snapshot up to this point of the log: never swap back to an older one
             self._snapshot_generation = max(self._snapshot_generation, last_seq)
             self.loaded_at = self.refreshed_at = self._clock.now()
@@ -231,35 +306,72 @@ class BankMatcher:
             self.load()
             return 0
         with self._lock:
-            applied = 0
-            with self._sessions() as session:
-                while True:
-                    changes = session.execute(
-                        select(SignalChange.seq, SignalChange.signal_id, SignalChange.signal_type,
-                               SignalChange.value, SignalChange.op, SignalChange.at)
-                        .where(SignalChange.seq > self._last_seq).order_by(SignalChange.seq).limit(LOAD_BATCH)
-                    ).all()
-                    if not changes:
-                        break
-                    self._apply(changes)
-                    applied += len(changes)
-                    self._last_seq = changes[-1].seq
-                    self.newest_change_at = changes[-1].at
+            before = self._last_seq
+            self._last_seq, at = self._replay(self._index, self._last_seq, self._gaps)
+            self.newest_change_at = at or self.newest_change_at
             self.refreshed_at = self._clock.now()
             self._checked_at = time.monotonic()
-        if applied:
+        if self._last_seq != before:
             self._compact_if_needed()
-        return applied
+        return self._last_seq - before
 
-    def _apply(self, changes: Sequence[Any]) -> None:
-        assert self._index is not None
-        adds = [c for c in changes if c.op == "add" and c.signal_type == PDQ]
-        removes = [c.signal_id for c in changes if c.op == "remove" and c.signal_type == PDQ]
-        if removes:
-            self._index.remove(np.array(removes, dtype=np.int64))
+    def _replay(self, index: PDQIndex, after: int, gaps: list[list[float]]) -> tuple[int, datetime | None]:
+        """Apply to `index` every change logged after `after`, and any that filled a hole since; returns the
+        last one applied and when it was logged.
+
+        Holes in the sequence below the newest change read are kept in `gaps` and looked up again on
+        every pass for `GAP_SECONDS`: on PostgreSQL a transaction that took its number earlier may
+        commit later (a late add cannot trail its own removal: the removal needs the row it commits).
+        """
+        newest_at = None
+        with self._sessions() as session:
+            if gaps:
+                self._fill_gaps(session, index, gaps)
+            while True:
+                changes = session.execute(
+                    _CHANGES.where(SignalChange.seq > after).order_by(SignalChange.seq).limit(LOAD_BATCH)
+                ).all()
+                if not changes:
+                    break
+                _note_gaps(gaps, after, [c.seq for c in changes])
+                self._apply(changes, index)
+                after, newest_at = changes[-1].seq, changes[-1].at
+        return after, newest_at
+
+    def _fill_gaps(self, session: Session, index: PDQIndex, gaps: list[list[float]]) -> None:
+        now = time.monotonic()
+        gaps[:] = [g for g in gaps if now - g[2] < GAP_SECONDS][-MAX_GAPS:]
+        if not gaps:
+            return
+        late = session.execute(_CHANGES.where(or_(*(SignalChange.seq.between(int(lo), int(hi)) for lo, hi, _ in gaps)))
+                               .order_by(SignalChange.seq)).all()
+        if not late:
+            return
+        self._apply(late, index)
+        found = sorted(c.seq for c in late)
+        left: list[list[float]] = []
+        for lo, hi, noticed in gaps:
+            start = int(lo)
+            for seq in (s for s in found if lo <= s <= hi):
+                if seq > start:
+                    left.append([start, seq - 1, noticed])
+                start = seq + 1
+            if start <= hi:
+                left.append([start, hi, noticed])
+        gaps[:] = left
+        log.info("applied changes committed late", extra={"count": len(late)})
+
+    def _apply(self, changes: Sequence[Any], index: PDQIndex | None = None) -> None:
+        """Apply changes in log order: each signal ends as its last change says (so replaying a window is harmless)."""
+        index = index if index is not None else self._index
+        assert index is not None
+        last = {c.signal_id: c for c in changes}  # in log order: a later change of a signal replaces an earlier
+        touched = np.array([i for i, c in last.items() if c.op == "remove" or c.signal_type == PDQ], dtype=np.int64)
+        if touched.size:
+            index.remove(touched)  # never twice, and a removal wins over an earlier add in the same batch
+        adds = [c for c in last.values() if c.op == "add" and c.signal_type == PDQ]
         if adds:
-            self._index.remove(np.array([c.signal_id for c in adds], dtype=np.int64))  # never twice
-            self._index.add(np.array([c.signal_id for c in adds], dtype=np.int64), [c.value for c in adds])
+            index.add(np.array([c.signal_id for c in adds], dtype=np.int64), [c.value for c in adds])
 
     def _compact_if_needed(self) -> None:
         compact = getattr(self._index, "should_compact", None)
@@ -296,12 +408,17 @@ class BankMatcher:
         refresh interval); a longer backlog, such as a bulk import, is caught up in the background while
         queries are served from the index as it stands.
         """
-        if self._index is not None and self._newer_snapshot() and self._load_snapshot():
-            return
         if self._index is None:
             self.load()
             return
-        if self.catching_up or time.monotonic() - self._checked_at < self._refresh_seconds:
+        if self.catching_up:
+            return
+        newer = self._newer_snapshot()
+        if newer is not None and not self.swapping:  # fetched, mapped and caught up in the background
+            self._swap = threading.Thread(target=self.swap_to_snapshot, args=(newer,), name="bastion-index-swap",
+                                          daemon=True)
+            self._swap.start()
+        if time.monotonic() - self._checked_at < self._refresh_seconds:
             return
         if self._newest_seq() - self._last_seq > SYNC_REPLAY_LIMIT:
             self._checked_at = time.monotonic()
@@ -318,7 +435,8 @@ class BankMatcher:
 
     def status(self) -> IndexStatus:
         return IndexStatus(len(self._index) if self._index is not None else 0, self._last_seq, self.loaded_at,
-                           self.refreshed_at, self.newest_change_at)
+                           self.refreshed_at, self.newest_change_at, self._snapshot_generation,
+                           self.store.describe() if self.store is not None else "")
 
     # -- lookups -------------------------------------------------------------------
 
@@ -534,6 +652,20 @@ def _add_video(index: VideoIndex, signal_id: int, bank_id: int, features: str) -
         log.warning("skipping a malformed vPDQ signal", extra={"signal_id": signal_id})
 
 
+_CHANGES = select(SignalChange.seq, SignalChange.signal_id, SignalChange.signal_type, SignalChange.value,
+                  SignalChange.op, SignalChange.at)
+
+
+def _note_gaps(gaps: list[list[float]], after: int, seqs: Sequence[int]) -> None:
+    """Record the numbers missing between `after` and the ascending `seqs` just read."""
+    now, expected = time.monotonic(), after + 1
+    for seq in seqs:
+        if seq > expected:
+            gaps.append([expected, seq - 1, now])
+        expected = seq + 1
+    del gaps[:-MAX_GAPS]
+
+
 def rebuild_is_cheaper(pending: int, size: int) -> bool:
     """Whether reading every PDQ signal afresh beats replaying `pending` logged changes onto `size` rows.
 
@@ -607,10 +739,8 @@ def _register() -> None:
     def write_snapshot(ctx: TaskContext, payload: dict[str, Any]) -> None:
         """Whichever process claims the timer writes the snapshot the others will swap to."""
         matcher: BankMatcher | None = ctx.services.get(MATCHER_SERVICE)
-        if matcher is not None and matcher.ready and matcher.snapshot_path is not None:
-            if matcher.status().last_change != matcher._snapshot_generation or not matcher.snapshot_path.exists():
-                generation = matcher.write_snapshot()
-                log.info("wrote the PDQ index snapshot", extra={"generation": generation})
+        if matcher is not None and matcher.ready and matcher.store is not None:
+            matcher.write_snapshot()  # skips if another process is publishing or the store is as new
         with ctx.sessions() as session:
             schedule_snapshots(session, ctx.clock, at=ctx.clock.now() + SNAPSHOT_INTERVAL)
             session.commit()

@@ -24,6 +24,7 @@ from bastion.dsa import tasks as dsa_tasks
 from bastion.reports import monthly as monthly_reports
 from bastion.reports import semiannual as semiannual_reports
 from bastion.matching.banked import BankMatcher, schedule_snapshots
+from bastion.matching.store import SnapshotStore, open_store
 from bastion.media import DecodeLimits, isolation
 from bastion.media.limits import apply_to_pillow
 from bastion.cases.intake import CaseOpener
@@ -120,7 +121,7 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
     """The matcher (one PDQ index per process) and the scanner in front of it."""
     factory = MIHPDQIndex if settings.pdq_index == "mih" else BruteForcePDQIndex
     matcher = BankMatcher(sessions, clock, index_factory=factory, refresh_seconds=settings.index_refresh_seconds,
-                          snapshot_path=settings.index_snapshot_path)
+                          store=snapshot_store(settings), snapshot_check_seconds=settings.snapshot_check_seconds)
     limits = DecodeLimits(max_bytes=settings.media_max_bytes, max_pixels=settings.media_max_pixels)
     apply_to_pillow(limits)  # Pillow's own process-wide cap must not be stricter than ours
     isolation.configure(budget_pixels=settings.media_decode_budget_pixels, workers=settings.media_decode_workers,
@@ -139,6 +140,12 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
         scanner.unmatched_listeners.append(ClassifierStep(HttpClassifier(settings.classifier_url, key),
                                                           opener.media, clock))
     return matcher, scanner
+
+
+def snapshot_store(settings: Settings) -> SnapshotStore:
+    """Where this instance publishes and finds PDQ index snapshots (BASTION_SNAPSHOT_URL; see `matching.store`)."""
+    return open_store(settings.snapshot_url, default_dir=settings.index_snapshot_path.parent,
+                      cache_dir=settings.snapshot_cache_path, endpoint_url=settings.snapshot_endpoint_url)
 
 
 def wire_review(state: AppState) -> None:

@@ -16,6 +16,7 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.banks import service, transfer
 from bastion.banks.models import Bank, BankEntry
+from bastion.matching.banked import SYNC_REPLAY_LIMIT, schedule_snapshots
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
@@ -204,9 +205,13 @@ def import_upload(db: Session, bank: Bank, file: UploadFile, fmt: str, atomic: b
         return io.TextIOWrapper(spooled, encoding="utf-8", errors="replace", newline="")
 
     try:
-        return transfer.import_lines(db, bank, open_lines, fmt, actor=actor, clock=clock, atomic=atomic)
+        report = transfer.import_lines(db, bank, open_lines, fmt, actor=actor, clock=clock, atomic=atomic)
     finally:
         spooled.close()
+    if report.imported > SYNC_REPLAY_LIMIT:  # a bulk import: publish the snapshot now, not at the next timer
+        schedule_snapshots(db, clock, at=clock.now())
+        db.commit()
+    return report
 
 
 @router.get("/banks/{name}/export", dependencies=[needs(Perm.BANKS_READ)])

@@ -198,4 +198,5 @@ def _row(scan: Scan, found: list[ScanMatch]) -> ScanRow:
 def index_status(request: Request) -> dict[str, Any]:
     status = get_state(request).matcher.status()
     return {"pdq": {"size": status.size, "last_change": status.last_change,
-                    "loaded_at": status.loaded_at, "refreshed_at": status.refreshed_at}}
+                    "loaded_at": status.loaded_at, "refreshed_at": status.refreshed_at,
+                    "snapshot_generation": status.snapshot_generation}}
