@@ -4,10 +4,14 @@ whatever control (or API client) sent the value."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
+from bastion.auth.roles import Role
 from bastion.cases import classifiers, sampling
+from bastion.clock import ManualClock
 from bastion.errors import InvalidInput
 from bastion.orgsettings import REGISTRY, OrgSetting
+from tests.conftest import api_login
 
 
 def test_each_type_has_its_control() -> None:
@@ -48,3 +52,13 @@ def test_a_checkbox_and_a_choice_accept_only_their_values() -> None:
     assert mode.coerce("b") == "b"
     with pytest.raises(InvalidInput, match="one of a, b"):
         mode.coerce("c")
+
+
+def test_the_api_is_held_to_the_same_bounds(client: TestClient, user_factory, clock: ManualClock) -> None:  # type: ignore[no-untyped-def]
+    csrf = api_login(client, user_factory(Role.ADMIN), clock)
+    headers = {"X-CSRF-Token": csrf}
+    refused = client.put(f"/api/v1/settings/{sampling.SAMPLE_PERCENT}", json={"value": 150}, headers=headers)
+    assert refused.status_code == 422 and "100 or less" in refused.text
+    assert client.put(f"/api/v1/settings/{sampling.SAMPLE_PERCENT}", json={"value": 30}, headers=headers).json() == \
+        {"key": sampling.SAMPLE_PERCENT, "value": 30}
+    assert client.get("/api/v1/settings").json()[sampling.SAMPLE_PERCENT] == 30
