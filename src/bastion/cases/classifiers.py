@@ -32,7 +32,7 @@ from bastion.orgsettings.store import register
 log = logging.getLogger(__name__)
 THRESHOLD = "classifier.review_threshold"
 register(THRESHOLD, float, 0.8, "A classifier score (0 to 1) at or above which an unmatched upload goes to review. "
-                                 "A classifier never acts on its own.")
+                                 "A classifier never acts on its own.", minimum=0, maximum=1)
 #: A classifier case ranks by its score, below any certain match of the gravest classes.
 SCORE_WEIGHT = 100
 

@@ -25,7 +25,7 @@ from bastion.orgsettings.store import register
 
 SAMPLE_PERCENT = "quality.sample_percent"
 register(SAMPLE_PERCENT, int, 0, "Percentage (0-100) of concluded cases that get a blind second review; when the "
-                                 "two outcomes differ, a review lead settles it.")
+                                 "two outcomes differ, a review lead settles it.", minimum=0, maximum=100)
 #: Replaced in tests for a deterministic draw; a plain pseudo-random draw is enough (this is not a secret).
 draw = random.Random()
 

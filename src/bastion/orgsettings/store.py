@@ -25,6 +25,32 @@ class OrgSetting:
     type: type
     default: Any
     description: str
+    #: Bounds a number must lie within (inclusive), shown as the number field's min/max and checked on save.
+    minimum: float | None = None
+    maximum: float | None = None
+    #: For an enumeration: the only values accepted, offered as a select.
+    choices: tuple[str, ...] = ()
+
+    @property
+    def lower_bound(self) -> float | None:
+        """The least accepted number: a whole-number setting is never negative unless it says otherwise."""
+        if self.minimum is None and self.type is int:
+            return 0
+        return self.minimum
+
+    @property
+    def control(self) -> str:
+        """Which form control edits this setting: checkbox, number, select or text."""
+        if self.type is bool:
+            return "checkbox"
+        if self.choices:
+            return "select"
+        return "number" if self.type in (int, float) else "text"
+
+    @property
+    def step(self) -> str:
+        """A number field's step: whole numbers for an int, any fraction for a float."""
+        return "1" if self.type is int else "any"
 
     def coerce(self, raw: Any) -> Any:
         """Parse a value given by a person (a string from a form) or a program (JSON)."""
@@ -36,16 +62,24 @@ class OrgSetting:
             value = self.type(raw)
         except (TypeError, ValueError):
             raise InvalidInput(f"{self.key} must be a {self.type.__name__}; {raw!r} is not.") from None
-        if self.type is int and value < 0:
-            raise InvalidInput(f"{self.key} cannot be negative.")
+        if self.type in (int, float):
+            low, high = self.lower_bound, self.maximum
+            if low is not None and value < low:
+                raise InvalidInput(f"{self.key} cannot be below {low:g}; enter {low:g} or more."
+                                   if low else f"{self.key} cannot be negative.")
+            if high is not None and value > high:
+                raise InvalidInput(f"{self.key} cannot be above {high:g}; enter {high:g} or less.")
+        if self.choices and value not in self.choices:
+            raise InvalidInput(f"{self.key} must be one of {', '.join(self.choices)}; {value!r} is not.")
         return value
 
 
 REGISTRY: dict[str, OrgSetting] = {}
 
 
-def register(key: str, type_: type, default: Any, description: str) -> OrgSetting:
-    setting = OrgSetting(key, type_, default, description)
+def register(key: str, type_: type, default: Any, description: str, *, minimum: float | None = None,
+             maximum: float | None = None, choices: tuple[str, ...] = ()) -> OrgSetting:
+    setting = OrgSetting(key, type_, default, description, minimum=minimum, maximum=maximum, choices=choices)
     REGISTRY[key] = setting
     return setting
 

@@ -157,8 +157,19 @@ def settings_page(request: Request, db: Session = Depends(get_db)) -> Response:
 
 
 @router.post("/settings")
-def settings_change(request: Request, key: str = Form(...), value: str = Form(...), db: Session = Depends(get_db),
-                    principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
-    orgsettings.set_value(db, key, value, actor=principal.actor, clock=get_state(request).clock)
+def settings_change(request: Request, key: str = Form(...), value: list[str] = Form(...),
+                    db: Session = Depends(get_db), principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
+    """Save one setting; the registry checks the value whatever control sent it.
+
+    A checkbox sends nothing when unticked, so its form carries a hidden "false" before it and the last
+    value sent wins.
+    """
+    try:
+        orgsettings.set_value(db, key, value[-1], actor=principal.actor, clock=get_state(request).clock)
+    except BastionError as exc:
+        db.rollback()
+        return render(request, "settings.html", {"values": orgsettings.list_values(db),
+                                                 "registry": orgsettings.REGISTRY, "error": exc.message,
+                                                 "failed_key": key}, status_code=exc.status)
     db.commit()
     return RedirectResponse("/settings", status_code=303)
