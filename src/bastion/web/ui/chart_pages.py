@@ -51,43 +51,16 @@ def landing_charts(principal: Principal) -> list[str]:
     return [key for key in ROLE_CHARTS.get(Role(principal.role), ()) if principal.can(CHARTS[key][0])]
 
 
-def _svg(request: Request, db: Session, key: str) -> Response:
-    _, build = CHARTS[key]
-    return Response(charts.svg(build(db, get_state(request).clock.now())), media_type="image/svg+xml",
-                    headers=CACHE)
+def _chart_route(key: str, permission: Perm, build: Callable[[Session, datetime], Chart]) -> None:
+    """`GET /charts/<key>.svg`, behind the one permission its records need."""
+
+    def chart_svg(request: Request, db: Session = Depends(get_db)) -> Response:
+        return Response(charts.svg(build(db, get_state(request).clock.now())), media_type="image/svg+xml",
+                        headers=CACHE)
+
+    chart_svg.__name__ = f"chart_{key.replace('-', '_')}"
+    router.add_api_route(f"/charts/{key}.svg", chart_svg, methods=["GET"], dependencies=[needs(permission)])
 
 
-@router.get("/charts/matches-per-day.svg")
-def matches_per_day(request: Request, db: Session = Depends(get_db),
-                    principal: Principal = needs(Perm.SCAN_READ)) -> Response:
-    return _svg(request, db, "matches-per-day")
-
-
-@router.get("/charts/review-queue.svg")
-def review_queue(request: Request, db: Session = Depends(get_db),
-                 principal: Principal = needs(Perm.CASES_READ)) -> Response:
-    return _svg(request, db, "review-queue")
-
-
-@router.get("/charts/time-to-decision.svg")
-def time_to_decision(request: Request, db: Session = Depends(get_db),
-                     principal: Principal = needs(Perm.CASES_READ)) -> Response:
-    return _svg(request, db, "time-to-decision")
-
-
-@router.get("/charts/cybertipline-per-week.svg")
-def cybertipline_per_week(request: Request, db: Session = Depends(get_db),
-                          principal: Principal = needs(Perm.CASES_READ)) -> Response:
-    return _svg(request, db, "cybertipline-per-week")
-
-
-@router.get("/charts/legal-clocks-per-week.svg")
-def legal_clocks_per_week(request: Request, db: Session = Depends(get_db),
-                          principal: Principal = needs(Perm.LEGAL_READ)) -> Response:
-    return _svg(request, db, "legal-clocks-per-week")
-
-
-@router.get("/charts/requests-per-country.svg")
-def requests_per_country(request: Request, db: Session = Depends(get_db),
-                         principal: Principal = needs(Perm.LEGAL_READ)) -> Response:
-    return _svg(request, db, "requests-per-country")
+for _key, (_permission, _build) in CHARTS.items():
+    _chart_route(_key, _permission, _build)
