@@ -153,7 +153,7 @@ def test_strict_deployment_answers_exactly_as_hma(settings, clock, engine, user_
 
 def test_strict_per_api_key(settings, clock, engine, user_factory) -> None:  # type: ignore[no-untyped-def]
     with serve_hma(settings, clock, engine, user_factory) as served:
-        full = ["pdq", "video_md5", "md5", "sha1", "sha256"]
+        full = ["pdq", "video_md5", "md5", "sha1", "sha256", "vpdq"]
         assert [t["name"] for t in served.client.get("/c/signal_type").json()] == full
         other_key, other_id = issue_key(served.app, user_factory, clock)
 
