@@ -195,3 +195,27 @@ def test_vault_objects_and_the_database_are_private_files(tmp_path) -> None:  # 
     engine.dispose()
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "data" / "bastion.db").stat().st_mode) == 0o600
+
+
+def test_a_rolled_back_savepoint_takes_only_its_own_custody_events(vault: Vault,
+                                                                   sessions: sessionmaker[Session]) -> None:
+    """A view undone by a savepoint's rollback never happened; the view before it did, and stays."""
+    with sessions() as s:
+        item_id = _preserve(vault, s, os.urandom(300)).id
+        s.commit()
+    with sessions() as s:
+        vault.open(s, item_id, actor="reviewer:bo", reason="kept")
+        try:
+            with s.begin_nested():
+                vault.open(s, item_id, actor="reviewer:bo", reason="undone")
+                raise RuntimeError("the request failed after reading")
+        except RuntimeError:
+            pass
+        assert [e.reason for e in vault.custody(s, item_id)][1:] == ["kept"]  # this transaction's own, listed
+        s.commit()
+    with sessions() as s:
+        events = vault.custody(s, item_id)
+        assert [(e.action, e.reason) for e in events][1:] == [("view", "kept")]
+        records = {r.seq: r for r in s.scalars(select(AuditRecord))}
+        assert records[events[1].audit_seq].action == "evidence.view"
+        assert audit.verify(s).ok

@@ -159,10 +159,11 @@ def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
     else:
-        session.info[_PENDING] = [p for p in pending if not _inside(p.within, previous_transaction)]
+        session.info[_PENDING] = [p for p in pending if not inside(p.within, previous_transaction)]
 
 
-def _inside(transaction: Any, outer: Any) -> bool:
+def inside(transaction: Any, outer: Any) -> bool:
+    """Whether `transaction` is `outer` or a savepoint within it (None: the session's own, outermost)."""
     while transaction is not None:
         if transaction is outer:
             return True

@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
+from bastion.audit.chain import inside
 from bastion.clock import Clock
 from bastion.evidence.models import CustodyEvent, EvidenceItem
 
@@ -61,6 +62,8 @@ def record(
         for item in items
     ]
 
+    for custody_event in events:  # not a column: which (savepoint) transaction the act belongs to
+        custody_event.recorded_within = entry.within  # type: ignore[attr-defined]
     waiting = session.info.setdefault(_WAITING, [])
     waiting.extend(events)
 
@@ -88,6 +91,14 @@ def history(session: Session, item_id: int) -> list[CustodyEvent]:
     return written + [e for e in session.info.get(_WAITING, []) if e.item_id == item_id]
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_on_rollback(session: Session) -> None:
-    session.info.pop(_WAITING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
+    """Like the audit records they cite: a rollback drops the events of acts inside what rolled back, and
+    only those (SQLAlchemy's `after_rollback` also fires for a savepoint, and would drop them all)."""
+    waiting = session.info.get(_WAITING)
+    if not waiting:
+        return
+    if previous_transaction.parent is None:
+        session.info.pop(_WAITING, None)
+    else:  # in place: the pending audit records' callbacks hold this list
+        waiting[:] = [e for e in waiting if not inside(getattr(e, "recorded_within", None), previous_transaction)]
