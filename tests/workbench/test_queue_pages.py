@@ -147,6 +147,7 @@ def test_an_ncii_complaint_from_the_platform_opens_the_top_case_in_review(
     assert "Intimate or morphed imagery" in page and "Rule 3(2)(b)" in page
     assert "<option value=\"intimate\">" in page and "<option value=\"A1\">" not in page
     assert 'src="/cases/' in page and "/thumb" in page  # media only as the blurred thumbnail, as for matches
+    assert f"from complaint {filed.json()['reference']} (no bank match)" in page and "distance 0" not in page
 
 
 def test_leads_read_agreement_in_neutral_words(client: TestClient, sessions, clock: ManualClock,  # type: ignore[no-untyped-def]
