@@ -26,6 +26,8 @@ RUNS = [
      "--out", str(HERE / "results" / "merge.json")],
     [sys.executable, str(HERE / "bench_rotation.py"), "--out", str(HERE / "results" / "rotation.json")],
     [sys.executable, str(HERE / "bench_exchanges.py"), "--out", str(HERE / "results" / "exchanges.json")],
+    [sys.executable, str(HERE / "bench_reports.py"), "--scans", "10000000",
+     "--out", str(HERE / "results" / "reports.json")],
     [sys.executable, str(HERE / "bench_video.py"), "--out", str(HERE / "results" / "video.json")],
     # needs PostgreSQL and RabbitMQ (BASTION_BENCH_POSTGRES_URL / BASTION_BENCH_AMQP_URL, see its docstring)
     [sys.executable, str(HERE / "bench_workers.py"), "--out", str(HERE / "results" / "workers.json")],

@@ -3,19 +3,18 @@ link, and a legal reviewer acknowledges and decides it; the complainant's page s
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pyotp
 import pytest
 
-from bastion.auth import totp, users
 from bastion.auth.roles import Role
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import free_port, serve
 
 OFFICER_SECRET = pyotp.random_base32()
@@ -28,9 +27,7 @@ def site(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, secret_key=SECRET,
                         base_url=f"http://127.0.0.1:{port}")
     with make_sessionmaker(engine)() as session:
-        user = users.create_user(session, username="gita", role=Role.LEGAL, password=PASSWORD, email="",
-                                 actor="test", clock=SystemClock())
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(OFFICER_SECRET, SECRET.encode()), True
+        staff_with_totp(session, "gita", Role.LEGAL, OFFICER_SECRET, SystemClock())
         session.commit()
     with serve(create_app(settings, engine=engine), port=port) as url:
         yield url
@@ -49,14 +46,7 @@ def test_a_public_complaint_followed_by_its_link_and_decided(page, browser, site
     assert page.inner_text("#complaint-state") == "Received"
 
     staff = browser.new_context().new_page()
-    staff.goto(f"{site}/login")
-    staff.fill("#username", "gita")
-    staff.fill("#password", PASSWORD)
-    staff.click("#login-submit")
-    staff.wait_for_url(re.compile(r"/login/totp$"))
-    staff.fill("#code", pyotp.TOTP(OFFICER_SECRET).now())
-    staff.click("#totp-submit")
-    staff.wait_for_url(re.compile(r"/$"))
+    sign_in(staff, site, "gita", OFFICER_SECRET)
     staff.goto(f"{site}/grievances")
     staff.click(f"#grievance-queue tr[data-reference='{reference}'] a")
     assert "Rule 3(2)(b)" in staff.inner_text("#grievance-clocks")

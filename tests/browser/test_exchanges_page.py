@@ -11,7 +11,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from bastion.auth import totp, users
+from bastion.auth import users
 from bastion.auth.roles import Role
 from bastion.clock import SystemClock
 from bastion.config import Settings
@@ -20,6 +20,7 @@ from bastion.dev.exchanges import UrlListStandin
 from bastion.web.app import create_app
 from tests.conftest import PASSWORD, SECRET
 from tests.exchanges.conftest import pdq_values
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 TOTP_SECRET = pyotp.random_base32()
@@ -32,9 +33,7 @@ def live_url(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
                         exchange_allowed_networks="127.0.0.0/8", ticker_interval_seconds=0.2)
     engine = make_engine(sqlite_url)
     with make_sessionmaker(engine)() as session:
-        user = users.create_user(session, username="erin", role=Role.ADMIN, password=PASSWORD,
-                                 email="erin@example.org", actor="test", clock=SystemClock())
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(TOTP_SECRET, SECRET.encode()), True
+        staff_with_totp(session, "erin", Role.ADMIN, TOTP_SECRET, SystemClock(), email="erin@example.org")
         session.commit()
     with serve(create_app(settings, engine=engine, background=True)) as url:
         yield url
@@ -57,14 +56,7 @@ def test_an_admin_adds_an_exchange_and_the_server_fetches_it(page, live_url) -> 
     with UrlListStandin(clock=SystemClock().now) as lists:
         list_url = lists.publish("browser", "".join(f"pdq {v}\n" for v in values), auth="basic", user="ops",
                                  secret=LIST_PASSWORD)
-        page.goto(f"{live_url}/login")
-        page.fill("#username", "erin")
-        page.fill("#password", PASSWORD)
-        page.click("#login-submit")
-        page.wait_for_url(re.compile(r"/login/totp$"))
-        page.fill("#code", pyotp.TOTP(TOTP_SECRET).now())
-        page.click("#totp-submit")
-        page.wait_for_url(re.compile(r"/$"))
+        sign_in(page, live_url, "erin", TOTP_SECRET)
         page.click("nav >> text=Exchanges")
         page.wait_for_url(re.compile(r"/exchanges$"))
 
@@ -120,9 +112,7 @@ def sharing_app(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def
     with StopNCIIStandin(*STOPNCII_KEYS.values(), clock=clock.now) as stop_ncii:
         stop_ncii.put(value)
         with sessions() as session:
-            lead = users.create_user(session, username="lena", role=Role.LEAD, password=PASSWORD,
-                                     email="lena@example.org", actor="test", clock=clock)
-            lead.totp_secret, lead.totp_enabled = totp.encrypt_secret(LEAD_TOTP, SECRET.encode()), True
+            staff_with_totp(session, "lena", Role.LEAD, LEAD_TOTP, clock, email="lena@example.org")
             reviewer = users.create_user(session, username="rafael", role=Role.REVIEWER, password=PASSWORD,
                                          email="rafael@example.org", actor="test", clock=clock)
             banks.create_bank(session, name="SHARED", actor="test", clock=clock)
@@ -150,14 +140,7 @@ def sharing_app(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def
 def test_a_lead_approves_a_reviewers_false_positive_and_the_feedback_reaches_stopncii(  # type: ignore[no-untyped-def]
         page, sharing_app) -> None:
     live_url, stop_ncii, value = sharing_app
-    page.goto(f"{live_url}/login")
-    page.fill("#username", "lena")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(LEAD_TOTP).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, live_url, "lena", LEAD_TOTP)
     page.goto(f"{live_url}/exchanges")
     row = page.locator('tr.contribution-row[data-status="needs_approval"]')
     assert "Waiting for a second person" in row.inner_text() and "rafael" in row.inner_text()

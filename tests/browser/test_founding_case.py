@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from bastion.cli.main import app as cli
 from bastion.db import make_sessionmaker
-from tests.conftest import PASSWORD
+from tests.browser.signin import sign_in
 from tests.browser.worlds import first_login_enrols, legal_world, mail_to, register_and_confirm
 
 PLATFORM_SECRET = "founding-case-platform-secret"
@@ -51,14 +51,7 @@ def _staff_page(browser, url: str, name: str):  # type: ignore[no-untyped-def]
     """A staff member's own browser, logged in with password and second factor."""
     page = browser.new_context(timezone_id="Asia/Kolkata").new_page()
     page.set_default_timeout(15000)
-    page.goto(f"{url}/login")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(STAFF[name]).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, name, STAFF[name])
     return page
 
 

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from bastion import orgsettings
-from bastion.auth import totp, users
+from bastion.auth import users
 from bastion.auth.roles import Role
 from bastion.cases import sampling
 from bastion.clock import SystemClock
@@ -19,6 +19,7 @@ from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.web.app import create_app
 from tests.conftest import PASSWORD, SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 TOTP_SECRET = pyotp.random_base32()
@@ -53,9 +54,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(sqlite_url)
     sessions = make_sessionmaker(engine)
     with sessions() as session:
-        user = users.create_user(session, username="nadia", role=Role.ADMIN, password=PASSWORD,
-                                 email="nadia@example.org", actor="test", clock=clock)
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(TOTP_SECRET, SECRET.encode()), True
+        staff_with_totp(session, "nadia", Role.ADMIN, TOTP_SECRET, clock, email="nadia@example.org")
         users.create_user(session, username="a-reviewer-with-a-rather-long-user-name", role=Role.REVIEWER,
                           password=PASSWORD, email="a.reviewer.with.a.long.address@example.org", actor="test",
                           clock=clock)
@@ -68,14 +67,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 def _log_in(page, url: str) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": WIDTH, "height": 844})
-    page.goto(f"{url}/login")
-    page.fill("#username", "nadia")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(TOTP_SECRET).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "nadia", TOTP_SECRET)
 
 
 def test_every_nav_link_is_reachable_and_nothing_overflows(page, world) -> None:  # type: ignore[no-untyped-def]

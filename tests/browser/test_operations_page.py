@@ -12,7 +12,6 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from bastion.auth import totp, users
 from bastion.auth.roles import Role
 from bastion.batchscan.models import ScanJob
 from bastion.clock import SystemClock
@@ -20,8 +19,9 @@ from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.jobs.models import FanoutJob, JobChunk
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
 from tests.detect.images import jpeg
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 TOTP_SECRET = pyotp.random_base32()
@@ -33,9 +33,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(sqlite_url)
     sessions = make_sessionmaker(engine)
     with sessions() as session:
-        user = users.create_user(session, username="olga", role=Role.ADMIN, password=PASSWORD,
-                                 email="olga@example.org", actor="test", clock=clock)
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(TOTP_SECRET, SECRET.encode()), True
+        staff_with_totp(session, "olga", Role.ADMIN, TOTP_SECRET, clock, email="olga@example.org")
         for i in range(3):  # dead letters: tries ran out (here: written as the last try leaves them)
             session.add(ScanJob(public_id=str(uuid.uuid4()), idempotency_key=uuid.uuid4().hex, status="dead",
                                 source="upload", url="", media=jpeg(40 + i), media_sha256="", content_id=f"post-{i}",
@@ -66,14 +64,7 @@ def _stuck_job(sessions) -> int:  # type: ignore[no-untyped-def]
 
 
 def _login(page, url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/login")
-    page.fill("#username", "olga")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(TOTP_SECRET).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "olga", TOTP_SECRET)
 
 
 def test_an_admin_retries_a_dead_letter_and_cancels_a_job(page, world) -> None:  # type: ignore[no-untyped-def]

@@ -4,15 +4,13 @@ intake) preserved for 180 days under a legal hold, against the demo platform ove
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
-import pyotp
 import pytest
 from pydantic import SecretStr
 
-from bastion.auth import totp, users
+from bastion.auth import totp
 from bastion.auth.roles import Role
 from bastion.clock import SystemClock
 from bastion.config import Settings
@@ -23,7 +21,8 @@ from bastion.legal.schemas import RequestInput
 from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
 from bastion.dev.serving import BackgroundServer
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 PLATFORM_SECRET = "preserve-flow-platform-secret"
@@ -43,9 +42,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
         vault = app.state.bastion.services["evidence.vault"]
         secret, clock = totp.new_secret(), SystemClock()
         with make_sessionmaker(engine)() as session:
-            user = users.create_user(session, username="lena", role=Role.LEGAL, password=PASSWORD, email="",
-                                     actor="test", clock=clock)
-            user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+            staff_with_totp(session, "lena", Role.LEGAL, secret, clock)
             directory.set_agency(session, name="Delhi Police, Cyber Crime", country="IN", jurisdiction="IN",
                                  domains="delhipolice.gov.in", phone="+91 11 5550 0100",
                                  phone_source="Delhi Police website", actor="test", clock=clock)
@@ -73,14 +70,7 @@ def _wait_for(page, selector: str, seconds: float = 30) -> None:  # type: ignore
 
 def test_staff_confirm_a_match_and_preserve_now(page, world) -> None:  # type: ignore[no-untyped-def]
     url, request_id, secret, engine, vault = world
-    page.goto(f"{url}/login")
-    page.fill("#username", "lena")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "lena", secret)
 
     page.goto(f"{url}/legal/requests/{request_id}")
     # the named post's author was resolved at intake, by the background ticker

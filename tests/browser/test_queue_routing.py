@@ -7,17 +7,17 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
 
-from bastion.auth import totp, users
+from bastion.auth import totp
 from bastion.auth.roles import Role
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 
@@ -30,10 +30,8 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     clock, secrets = SystemClock(), {}
     with make_sessionmaker(engine)() as session:
         for name, role in (("lena", Role.LEAD), ("rita", Role.REVIEWER)):
-            user = users.create_user(session, username=name, role=role, password=PASSWORD, email="", actor="test",
-                                     clock=clock)
             secrets[name] = totp.new_secret()
-            user.totp_secret, user.totp_enabled = totp.encrypt_secret(secrets[name], SECRET.encode()), True
+            staff_with_totp(session, name, role, secrets[name], clock)
         now = clock.now()
         case = Case(account_id="acct-general", status="new", priority=90, opened_at=now, updated_at=now,
                     removal_due_at=now + timedelta(hours=24))
@@ -49,14 +47,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 
 def _login(page, url: str, name: str, secret: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/login")
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, name, secret)
 
 
 def test_a_complaint_lands_in_its_queue_and_the_assigned_reviewer_decides_it(page, browser, world) -> None:  # type: ignore[no-untyped-def]

@@ -7,11 +7,10 @@ import re
 import time
 from pathlib import Path
 
-import pyotp
 import pytest
 from pydantic import SecretStr
 
-from bastion.auth import totp, users
+from bastion.auth import totp
 from bastion.auth.roles import Role
 from bastion.banks import service as banks
 from bastion.clock import SystemClock
@@ -23,7 +22,8 @@ from bastion.media import hash_media
 from bastion.platform import HttpPlatformConnector
 from bastion.scanning.service import UploadMeta
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 PLATFORM_SECRET = "browser-test-platform-secret"
@@ -47,9 +47,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
         secret = totp.new_secret()
         clock = SystemClock()
         with make_sessionmaker(engine)() as session:
-            user = users.create_user(session, username="rita", role=Role.REVIEWER, password=PASSWORD, email="",
-                                     actor="test", clock=clock)
-            user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+            staff_with_totp(session, "rita", Role.REVIEWER, secret, clock)
             bank = banks.create_bank(session, name="KNOWN", actor="test", clock=clock)
             hashes = hash_media(media)
             banks.add_entry(session, bank, {"pdq": hashes.pdq, "md5": hashes.md5}, actor="test", clock=clock,
@@ -68,14 +66,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 def test_reviewer_confirms_and_the_platform_acts(page, world) -> None:  # type: ignore[no-untyped-def]
     url, platform_url, secret = world
-    page.goto(f"{url}/login")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "rita", secret)
 
     page.goto(f"{url}/review")
     page.click("#next-case")

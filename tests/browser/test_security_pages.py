@@ -9,13 +9,13 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from bastion.auth import totp, users
 from bastion.auth.roles import Role
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.web.app import create_app
 from tests.conftest import PASSWORD, SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 TOTP_SECRET = pyotp.random_base32()
@@ -26,9 +26,7 @@ def live_url(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     settings = Settings(data_dir=tmp_path, database_url=sqlite_url, secret_key=SECRET)
     engine = make_engine(sqlite_url)
     with make_sessionmaker(engine)() as session:
-        user = users.create_user(session, username="carol", role=Role.ADMIN, password=PASSWORD,
-                                 email="carol@example.org", actor="test", clock=SystemClock())
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(TOTP_SECRET, SECRET.encode()), True
+        staff_with_totp(session, "carol", Role.ADMIN, TOTP_SECRET, SystemClock(), email="carol@example.org")
         session.commit()
     requests: list[str] = []
     with serve(create_app(settings, engine=engine, background=True)) as url:
@@ -37,14 +35,7 @@ def live_url(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 
 def _log_in(page, url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/login")
-    page.fill("#username", "carol")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(TOTP_SECRET).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "carol", TOTP_SECRET)
 
 
 def test_api_docs_render_from_this_origin_only(page, live_url) -> None:  # type: ignore[no-untyped-def]

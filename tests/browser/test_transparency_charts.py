@@ -12,7 +12,6 @@ import pyotp
 import pytest
 from PIL import Image
 
-from bastion.auth import totp, users
 from bastion.auth.roles import Role
 from bastion.clock import SystemClock
 from bastion.config import Settings
@@ -20,7 +19,8 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.reports.monthly import last_closed, month_start
 from bastion.scanning.models import Scan, ScanMatch
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import free_port, serve
 
 OFFICER_SECRET = pyotp.random_base32()
@@ -36,9 +36,7 @@ def site(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
                         base_url=f"http://127.0.0.1:{port}")
     first = month_start(SystemClock().now(), -1)  # the month the page shows by default
     with make_sessionmaker(engine)() as session:
-        user = users.create_user(session, username="chitra", role=Role.COMPLIANCE, password=PASSWORD, email="",
-                                 actor="test", clock=SystemClock())
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(OFFICER_SECRET, SECRET.encode()), True
+        staff_with_totp(session, "chitra", Role.COMPLIANCE, OFFICER_SECRET, SystemClock())
         for n, (day, bank) in enumerate([(0, "bank-a"), (0, "bank-b"), (1, "bank-a"), (3, "bank-a")]):
             when = first + timedelta(days=day, hours=1)
             scan = Scan(created_at=when, source="upload", md5=f"{n:032x}", sha1=f"{n:040x}", sha256=f"{n:064x}",
@@ -67,14 +65,7 @@ def _near(colour: tuple[int, int, int], image: Image.Image) -> bool:
 
 
 def _sign_in(page, site) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{site}/login")
-    page.fill("#username", "chitra")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(OFFICER_SECRET).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, site, "chitra", OFFICER_SECRET)
 
 
 def test_the_landing_page_shows_the_compliance_officers_charts(page, site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: E501

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
-from bastion.auth import totp, users
+from bastion.auth import totp
 from bastion.auth.roles import Role
 from bastion.banks import service as banks
 from bastion.cases.models import ReviewerExposure
@@ -22,7 +21,8 @@ from bastion.media.video import hash_video_file
 from bastion.scanning.service import UploadMeta
 from bastion.scanning.video_scan import scan_video
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 from tests.media._videos import make_clip
 
@@ -46,9 +46,7 @@ def video_world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def
     clock = SystemClock()
     sessions = make_sessionmaker(engine)
     with sessions() as session:
-        user = users.create_user(session, username="vera", role=Role.REVIEWER, password=PASSWORD, email="",
-                                 actor="test", clock=clock)
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+        staff_with_totp(session, "vera", Role.REVIEWER, secret, clock)
         bank = banks.create_bank(session, name="KNOWN", actor="test", clock=clock)
         banks.add_entry(session, bank, {"pdq": banked.hash}, actor="test", clock=clock, classification="A1",
                         source="industry")
@@ -64,14 +62,7 @@ def video_world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def
 
 
 def _login(page, url: str, secret: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/login")
-    page.fill("#username", "vera")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "vera", secret)
 
 
 def _loaded(page, selector: str) -> int:  # type: ignore[no-untyped-def]

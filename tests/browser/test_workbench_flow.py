@@ -6,17 +6,17 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
 
-from bastion.auth import totp, users
+from bastion.auth import totp
 from bastion.auth.roles import Role
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 
@@ -28,9 +28,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     app = create_app(settings, engine=engine)
     secret, clock = totp.new_secret(), SystemClock()
     with make_sessionmaker(engine)() as session:
-        user = users.create_user(session, username="rita", role=Role.REVIEWER, password=PASSWORD, email="",
-                                 actor="test", clock=clock)
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+        staff_with_totp(session, "rita", Role.REVIEWER, secret, clock)
         now = clock.now()
         for n, (account, signal, distance) in enumerate((("acct-a", "pdq", 6), ("acct-b", "md5", 0),
                                                          ("acct-c", "pdq", 12))):
@@ -48,14 +46,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 
 def _login(page, url: str, secret: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{url}/login")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "rita", secret)
 
 
 def test_search_finds_cases_by_account_and_shows_no_media(page, world) -> None:  # type: ignore[no-untyped-def]

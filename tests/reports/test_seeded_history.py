@@ -7,11 +7,12 @@ import io
 import json
 
 import pypdf
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.auth.roles import Role
 from bastion.clock import ManualClock
-from bastion.reports import charts
+from bastion.reports import charts, rollup
 from bastion.reports.build import figures, render
 from tests.reports.history import NOW, seed
 
@@ -31,9 +32,14 @@ def _seeded(sessions: sessionmaker[Session], clock: ManualClock, submit, user_fa
     seed(sessions, clock, submit, user_factory(Role.LEGAL).id)
 
 
+@pytest.mark.parametrize("rolled", [False, True], ids=["from-records", "from-daily-totals"])
 def test_india_monthly_from_a_known_history(sessions: sessionmaker[Session], clock: ManualClock, submit,  # type: ignore[no-untyped-def]  # noqa: E501
-                                            user_factory) -> None:
+                                            user_factory, rolled: bool) -> None:
+    """The same figures whether the detection section reads the scans or the daily totals rolled from them."""
     _seeded(sessions, clock, submit, user_factory)
+    if rolled:
+        with sessions() as session:
+            assert rollup.roll(session, ManualClock(NOW)) > 60  # every day from the first scan to yesterday
     with sessions() as session:
         nov = figures(session, "india-monthly", "2026-11", NOW)
         oct_ = figures(session, "india-monthly", "2026-10", NOW)

@@ -83,3 +83,23 @@ def test_chart_rendering() -> None:
     assert (0x1F, 0x5F, 0x99) in colours and (0xD9, 0x82, 0x2B) in colours  # both series were painted
     one = Image.open(io.BytesIO(charts.png(charts.Chart("t", "One", ["01"], {"bank-a": [1]}))))
     assert (0xD9, 0x82, 0x2B) not in {c for _, c in one.convert("RGB").getcolors(maxcolors=1 << 16)}
+
+
+def test_the_page_says_how_far_the_daily_totals_reach(app, clock: ManualClock, user_factory) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    from sqlalchemy.orm import Session
+
+    from bastion.reports import rollup
+    from bastion.scanning.models import Scan
+
+    clock.set(datetime(2026, 11, 1, 9, tzinfo=UTC))
+    with Session(app.state.bastion.engine) as session:
+        session.add(Scan(created_at=clock.now(), source="upload", md5="0" * 32, sha1="0" * 40, sha256="0" * 64))
+        session.commit()
+    clock.set(datetime(2026, 12, 3, 9, tzinfo=UTC))
+    http, _ = _login(app, user_factory, clock, Role.COMPLIANCE)
+    behind = http.get("/transparency").text
+    assert "no day yet" in behind and "The totals are 32 days behind" in behind
+    with Session(app.state.bastion.engine) as session:
+        assert rollup.roll(session, clock) == 32
+    caught_up = http.get("/transparency").text
+    assert "every day before 2026-12-03" in caught_up and "days behind" not in caught_up

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bastion.cli.common import clock, db_session, friendly_errors
+from bastion.cli.common import clock, console, db_session, err_console, friendly_errors
 from bastion.reports.build import check_format
 from bastion.reports.period import check_kind, parse_period
 from bastion.reports.versions import current
@@ -27,3 +27,23 @@ def build_command(kind: Annotated[str, typer.Option(help="india-monthly, le-tran
     with db_session() as session:
         body, _version = current(session, kind, period, format, clock.now())
         sys.stdout.buffer.write(body)
+
+
+@reports_app.command("rollup")
+@friendly_errors
+def rollup_command() -> None:
+    """Count the daily detection totals for every closed day not counted yet (the timer does this daily).
+
+    Run it once after importing a history of scans, so the first report over it reads totals, not scans.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from bastion.reports import rollup
+
+    with db_session() as session, Progress(TextColumn("rolling up days"), BarColumn(), MofNCompleteColumn(),
+                                           console=err_console) as bar:
+        task = bar.add_task("days", total=None)
+        days = rollup.roll(session, clock, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        reached = rollup.state(session, clock.now()).rolled_until
+    reach = f"every day before {reached.isoformat()}" if reached else "no day yet (there are no scans)"
+    console.print(f"Counted {days} day(s); the daily totals now cover {reach}.")

@@ -9,9 +9,9 @@ reason, and which figures changed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, BigId, UTCDateTime
@@ -42,3 +42,14 @@ class ReportVersion(Base):
     json_bytes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     pdf_bytes: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     sha256_json: Mapped[str] = mapped_column(Text, default="{}")  # format -> SHA-256 of the frozen bytes
+
+
+class DailyDetection(Base):
+    """One figure of one closed UTC day: `metric` with an optional `key` (the bank or signal type)."""
+
+    __tablename__ = "report_daily_detection"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True, default="")
+    n: Mapped[int] = mapped_column(BigInteger, default=0)

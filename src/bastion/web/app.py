@@ -22,6 +22,7 @@ from bastion.matching import BruteForcePDQIndex, MIHPDQIndex
 from bastion.evidence import anchors
 from bastion.dsa import tasks as dsa_tasks
 from bastion.reports import monthly as monthly_reports
+from bastion.reports import rollup as report_rollup
 from bastion.reports import semiannual as semiannual_reports
 from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.matching.store import SnapshotStore, open_store
@@ -161,6 +162,7 @@ def wire_review(state: AppState) -> None:
     import bastion.grievances.service  # noqa: F401  (registers grievances.reminder and grievances.deadline)
     import bastion.reports.monthly  # noqa: F401  (registers reports.india_monthly)
     import bastion.reports.semiannual  # noqa: F401  (registers reports.le_transparency)
+    import bastion.reports.rollup  # noqa: F401  (registers reports.rollup)
     import bastion.dsa.tasks  # noqa: F401  (registers dsa.submit)
     from bastion.actions.tasks import CONNECTOR_FACTORY
     from bastion.evidence.tasks import VAULT_SERVICE
@@ -227,6 +229,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         schedule_snapshots(session, state.clock)
         monthly_reports.schedule(session, state.clock)
         semiannual_reports.schedule(session, state.clock)
+        report_rollup.schedule(session, state.clock)
         dsa_tasks.schedule(session, state.clock)
         if not state.services[scaleout.CONFIG].enabled:  # the executor's queue died with the last process
             from bastion.jobs.service import resume_all

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.errors import NotFound
-from bastion.reports import charts, versions
+from bastion.reports import charts, rollup, versions
 from bastion.reports.build import FORMATS, TITLES, check_format, figures, flatten
 from bastion.reports.monthly import last_closed
 from bastion.reports.period import KINDS
@@ -40,7 +40,7 @@ def transparency_page(request: Request, month: str = "", half: str = "", error: 
     return render(request, "transparency.html", {
         "rows": versions.list_versions(db), "kinds": KINDS, "titles": TITLES, "month": month, "half": half,
         "charts": [("matches-per-day", month), ("requests-per-country", half), ("legal-clocks", half)],
-        "error": error, "formats": FORMATS}, headers=NO_STORE)
+        "error": error, "formats": FORMATS, "totals": rollup.state(db, now)}, headers=NO_STORE)
 
 
 @router.get("/transparency/charts/{key}/{period}.svg")
