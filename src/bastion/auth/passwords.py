@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -10,8 +12,15 @@ from bastion.errors import InvalidInput
 _hasher = PasswordHasher()
 MIN_LENGTH = 12
 
-#: Verifying against this keeps the time for unknown usernames the same as for known ones.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-just-timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time for unknown usernames the same as for known ones.
+
+    Made on first use, not at import: an argon2 hash costs ~0.1 s, which every command-line start paid.
+    """
+    return _hasher.hash("not-a-real-password-just-timing")
 
 
 class WeakPassword(InvalidInput):
@@ -31,7 +40,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if `password` matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
