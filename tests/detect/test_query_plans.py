@@ -111,3 +111,20 @@ def _scans(engine: Engine, statement: str, parameters: Any) -> set[str]:
         rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
         conn.rollback()
         return {m.group(1) for row in rows for m in [re.search(r"Seq Scan on (\w+)", str(row[0]))] if m}
+
+
+def test_a_report_build_searches_its_indexes(engine: Engine) -> None:
+    """A month's report over a year of scans reads its period through indexes (then the daily totals)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from bastion.reports.build import figures
+    from bastion.reports.trends import matches_per_day
+
+    with _captured(engine) as statements, Session(engine) as session:
+        for kind, period in (("india-monthly", "2026-11"), ("le-transparency", "2026-H2"),
+                             ("dsa-transparency", "2026-H2")):
+            figures(session, kind, period, datetime(2026, 12, 3, tzinfo=UTC))
+        matches_per_day(session, datetime(2026, 12, 3, tzinfo=UTC))
+    _assert_all_searched(engine, statements)

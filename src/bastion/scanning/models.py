@@ -52,5 +52,5 @@ class ScanMatch(Base):
     signal_type: Mapped[str] = mapped_column(String(32))
     distance: Mapped[int] = mapped_column(Integer)
     classification: Mapped[str] = mapped_column(String(64), default="")
-    found_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # reports and charts read by period
     found_by: Mapped[str] = mapped_column(String(16), default="scan")  # scan | rescan

@@ -1,4 +1,4 @@
-"""rollup: daily detection totals for reports (one row per day, metric and bank or signal type)
+"""rollup: daily detection totals for reports (one row per day, metric and bank or signal type); matches by time
 
 Revision ID: 0031_rollup
 Revises: 0030_queues
@@ -22,7 +22,9 @@ def upgrade() -> None:
         sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("n", sa.BigInteger(), nullable=False),
     )
+    op.create_index("ix_scan_matches_found_at", "scan_matches", ["found_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_scan_matches_found_at", table_name="scan_matches")
     op.drop_table("report_daily_detection")
