@@ -59,6 +59,25 @@ def verify_command(
         raise typer.Exit(1)
 
 
+@evidence_app.command("check")
+@friendly_errors
+def check_command() -> None:
+    """Quick check that this machine's vault is the shared one (the newest objects and every key); exit 1 if not.
+
+    Run it on each new server or worker: unlike `verify`, it reads no evidence, only whether it is there.
+    """
+    from bastion.evidence.shared import check_shared
+
+    vault = _config().vault(clock)
+    with db_session() as session:
+        problems = check_shared(session, vault)
+    for problem in problems:
+        err_console.print(f"[red]{problem}[/red]")
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"This machine's vault ({vault.store.describe()}) holds the newest evidence and every key it needs.")
+
+
 @evidence_app.command("rotate-key")
 @friendly_errors
 def rotate_key_command(

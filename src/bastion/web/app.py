@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,6 +77,8 @@ from bastion.web.ui import account_pages, exchange_pages, legal_pages, operation
 from bastion.web.ui.csrf import AnonCsrfCookie
 
 STATIC_DIR = Path(__file__).parent / "ui" / "static"
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -208,6 +211,18 @@ def wire_mail_and_productions(state: AppState) -> None:
     state.services["production.signing_key"] = ProductionConfig.from_settings(state.settings).signing_key()
 
 
+def _check_vault(state: AppState, session: Session) -> None:
+    """Say loudly (log and operations page) when this process's vault is not the one the records were sealed in."""
+    from bastion.evidence.shared import PROBLEMS_SERVICE, check_shared
+    from bastion.evidence.tasks import VAULT_SERVICE
+
+    vault = state.services.get(VAULT_SERVICE)
+    problems = check_shared(session, vault) if vault is not None else []
+    state.services[PROBLEMS_SERVICE] = problems
+    for problem in problems:
+        log.error("evidence vault is not the shared one", extra={"problem": problem})
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the executor and ticker for the life of the server, and stop them cleanly."""
@@ -239,6 +254,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             state.services[anchors.ANCHOR_DIR_SERVICE] = state.settings.audit_anchor_dir
             anchors.schedule(session, state.clock, at=state.clock.now())
         session.commit()
+        _check_vault(state, session)
     try:
         yield
     finally:

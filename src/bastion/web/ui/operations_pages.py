@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.batchscan import service as batch
+from bastion.evidence.shared import PROBLEMS_SERVICE
 from bastion.jobs import service as jobs
 from bastion.jobs.models import KINDS
 from bastion.web.guard import needs
@@ -29,7 +30,7 @@ def operations_page(request: Request, q: str = "", cursor: str = "", error: str 
     state = get_state(request)
     dead = batch.dead_page(db, search=q, cursor=cursor or None, limit=50)
     context = {"view": overview(db, state), "dead": dead.rows, "q": q, "next_url": next_url(request, dead.next_cursor),
-               "error": error, "notice": notice}
+               "error": error, "notice": notice, "vault_problems": state.services.get(PROBLEMS_SERVICE, [])}
     context.update(_jobs_context(db))
     return render(request, "operations.html", context, headers=NO_STORE)
 
