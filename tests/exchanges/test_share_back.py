@@ -313,3 +313,47 @@ def test_the_share_back_pass_searches_its_indexes(sessions: sessionmaker[Session
     big = {"case_items", "exchange_items", "exchange_contributions", "task_outbox"}
     offenders = [(tables, stmt) for stmt, params in statements if (tables := _scans(engine, stmt, params) & big)]
     assert statements and not offenders, offenders
+
+
+def test_the_second_person_may_decide_from_the_command_line(
+        sessions: sessionmaker[Session], clock: ManualClock, ncmec: Any, user_factory: Any, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bastion.cli.main import app as cli
+    from bastion.config import get_settings
+
+    for n, value in enumerate(pdq_values(2, seed=67)):
+        ncmec.put(f"e{n}", {"pdq": value}, at=clock.now() - timedelta(hours=1))
+    add_and_fetch(sessions, clock, "ncmec", {"environment": "test_Industry", "base_url": ncmec.base_url},
+                  {"user": NCMEC_USER, "password": NCMEC_PASSWORD},
+                  Sharing(confirmed=True, false_positive=True, second_approver=True))
+    alice, bob, rita = user_factory(Role.LEAD), user_factory(Role.LEAD), user_factory(Role.REVIEWER)
+    decide(sessions, clock, alice.id, "7-e0", confirm=True, scan_id=1)
+    decide(sessions, clock, alice.id, "7-e1", confirm=True, scan_id=2)
+    share_pass(context(sessions, clock))
+    first, second = (c.id for c in contributions(sessions))
+    monkeypatch.setenv("BASTION_DATABASE_URL", database_url)
+    monkeypatch.setattr("bastion.cli.exchanges.clock", clock)
+    get_settings.cache_clear()
+    try:
+        run = CliRunner().invoke
+        listing = run(cli, ["exchanges", "contributions", "--status", AWAITING_APPROVAL])
+        assert listing.exit_code == 0 and f"{first}  FEED  confirmed" in listing.output, listing.output
+        own = run(cli, ["exchanges", "approve", str(first), "--as", alice.username])
+        assert own.exit_code == 1 and "second person" in own.output
+        reviewer = run(cli, ["exchanges", "approve", str(first), "--as", rita.username])
+        assert reviewer.exit_code == 1 and "lead or admin" in reviewer.output
+        approved = run(cli, ["exchanges", "approve", str(first), "--as", bob.username])
+        assert approved.exit_code == 0, approved.output
+        refused = run(cli, ["exchanges", "refuse", str(second), "--as", bob.username, "--reason", "not ours to share"])
+        assert refused.exit_code == 0, refused.output
+        again = run(cli, ["exchanges", "approve", str(second), "--as", bob.username])
+        assert again.exit_code == 1 and "only one awaiting approval" in again.output
+    finally:
+        get_settings.cache_clear()
+    by_id = {c.id: c for c in contributions(sessions)}
+    assert (by_id[first].status, by_id[first].approved_by) == ("pending", f"cli:{__import__('getpass').getuser()} as "
+                                                                           f"{bob.username}")
+    assert by_id[second].status == "refused" and "not ours to share" in by_id[second].last_error
+    assert share_pass(context(sessions, clock)).sent == [first] and len(ncmec.feedback) == 1

@@ -186,3 +186,69 @@ def delete(name: str, yes: bool = typer.Option(False, "--yes", help="Do not ask 
         service.delete_exchange(session, service.get_exchange(session, name), actor=actor(), clock=clock)
         session.commit()
     console.print(f"{name} deleted; its bank entries stay.")
+
+
+def _approver(session: Any, username: str) -> Any:
+    """The named lead or admin a command-line decision is made as: the second-person rule needs a person."""
+    from bastion.auth import users
+    from bastion.auth.permissions import Perm, allowed
+    from bastion.auth.roles import Role
+
+    user = users.require_user(session, username)
+    if user.disabled or not allowed(Role(user.role), Perm.EXCHANGES_APPROVE):
+        raise InvalidInput(f"{user.username} cannot approve contributions: it takes an active lead or admin.")
+    return user
+
+
+@exchanges_app.command("contributions")
+@friendly_errors
+def contributions_command(exchange: str = typer.Option("", help="Only this exchange's contributions."),
+                          status: str = typer.Option("", help="Only this status, e.g. needs_approval."),
+                          cursor: str = typer.Option("", help="Where the previous page ended (printed below it)."),
+                          ) -> None:
+    """Contributions to exchanges, newest first: what goes out, for what, and whether it waits for approval."""
+    from bastion.exchanges import sharing
+
+    with db_session() as session:
+        page = sharing.contributions(session, exchange=exchange, status=status, cursor=cursor or None)
+    if not page.rows:
+        console.print("No contributions.")
+    for v in page.rows:
+        console.print(f"{v.id}  {v.exchange}  {v.kind}  {v.signal_type}  {v.subject}  {v.status}"
+                      f"{'  approved by ' + v.approved_by if v.approved_by else ''}"
+                      f"{'  (' + v.last_error + ')' if v.last_error else ''}", markup=False)
+    if page.next_cursor:
+        console.print(f"More: --cursor {page.next_cursor}", markup=False)
+
+
+@exchanges_app.command("approve")
+@friendly_errors
+def approve_command(contribution_id: int = typer.Argument(..., help="The contribution's number (see `contributions`)."),
+                    as_user: str = typer.Option(..., "--as", help="The lead or admin approving it (not its proposer)."),
+                    ) -> None:
+    """Approve a contribution that waits for a second person; it is then sent by the outbox."""
+    from bastion.exchanges import sharing
+
+    with db_session() as session:
+        user = _approver(session, as_user)
+        sharing.approve(session, contribution_id, approver_id=user.id, actor=f"{actor()} as {user.username}",
+                        clock=clock)
+        session.commit()
+    console.print(f"Contribution {contribution_id} approved by {as_user}; it will be sent.")
+
+
+@exchanges_app.command("refuse")
+@friendly_errors
+def refuse_command(contribution_id: int = typer.Argument(..., help="The contribution's number (see `contributions`)."),
+                   as_user: str = typer.Option(..., "--as", help="The lead or admin refusing it."),
+                   reason: str = typer.Option(..., help="Why it must not be sent (kept in the audit log)."),
+                   ) -> None:
+    """Refuse a contribution that waits for a second person: nothing is sent."""
+    from bastion.exchanges import sharing
+
+    with db_session() as session:
+        user = _approver(session, as_user)
+        sharing.refuse(session, contribution_id, approver_id=user.id, actor=f"{actor()} as {user.username}",
+                       reason=reason, clock=clock)
+        session.commit()
+    console.print(f"Contribution {contribution_id} refused by {as_user}; nothing will be sent.")
