@@ -30,6 +30,7 @@ from bastion.clock import Clock
 from bastion.cases.policy import PERSONAL, set_personal, setting_for
 from bastion.cases.views import case_view
 from bastion.errors import BastionError
+from bastion.web.complaint_cases import resolve_from_case
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.paging import next_url, parse_day
@@ -340,9 +341,16 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
     """Conclude; with `next` (Submit & Next), the reviewer lands on the next case, already claimed."""
     clock = get_state(request).clock
     choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
-    done = _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
-                                                          choice, clock=clock,
-                                                          vault=get_state(request).services.get("evidence.vault")))
+    state = get_state(request)
+
+    def conclude() -> None:
+        case = service.get_case(db, case_id)
+        decide_case(db, case, acting_user(db, principal.user_id), choice, clock=clock,
+                    vault=state.services.get("evidence.vault"))
+        resolve_from_case(db, case, actor=principal.actor, user_id=principal.user_id, clock=clock,
+                          base_url=state.settings.base_url)
+
+    done = _act(request, db, case_id, conclude)
     if not next or "error=" in done.headers.get("location", ""):
         return done
     try:
