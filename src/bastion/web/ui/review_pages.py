@@ -9,6 +9,9 @@ is audited.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
@@ -139,9 +142,24 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
         "duties": authority_reports.duties(db, view.case),
         "videos": video_review_pages.video_context(db, view.items, principal),
+        "followups": reversal_followups(view.events),
     }
     db.commit()  # a reveal lasts one page load: this one used it up
     return render(request, "case.html", context, headers=NO_STORE)
+
+
+#: Case events that leave something owed after an appeal reversed the decision, and their titles.
+FOLLOWUP_TITLES = {"ncmec_reversal_followup": "CyberTipline report", "dsa_reversal_recorded": "DSA statement of reasons"}
+
+
+def reversal_followups(events: list[Any]) -> list[dict[str, Any]]:
+    """What a reversal could not undo by itself (a filed CyberTipline report, a submitted DSA statement)."""
+    out = []
+    for e in events:
+        if e.kind in FOLLOWUP_TITLES:
+            out.append({"kind": e.kind, "title": FOLLOWUP_TITLES[e.kind], "at": e.at,
+                        "text": str(json.loads(e.details or "{}").get("todo", ""))})
+    return out
 
 
 def _back(case_id: int, anchor: str = "", error: str = "") -> RedirectResponse:
