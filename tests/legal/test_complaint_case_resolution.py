@@ -17,7 +17,8 @@ from bastion.timers.models import Timer
 from tests.conftest import api_key, api_login
 
 
-def _file_and_review(client, app, sessions, clock, user_factory, *, decision: str):  # type: ignore[no-untyped-def]
+def _file_and_review(client, app, sessions, clock, user_factory, *, decision: str,  # type: ignore[no-untyped-def]
+                     content_ref: str = "post-2004"):
     from bastion import orgsettings
 
     with sessions() as session:
@@ -25,7 +26,7 @@ def _file_and_review(client, app, sessions, clock, user_factory, *, decision: st
                               clock=clock)
         session.commit()
     filed = client.post("/api/v1/complaints", headers=api_key(client, sessions, clock),
-                        json={"category": "ncii", "content_ref": "post-2004", "contact_email": "me@example.org"})
+                        json={"category": "ncii", "content_ref": content_ref, "contact_email": "me@example.org"})
     assert filed.status_code == 201, filed.text
     reference = filed.json()["reference"]
     reviewer = TestClient(app)
@@ -84,3 +85,16 @@ def test_a_dismissed_ncii_case_resolves_its_complaint_with_no_action(client, app
     assert complaint.status == "resolved" and complaint.outcome == "no_action" and complaint.acted_at is None
     assert any(kind == "decided" and public and "no action was taken" in text for kind, public, text in events)
     assert pending == []
+
+
+def test_a_confirmed_case_that_removed_nothing_leaves_the_complaint_to_the_officer(client, app, sessions, clock,  # type: ignore[no-untyped-def]
+                                                                                   user_factory) -> None:
+    """A URL Bastion cannot act on: telling the complainant "removed" would be false, so the officer decides."""
+    reference, status = _file_and_review(client, app, sessions, clock, user_factory, decision="confirm",
+                                         content_ref="https://elsewhere.example.net/p/9")
+    assert status == "confirmed"
+    complaint, events, pending = _complaint(sessions, reference)
+    assert complaint.status != "resolved" and complaint.outcome == ""
+    assert any(kind == "case_concluded" and not public and "decide this complaint by hand" in text
+               for kind, public, text in events)
+    assert pending  # its clocks still run
