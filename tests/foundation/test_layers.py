@@ -65,7 +65,7 @@ ALLOWED: dict[str, set[str]] = {
     "grievances": {"audit", "auth", "clock", "db", "errors", "executor", "mail", "orgsettings", "platform", "timers"},
     "notices": {"actions", "audit", "cases", "clock", "db", "errors", "executor", "legal", "orgsettings", "platform"},
     "appeals": {"actions", "audit", "auth", "banks", "cases", "clock", "db", "errors", "executor", "grievances",
-                "notices", "orgsettings", "platform", "timers"},
+                "ncmec", "notices", "orgsettings", "platform", "timers"},
     "exchanges": {"audit", "banks", "cases", "clock", "config", "db", "errors", "executor", "media", "outbox",
                   "scanning", "timers"},
     "authorities": {"audit", "cases", "clock", "db", "errors", "legal", "ncmec", "orgsettings", "production",

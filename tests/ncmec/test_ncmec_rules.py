@@ -105,3 +105,27 @@ def test_the_standin_is_as_strict_as_ncmec(standin) -> None:  # type: ignore[no-
                                             ("unknown", None), ("", None), (None, None)])
 def test_a_platforms_client_address_is_reduced_to_the_ip(sent: str | None, kept: str | None) -> None:
     assert ip_only(sent) == kept
+
+
+# NCMEC's own XSD (served at /ispws/xsd; a copy is public in Boostport/ncmec-go,
+# cybertipline/generate/cyber_tipline.xsd, read 2026-12-04) requires batchedReport/@reason and allows only
+# VIRAL_POTENTIAL_MEME; it publishes no string length limits (no maxLength facet anywhere).
+@pytest.mark.parametrize("reason", [None, "", "VIRAL", "viral_potential_meme"])
+def test_a_batched_report_names_its_one_documented_reason(reason: str | None) -> None:
+    report = _example("report-full.xml")
+    batched = report.find("batchedReport")
+    batched.attrib.pop("reason")
+    if reason is not None:
+        batched.set("reason", reason)
+    with pytest.raises(ReportValidationError) as caught:
+        validate_document(_bytes(report), now=NOW)
+    assert any("reason" in i.message for i in caught.value.issues), caught.value.issues
+
+
+def test_the_standin_refuses_a_batched_report_without_its_reason(standin) -> None:  # type: ignore[no-untyped-def]
+    report = _example("report-minimal.xml")
+    report.insert(0, etree.Element("batchedReport"))
+    reply = httpx.post(f"{standin.base_url}/submit", content=_bytes(report), auth=(USERNAME, PASSWORD),
+                       headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert b"<responseCode>4100</responseCode>" in reply.content
+    assert b"batchedReport" in reply.content and b"'reason' is required" in reply.content

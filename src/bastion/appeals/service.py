@@ -8,7 +8,9 @@ Art. 20; the principle holds everywhere).
 
 A reversal undoes what the case did, through the outbox, with the same retries and idempotency as
 the enforcement: removed content is restored, a restricted account reinstated, and the hashes
-Bastion itself added to its own bank from this case are disabled. The evidence stays preserved
+Bastion itself added to its own bank from this case are disabled. What was filed cannot be undone
+that way: a CyberTipline report is flagged for staff (`ncmec.reversal`), and the DSA statement is
+dealt with by the `dsa.submit` timer (`dsa.reversals`), which reads the case's `appeal_reversed` event. The evidence stays preserved
 under its retention: an appeal decides about the user, not about the legal hold, and the media is
 never shown unblurred here. The decision letter goes to the user through the platform, and for an
 Indian user names the Grievance Appellate Committee route (Rule 3A).
@@ -36,6 +38,7 @@ from bastion.clock import Clock
 from bastion.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bastion.executor import TaskContext, registry
 from bastion.grievances.service import tell_officer
+from bastion.ncmec import reversal as ncmec_reversal
 from bastion.notices import statements
 from bastion.orgsettings import get_value
 from bastion.platform import AccountNotice
@@ -181,6 +184,8 @@ def reverse(session: Session, appeal: Appeal, case: Case, user: User, clock: Clo
         banks.set_entry_enabled(session, entry, False, actor=user.username, clock=clock,
                                 reason=f"appeal {appeal.reference} reversed case {case.id}")
         undone.append(f"own-bank entry {entry.id} withdrawn")
+    # what was already filed with NCMEC cannot be amended through its API: flag it for staff, on the case
+    ncmec_reversal.record_reversal(session, case, appeal_reference=appeal.reference, actor=user.username, clock=clock)
     return undone
 
 

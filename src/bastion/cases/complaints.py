@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import timers
+from bastion.actions import outbox
 from bastion.cases import routing
 from bastion.cases.models import Case, CaseItem
 from bastion.cases.service import REMOVAL_TIMER, _event
@@ -54,3 +55,18 @@ def open_for_complaint(session: Session, *, reference: str, category: str, conte
                     payload={"case_id": case.id}, dedupe_key=f"case:{case.id}:removal")
     routing.route(session, case, clock=clock)
     return case
+
+
+def complaint_outcome(session: Session, case: Case) -> tuple[str, str] | None:
+    """What a concluded complaint case means for its complaint: (outcome, text), or None to leave it to the officer.
+
+    A dismissed case is `no_action`; a confirmed one whose content the reviewer asked the platform to
+    remove is `removed`. A confirmed case with nothing removed (a URL Bastion cannot act on) is left
+    for the Grievance Officer to decide by hand, because telling the complainant "removed" would be false.
+    """
+    if case.source != "complaint" or not case.source_ref or case.status not in ("confirmed", "dismissed"):
+        return None
+    if case.status == "dismissed":
+        return "no_action", ""
+    removals = [a for a in outbox.actions_for(session, f"case:{case.id}") if a.kind == "remove_content"]
+    return ("removed", "") if removals else None

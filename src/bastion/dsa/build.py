@@ -36,6 +36,7 @@ from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
 from bastion.dsa import schema
 from bastion.dsa.models import DsaStatement
+from bastion.dsa.reversals import end_dates
 from bastion.errors import InvalidInput
 from bastion.notices.models import NoticeRecord
 from bastion.orgsettings import get_value
@@ -186,6 +187,8 @@ def refile(session: Session, row: DsaStatement, clock: Clock, *, actor: str, not
     if notice is None:
         raise InvalidInput(f"The notice behind statement {row.puid} no longer exists.")
     payload = statement_for(session, notice)
+    if row.reversed_at is not None:  # built afresh, it must still say the restriction ended on reversal
+        payload = end_dates(payload, row.reversed_at.date().isoformat())
     was = row.status
     try:
         check(payload, what=f"Statement {payload['puid']}")

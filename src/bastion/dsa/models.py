@@ -32,3 +32,7 @@ class DsaStatement(Base):
     uuid: Mapped[str] = mapped_column(String(64), default="")  # the database's id once it holds the statement
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The appeal that reversed the decision (`dsa.reversals`), once Bastion has dealt with it, and when.
+    reversal_ref: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reversal_note: Mapped[str] = mapped_column(Text, default="", server_default="")

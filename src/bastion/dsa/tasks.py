@@ -13,6 +13,7 @@ from typing import Any
 
 from bastion import audit, timers
 from bastion.clock import Clock
+from bastion.dsa import reversals
 from bastion.dsa.build import record_new
 from bastion.dsa.client import DsaRefusedCredentials, TransparencyDatabase
 from bastion.dsa.submit import submit_pending
@@ -42,6 +43,7 @@ def run(ctx: TaskContext, payload: dict[str, Any]) -> None:
     factory: Callable[[], TransparencyDatabase] | None = ctx.services.get(DATABASE_SERVICE)
     with ctx.sessions() as session, session.begin():
         record_new(session, ctx.clock)
+        reversals.apply(session, ctx.clock)  # before sending: a statement not yet filed is amended first
     if factory is not None:
         db = factory()
         try:

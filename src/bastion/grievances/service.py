@@ -259,9 +259,20 @@ def acknowledge(session: Session, complaint: Complaint, *, actor: str, clock: Cl
                  clock=clock, details={"reference": complaint.reference})
 
 
+def note(session: Session, complaint: Complaint, *, actor: str, clock: Clock, kind: str, text: str) -> None:
+    """An internal entry on the complaint's timeline (not shown to the complainant), audited."""
+    _event(session, complaint, actor=actor, kind=kind, clock=clock, text=text)
+    audit.record(session, actor=actor, action=f"grievance.{kind}", subject=f"complaint:{complaint.id}", clock=clock,
+                 details={"reference": complaint.reference, "text": text})
+
+
 def decide(session: Session, complaint: Complaint, *, outcome: str, text: str, actor: str, user_id: int | None,
-           clock: Clock, base_url: str) -> None:
-    """Resolve the complaint; what the complainant reads is `text` (or the outcome's standard wording)."""
+           clock: Clock, base_url: str, via: str = "") -> None:
+    """Resolve the complaint; what the complainant reads is `text` (or the outcome's standard wording).
+
+    `via` names where the decision was taken when not on the complaint itself (a review case). Its
+    reminder and breach timers are cancelled: a resolved complaint has met every clock.
+    """
     if complaint.status == "resolved":
         raise InvalidInput(f"{complaint.reference} is already resolved.")
     if outcome not in OUTCOMES:
@@ -274,10 +285,15 @@ def decide(session: Session, complaint: Complaint, *, outcome: str, text: str, a
     if outcome in ("removed", "restricted"):
         complaint.acted_at = now
     _refresh_due(session, complaint)
+    for kind in (REMINDER_TASK, DEADLINE_TASK):
+        timers.cancel(session, subject=f"complaint:{complaint.id}", kind=kind)
+    if via:
+        _event(session, complaint, actor=actor, kind="decided_by_review", clock=clock,
+               text=f"Decided through {via}: {outcome}.")
     _event(session, complaint, actor=actor, kind="decided", clock=clock, public=True, text=complaint.outcome_text)
     _tell(session, complaint, subject="Complaint decided", base_url=base_url, clock=clock, actor=actor)
     audit.record(session, actor=actor, action="grievance.decide", subject=f"complaint:{complaint.id}", clock=clock,
-                 details={"reference": complaint.reference, "outcome": outcome})
+                 details={"reference": complaint.reference, "outcome": outcome, **({"via": via} if via else {})})
 
 
 def queue(session: Session, *, search: str = "", page: int = 1, per_page: int = 50

@@ -13,6 +13,12 @@ Rules (issue 14 item 6, from NCMEC's published technical documentation):
 * no timestamp lies in the future (a little clock skew is allowed);
 * a phone `extension` is digits only;
 * a file carries `potentialMeme` or `fileAnnotations`, never both.
+
+Not checked here, and why: maximum string lengths and further batched-report rules. NCMEC's XSD
+(copy in github.com/Boostport/ncmec-go, cybertipline/generate/cyber_tipline.xsd, checked
+2026-12-04) declares no length limit, and its only batched-report rule (`reason` required, one
+value) is in Bastion's XSD already; the technical documentation that may say more could not be
+reached, and a limit guessed here would refuse reports NCMEC accepts.
 """
 
 from __future__ import annotations

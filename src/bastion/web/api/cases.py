@@ -20,6 +20,7 @@ from bastion.cases.models import Case, CaseItem
 from bastion.cases.search import CaseFilter, search
 from bastion.db import keyset
 from bastion.cases.views import case_view
+from bastion.web.complaint_cases import resolve_from_case
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
@@ -198,6 +199,8 @@ def conclude(case_id: int, body: Conclusion, request: Request, db: Session = Dep
     state = get_state(request)
     status = decide_case(db, case, acting_user(db, principal.user_id), Enforcement(**body.model_dump()), clock=state.clock,
                          vault=state.services.get("evidence.vault"))
+    resolve_from_case(db, case, actor=principal.actor, user_id=principal.user_id, clock=state.clock,
+                      base_url=state.settings.base_url)
     db.commit()
     return {"status": status, "actions": [
         {"id": a.id, "kind": a.kind, "target": a.target, "status": a.status} for a in outbox.actions_for(db, f"case:{case.id}")]}

@@ -9,6 +9,9 @@ is audited.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
@@ -30,6 +33,7 @@ from bastion.clock import Clock
 from bastion.cases.policy import PERSONAL, set_personal, setting_for
 from bastion.cases.views import case_view
 from bastion.errors import BastionError
+from bastion.web.complaint_cases import resolve_from_case
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.paging import next_url, parse_day
@@ -138,9 +142,24 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "actions": outbox.actions_for(db, f"case:{view.case.id}"),
         "duties": authority_reports.duties(db, view.case),
         "videos": video_review_pages.video_context(db, view.items, principal),
+        "followups": reversal_followups(view.events),
     }
     db.commit()  # a reveal lasts one page load: this one used it up
     return render(request, "case.html", context, headers=NO_STORE)
+
+
+#: Case events that leave something owed after an appeal reversed the decision, and their titles.
+FOLLOWUP_TITLES = {"ncmec_reversal_followup": "CyberTipline report", "dsa_reversal_recorded": "DSA statement of reasons"}
+
+
+def reversal_followups(events: list[Any]) -> list[dict[str, Any]]:
+    """What a reversal could not undo by itself (a filed CyberTipline report, a submitted DSA statement)."""
+    out = []
+    for e in events:
+        if e.kind in FOLLOWUP_TITLES:
+            out.append({"kind": e.kind, "title": FOLLOWUP_TITLES[e.kind], "at": e.at,
+                        "text": str(json.loads(e.details or "{}").get("todo", ""))})
+    return out
 
 
 def _back(case_id: int, anchor: str = "", error: str = "") -> RedirectResponse:
@@ -340,9 +359,16 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
     """Conclude; with `next` (Submit & Next), the reviewer lands on the next case, already claimed."""
     clock = get_state(request).clock
     choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
-    done = _act(request, db, case_id, lambda: decide_case(db, service.get_case(db, case_id), acting_user(db, principal.user_id),
-                                                          choice, clock=clock,
-                                                          vault=get_state(request).services.get("evidence.vault")))
+    state = get_state(request)
+
+    def conclude() -> None:
+        case = service.get_case(db, case_id)
+        decide_case(db, case, acting_user(db, principal.user_id), choice, clock=clock,
+                    vault=state.services.get("evidence.vault"))
+        resolve_from_case(db, case, actor=principal.actor, user_id=principal.user_id, clock=clock,
+                          base_url=state.settings.base_url)
+
+    done = _act(request, db, case_id, conclude)
     if not next or "error=" in done.headers.get("location", ""):
         return done
     try:
