@@ -1,7 +1,7 @@
 """legal14: a DSA statement records the appeal that reversed its decision
 
-Revision ID: 0031_legal14
-Revises: 0030_queues
+Revision ID: 0032_legal14
+Revises: 0031_rollup
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import bastion.db.base
 
-revision = "0031_legal14"
-down_revision = "0030_queues"
+revision = "0032_legal14"
+down_revision = "0031_rollup"
 branch_labels = None
 depends_on = None
 
