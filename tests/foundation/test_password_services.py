@@ -79,6 +79,29 @@ def test_a_newer_link_replaces_the_older_and_only_a_hash_is_kept(db: Session, se
     assert verify_password(user.password_hash, NEW)
 
 
+def test_a_sent_link_is_blanked_from_the_outbox_and_still_works(db: Session, sessions, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The link lives in the recipient's mailbox only: once sent, the outbox row keeps no copy of it."""
+    from bastion.mail import MailDeliverer, SinkSender, read_sink
+    from bastion.mail.outbox import SENT_SECRET_BODY, queue_mail
+
+    made = _user(sessions, clock, role=Role.AUDITOR, enrol=False)
+    resets.start_reset(db, users.get_user(db, made.id), actor="admin",
+                       config=resets.ResetConfig(base_url="https://bastion.example"), clock=clock)
+    queue_mail(db, to="person@example.org", subject="An ordinary notice", text="Nothing secret here.",
+               kind="legal.acknowledgement", subject_ref="x:1", actor="test", clock=clock)
+    db.commit()
+    sink = tmp_path / "sink"
+    assert len(MailDeliverer(sessions, SinkSender(sink), clock).send_due().sent) == 2
+    db.expire_all()
+    bodies = dict(db.execute(select(MailMessage.kind, MailMessage.text_body)).all())
+    assert bodies == {"auth.password_reset": SENT_SECRET_BODY, "legal.acknowledgement": "Nothing secret here."}
+    [reset_mail] = [m for m in read_sink(sink) if m.subject == "Reset your Bastion password"]
+    token = reset_mail.text.split("token=")[1].split()[0]
+    resets.complete_reset(db, token, NEW, None, instance_secret=SECRET.encode(), client=CLIENT, policy=Policy(),
+                          clock=clock)
+    assert verify_password(users.get_user(db, made.id).password_hash, NEW)
+
+
 @pytest.mark.parametrize(("role", "enrol", "sent"), [
     (Role.AUDITOR, False, True), (Role.REVIEWER, False, False), (Role.REVIEWER, True, True), (Role.PLATFORM, False, False),
 ])

@@ -36,8 +36,10 @@ from bastion.auth.throttle import Policy, Target
 from bastion.auth.users import find_user
 from bastion.clock import Clock
 from bastion.errors import BastionError, InvalidInput
+from bastion.mail.outbox import carries_secret
 
 RESET_PATH = "/password/reset"
+RESET_MAIL = carries_secret("auth.password_reset")  # the link is blanked from the outbox once sent
 #: A second self-service link for the same account within this time is not sent (mail flooding).
 RESEND_AFTER = timedelta(minutes=5)
 
@@ -89,7 +91,7 @@ def start_reset(session: Session, user: User, *, actor: str, config: ResetConfig
     link = f"{config.base_url.rstrip('/')}{RESET_PATH}?token={token}"
     needs_code = " You will also need the current code from your authenticator app." if user.totp_enabled else ""
     who = "You asked" if self_service else "An administrator asked"
-    queue_mail(session, to=user.email, subject="Reset your Bastion password", kind="auth.password_reset",
+    queue_mail(session, to=user.email, subject="Reset your Bastion password", kind=RESET_MAIL,
                subject_ref=f"user:{user.id}", actor=actor, clock=clock,
                text=f"{who} to reset the password of {user.username}. Open {link} within {minutes} minutes to choose "
                     f"a new one; the link works once.{needs_code} If you did not expect this, tell your administrator.")

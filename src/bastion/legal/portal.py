@@ -27,9 +27,11 @@ from bastion.legal.errors import RequestNotFound, TokenInvalid
 from bastion.legal.models import Agency, LegalRequest, Requester
 from bastion.legal.schemas import RequestInput, RequestUpdate
 from bastion.legal.timeline import event, events_of
+from bastion.mail.outbox import carries_secret
 
 #: Where the confirmation link points (the portal's page takes `?token=`).
 CONFIRM_PATH = "/portal/confirm"
+CONFIRM_MAIL = carries_secret("legal.officer_confirm")  # the link is blanked from the outbox once sent
 CONFIRM_HOURS = 48
 
 
@@ -62,7 +64,7 @@ def register_officer(session: Session, *, email: str, name: str, phone: str, clo
     requester.confirm_expires_at = clock.now() + timedelta(hours=CONFIRM_HOURS)
     link = f"{base_url.rstrip('/')}{CONFIRM_PATH}?token={token}"
     notify.queue(session, to=email, subject="Confirm your address for law-enforcement requests", clock=clock,
-                 kind="legal.officer_confirm", subject_ref=f"legal_requester:{requester.id}", actor=f"officer:{email}",
+                 kind=CONFIRM_MAIL, subject_ref=f"legal_requester:{requester.id}", actor=f"officer:{email}",
                  text=f"Confirm that you control {email} by opening {link} within {CONFIRM_HOURS} hours. "
                       "If you did not register, ignore this message.")
     audit.record(session, actor=f"officer:{email}", action="legal.officer.register", subject=f"legal_requester:{requester.id}",

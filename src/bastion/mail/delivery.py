@@ -25,6 +25,7 @@ from bastion.mail.compose import OutgoingMail, compose, message_id_for
 from bastion.mail.errors import MailDeliveryError, MailRejected
 from bastion.mail.models import MailMessage, MailStatus
 from bastion.mail.policy import MailPolicy
+from bastion.mail.outbox import SENT_SECRET_BODY, is_secret_kind
 from bastion.mail.queue import QUEUE
 from bastion.mail.smtp import MailSender
 from bastion.outbox import Claim, LeaseWorker, OutboxReport
@@ -97,9 +98,10 @@ class MailDeliverer(LeaseWorker[OutgoingMail]):
             self._retry_later(claim, error, exc, report)
         else:
             refused = receipt.get("refused") or {}
+            blanked = {"text_body": SENT_SECRET_BODY, "html_body": None} if is_secret_kind(claim.work.kind) else {}
             self._settle(claim, report.sent, report, "mail.sent", {"message_id": message_id, "receipt": receipt},
                          status=MailStatus.SENT.value, message_id=message_id, sent_at=self._clock.now(),
-                         last_error=f"not delivered to: {refused}"[:2000] if refused else "")
+                         last_error=f"not delivered to: {refused}"[:2000] if refused else "", **blanked)
 
     def _gave_up(self, claim: Claim[OutgoingMail], error: str) -> str:
         return super()._gave_up(claim, error)[:2000]

@@ -26,6 +26,23 @@ from bastion.mail.queue import QUEUE
 MAX_SUBJECT = 500
 MAX_BODY = 1_000_000
 _KEY = re.compile(r"[A-Za-z0-9._:\-]{1,255}")
+#: What a sent message that carried a secret keeps of its body.
+SENT_SECRET_BODY = "[This message carried a one-time link; its text was removed once it was sent.]"
+_SECRET_KINDS: set[str] = set()
+
+
+def carries_secret(kind: str) -> str:
+    """Declare that messages of `kind` carry a secret (a password-reset or confirmation link).
+
+    Their body is blanked as soon as the message is sent, so the link lives in the recipient's
+    mailbox and nowhere in Bastion's database, its backups or its operations pages. Returns `kind`.
+    """
+    _SECRET_KINDS.add(kind)
+    return kind
+
+
+def is_secret_kind(kind: str) -> bool:
+    return kind in _SECRET_KINDS
 
 
 @dataclass(frozen=True)
