@@ -42,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "broker": {"clock", "config", "db", "errors", "executor"},
     "orgsettings": {"audit", "clock", "db", "errors"},
     "auth": {"audit", "clock", "db", "errors", "mail"},
-    "outbox": {"audit", "clock", "db", "errors", "executor", "timers"},
+    "outbox": {"audit", "broker", "clock", "db", "errors", "executor", "timers"},
     # protocol libraries: they know nothing of Bastion's domains
     "media": set(),
     "platform": set(),

@@ -12,8 +12,11 @@ from bastion.actions.delivery import Deliverer, DeliveryReport
 from bastion.actions.policy import DeliveryPolicy
 from bastion.actions.queue import QUEUE
 from bastion.executor import TaskContext
+from bastion.outbox import SWEEP_GRACE_SERVICE
 
-#: `TaskContext.services` keys the task reads.
+#: `TaskContext.services` keys the task reads (and `SWEEP_GRACE_SERVICE`, shared by every outbox sweeper).
+__all__ = ["CONNECTOR_FACTORY", "DELIVERY_POLICY", "SWEEP_GRACE_SERVICE", "WEBHOOK_SENDER", "ConnectorNotConfigured",
+           "run_delivery"]
 CONNECTOR_FACTORY = "platform.connector_factory"
 WEBHOOK_SENDER = "actions.webhooks"
 DELIVERY_POLICY = "actions.policy"
@@ -26,17 +29,25 @@ class ConnectorNotConfigured(RuntimeError):
     """No connector factory in the task context: the app has not wired actions up."""
 
 
-def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
+def _deliverer(ctx: TaskContext) -> Deliverer:
     factory = ctx.services.get(CONNECTOR_FACTORY)
     if factory is None:
         raise ConnectorNotConfigured(
             f"put a PlatformConnector factory in TaskContext.services[{CONNECTOR_FACTORY!r}] to deliver actions"
         )
     policy = ctx.services.get(DELIVERY_POLICY) or DeliveryPolicy()
-    deliverer = Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER), policy=policy)
-    return deliverer.deliver_due(limit)
+    return Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER), policy=policy)
 
 
-#: One delivery pass with what the context provides, then re-arm the wake-up timer (even when the
-#: pass fails: no connector configured, database trouble). Registered as the `actions.deliver` task.
-run_delivery = QUEUE.register(_deliver)
+def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
+    return _deliverer(ctx).deliver_due(limit)
+
+
+def _deliver_one(ctx: TaskContext, action_id: int) -> DeliveryReport:
+    return _deliverer(ctx).deliver_one(action_id)
+
+
+#: The `actions.deliver` timer task: a sweeper where a relay is wired, else one delivery pass, then
+#: re-arm the wake-up timer (even when it fails: no connector configured, database trouble). Also
+#: registers `actions.deliver_row`, the task each action's outbox id is published as (queue `deliver`).
+run_delivery = QUEUE.register(_deliver, one=_deliver_one, worker=_deliverer)

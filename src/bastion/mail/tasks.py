@@ -22,14 +22,23 @@ MAIL_POLICY = "mail.policy"
 HEARTBEAT = QUEUE.heartbeat
 
 
-def _send(ctx: TaskContext, limit: int) -> SendReport:
+def _deliverer(ctx: TaskContext) -> MailDeliverer:
     sender = ctx.services.get(MAIL_SENDER)
     if sender is None:
         raise MailNotConfigured(f"put a MailSender in TaskContext.services[{MAIL_SENDER!r}] to send mail")
     policy = ctx.services.get(MAIL_POLICY) or MailPolicy()
-    return MailDeliverer(ctx.sessions, sender, ctx.clock, policy=policy).send_due(limit)
+    return MailDeliverer(ctx.sessions, sender, ctx.clock, policy=policy)
 
 
-#: One delivery pass with what the context provides, then re-arm the wake-up timer (even when the
-#: pass fails: no sender configured, database trouble). Registered as the `mail.send` task.
-run_send = QUEUE.register(_send)
+def _send(ctx: TaskContext, limit: int) -> SendReport:
+    return _deliverer(ctx).send_due(limit)
+
+
+def _send_one(ctx: TaskContext, mail_id: int) -> SendReport:
+    return _deliverer(ctx).send_one(mail_id)
+
+
+#: The `mail.send` timer task: a sweeper where a relay is wired, else one delivery pass, then re-arm
+#: the wake-up timer (even when it fails: no sender configured, database trouble). Also registers
+#: `mail.send_row`, the task each message's outbox id is published as (queue `deliver`).
+run_send = QUEUE.register(_send, one=_send_one, worker=_deliverer)
