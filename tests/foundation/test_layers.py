@@ -58,7 +58,7 @@ ALLOWED: dict[str, set[str]] = {
     "mail": {"clock", "config", "db", "errors", "executor", "outbox"},
     "cases": {"actions", "audit", "auth", "banks", "clock", "config", "db", "errors", "evidence", "executor",
               "media", "orgsettings", "platform", "scanning", "timers"},
-    "ncmec": {"audit", "cases", "clock", "config", "db", "errors", "executor", "orgsettings", "scanning",
+    "ncmec": {"audit", "broker", "cases", "clock", "config", "db", "errors", "executor", "orgsettings", "scanning",
               "timers"},
     "legal": {"actions", "audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
               "ncmec", "orgsettings", "platform", "production", "timers"},
