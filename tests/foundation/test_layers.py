@@ -77,7 +77,7 @@ ALLOWED: dict[str, set[str]] = {
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "dsa", "exchanges", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "dsa", "errors", "evidence",
-            "executor", "exchanges", "jobs", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings",
+            "executor", "exchanges", "jobs", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "outbox",
             "platform", "production", "scanning", "timers"},
     "reports": {"actions", "appeals", "audit", "auth", "cases", "clock", "db", "dsa", "errors", "executor", "grievances",
                 "legal", "mail", "ncmec", "notices", "scanning", "timers"},

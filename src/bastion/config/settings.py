@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(
         300, ge=1, description="How long a worker holds a platform action it is delivering; a worker killed "
         "mid-delivery delays the action by this much before the sweeper has it delivered again.")
+    task_outbox_retention_days: float = Field(
+        7.0, gt=0, description="How long published task messages stay in task_outbox before the hourly prune "
+        "deletes them (pending ones are never deleted).")
     outbox_sweep_grace_seconds: float = Field(
         60.0, gt=0, description="How long a new action or message waits for its task message before the "
         "outbox sweeper presumes the message lost and publishes another.")

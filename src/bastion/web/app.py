@@ -31,6 +31,7 @@ from bastion.cases.intake import CaseOpener
 from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
+from bastion import outbox
 from bastion.timers import Ticker
 from bastion.web import docs, errors, metrics, scaleout
 from bastion.web import hma
@@ -189,6 +190,7 @@ def wire_review(state: AppState) -> None:
 
     state.services[DELIVERY_POLICY] = DeliveryPolicy(lease=timedelta(seconds=settings.delivery_lease_seconds))
     state.services[SWEEP_GRACE_SERVICE] = timedelta(seconds=settings.outbox_sweep_grace_seconds)
+    state.services[outbox.RETENTION_SERVICE] = timedelta(days=settings.task_outbox_retention_days)
     wire_mail_and_productions(state)
     wire_exchanges(state)
 
@@ -236,6 +238,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         monthly_reports.schedule(session, state.clock)
         semiannual_reports.schedule(session, state.clock)
         dsa_tasks.schedule(session, state.clock)
+        outbox.schedule_prune(session, state.clock)
         if not state.services[scaleout.CONFIG].enabled:  # the executor's queue died with the last process
             from bastion.jobs.service import resume_all
 
