@@ -59,6 +59,22 @@ def cancel_job(request: Request, job_id: int, db: Session = Depends(get_db),
                           "/operations/jobs")
 
 
+@router.post("/operations/jobs/{job_id}/resume")
+def resume_job(request: Request, job_id: int, db: Session = Depends(get_db),
+               principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Send a job's unfinished chunks again from its checkpoint; a failed job's dead chunks get fresh tries (audited)."""
+    state = get_state(request)
+    queued: list[int] = []
+
+    def act() -> None:
+        queued.extend(jobs.resume(db, job_id, actor=principal.actor, clock=state.clock)[1])
+
+    response = act_and_return(db, act, "/operations/jobs")
+    if queued:
+        publish_now(state, queued)
+    return response
+
+
 @router.post("/operations/dead-letters/{public_id}/retry")
 def retry_dead_letter(request: Request, public_id: str, db: Session = Depends(get_db),
                       principal: Principal = needs(Perm.OPERATIONS)) -> Response:
