@@ -2,7 +2,8 @@
 
 Queues follow kinds of work, so an operator sizes each pool on its own machines
 (`bastion worker --queues scan --concurrency 8` on the hashing boxes, one small
-`deliver,mail,ncmec` worker elsewhere) and a flood of one kind never starves another.
+`deliver,ncmec` worker elsewhere: platform actions, mail and webhooks share `deliver`)
+and a flood of one kind never starves another.
 """
 
 from __future__ import annotations
