@@ -140,9 +140,14 @@ def test_platform_down_the_action_waits_and_the_case_shows_it(
     client.post(f"/api/v1/cases/{case['id']}/conclude", json={"restrict": "limit", "preserve": False}, headers=csrf)
     from bastion.actions.tasks import CONNECTOR_FACTORY
 
-    services = dict(app.state.bastion.services)
+    # The app's own services: the sweeper publishes each action as a row task, which the app's relay runs with them.
+    services = app.state.bastion.services
+    real = services[CONNECTOR_FACTORY]
     services[CONNECTOR_FACTORY] = lambda: HttpPlatformConnector("http://127.0.0.1:9", SecretStr("x").get_secret_value())
-    Ticker(TaskContext(sessions=sessions, clock=clock, services=services)).tick()
+    try:
+        Ticker(TaskContext(sessions=sessions, clock=clock, services=services)).tick()
+    finally:
+        services[CONNECTOR_FACTORY] = real
     page = client.get(f"/cases/{case['id']}")
     assert "failed_retrying" in page.text
     assert client.get(f"/api/v1/cases/{case['id']}").json()["status"] == "confirmed"

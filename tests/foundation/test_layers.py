@@ -42,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "broker": {"clock", "config", "db", "errors", "executor"},
     "orgsettings": {"audit", "clock", "db", "errors"},
     "auth": {"audit", "clock", "db", "errors", "mail"},
-    "outbox": {"audit", "clock", "db", "errors", "executor", "timers"},
+    "outbox": {"audit", "broker", "clock", "db", "errors", "executor", "timers"},
     # protocol libraries: they know nothing of Bastion's domains
     "media": set(),
     "platform": set(),
@@ -58,7 +58,7 @@ ALLOWED: dict[str, set[str]] = {
     "mail": {"clock", "config", "db", "errors", "executor", "outbox"},
     "cases": {"actions", "audit", "auth", "banks", "clock", "config", "db", "errors", "evidence", "executor",
               "media", "orgsettings", "platform", "scanning", "timers"},
-    "ncmec": {"audit", "cases", "clock", "config", "db", "errors", "executor", "orgsettings", "scanning",
+    "ncmec": {"audit", "broker", "cases", "clock", "config", "db", "errors", "executor", "orgsettings", "scanning",
               "timers"},
     "legal": {"actions", "audit", "auth", "cases", "clock", "config", "db", "errors", "evidence", "executor", "mail",
               "ncmec", "orgsettings", "platform", "production", "timers"},
@@ -77,7 +77,7 @@ ALLOWED: dict[str, set[str]] = {
     # stand-ins and delivery
     "dev": {"banks", "clock", "config", "db", "dsa", "exchanges", "media", "ncmec", "platform", "scanning"},
     "web": {"actions", "appeals", "audit", "auth", "authorities", "banks", "bastion", "batchscan", "broker", "grievances", "reports", "cases", "clock", "config", "db", "dsa", "errors", "evidence",
-            "executor", "exchanges", "jobs", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings",
+            "executor", "exchanges", "jobs", "legal", "logs", "mail", "matching", "media", "ncmec", "notices", "orgsettings", "outbox",
             "platform", "production", "scanning", "timers"},
     "reports": {"actions", "appeals", "audit", "auth", "cases", "clock", "db", "dsa", "errors", "executor", "grievances",
                 "legal", "mail", "ncmec", "notices", "scanning", "timers"},

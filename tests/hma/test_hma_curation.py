@@ -170,19 +170,32 @@ def test_content_enable_disable_delete(hma: TestClient, clock: ManualClock) -> N
     assert lookup() == {} and raw() == []
 
 
-def test_video_md5(hma: TestClient) -> None:
+def test_video_md5(hma: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from tests.media._videos import Clip, write_clip
+
     hma.post("/c/banks", json={"name": "VIDS"})
-    video = b"\x00\x00\x00\x18ftypmp42 synthetic, not a real video" * 10
+    video = write_clip(tmp_path / "v.mp4", Clip(seed=9, seconds=2, width=96, height=64)).read_bytes()
     hashed = hma.post("/h/hash", files={"video": ("v.mp4", video, "video/mp4")})
-    assert hashed.status_code == 200 and list(hashed.json()) == ["video_md5"]
+    assert hashed.status_code == 200 and list(hashed.json()) == ["video_md5", "vpdq"]  # every video type, as HMA
+    assert hashed.json()["video_md5"] == hashlib.md5(video).hexdigest()
     added = hma.post("/c/bank/VIDS/content", files={"video": ("v.mp4", video)}).json()
     assert added["signals"] == hashed.json()
     content = hma.get(f"/c/bank/VIDS/content/{added['id']}", params={"include_signals": "true"}).json()
     assert content["signals"] == hashed.json()
     found = hma.get("/m/lookup", params={"signal": hashed.json()["video_md5"].upper(), "signal_type": "video_md5"})
     assert found.json() == {"VIDS": [{"bank_content_id": added["id"], "distance": ""}]}
-    posted = hma.post("/m/lookup", files={"video": ("v.mp4", video)}).json()
+    posted = hma.post("/m/lookup", params={"types": "video_md5"}, files={"video": ("v.mp4", video)}).json()
     assert posted == {"video_md5": {"VIDS": [{"bank_content_id": added["id"], "distance": ""}]}}
+    both = hma.post("/m/lookup", files={"video": ("v.mp4", video)}).json()
+    assert both["video_md5"] == posted["video_md5"] and [h["bank_content_id"] for h in both["vpdq"]["VIDS"]] == \
+        [added["id"]]
+    # bytes that are no video: the MD5 alone when asked for; by default vPDQ refuses them with a code
+    fake = b"\x00\x00\x00\x18ftypmp42 synthetic, not a real video" * 10
+    only_md5 = hma.post("/h/hash", params={"types": "video_md5"}, files={"video": ("f.mp4", fake)})
+    assert only_md5.json() == {"video_md5": hashlib.md5(fake).hexdigest()}
+    assert hma.post("/h/hash", files={"video": ("f.mp4", fake)}).status_code == 415
 
 
 def test_signal_and_content_types(hma: TestClient, db: Session) -> None:

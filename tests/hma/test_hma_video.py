@@ -1,4 +1,5 @@
-"""HMA's /h/hash for video: `video_md5` by default (bytes only), vPDQ when asked, in python-threatexchange's format."""
+"""HMA's /h/hash for video: every video signal type by default (`video_md5` and vPDQ, as HMA hashes every
+enabled type of the content type), or those `types=` names, in python-threatexchange's format."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bastion.media.video import hash_video_file, signal_to_features
 from tests.media._videos import Clip, trimmed, write_clip
 
 
-def test_vpdq_of_an_uploaded_video_when_asked(hma: TestClient, tmp_path: Path) -> None:
+def test_vpdq_of_an_uploaded_video_by_default_and_when_asked(hma: TestClient, tmp_path: Path) -> None:
     path = write_clip(tmp_path / "clip.mp4", Clip(seed=12, seconds=4, width=192, height=144))
     data = path.read_bytes()
     response = hma.post("/h/hash", params={"types": "video_md5,vpdq"}, files={"video": ("clip.mp4", data)})
@@ -27,7 +28,9 @@ def test_vpdq_of_an_uploaded_video_when_asked(hma: TestClient, tmp_path: Path) -
     parsed = signal_to_features(body["vpdq"])
     assert [(f.hash, f.quality) for f in parsed] == [(f.hash, f.quality) for f in expected]
     default = hma.post("/h/hash", files={"video": ("clip.mp4", data)}).json()
-    assert default == {"video_md5": body["video_md5"]}  # unchanged unless vPDQ is asked for
+    assert default == body  # no `types`: every signal type of video, as HMA answers
+    only_md5 = hma.post("/h/hash", params={"types": "video_md5"}, files={"video": ("clip.mp4", data)}).json()
+    assert only_md5 == {"video_md5": body["video_md5"]}
 
 
 def test_an_undecodable_video_is_refused_with_a_code_when_vpdq_is_asked(hma: TestClient) -> None:

@@ -151,3 +151,43 @@ def test_video_slots_refuse_at_once_when_full() -> None:
             pass
     with slots.reserve():
         assert slots.in_use == 1
+
+
+def test_a_slot_that_may_wait_gets_the_one_freed_meanwhile() -> None:
+    import threading
+
+    slots = VideoSlots(1, wait_seconds=60)
+    held, got = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with slots.reserve():
+            got.set()
+
+    with slots.reserve():
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        held.set()
+        assert not got.wait(0.2)  # the only slot is taken: the second decode waits rather than being refused
+    waiter.join(30)
+    assert got.is_set() and slots.in_use == 0
+
+
+def test_review_frames_take_the_processs_video_slot(tmp_path: Path) -> None:
+    """The contact sheet's decoder counts against the same limit as hashing: with every slot taken it is refused."""
+    from bastion.media import video_isolation
+    from bastion.media.video_frames import sample_frames_untrusted, silent_copy_untrusted
+    from tests.media._videos import Clip, write_clip
+
+    path = write_clip(tmp_path / "clip.mp4", Clip(seed=4, seconds=1, width=64, height=48))
+    video_isolation.configure(slots=1)
+    try:
+        with video_isolation.video_slot():
+            with pytest.raises(DecoderBusy):
+                sample_frames_untrusted(path, [0.0], 32)
+            with pytest.raises(DecoderBusy):
+                silent_copy_untrusted(path, tmp_path / "silent.mp4")
+            with pytest.raises(DecoderBusy):
+                hash_video_untrusted(path)
+        assert [f.frame_number for f in sample_frames_untrusted(path, [0.0], 32)] == [0]
+    finally:
+        video_isolation.configure(slots=video_isolation.DEFAULT_VIDEO_SLOTS)

@@ -242,3 +242,19 @@ def test_without_a_broker_a_failed_try_is_run_again(client: TestClient, platform
         time.sleep(0.1)
     done = client.get(f"/api/v1/scans/{job}", headers=platform_headers).json()
     assert flaky.calls == 2 and done["attempts"] == 2 and done["scan"]["scan_id"]
+
+
+def test_an_uploaded_video_goes_to_the_video_queue_and_an_image_to_the_scan_queue(
+        client: TestClient, platform_headers: dict[str, str], db: Session, tmp_path: Any) -> None:
+    from tests.media._videos import Clip, write_clip
+
+    video = write_clip(tmp_path / "clip.mp4", Clip(seed=3, seconds=2, width=96, height=64)).read_bytes()
+    items = [{"data": b64(video), "content_id": "post-video"}, {"data": b64(jpeg(5)), "content_id": "post-image"}]
+    response = client.post("/api/v1/scans", json={"items": items}, headers=platform_headers)
+    assert response.status_code == 202, response.text
+    routed = dict(db.execute(select(TaskMessage.task, TaskMessage.queue)
+                             .where(TaskMessage.task.in_(("video.scan", "scans.run")))).all())
+    assert routed == {"video.scan": "video", "scans.run": "scan"}
+    ids = [item["id"] for item in response.json()["items"]]
+    polled = [client.get(f"/api/v1/scans/{i}", headers=platform_headers).json() for i in ids]
+    assert [p["status"] for p in polled] == ["done", "done"]  # the same work, in-process without a broker

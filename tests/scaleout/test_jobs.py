@@ -220,7 +220,7 @@ def test_the_cli_follows_cancels_and_lists_jobs(world: dict[str, Any], monkeypat
     followed = runner.invoke(cli, ["jobs", "follow", str(job_id)])
     assert followed.exit_code == 0 and f"is cancelled: {CHUNK} of {SCANS} done" in followed.output
     refused = runner.invoke(cli, ["jobs", "resume", str(job_id)])
-    assert refused.exit_code != 0 and "only a queued or running job" in refused.output
+    assert refused.exit_code != 0 and "only a queued, running or failed job" in refused.output
     resumed = _start(world)[0]
     ran = runner.invoke(cli, ["jobs", "resume", str(resumed)])  # no broker: the CLI runs the chunks itself
     assert ran.exit_code == 0 and f"is done: {SCANS} of {SCANS} done" in ran.output, ran.output
@@ -247,3 +247,50 @@ def test_a_server_without_a_broker_resumes_open_jobs_when_it_starts(world: dict[
             time.sleep(0.1)
     resumed = _job(world, job_id)
     assert (resumed.state, resumed.done) == ("done", SCANS) and len(_matches(world)) == SCANS
+
+
+def test_a_chunk_that_keeps_failing_is_dead_lettered_the_job_fails_and_resumes(world: dict[str, Any], client: TestClient,
+                                                                              clock: Any, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bastion.audit.models import AuditRecord
+    from bastion.jobs.tasks import MAX_TRIES
+
+    state, ctx = world["state"], world["ctx"]
+    tries = int(state.services.get(MAX_TRIES, 5))
+    job_id, messages = _start(world)
+    with state.sessions() as session:
+        first = session.scalars(select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.seq == 0)).one()
+        first_id = first.id
+    scanner = state.scanner
+    real = scanner.rescan_range
+
+    def poison(*args: Any) -> Any:
+        raise RuntimeError("this chunk breaks every worker")
+
+    monkeypatch.setattr(scanner, "rescan_range", poison)
+    for attempt in range(1, tries + 1):  # each delivery of its message, as the broker retries it
+        if attempt < tries:
+            with pytest.raises(RuntimeError):
+                rescan_chunk(ctx, {"job_id": job_id, "chunk_id": first_id})
+            assert _job(world, job_id).state == "queued"
+        else:
+            rescan_chunk(ctx, {"job_id": job_id, "chunk_id": first_id})  # the last try: dead-lettered, not raised
+    failed = _job(world, job_id)
+    assert failed.state == "failed" and failed.finished_at is not None and failed.chunks_done == 0
+    with state.sessions() as session:
+        chunk = session.get_one(JobChunk, first_id)
+        assert (chunk.state, chunk.tries) == ("dead", tries) and "breaks every worker" in chunk.last_error
+        [record] = session.scalars(select(AuditRecord).where(AuditRecord.action == "job.failed")).all()
+        assert record.subject == f"job:{job_id}"
+    rescan_chunk(ctx, {"job_id": job_id, "chunk_id": first_id})  # a late redelivery changes nothing
+    assert _job(world, job_id).state == "failed"
+
+    admin = make_user(state.sessions, clock, Role.ADMIN)
+    csrf = api_login(client, admin, clock)
+    row = re.search(rf'<tr class="job-row" data-id="{job_id}"[^>]*>.*?</tr>', client.get("/operations/jobs").text, re.S)
+    assert row and 'data-state="failed"' in row.group(0) and f"/operations/jobs/{job_id}/resume" in row.group(0)
+    monkeypatch.setattr(scanner, "rescan_range", real)
+    resumed = client.post(f"/operations/jobs/{job_id}/resume", data={"csrf_token": csrf}, follow_redirects=False)
+    assert resumed.status_code == 303 and "error" not in resumed.headers["location"]
+    done = _job(world, job_id)  # every chunk went again (nothing had finished), the dead one with fresh tries
+    assert (done.state, done.done, done.chunks_done) == ("done", SCANS, 4)
+    assert len(_matches(world)) == SCANS == len(set(_matches(world)))

@@ -154,3 +154,47 @@ def test_the_page_lists_searches_pages_and_retries_dead_letters(
     other = TestClient(client.app)
     api_login(other, reviewer, clock)
     assert other.get("/operations").status_code == 403
+
+
+def test_dead_deliveries_are_listed_searched_and_retried_from_the_operations_page(
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    import json
+
+    from sqlalchemy import update
+
+    from bastion.actions import enqueue as enqueue_action
+    from bastion.actions.models import OutboxAction
+    from bastion.audit.models import AuditRecord
+
+    ids = []
+    with sessions() as session:
+        for target in ("post-1", "post-2"):
+            ids.append(enqueue_action(session, kind="remove_content", target=target, subject="case:7", payload={"reason": "hash_match"},
+                                      actor="user:reviewer", clock=clock).id)
+        session.commit()
+        # as the deliverer leaves them once the platform refused each for good
+        session.execute(update(OutboxAction).where(OutboxAction.id.in_(ids))
+                        .values(status="dead", attempts=8, last_error="HTTP 422 unknown post"))
+        session.commit()
+    admin = make_user(sessions, clock, Role.ADMIN)
+    csrf = api_login(client, admin, clock)
+    assert '<a href="/operations/deliveries?kind=actions">2</a>' in client.get("/operations").text
+    page = client.get("/operations/deliveries", params={"kind": "actions"}).text
+    assert [int(i) for i in re.findall(r'class="dead-delivery" data-id="(\d+)"', page)] == ids[::-1]  # newest first
+    assert "Remove content of post-2" in page and "HTTP 422 unknown post" in page
+    searched = client.get("/operations/deliveries", params={"kind": "actions", "q": "post-1"}).text
+    assert re.findall(r'class="dead-delivery" data-id="(\d+)"', searched) == [str(ids[0])]
+    retried = client.post(f"/operations/deliveries/actions/{ids[0]}/retry", data={"csrf_token": csrf},
+                          follow_redirects=False)
+    assert retried.status_code == 303 and "error" not in retried.headers["location"]
+    with sessions() as session:
+        assert session.get_one(OutboxAction, ids[0]).status != "dead"
+        published = [json.loads(p) for p in session.scalars(select(TaskMessage.payload)
+                                                            .where(TaskMessage.task == "actions.deliver_row"))]
+        assert {"outbox_id": ids[0]} in published  # its row task goes out with the commit
+        assert session.scalar(select(AuditRecord.action).where(AuditRecord.action == "action.requeue"))
+    again = client.post(f"/operations/deliveries/actions/{ids[0]}/retry", data={"csrf_token": csrf},
+                        follow_redirects=False)
+    assert "error=" in again.headers["location"]  # no longer dead: refused with a reason
+    assert client.post("/operations/deliveries/nothing/1/retry", data={"csrf_token": csrf},
+                       follow_redirects=False).status_code == 404

@@ -40,7 +40,8 @@ def test_tasks_are_routed_to_the_queue_of_their_kind() -> None:
 
     routed = {name: queue_for(name) for name in registry.names()}
     assert routed["scans.run"] == "scan" and routed["scans.webhook"] == "deliver"
-    assert routed["actions.deliver"] == "deliver" and routed["mail.send"] == "mail"
+    assert routed["actions.deliver"] == "deliver" and routed["mail.send"] == "deliver"
+    assert routed["actions.deliver_row"] == "deliver" and routed["mail.send_row"] == "deliver"
     assert {queue for name, queue in routed.items() if name.startswith("ncmec.")} == {"ncmec"}
     assert {queue for name, queue in routed.items() if name.startswith("exchanges.")} == {"exchange"}
     assert {"exchanges.fetch", "exchanges.run", "exchanges.share"} <= routed.keys()

@@ -108,6 +108,20 @@ class Deliverer(LeaseWorker[_Action]):
                 self._attempt(connector, claim, report)
         return report
 
+    def deliver_one(self, action_id: int) -> DeliveryReport:
+        """Attempt one action, if it is due and no other worker holds it (the `actions.deliver_row` task).
+
+        Idempotent by outbox id: a repeated or late message finds the row delivered, dead, leased
+        by another worker or waiting for its retry, and does nothing.
+        """
+        report = DeliveryReport()
+        claim = self._claim_next(action_id)
+        if claim is None:
+            return report
+        with _opened(self._factory) as connector:
+            self._attempt(connector, claim, report)
+        return report
+
     def _work(self, row: OutboxAction) -> _Action:
         return _Action(row.kind, row.target, dict(row.payload), row.idempotency_key)
 

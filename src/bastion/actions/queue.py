@@ -14,7 +14,7 @@ from bastion.outbox import OutboxTable, Queue
 
 TABLE = OutboxTable(OutboxAction, ActionStatus, finished="finished_at")
 QUEUE = Queue(TABLE, task="actions.deliver", timer_subject="actions:outbox", noun="action", id_detail="action_id",
-              label="action", keys_from="the decision they carry out")
+              label="action", keys_from="the decision they carry out", row_task="actions.deliver_row")
 
 #: The task name the ticker and executors know the deliverer by.
 DELIVER_TASK = QUEUE.task

@@ -1,19 +1,28 @@
-"""The `actions.deliver` task: the outbox drained by the ticker or any executor.
+"""The actions outbox's tasks: `actions.deliver_row` delivers one action by outbox id; `actions.deliver` sweeps.
 
-The task needs a platform connector factory in `TaskContext.services` under
-`CONNECTOR_FACTORY` (and optionally a webhook sender and a policy). After a pass it
-moves the shared wake-up timer to when the outbox next has work (or to a slow
-heartbeat), so retries happen on time without polling and a missed wake-up heals itself.
+`actions.deliver_row` is published (through the task outbox, queue `deliver`) for every action
+added or requeued; it claims that row under the outbox lease and delivers it once. The
+`actions.deliver` timer task publishes the row task again for retries that are due, expired
+leases and messages presumed lost (`bastion.outbox.Queue.register`); with no relay wired (a bare
+task context) it delivers a pass itself. Both need a platform connector factory in
+`TaskContext.services` under `CONNECTOR_FACTORY` (and optionally a webhook sender and a policy).
 """
 
 from __future__ import annotations
+
+import logging
 
 from bastion.actions.delivery import Deliverer, DeliveryReport
 from bastion.actions.policy import DeliveryPolicy
 from bastion.actions.queue import QUEUE
 from bastion.executor import TaskContext
+from bastion.outbox import SWEEP_GRACE_SERVICE
 
-#: `TaskContext.services` keys the task reads.
+log = logging.getLogger(__name__)
+
+#: `TaskContext.services` keys the task reads (and `SWEEP_GRACE_SERVICE`, shared by every outbox sweeper).
+__all__ = ["CONNECTOR_FACTORY", "DELIVERY_POLICY", "SWEEP_GRACE_SERVICE", "WEBHOOK_SENDER", "ConnectorNotConfigured",
+           "run_delivery"]
 CONNECTOR_FACTORY = "platform.connector_factory"
 WEBHOOK_SENDER = "actions.webhooks"
 DELIVERY_POLICY = "actions.policy"
@@ -26,17 +35,28 @@ class ConnectorNotConfigured(RuntimeError):
     """No connector factory in the task context: the app has not wired actions up."""
 
 
-def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
+def _deliverer(ctx: TaskContext) -> Deliverer:
     factory = ctx.services.get(CONNECTOR_FACTORY)
     if factory is None:
         raise ConnectorNotConfigured(
             f"put a PlatformConnector factory in TaskContext.services[{CONNECTOR_FACTORY!r}] to deliver actions"
         )
     policy = ctx.services.get(DELIVERY_POLICY) or DeliveryPolicy()
-    deliverer = Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER), policy=policy)
-    return deliverer.deliver_due(limit)
+    return Deliverer(ctx.sessions, factory, ctx.clock, webhooks=ctx.services.get(WEBHOOK_SENDER), policy=policy)
 
 
-#: One delivery pass with what the context provides, then re-arm the wake-up timer (even when the
-#: pass fails: no connector configured, database trouble). Registered as the `actions.deliver` task.
-run_delivery = QUEUE.register(_deliver)
+def _deliver(ctx: TaskContext, limit: int) -> DeliveryReport:
+    return _deliverer(ctx).deliver_due(limit)
+
+
+def _deliver_one(ctx: TaskContext, action_id: int) -> DeliveryReport:
+    if ctx.services.get(CONNECTOR_FACTORY) is None:  # not wired here: the row waits; the sweeper publishes it again
+        log.warning("no platform connector: action left for the sweeper", extra={"action": action_id})
+        return DeliveryReport()
+    return _deliverer(ctx).deliver_one(action_id)
+
+
+#: The `actions.deliver` timer task: a sweeper where a relay is wired, else one delivery pass, then
+#: re-arm the wake-up timer (even when it fails: no connector configured, database trouble). Also
+#: registers `actions.deliver_row`, the task each action's outbox id is published as (queue `deliver`).
+run_delivery = QUEUE.register(_deliver, one=_deliver_one, worker=_deliverer)

@@ -27,9 +27,20 @@ from bastion.broker import BrokerConfig, enqueue
 from bastion.clock import Clock
 from bastion.db.keyset import Page, after_id, cut, page_size
 from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
+from bastion.media.video_formats import sniff_container
 
 RUN_TASK = "scans.run"
+#: The same work as `scans.run` for an uploaded video, routed to the `video` queue: a video costs
+#: seconds to minutes of decoding, so it runs on the machines sized for it and never holds up images.
+VIDEO_TASK = "video.scan"
 WEBHOOK_TASK = "scans.webhook"
+
+
+def task_for(job: ScanJob) -> str:
+    """`video.scan` for an uploaded video (sniffed from its first bytes), else `scans.run` (images, URLs)."""
+    if job.source != "url" and job.media and sniff_container(bytes(job.media[:4096])) is not None:
+        return VIDEO_TASK
+    return RUN_TASK
 
 
 class BatchTooLarge(BastionError):
@@ -115,7 +126,7 @@ def submit(session: Session, items: Any, *, actor: str, clock: Clock, config: Br
             continue
         job, new = _add(session, item, actor=actor, clock=clock)
         if new:
-            messages.append(enqueue(session, RUN_TASK, {"job_id": job.id}, clock=clock).id)
+            messages.append(enqueue(session, task_for(job), {"job_id": job.id}, clock=clock).id)
         outcomes.append(ItemOutcome(index, id=job.public_id, status=job.status))
     if messages:
         audit.record(session, actor=actor, action="scans.batch_submitted", subject="scans", clock=clock,
@@ -220,7 +231,7 @@ def retry_dead(session: Session, public_id: str, *, actor: str, clock: Clock) ->
     if job.status != "dead":
         raise Conflict(f"Scan {public_id} is {job.status}, not dead; only dead letters can be retried.")
     job.status, job.attempts, job.finished_at = "queued", 0, None
-    message = enqueue(session, RUN_TASK, {"job_id": job.id}, clock=clock)
+    message = enqueue(session, task_for(job), {"job_id": job.id}, clock=clock)
     audit.record(session, actor=actor, action="scans.retry", subject=f"scan_job:{job.public_id}", clock=clock,
                  details={"job": job.public_id, "last_error": job.last_error[:500]})
     return job, message.id

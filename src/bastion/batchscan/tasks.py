@@ -22,11 +22,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bastion.batchscan.models import FINAL, ScanJob
-from bastion.batchscan.service import RUN_TASK, WEBHOOK_TASK
+from bastion.batchscan.service import RUN_TASK, VIDEO_TASK, WEBHOOK_TASK
 from bastion.broker import enqueue
 from bastion.errors import BastionError
 from bastion.executor import TaskContext, registry
 from bastion.media import MediaError
+from bastion.media.isolation import DecoderBusy
 from bastion.media.video_formats import sniff_container
 from bastion.platform.signing import RequestSigner
 from bastion.scanning import views
@@ -52,6 +53,7 @@ class WebhookTarget:
     timeout_seconds: float = 10.0
 
 
+@registry.task(VIDEO_TASK)
 @registry.task(RUN_TASK)
 def run_job(ctx: TaskContext, payload: dict[str, Any]) -> None:
     job_id = int(payload["job_id"])
@@ -76,6 +78,8 @@ def run_job(ctx: TaskContext, payload: dict[str, Any]) -> None:
                 else:
                     result = scanner.scan_bytes(session, job.media or b"", meta, source="upload",
                                                 actor=job.submitted_by)
+        except DecoderBusy:  # this process is at its decoding limit: not the media's fault; the try is retried
+            raise
         except (MediaError, BastionError) as exc:  # the media was refused: final, and retrying cannot help
             job.status, job.last_error = "failed", f"{exc.code}: {exc.message}"[:2000]
         else:

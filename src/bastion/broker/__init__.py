@@ -10,7 +10,7 @@ task functions (`celery_app`). Only the dispatch differs, never the work.
 from bastion.broker.config import QUEUES, BrokerConfig, queue_for
 from bastion.broker.errors import BrokerUnavailable
 from bastion.broker.outbox import TaskMessage, enqueue
-from bastion.broker.relay import Dispatcher, ExecutorDispatcher, Relay
+from bastion.broker.relay import RELAY_SERVICE, Dispatcher, ExecutorDispatcher, Relay
 
-__all__ = ["QUEUES", "BrokerConfig", "BrokerUnavailable", "Dispatcher", "ExecutorDispatcher", "Relay", "TaskMessage",
+__all__ = ["QUEUES", "RELAY_SERVICE", "BrokerConfig", "BrokerUnavailable", "Dispatcher", "ExecutorDispatcher", "Relay", "TaskMessage",
            "enqueue", "queue_for"]

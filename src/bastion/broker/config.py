@@ -2,7 +2,8 @@
 
 Queues follow kinds of work, so an operator sizes each pool on its own machines
 (`bastion worker --queues scan --concurrency 8` on the hashing boxes, one small
-`deliver,mail,ncmec` worker elsewhere) and a flood of one kind never starves another.
+`deliver,ncmec` worker elsewhere: platform actions, mail and webhooks share `deliver`)
+and a flood of one kind never starves another.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 
 from bastion.config import Settings
 
-#: Every queue a worker may consume. `video` and `exchange` have no tasks yet; they exist so
-#: operators can provision them now and the routing table grows without renaming anything.
-QUEUES: tuple[str, ...] = ("scan", "rescan", "import", "deliver", "ncmec", "mail", "video", "exchange")
+#: Every queue a worker may consume. `video` takes uploaded videos of the batch API (`video.scan`);
+#: `exchange` takes hash-exchange fetches and contributions.
+QUEUES: tuple[str, ...] = ("scan", "rescan", "import", "deliver", "ncmec", "video", "exchange")
 
 #: Task-name prefix -> queue; the first match wins, anything else goes to `deliver`.
 _ROUTES: tuple[tuple[str, str], ...] = (
@@ -23,7 +24,7 @@ _ROUTES: tuple[tuple[str, str], ...] = (
     ("import.", "import"),
     ("actions.", "deliver"),
     ("notices.", "deliver"),
-    ("mail.", "mail"),
+    ("mail.", "deliver"),  # mail and platform actions: both outbox deliveries, one pool
     ("ncmec.", "ncmec"),
     ("video.", "video"),
     ("exchanges.", "exchange"),  # fetches and contributions (the task names are `exchanges.…`)

@@ -24,6 +24,10 @@ from bastion.executor import Executor
 
 log = logging.getLogger(__name__)
 
+#: Where an application puts its `Relay` in `TaskContext.services`, so a task (an outbox sweeper)
+#: can publish what it enqueued without waiting for the relay loop.
+RELAY_SERVICE = "broker.relay"
+
 #: Longer than a publish takes (a confirmed AMQP publish is milliseconds), short enough that a
 #: relay that died mid-publish delays its rows by seconds only.
 LEASE = timedelta(seconds=30)

@@ -57,10 +57,22 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
     ticker_interval_seconds: float = Field(2.0, gt=0, description="How often the in-process ticker looks for due timers.")
     workers: int = Field(2, ge=1, description="Threads of the in-process executor.")
+    delivery_lease_seconds: int = Field(
+        300, ge=1, description="How long a worker holds a platform action it is delivering; a worker killed "
+        "mid-delivery delays the action by this much before the sweeper has it delivered again.")
+    task_outbox_retention_days: float = Field(
+        7.0, gt=0, description="How long published task messages stay in task_outbox before the hourly prune "
+        "deletes them (pending ones are never deleted).")
+    outbox_sweep_grace_seconds: float = Field(
+        60.0, gt=0, description="How long a new action or message waits for its task message before the "
+        "outbox sweeper presumes the message lost and publishes another.")
     media_max_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest upload or fetched file, in bytes.")
     video_sync_max_bytes: int = Field(
         20 * 1024 * 1024, ge=0, description="Largest video POST /api/v1/scan decodes while the caller waits; a larger "
         "one is refused (413, async_only) and goes to the asynchronous batch API, POST /api/v1/scans.")
+    video_decode_slots: int = Field(
+        2, ge=1, description="Videos one process decodes at once (hashing, review frames, silent copies): another "
+        "is refused with decoder_busy (503) by the server and waits for a slot in `bastion worker`.")
     media_max_pixels: int = Field(
         50_000_000, ge=1, description="Largest image, in pixels, checked from the header before decoding (a 50 MP "
         "camera's full size; PDQ itself works from a 512 px reduction).")

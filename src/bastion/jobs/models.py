@@ -16,9 +16,10 @@ from bastion.db.base import Base, BigId, UTCDateTime
 
 #: Kinds of fan-out work, each with its chunk task (`rescan.chunk`, `import.chunk`) on its own queue.
 KINDS = ("rescan", "import")
-#: queued (chunks written, none finished) -> running -> done | cancelled.
+#: queued (chunks written, none finished) -> running -> done | cancelled | failed (a chunk dead-lettered after
+#: its tries; `resume` gives the dead chunks fresh tries and the job runs on from its checkpoint).
 OPEN = ("queued", "running")
-STATES = ("queued", "running", "done", "cancelled")
+STATES = ("queued", "running", "done", "cancelled", "failed")
 
 
 class FanoutJob(Base):
@@ -57,8 +58,11 @@ class JobChunk(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("fanout_jobs.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    #: pending or done.
+    #: pending, done, or dead (its tries ran out; its job failed).
     state: Mapped[str] = mapped_column(String(16), default="pending")
+    #: Tries started (counted before the work, so a chunk that kills every worker still uses them up).
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
     items: Mapped[int] = mapped_column(Integer, default=0)
     lo_id: Mapped[int] = mapped_column(BigId, default=0)
     hi_id: Mapped[int] = mapped_column(BigId, default=0)

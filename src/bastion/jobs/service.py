@@ -119,10 +119,18 @@ def get(session: Session, job_id: int) -> FanoutJob:
 
 
 def resume(session: Session, job_id: int, *, actor: str, clock: Clock) -> tuple[FanoutJob, list[int]]:
-    """Send the unfinished chunks again (after a crash lost their messages); audited; the caller commits."""
+    """Send the unfinished chunks again (after a crash lost their messages); audited; the caller commits.
+
+    A failed job (a chunk dead-lettered) runs on: its dead chunks get fresh tries, from its checkpoint.
+    """
     job = get(session, job_id)
+    if job.state == "failed" and not job.cancelled:
+        for chunk in session.scalars(select(JobChunk).where(JobChunk.job_id == job.id, JobChunk.state == "dead")):
+            chunk.state, chunk.tries = "pending", 0
+        job.state, job.finished_at = "running", None
+        session.flush()
     if job.state not in OPEN or job.cancelled:
-        raise Conflict(f"Job {job_id} is {job.state}; only a queued or running job can be resumed.")
+        raise Conflict(f"Job {job_id} is {job.state}; only a queued, running or failed job can be resumed.")
     messages = dispatch(session, job, clock=clock)
     audit.record(session, actor=actor, action="job.resumed", subject=f"job:{job.id}", clock=clock,
                  details={"job": job.id, "from_chunk": job.checkpoint + 1, "chunks": len(messages)})

@@ -78,6 +78,17 @@ class MailDeliverer(LeaseWorker[OutgoingMail]):
             self._attempt(claim, report)
         return report
 
+    def send_one(self, mail_id: int) -> SendReport:
+        """Attempt one message, if it is due and no other worker holds it (the `mail.send_row` task).
+
+        Idempotent by outbox id, as `Deliverer.deliver_one` is.
+        """
+        report = SendReport()
+        claim = self._claim_next(mail_id)
+        if claim is not None:
+            self._attempt(claim, report)
+        return report
+
     def _work(self, row: MailMessage) -> OutgoingMail:
         return OutgoingMail(row.id, row.idempotency_key, row.kind, tuple(row.to_addrs), row.subject,
                             row.text_body, row.html_body, row.created_at)

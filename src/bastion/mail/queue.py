@@ -13,7 +13,7 @@ from bastion.outbox import OutboxTable, Queue
 
 TABLE = OutboxTable(MailMessage, MailStatus, subject="subject_ref", name="the mail outbox")
 QUEUE = Queue(TABLE, task="mail.send", timer_subject="mail:outbox", noun="mail", id_detail="mail_id",
-              label="message", keys_from="the event the message is about")
+              label="message", keys_from="the event the message is about", row_task="mail.send_row")
 
 #: The task name the ticker and executors know the mail deliverer by.
 SEND_TASK = QUEUE.task

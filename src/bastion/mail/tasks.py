@@ -1,18 +1,22 @@
-"""The `mail.send` task: the mail outbox drained by the ticker or any executor.
+"""The mail outbox's tasks: `mail.send_row` sends one message by outbox id; `mail.send` sweeps.
 
-The task needs a `MailSender` in `TaskContext.services[MAIL_SENDER]` (and optionally
-a `MailPolicy` under `MAIL_POLICY`). After a pass it moves the shared wake-up timer to
-when the outbox next has work (or to a slow heartbeat), so retries happen on time
-without polling, and a missed wake-up heals itself.
+`mail.send_row` is published (through the task outbox, queue `deliver`) for every message
+queued or requeued; `mail.send` is the sweeper timer, as for platform actions
+(`bastion.actions.tasks`). Both need a `MailSender` in `TaskContext.services[MAIL_SENDER]`
+(and optionally a `MailPolicy` under `MAIL_POLICY`).
 """
 
 from __future__ import annotations
+
+import logging
 
 from bastion.executor import TaskContext
 from bastion.mail.delivery import MailDeliverer, SendReport
 from bastion.mail.errors import MailNotConfigured
 from bastion.mail.policy import MailPolicy
 from bastion.mail.queue import QUEUE
+
+log = logging.getLogger(__name__)
 
 #: `TaskContext.services` keys the task reads.
 MAIL_SENDER = "mail.sender"
@@ -22,14 +26,26 @@ MAIL_POLICY = "mail.policy"
 HEARTBEAT = QUEUE.heartbeat
 
 
-def _send(ctx: TaskContext, limit: int) -> SendReport:
+def _deliverer(ctx: TaskContext) -> MailDeliverer:
     sender = ctx.services.get(MAIL_SENDER)
     if sender is None:
         raise MailNotConfigured(f"put a MailSender in TaskContext.services[{MAIL_SENDER!r}] to send mail")
     policy = ctx.services.get(MAIL_POLICY) or MailPolicy()
-    return MailDeliverer(ctx.sessions, sender, ctx.clock, policy=policy).send_due(limit)
+    return MailDeliverer(ctx.sessions, sender, ctx.clock, policy=policy)
 
 
-#: One delivery pass with what the context provides, then re-arm the wake-up timer (even when the
-#: pass fails: no sender configured, database trouble). Registered as the `mail.send` task.
-run_send = QUEUE.register(_send)
+def _send(ctx: TaskContext, limit: int) -> SendReport:
+    return _deliverer(ctx).send_due(limit)
+
+
+def _send_one(ctx: TaskContext, mail_id: int) -> SendReport:
+    if ctx.services.get(MAIL_SENDER) is None:  # not wired here: the message waits; the sweeper publishes it again
+        log.warning("no mail sender: message left for the sweeper", extra={"mail": mail_id})
+        return SendReport()
+    return _deliverer(ctx).send_one(mail_id)
+
+
+#: The `mail.send` timer task: a sweeper where a relay is wired, else one delivery pass, then re-arm
+#: the wake-up timer (even when it fails: no sender configured, database trouble). Also registers
+#: `mail.send_row`, the task each message's outbox id is published as (queue `deliver`).
+run_send = QUEUE.register(_send, one=_send_one, worker=_deliverer)

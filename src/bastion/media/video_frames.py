@@ -23,7 +23,7 @@ import av
 from bastion.media.errors import UnsupportedMedia
 from bastion.media.video import _ffmpeg_errors, _frame_rate, _frames, _opened, _video_stream
 from bastion.media.video_formats import container_of
-from bastion.media.video_isolation import GRACE_SECONDS, run_isolated
+from bastion.media.video_isolation import GRACE_SECONDS, run_isolated, video_slot
 from bastion.media.video_limits import DEFAULT_VIDEO_LIMITS, VideoLimits
 
 _HEAD_BYTES = 4096
@@ -81,9 +81,13 @@ def _scaled(frame: av.VideoFrame, at: float, number: int, px: int) -> SampledFra
 
 def sample_frames_untrusted(path: str | os.PathLike[str], times: list[float], px: int,
                             limits: VideoLimits = DEFAULT_VIDEO_LIMITS) -> list[SampledFrame]:
-    """`sample_frames_file` in the isolated decoder process (a hostile file cannot take the server down)."""
-    return run_isolated(sample_frames_file, os.fspath(path), times, px, limits,
-                        timeout=limits.max_decode_seconds + GRACE_SECONDS)
+    """`sample_frames_file` in the isolated decoder process (a hostile file cannot take the server down).
+
+    Holds one of the process's video slots while it decodes, as hashing does.
+    """
+    with video_slot():
+        return run_isolated(sample_frames_file, os.fspath(path), times, px, limits,
+                            timeout=limits.max_decode_seconds + GRACE_SECONDS)
 
 
 def silent_copy_file(path: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -113,6 +117,7 @@ def silent_copy_file(path: str | os.PathLike[str], out: str | os.PathLike[str],
 
 def silent_copy_untrusted(path: str | os.PathLike[str], out: str | os.PathLike[str],
                           limits: VideoLimits = DEFAULT_VIDEO_LIMITS) -> str:
-    """`silent_copy_file` in the isolated decoder process."""
-    return run_isolated(silent_copy_file, os.fspath(path), os.fspath(Path(out)), limits,
-                        timeout=limits.max_decode_seconds + GRACE_SECONDS)
+    """`silent_copy_file` in the isolated decoder process, holding a video slot."""
+    with video_slot():
+        return run_isolated(silent_copy_file, os.fspath(path), os.fspath(Path(out)), limits,
+                            timeout=limits.max_decode_seconds + GRACE_SECONDS)

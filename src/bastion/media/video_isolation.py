@@ -14,9 +14,10 @@ previous file did to the decoder's state (or the heap) carries over.
   packets, which answers the same error without a kill in the common case.)
 * A child that dies without answering (a segfault) is reported as a decoder crash;
   the server carries on.
-* At most :data:`DEFAULT_VIDEO_SLOTS` videos decode at once per server process;
+* At most ``video_decode_slots`` videos (default :data:`DEFAULT_VIDEO_SLOTS`) decode at
+  once per process, hashing and review frames alike (:func:`video_slot`); in the server
   another is refused at once with ``decoder_busy`` (503, retry later), never queued
-  without bound.
+  without bound; in a worker it waits for a slot (``configure(wait_seconds=…)``).
 """
 
 from __future__ import annotations
@@ -54,33 +55,47 @@ class DecoderCrashed(MediaError):
 
 
 class VideoSlots:
-    """Videos decoding at once in this process, capped; a reservation never waits."""
+    """Videos decoding at once in this process, capped.
 
-    def __init__(self, slots: int) -> None:
-        self.capacity, self.in_use = slots, 0
-        self._lock = threading.Lock()
+    A reservation waits at most `wait_seconds` for a free slot (0, the server's default: never,
+    so a request is refused at once with ``decoder_busy``; a worker waits, since its task
+    would only be retried), then raises :class:`DecoderBusy`.
+    """
+
+    def __init__(self, slots: int, wait_seconds: float = 0.0) -> None:
+        if slots < 1:
+            raise ValueError("a process needs at least one video slot")
+        self.capacity, self.in_use, self.wait_seconds = slots, 0, wait_seconds
+        self._free = threading.Condition()
 
     @contextmanager
     def reserve(self) -> Any:
-        with self._lock:
-            if self.in_use >= self.capacity:
+        with self._free:
+            if not self._free.wait_for(lambda: self.in_use < self.capacity, timeout=self.wait_seconds):
                 raise DecoderBusy("The server is decoding as many videos as it safely can; try again shortly, or "
                                   "send the video to the asynchronous batch API.")
             self.in_use += 1
         try:
             yield
         finally:
-            with self._lock:
+            with self._free:
                 self.in_use -= 1
+                self._free.notify()
 
 
 _slots = VideoSlots(DEFAULT_VIDEO_SLOTS)
 
 
-def configure(*, slots: int) -> None:
-    """Set how many videos this process decodes at once (called at start-up)."""
+def configure(*, slots: int, wait_seconds: float = 0.0) -> None:
+    """Set how many videos this process decodes at once, and how long a decode waits for a slot (at start-up)."""
     global _slots
-    _slots = VideoSlots(slots)
+    _slots = VideoSlots(slots, wait_seconds)
+
+
+def video_slot() -> Any:
+    """A context holding one of this process's video slots: every decode of a video from outside takes one
+    (hashing, contact-sheet frames, the silent copy), so the limit bounds all of them together."""
+    return _slots.reserve()
 
 
 def _child(conn: Any, memory_bytes: int, fn: Callable[..., Any], args: tuple[Any, ...],
@@ -154,7 +169,7 @@ def hash_video_untrusted(source: bytes | bytearray | memoryview | str | os.PathL
     afterwards) or a path to it. ``progress`` is called here as the decoder reports (see
     :data:`bastion.media.video.Progress`).
     """
-    with _slots.reserve():
+    with video_slot():
         if isinstance(source, (str, os.PathLike)):
             limits.check_bytes(os.stat(source).st_size)
             return _run(Path(source), limits, seconds_per_hash, progress)

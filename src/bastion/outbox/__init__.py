@@ -10,11 +10,12 @@ differs: what a row carries, how it is carried out, and what is audited.
 """
 
 from bastion.outbox.columns import OutboxColumns
-from bastion.outbox.queue import HEARTBEAT, Queue
+from bastion.outbox.housekeeping import RETENTION_SERVICE, prune_published, schedule_prune
+from bastion.outbox.queue import HEARTBEAT, SWEEP_GRACE_SERVICE, Queue
 from bastion.outbox.status import status_enum
 from bastion.outbox.table import OutboxTable, rowcount
 from bastion.outbox.wakeup import run_then_rearm
 from bastion.outbox.worker import Claim, LeaseWorker, OutboxReport
 
-__all__ = ["HEARTBEAT", "Claim", "LeaseWorker", "OutboxColumns", "OutboxReport", "OutboxTable", "Queue", "rowcount",
+__all__ = ["HEARTBEAT", "RETENTION_SERVICE", "prune_published", "schedule_prune", "SWEEP_GRACE_SERVICE", "Claim", "LeaseWorker", "OutboxColumns", "OutboxReport", "OutboxTable", "Queue", "rowcount",
            "run_then_rearm", "status_enum"]

@@ -13,9 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, func, select, update
+from sqlalchemy import CursorResult, Result, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from bastion.db.keyset import Page, after_id, cut, page_size
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -53,6 +55,22 @@ class OutboxTable:
 
     def column(self, name: str) -> Any:
         return getattr(self.model, name)
+
+    def dead_page(self, session: Session, *, search: str = "", columns: tuple[str, ...] = (),
+                  cursor: str | None = None, limit: int | None = None) -> Page[Any]:
+        """Dead letters newest first, one keyset page; `search` is a row id, or words of `columns` or the error."""
+        m, size = self.model, page_size(limit)
+        query = select(m).where(m.status == self.dead)
+        term = search.strip()
+        if term:
+            found = [self.column(name).contains(term, autoescape=True) for name in (*columns, "last_error")]
+            if term.isdigit():
+                found.append(m.id == int(term))
+            query = query.where(or_(*found))
+        after = after_id(cursor)
+        if after is not None:
+            query = query.where(m.id < after)
+        return cut(list(session.scalars(query.order_by(m.id.desc()).limit(size + 1))), size, key=lambda row: [row.id])
 
     def next_due(self, session: Session) -> datetime | None:
         """When the outbox next has work: the earliest retry, or the earliest lease to expire."""

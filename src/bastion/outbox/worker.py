@@ -19,7 +19,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -96,14 +96,21 @@ class LeaseWorker(Generic[W]):
             and_(m.status == t.in_flight, m.lease_until <= now, m.attempts < self.policy.max_attempts),
         )
 
-    def _claim_next(self) -> Claim[W] | None:
-        """Lease one due row (skipping rows other workers hold) and return what to do."""
+    def _claim_next(self, row_id: int | None = None) -> Claim[W] | None:
+        """Lease one due row (skipping rows other workers hold) and return what to do.
+
+        With `row_id` (a task carrying one outbox id), only that row, and only if it is due and
+        not leased: a duplicate or late message finds it done, or held by another worker, and
+        does nothing.
+        """
         m, now = self.table.model, self._clock.now()
         claimable = self._claimable(now)
         with self._sessions() as session, session.begin():
+            query = select(m.id).where(claimable)
+            if row_id is not None:
+                query = query.where(m.id == row_id)
             candidates = session.scalars(
-                select(m.id).where(claimable).order_by(m.next_attempt_at, m.id)
-                .limit(_CANDIDATES).with_for_update(skip_locked=True)
+                query.order_by(m.next_attempt_at, m.id).limit(_CANDIDATES).with_for_update(skip_locked=True)
             ).all()
             for row_id in candidates:
                 token = uuid.uuid4().hex
@@ -117,6 +124,25 @@ class LeaseWorker(Generic[W]):
                     row = session.get_one(m, row_id, populate_existing=True)
                     return Claim(row.id, token, row.attempts, getattr(row, self.table.subject), self._work(row))
         return None
+
+    def orphans(self, grace: timedelta, limit: int = 500) -> list[int]:
+        """Rows due now that may have no task message: what the sweeper publishes a message for.
+
+        A new row's message is written with it, so a `pending` row is an orphan only once it has
+        waited `grace` (its message was lost: a purged queue, a broker that lost it). A retrying row
+        has no message (its retry time is the row's, not the broker's), nor has a row whose lease
+        ran out (its worker died; the broker's redelivery found it leased and let it be). Rows a
+        worker kept dying on are dead-lettered first.
+        """
+        self._bury_abandoned(OutboxReport())
+        m, t, now = self.table.model, self.table, self._clock.now()
+        orphaned = or_(
+            and_(m.status == t.retrying, m.next_attempt_at <= now),
+            and_(m.status == t.pending, m.next_attempt_at <= now - grace),
+            and_(m.status == t.in_flight, m.lease_until <= now, m.attempts < self.policy.max_attempts),
+        )
+        with self._sessions() as session:
+            return list(session.scalars(select(m.id).where(orphaned).order_by(m.next_attempt_at, m.id).limit(limit)))
 
     def _bury_abandoned(self, report: OutboxReport) -> None:
         """Dead-letter rows whose last allowed attempt never reported back (a worker kept dying on them)."""

@@ -27,12 +27,13 @@ from bastion.reports import rollup as report_rollup
 from bastion.reports import semiannual as semiannual_reports
 from bastion.matching.banked import BankMatcher, schedule_snapshots
 from bastion.matching.store import SnapshotStore, open_store
-from bastion.media import DecodeLimits, isolation
+from bastion.media import DecodeLimits, isolation, video_isolation
 from bastion.media.limits import apply_to_pillow
 from bastion.cases.intake import CaseOpener
 from bastion.cases.media import build_media_store
 from bastion.scanning.service import Scanner
 from bastion.scanning.urlfetch import FetchPolicy
+from bastion import outbox
 from bastion.timers import Ticker
 from bastion.web import docs, errors, metrics, scaleout
 from bastion.web import hma
@@ -130,6 +131,7 @@ def build_detection(settings: Settings, sessions: sessionmaker[Session], clock: 
     apply_to_pillow(limits)  # Pillow's own process-wide cap must not be stricter than ours
     isolation.configure(budget_pixels=settings.media_decode_budget_pixels, workers=settings.media_decode_workers,
                         memory_mb=settings.media_decode_memory_mb)
+    video_isolation.configure(slots=settings.video_decode_slots)  # `bastion worker` lets a decode wait (run_worker)
     policy = FetchPolicy.from_settings(
         settings.scan_url_allowed_hosts.split(","), settings.scan_url_allowed_networks.split(","),
         settings.media_max_bytes, settings.scan_url_timeout_seconds,
@@ -186,6 +188,14 @@ def wire_review(state: AppState) -> None:
 
         secret, url = settings.platform_secret.get_secret_value(), settings.platform_url
         state.services[CONNECTOR_FACTORY] = lambda: HttpPlatformConnector(url, secret)
+    from datetime import timedelta
+
+    from bastion.actions import DELIVERY_POLICY, DeliveryPolicy
+    from bastion.actions.tasks import SWEEP_GRACE_SERVICE
+
+    state.services[DELIVERY_POLICY] = DeliveryPolicy(lease=timedelta(seconds=settings.delivery_lease_seconds))
+    state.services[SWEEP_GRACE_SERVICE] = timedelta(seconds=settings.outbox_sweep_grace_seconds)
+    state.services[outbox.RETENTION_SERVICE] = timedelta(days=settings.task_outbox_retention_days)
     wire_mail_and_productions(state)
     wire_exchanges(state)
 
@@ -246,6 +256,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         semiannual_reports.schedule(session, state.clock)
         report_rollup.schedule(session, state.clock)
         dsa_tasks.schedule(session, state.clock)
+        outbox.schedule_prune(session, state.clock)
         if not state.services[scaleout.CONFIG].enabled:  # the executor's queue died with the last process
             from bastion.jobs.service import resume_all
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bastion.batchscan.tasks import MAX_TRIES, SCANNER, WEBHOOK, WebhookTarget
 import bastion.jobs.tasks  # noqa: F401  (registers rescan.chunk and import.chunk; reads the same SCANNER)
-from bastion.broker import BrokerConfig, Relay
+from bastion.broker import RELAY_SERVICE, BrokerConfig, Relay
 from bastion.broker.probe import BrokerProbe
 from bastion.executor import InlineExecutor, TaskContext
 from bastion.timers import Ticker
@@ -21,7 +21,7 @@ from bastion.web.state import AppState
 
 log = logging.getLogger(__name__)
 
-RELAY = "broker.relay"
+RELAY = RELAY_SERVICE
 PROBE = "broker.probe"
 CONFIG = "broker.config"
 
@@ -93,7 +93,11 @@ def run_worker(state: AppState, *, queues: list[str], concurrency: int, tick: bo
     acknowledgement settings that make a SIGKILLed worker lose and double nothing.
     """
     from bastion.broker.celery_app import make_celery
+    from bastion.media import video_isolation
 
+    # A video task that finds every slot busy waits for one (up to the decode limit) instead of failing a try.
+    video_isolation.configure(slots=state.settings.video_decode_slots,
+                              wait_seconds=video_isolation.DEFAULT_VIDEO_LIMITS.max_decode_seconds)
     state.matcher.load()
     ctx = TaskContext(sessions=state.sessions, clock=state.clock, services=state.services)
     celery = make_celery(state.services[CONFIG], context=lambda: ctx)

@@ -15,7 +15,9 @@ from bastion.cases.models import CaseEvent
 from bastion.clock import ManualClock
 from bastion.dev.ncmec import ReportState
 from bastion.evidence.models import RetentionApplied
+from bastion.broker.models import TaskMessage
 from bastion.ncmec.tables import NcmecReport
+from bastion.ncmec.tasks import SWEEP_AFTER
 from bastion.ncmec.xml import validate_document
 from bastion.platform import HttpPlatformConnector
 
@@ -80,6 +82,17 @@ def test_scan_to_filed_report(client: TestClient, app, sessions, clock: ManualCl
         assert ncmec.server.state.file_md5(ncmec_id, row["file_id"]) == row["md5"] == row["expected_md5"]
     sent = etree.fromstring(alice.get(f"/api/v1/reports/{report['id']}/xml").content)
     assert sent.find("incidentSummary/reportAnnotations/csamSolicitation") is not None
+
+    # the filing ran as `ncmec.run` messages relayed from the task outbox (queue `ncmec`), the timer only published
+    def runs() -> list[tuple[str, str]]:
+        return [(r.queue, r.payload) for r in db.execute(select(TaskMessage.queue, TaskMessage.payload)
+                                                         .where(TaskMessage.task == "ncmec.run"))]
+    published = runs()
+    assert published and {q for q, _ in published} == {"ncmec"}
+    assert {json.loads(p)["report_id"] for _, p in published} == {report["id"]}
+    clock.advance(SWEEP_AFTER + timedelta(minutes=1))  # the sweeper's time: a filed report needs nothing more
+    run_timers(app, sessions, clock)
+    assert len(runs()) == len(published)
 
     # the report id on the case, in each item's custody, and the one-year preservation clock
     kinds = {e.kind: json.loads(e.details) for e in db.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id))}

@@ -72,10 +72,6 @@ SIGNAL_TYPES: dict[str, SignalType] = {
 CONTENT_TYPES: dict[str, tuple[str, ...]] = {
     content: tuple(n for n, st in SIGNAL_TYPES.items() if st.content_type == content) for content in (PHOTO, VIDEO)
 }
-#: Produced only when asked for (`types=video_md5,vpdq`): vPDQ decodes the whole video, seconds to minutes of
-#: work, where `video_md5` only reads its bytes; HMA too hashes vPDQ only where its extension is configured.
-ON_REQUEST: frozenset[str] = frozenset({VPDQ})
-
 
 def signal_type(name: str) -> SignalType:
     """A signal type by HMA name, as the matcher checks it (400 otherwise).
@@ -105,9 +101,13 @@ def content_type_from_mime(mime: str) -> str:
 
 
 def select_types(content: str, types_arg: str | None) -> list[str]:
-    """The signal types to produce for `content`, restricted by the `types` query parameter."""
+    """The signal types to produce for `content`, restricted by the `types` query parameter.
+
+    Without `types`, every type of the content type, as HMA answers (a video: `video_md5` and `vpdq`;
+    strict mode keeps only the types it offers, `bastion.web.hma.dialect`).
+    """
     if types_arg is None:
-        return [name for name in CONTENT_TYPES[content] if name not in ON_REQUEST]
+        return list(CONTENT_TYPES[content])
     available = CONTENT_TYPES[content]
     chosen: list[str] = []
     for raw in types_arg.split(","):
