@@ -55,6 +55,7 @@ from bastion.web.api import (
 from bastion.web.context import RequestContext
 from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
+from bastion.web.api import queues as queues_api
 from bastion.web.state import AppState
 from bastion.web.ui import (
     admin_pages,
@@ -105,7 +106,7 @@ def create_app(
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
-                   banks.router, scan_batch.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
+                   banks.router, scan_batch.router, scan.router, cases.router, queues_api.router, hma.router, auth_pages.router, admin_pages.router,
                    detect_pages.router, review_pages.router, bulk_pages.router, queue_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
