@@ -43,3 +43,23 @@ class ExposureCapReached(Conflict):
     """The reviewer has revealed today's capped number of items: no more cases until tomorrow or a lead lifts it."""
 
     code = "exposure_cap_reached"
+
+
+class AlreadyDecided(Conflict):
+    """Another reviewer decided the item first: nothing is decided twice."""
+
+    code = "already_decided"
+
+
+class StaleSelection(Conflict):
+    """A bulk decision's items changed after its confirmation page was shown; nothing was done.
+
+    `changes` lists each difference as a sentence, so the page can show the selection again with them.
+    """
+
+    code = "stale_selection"
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__("Nothing was decided: the selection changed since you confirmed it. "
+                         + " ".join(changes) + " Look at the selection again and confirm anew.")
+        self.changes = changes

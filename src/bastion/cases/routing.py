@@ -103,6 +103,45 @@ def create_queue(session: Session, *, name: str, description: str = "", actor: s
     return queue
 
 
+def update_queue(session: Session, queue: ReviewQueue, *, name: str | None = None, description: str | None = None,
+                 actor: str, clock: Clock) -> ReviewQueue:
+    """Rename a queue or change its description (audited with before and after); names stay unique."""
+    before = {"name": queue.name, "description": queue.description}
+    if name is not None:
+        name = " ".join(name.split())
+        if not name or len(name) > 100:
+            raise InvalidInput("Give the queue a name of 1 to 100 characters.")
+        other = queue_by_name(session, name)
+        if other is not None and other.id != queue.id:
+            raise InvalidInput(f"A queue called {name!r} exists already; choose another name.")
+        queue.name = name
+    if description is not None:
+        queue.description = description.strip()[:2000]
+    session.flush()
+    audit.record(session, actor=actor, action="queue.update", subject=f"queue:{queue.id}", clock=clock,
+                 details={"before": before, "after": {"name": queue.name, "description": queue.description}})
+    return queue
+
+
+def delete_queue(session: Session, queue: ReviewQueue, *, actor: str, clock: Clock) -> None:
+    """Remove an empty queue. Refused while open cases sit in it or rules send cases to or from it:
+    deleting would silently drop those rules and send the cases to the general queue."""
+    still_open = ("new", "in_review", "escalated")  # service.OPEN; service imports this module, not the reverse
+    waiting = session.scalar(select(func.count()).select_from(Case).where(Case.queue_id == queue.id,
+                                                                          Case.status.in_(still_open))) or 0
+    if waiting:
+        raise InvalidInput(f"Queue {queue.name!r} still holds {waiting} open case(s); move them to another queue "
+                           "first.")
+    using = [r.name for r in rules(session) if queue.id in (r.queue_id, r.from_queue_id)]
+    if using:
+        raise InvalidInput(f"Queue {queue.name!r} is used by routing rule(s) {', '.join(using)}; change or delete "
+                           "them first.")
+    audit.record(session, actor=actor, action="queue.delete", subject=f"queue:{queue.id}", clock=clock,
+                 details={"name": queue.name})
+    session.delete(queue)
+    session.flush()
+
+
 def members(session: Session, queue_id: int) -> list[int]:
     return list(session.scalars(select(QueueMember.user_id).where(QueueMember.queue_id == queue_id)))
 
@@ -111,6 +150,11 @@ def set_members(session: Session, queue: ReviewQueue, user_ids: list[int], *, ac
     """Assign exactly these reviewers to the queue (audited with who joined and who left)."""
     before = set(members(session, queue.id))
     after = set(user_ids)
+    from bastion.auth.models import User
+
+    unknown = sorted(after - set(session.scalars(select(User.id).where(User.id.in_(after))))) if after else []
+    if unknown:
+        raise InvalidInput(f"No user {', '.join(map(str, unknown))}; assign reviewers by their user id.")
     session.execute(delete(QueueMember).where(QueueMember.queue_id == queue.id,
                                               QueueMember.user_id.in_(before - after)))
     for user_id in sorted(after - before):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +29,8 @@ class CaseView:
     items: list[ItemView]
     events: list[CaseEvent]
     prior_cases: list[Case]
+    #: Items of the same account's other cases, grouped by case (newest first): hashes and metadata, no media.
+    related: list[tuple[Case, list[CaseItem]]] = field(default_factory=list)
 
 
 def case_view(session: Session, case: Case) -> CaseView:
@@ -40,7 +42,29 @@ def case_view(session: Session, case: Case) -> CaseView:
                       why_here(i, thresholds.get(i.bank_id))) for i in items]
     prior = list(session.scalars(select(Case).where(Case.account_id == case.account_id, Case.id != case.id)
                                  .order_by(Case.id.desc()).limit(20)))
-    return CaseView(case, views, events_of(session, case.id), prior)
+    related: list[tuple[Case, list[CaseItem]]] = []
+    if prior:
+        grouped: dict[int, list[CaseItem]] = {}
+        for other in session.scalars(select(CaseItem).where(CaseItem.case_id.in_([p.id for p in prior]))
+                                     .order_by(CaseItem.id)):
+            grouped.setdefault(other.case_id, []).append(other)
+        related = [(p, grouped[p.id]) for p in prior if p.id in grouped]
+    return CaseView(case, views, events_of(session, case.id), prior, related)
+
+
+def placement(events: list[CaseEvent], queue_name: str) -> str:
+    """Why the case is in its queue: the routing rule that sent it, or who moved it and why ('' if unrouted)."""
+    for event in reversed(events):
+        if event.kind not in ("routed", "moved"):
+            continue
+        try:
+            details = json.loads(event.details or "{}")
+        except ValueError:
+            details = {}
+        if event.kind == "routed":
+            return f"Routed to {queue_name} by rule “{details.get('rule', '?')}”."
+        return f"Moved to {queue_name} by {event.actor}: {details.get('reason', '')}."
+    return ""
 
 
 def why_here(item: CaseItem, threshold: int | None) -> str:

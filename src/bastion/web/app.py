@@ -58,6 +58,7 @@ from bastion.web.api import (
 from bastion.web.context import RequestContext
 from bastion.web.headers import SecurityHeaders
 from bastion.web.api import legal as legal_api
+from bastion.web.api import queues as queues_api
 from bastion.web.state import AppState
 from bastion.web.ui import (
     admin_pages,
@@ -68,6 +69,7 @@ from bastion.web.ui import (
     authority_pages,
     detect_pages,
     grievance_pages,
+    bulk_pages,
     queue_pages,
     report_pages,
     review_pages,
@@ -109,8 +111,8 @@ def create_app(
     app.add_middleware(AnonCsrfCookie, secure=settings.cookie_secure)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (health.router, auth.router, users.router, apikeys.router, audit.router, orgsettings.router,
-                   banks.router, scan_batch.router, scan.router, cases.router, hma.router, auth_pages.router, admin_pages.router,
-                   detect_pages.router, review_pages.router, queue_pages.router, reports.router, report_pages.router, authority_pages.router,
+                   banks.router, scan_batch.router, scan.router, cases.router, queues_api.router, hma.router, auth_pages.router, admin_pages.router,
+                   detect_pages.router, review_pages.router, bulk_pages.router, queue_pages.router, reports.router, report_pages.router, authority_pages.router,
                    legal_api.router, legal_pages.router, portal_pages.router, account.router, account_pages.router,
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
                    transparency_pages.router, chart_pages.router, exchanges_api.router,

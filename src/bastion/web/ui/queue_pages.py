@@ -23,10 +23,11 @@ from bastion.auth.users import acting_user
 from bastion.cases import routing, sampling, service
 from bastion.cases.kinds import CATEGORY_KIND, KINDS, classification_titles
 from bastion.cases.views import case_view
-from bastion.errors import BastionError, InvalidInput
+from bastion.errors import InvalidInput
 from bastion.orgsettings import get_value
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.acts import act_and_return
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -71,14 +72,9 @@ def queues_page(request: Request, error: str = "", db: Session = Depends(get_db)
 @router.post("/review/queues")
 def queue_create(request: Request, name: str = Form(""), description: str = Form(""), db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.QUEUES_MANAGE)) -> Response:
-    try:
-        routing.create_queue(db, name=name, description=description, actor=principal.actor,
-                             clock=get_state(request).clock)
-    except BastionError as exc:
-        db.rollback()
-        return _back("/review/queues", exc.message)
-    db.commit()
-    return _back("/review/queues")
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: routing.create_queue(db, name=name, description=description,
+                                                           actor=principal.actor, clock=clock), "/review/queues")
 
 
 @router.post("/review/queues/{queue_id}/members")
@@ -98,7 +94,9 @@ def rule_save(request: Request, name: str = Form(""), position: str = Form("0"),
               languages: str = Form(""), min_score: str = Form(""), rule_id: str = Form(""),
               db: Session = Depends(get_db), principal: Principal = needs(Perm.QUEUES_MANAGE)) -> Response:
     """Add (or, with `rule_id`, change) a rule; a rule that could never match or would loop is refused."""
-    try:
+    clock = get_state(request).clock
+
+    def act() -> None:
         data = routing.RuleInput(
             name=name, queue_id=queue_id, position=_int(position, "Position") or 0, enabled=enabled,
             from_queue_id=_int(from_queue_id, "The queue it forwards from"), kinds=kinds, categories=categories,
@@ -106,13 +104,9 @@ def rule_save(request: Request, name: str = Form(""), position: str = Form("0"),
             min_prior_cases=_int(min_prior_cases, "The uploader's prior cases"),
             jurisdictions=jurisdictions.replace(",", " ").split(), languages=languages.replace(",", " ").split(),
             min_score=_float(min_score, "The lowest classifier score"))
-        routing.save_rule(db, data, actor=principal.actor, clock=get_state(request).clock,
-                          rule_id=_int(rule_id, "The rule"))
-    except BastionError as exc:
-        db.rollback()
-        return _back("/review/queues", exc.message)
-    db.commit()
-    return _back("/review/queues")
+        routing.save_rule(db, data, actor=principal.actor, clock=clock, rule_id=_int(rule_id, "The rule"))
+
+    return act_and_return(db, act, "/review/queues")
 
 
 @router.post("/review/queues/rules/{rule_id}/delete")
@@ -155,25 +149,15 @@ def second_opinion_page(request: Request, sample_id: int, db: Session = Depends(
 @router.post("/review/quality/{sample_id}")
 def second_opinion_save(request: Request, sample_id: int, outcome: str = Form(""), classification: str = Form(""),
                         db: Session = Depends(get_db), principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
-    try:
-        sampling.second_opinion(db, sampling.get_sample(db, sample_id), acting_user(db, principal.user_id),
-                                confirmed=outcome == "confirmed", classification=classification,
-                                clock=get_state(request).clock)
-    except BastionError as exc:
-        db.rollback()
-        return _back("/review/quality", exc.message)
-    db.commit()
-    return _back("/review/quality")
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: sampling.second_opinion(
+        db, sampling.get_sample(db, sample_id), acting_user(db, principal.user_id), confirmed=outcome == "confirmed",
+        classification=classification, clock=clock), "/review/quality")
 
 
 @router.post("/review/quality/{sample_id}/settle")
 def settle(request: Request, sample_id: int, note: str = Form(""), db: Session = Depends(get_db),
            principal: Principal = needs(Perm.QUEUES_MANAGE)) -> Response:
-    try:
-        sampling.settle(db, sampling.get_sample(db, sample_id), lead=principal.actor, note=note,
-                        clock=get_state(request).clock)
-    except BastionError as exc:
-        db.rollback()
-        return _back("/review/quality", exc.message)
-    db.commit()
-    return _back("/review/quality")
+    clock = get_state(request).clock
+    return act_and_return(db, lambda: sampling.settle(db, sampling.get_sample(db, sample_id), lead=principal.actor,
+                                                      note=note, clock=clock), "/review/quality")

@@ -31,7 +31,7 @@ from bastion.cases.errors import CaseNotFound, ClaimRequired, ExposureCapReached
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
 from bastion.cases.policy import PERSONAL, set_personal, setting_for
-from bastion.cases.views import case_view
+from bastion.cases.views import case_view, placement
 from bastion.errors import BastionError
 from bastion.web.complaint_cases import resolve_from_case
 from bastion.web.guard import needs
@@ -133,6 +133,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "source_title": routing.SOURCES.get(case.source, case.source),
         "queue_name": names.get(case.queue_id, "General queue") if case.queue_id else "General queue",
         "all_queues": routing.queues(db),
+        "routed_by": placement(view.events, names.get(case.queue_id, "")) if case.queue_id else "",
         "holder": service.holder_name(db, view.case),
         "revealed": wellness.on_page_load(db, principal.user_id) if _may_reveal(db, view.case, principal, state.clock)
         else None,
