@@ -3,22 +3,21 @@ after a confirmation page that lists every case, item and outcome, and never sho
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
-from bastion.auth import totp, users
+from bastion.auth import totp
 from bastion.auth.roles import Role
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import SystemClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.web.app import create_app
-from tests.conftest import PASSWORD, SECRET
+from tests.conftest import SECRET
+from tests.browser.signin import sign_in, staff_with_totp
 from tests.livehttp import serve
 
 
@@ -31,10 +30,8 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     clock = SystemClock()
     sessions = make_sessionmaker(engine)
     with sessions() as session:
-        user = users.create_user(session, username="rita", role=Role.REVIEWER, password=PASSWORD, email="",
-                                 actor="test", clock=clock)
         secret = totp.new_secret()
-        user.totp_secret, user.totp_enabled = totp.encrypt_secret(secret, SECRET.encode()), True
+        staff_with_totp(session, "rita", Role.REVIEWER, secret, clock)
         now, ids = clock.now(), []
         for n, account in enumerate(("acct-one", "acct-two")):
             case = Case(account_id=account, status="new", priority=50, opened_at=now, updated_at=now,
@@ -53,14 +50,7 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
 
 def test_a_reviewer_decides_two_cases_of_one_bank_entry_at_once(page, world) -> None:  # type: ignore[no-untyped-def]
     url, secret, ids, sessions = world
-    page.goto(f"{url}/login")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/login/totp$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#totp-submit")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, url, "rita", secret)
     page.goto(f"{url}/cases/{ids[0]}")
     page.click(".bulk-link")
     page.wait_for_selector("#bulk-items")

@@ -78,3 +78,44 @@ def test_bank_pages_list_and_import(client: TestClient, user_factory, clock) -> 
     listing = client.get("/banks")
     assert re.search(r"PAGE_BANK</a></td><td>match</td><td>20</td>\s*<td>1</td>", listing.text)
     assert "a" * 64 in client.get("/banks/PAGE_BANK").text
+
+
+def test_a_bank_page_finds_an_entry_by_hash_and_pages_past_ten_thousand(  # type: ignore[no-untyped-def]
+        client: TestClient, user_factory, clock, sessions) -> None:
+    """Keyset pages, newest first, all the way through; a hash search reads the (type, value) index."""
+    from sqlalchemy import insert, select
+
+    from bastion.banks import browse
+    from bastion.banks import service as banks
+    from bastion.banks.models import BankEntry, EntrySignal
+
+    total = 10_050
+    with sessions() as session:
+        bank = banks.create_bank(session, name="BIG", actor="test", clock=clock)
+        session.flush()
+        session.execute(insert(BankEntry), [{"id": n, "bank_id": bank.id, "added_at": clock.now()}
+                                            for n in range(1, total + 1)])
+        session.execute(insert(EntrySignal), [{"entry_id": n, "bank_id": bank.id, "signal_type": "md5",
+                                               "value": f"{n:032x}"} for n in range(1, total + 1)])
+        session.commit()
+        seen, cursor = [], None
+        while True:
+            page = browse.entries_page(session, bank, cursor=cursor, limit=500)
+            seen += [entry.id for entry, _ in page.rows]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == list(range(total, 0, -1))
+    csrf = api_login(client, user_factory(Role.REVIEWER), clock)
+    assert csrf
+    first = client.get("/banks/BIG")
+    assert first.status_code == 200 and f"{total:032x}" in first.text and 'id="next-page"' in first.text
+    second = client.get(re.search(r'href="([^"]+)" id="next-page"', first.text).group(1).replace("&amp;", "&"))
+    assert f"{total - 100:032x}" in second.text and f"{total:032x}" not in second.text
+    found = client.get("/banks/BIG", params={"q": f"{7777:032X}"})
+    assert found.status_code == 200 and f"{7777:032x}" in found.text and f"{7778:032x}" not in found.text
+    assert "No entry of this bank holds" in client.get("/banks/BIG", params={"q": "f" * 32}).text
+    refused = client.get("/banks/BIG", params={"q": "not-a-hash"})
+    assert refused.status_code == 422 and "Search by one whole hash" in refused.text
+    with sessions() as session:
+        assert session.scalar(select(EntrySignal.entry_id).where(EntrySignal.value == f"{7777:032x}")) == 7777

@@ -263,15 +263,9 @@ def delete_entry(session: Session, entry: BankEntry, *, actor: str, clock: Clock
 
 def list_entries(session: Session, bank: Bank, *, offset: int = 0, limit: int = 100
                  ) -> list[tuple[BankEntry, dict[str, str]]]:
+    from bastion.banks.browse import with_signals
+
     entries = session.scalars(
         select(BankEntry).where(BankEntry.bank_id == bank.id).order_by(BankEntry.id).offset(offset).limit(limit)
     ).all()
-    ids = [e.id for e in entries]
-    signals: dict[int, dict[str, str]] = {i: {} for i in ids}
-    if ids:
-        for entry_id, kind, value, features in session.execute(
-            select(EntrySignal.entry_id, EntrySignal.signal_type, EntrySignal.value, VideoSignal.features)
-            .outerjoin(VideoSignal, VideoSignal.signal_id == EntrySignal.id).where(EntrySignal.entry_id.in_(ids))
-        ).all():
-            signals[entry_id][kind] = features if kind == VPDQ and features is not None else value
-    return [(e, signals[e.id]) for e in entries]
+    return with_signals(session, list(entries))

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.banks import service
-from bastion.errors import BastionError
+from bastion.banks import browse, service
+from bastion.errors import BastionError, InvalidInput
 from bastion.scanning import search as scan_search
 from bastion.scanning import views
 from bastion.web.api.banks import import_upload
@@ -43,11 +43,16 @@ def banks_create(request: Request, name: str = Form(...), kind: str = Form("matc
 
 
 @router.get("/banks/{name}", dependencies=[needs(Perm.BANKS_READ)])
-def bank_page(request: Request, name: str, page: int = Query(0, ge=0), db: Session = Depends(get_db)) -> Response:
+def bank_page(request: Request, name: str, q: str = "", cursor: str = "", db: Session = Depends(get_db)) -> Response:
     bank = service.get_bank(db, name)
-    entries = service.list_entries(db, bank, offset=page * PAGE, limit=PAGE)
-    return render(request, "bank.html", {"bank": bank, "entries": entries, "page": page, "page_size": PAGE,
-                                         "count": service.entry_counts(db).get(bank.id, 0)})
+    try:
+        page, error = browse.entries_page(db, bank, hash_value=q, cursor=cursor or None, limit=PAGE), None
+    except InvalidInput as exc:
+        page, error = browse.entries_page(db, bank, limit=PAGE), exc.message
+    return render(request, "bank.html", {"bank": bank, "entries": page.rows, "q": q, "search_error": error,
+                                         "next_url": next_url(request, page.next_cursor),
+                                         "count": service.entry_counts(db).get(bank.id, 0)},
+                  status_code=200 if error is None else 422)
 
 
 @router.post("/banks/{name}/import")
@@ -61,8 +66,9 @@ def bank_import(request: Request, name: str, file: UploadFile = File(...), forma
     except BastionError as exc:
         db.rollback()
         result, error = None, exc.message
-    entries = service.list_entries(db, bank, offset=0, limit=PAGE)
-    return render(request, "bank.html", {"bank": bank, "entries": entries, "page": 0, "page_size": PAGE,
+    page = browse.entries_page(db, bank, limit=PAGE)
+    return render(request, "bank.html", {"bank": bank, "entries": page.rows, "q": "",
+                                         "next_url": next_url(request, page.next_cursor),
                                          "count": service.entry_counts(db).get(bank.id, 0), "report": result,
                                          "error": error}, status_code=200 if error is None else 422)
 
