@@ -64,6 +64,17 @@ def world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
         engine.dispose()
 
 
+#: True when every sampled pixel of the revealed image has equal red, green and blue (greyscale).
+GREY_PIXELS = """() => {
+  const img = document.querySelector('img.revealed'), c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+  const d = ctx.getImageData(0, 0, c.width, c.height).data;
+  for (let i = 0; i < d.length; i += 4 * 97) { if (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2]) return false; }
+  return true;
+}"""
+
+
 def test_reviewer_confirms_and_the_platform_acts(page, world) -> None:  # type: ignore[no-untyped-def]
     url, platform_url, secret = world
     sign_in(page, url, "rita", secret)
@@ -73,11 +84,22 @@ def test_reviewer_confirms_and_the_platform_acts(page, world) -> None:  # type: 
     page.wait_for_url(re.compile(r"/cases/\d+"))
     assert page.locator("img.blurred").count() == 1 and page.locator("img.revealed").count() == 0
     assert page.inner_text("article.item .category") == "A1"  # the category shows before opening
-    page.click("button.reveal")
-    page.wait_for_selector("img.revealed")
+    page.click("button.reveal")  # first step: sharp, still greyscale
+    page.wait_for_selector("img.revealed[data-stage=sharp]")
     # the revealed image really loads (an image the server refused would stay at width 0)
     page.wait_for_function("() => { const i = document.querySelector('img.revealed'); return i && i.complete; }")
     assert page.evaluate("document.querySelector('img.revealed').naturalWidth") > 0
+    assert page.evaluate(GREY_PIXELS) is True  # what reached the browser has no colour in it
+    page.click("button.reveal-colour")  # second step: colour
+    page.wait_for_selector("img.revealed[data-stage=colour]")
+    page.wait_for_function("() => { const i = document.querySelector('img.revealed'); return i && i.complete; }")
+    assert page.evaluate("document.querySelector('img.revealed').naturalWidth") > 0
+    assert page.evaluate(GREY_PIXELS) is False  # and now it has
+    assert page.locator("button.reveal-colour").count() == 0
+    page.reload()  # a reload blurs it again, all the way back to the first stage
+    assert page.locator("img.revealed").count() == 0 and page.locator("button.reveal").count() == 1
+    page.click("button.reveal")
+    page.wait_for_selector("img.revealed[data-stage=sharp]")
     page.select_option("form.confirm select", "A1")
     page.click("button.confirm-btn")
     page.wait_for_selector("article.item .decision:text('confirmed')")

@@ -68,7 +68,11 @@ def test_confirmed_case_removes_the_post_and_suspends_the_account(
     assert client.post(f"/cases/{case['id']}/items/{item['id']}/reveal", headers=csrf,
                        follow_redirects=False).status_code == 303
     full = client.get(f"/cases/{case['id']}/items/{item['id']}/full")
-    assert full.status_code == 200 and Image.open(io.BytesIO(full.content)).mode == "RGB"
+    assert full.status_code == 200 and Image.open(io.BytesIO(full.content)).mode == "L"  # first step: sharp, grey
+    assert client.post(f"/cases/{case['id']}/items/{item['id']}/colour", headers=csrf,
+                       follow_redirects=False).status_code == 303
+    full = client.get(f"/cases/{case['id']}/items/{item['id']}/full")
+    assert full.status_code == 200 and Image.open(io.BytesIO(full.content)).mode == "RGB"  # second step: colour
 
     confirmed = client.post(f"/api/v1/cases/{case['id']}/items/{item['id']}/decision",
                             json={"decision": "confirm", "classification": "A1"}, headers=csrf)

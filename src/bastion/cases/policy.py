@@ -28,6 +28,9 @@ register("wellness.daily_soft_limit", int, 100, "Items a reviewer may reveal in 
 register("wellness.daily_cap", int, 0,
          "Items a reviewer may reveal in a day before no more cases are assigned to them (0: no cap). "
          "A review lead may lift it for the day, with a reason.")
+register("review.break_after_minutes", int, 45,
+         "Minutes of a working session (from the first reveal after the last break) before the review pages "
+         "suggest a break.", minimum=5, maximum=240)
 
 #: Settings a reviewer may override for themselves (never the review policy).
 PERSONAL = ("wellness.blur", "wellness.greyscale", "wellness.daily_soft_limit")

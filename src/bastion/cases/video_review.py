@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.banks.models import EntrySignal
-from bastion.cases import wellness
+from bastion.cases import break_timer, wellness
 from bastion.cases.models import CaseItem, ReviewerPreference
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
@@ -204,6 +204,7 @@ def record_watched(session: Session, user_id: int, item_id: int, seconds: float,
     _set(session, user_id, PLAY_KEY, f"{item_id}:{int(left) - counted}")
     row = wellness.exposure_row(session, user_id, clock)
     row.video_seconds = (row.video_seconds or 0) + counted
+    break_timer.note_exposure(session, user_id, clock, seconds=counted)  # watched time is session time too
     session.flush()
     return counted
 

@@ -6,6 +6,10 @@ reviewer has at most one item revealed at a time; every reveal counts towards th
 daily exposure, and past the soft limit the interface suggests a break; past the daily cap
 (if the organisation sets one) no more cases are assigned until a lead lifts it, with a reason.
 A reveal lasts one page load: reloading, moving on, or concluding the case blurs it again.
+
+Revealing is graduated, one deliberate click per step: blurred greyscale (the default) →
+sharp greyscale → colour. The server renders each stage from the stage it has recorded, so the
+colour image is never sent before the colour step; the exposure is counted once, at the sharp step.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
-from bastion.cases.errors import ExposureCapReached
+from bastion.cases import break_timer
+from bastion.cases.errors import ExposureCapReached, NotRevealed
 from bastion.cases.models import ReviewerExposure, ReviewerPreference
 from bastion.cases.policy import setting_for
 from bastion.clock import Clock
@@ -31,6 +36,9 @@ THUMBNAIL_PX = 160
 REVEAL_PX = 1024
 REVEALED_KEY = "session.revealed_item"
 SHOWN = ":shown"
+STAGE_KEY = "session.reveal_stage"
+#: The stages past blurred, in the order a reviewer steps through them.
+SHARP, COLOUR = "sharp", "colour"
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class Exposure:
     cap: int = 0
     lifted_by: str = ""
     video_seconds: int = 0
+    session_minutes: int = 0
+    break_after: int = 0
 
     @property
     def over_limit(self) -> bool:
@@ -49,6 +59,11 @@ class Exposure:
     def capped(self) -> bool:
         """At today's hard cap, and no lead has lifted it: no more cases are assigned."""
         return self.cap > 0 and self.revealed_today >= self.cap and not self.lifted_by
+
+    @property
+    def break_due(self) -> bool:
+        """The working session has run past the organisation's break interval: suggest, never block."""
+        return self.break_after > 0 and self.session_minutes >= self.break_after
 
 
 def thumbnail(data: bytes, *, blur: bool, greyscale: bool) -> bytes:
@@ -62,11 +77,11 @@ def thumbnail(data: bytes, *, blur: bool, greyscale: bool) -> bytes:
     return _png(image)
 
 
-def revealed_image(data: bytes) -> bytes:
-    """The image as revealed: re-encoded (no EXIF, no original bytes) and capped in size."""
+def revealed_image(data: bytes, *, colour: bool = True) -> bytes:
+    """The image as revealed: re-encoded (no EXIF, no original bytes), capped in size, grey unless `colour`."""
     image = _image(data)
     image.thumbnail((REVEAL_PX, REVEAL_PX))
-    return _png(image)
+    return _png(image if colour else ImageOps.grayscale(image))
 
 
 def _image(data: bytes) -> Image.Image:
@@ -84,7 +99,8 @@ def exposure(session: Session, user_id: int, clock: Clock) -> Exposure:
                                                         ReviewerExposure.day == _today(clock)))
     return Exposure(row.revealed if row else 0, int(setting_for(session, user_id, "wellness.daily_soft_limit")),
                     int(get_value(session, "wellness.daily_cap")), row.cap_lifted_by if row else "",
-                    (row.video_seconds or 0) if row else 0)
+                    (row.video_seconds or 0) if row else 0, break_timer.minutes(session, user_id, clock),
+                    break_timer.limit(session))
 
 
 def check_cap(session: Session, user_id: int, clock: Clock) -> None:
@@ -123,12 +139,40 @@ def _exposure_row(session: Session, user_id: int, clock: Clock) -> ReviewerExpos
 
 
 def reveal(session: Session, user_id: int, item_id: int, clock: Clock) -> Exposure:
-    """Make `item_id` this reviewer's one revealed item, and count the exposure."""
+    """Make `item_id` this reviewer's one revealed item, sharp but grey, and count the exposure."""
     _set_revealed(session, user_id, str(item_id))
+    _set_pref(session, user_id, STAGE_KEY, f"{item_id}:{SHARP}")
+    break_timer.note_exposure(session, user_id, clock)
     row = _exposure_row(session, user_id, clock)
     row.revealed = (row.revealed or 0) + 1
     session.flush()
     return exposure(session, user_id, clock)
+
+
+def reveal_colour(session: Session, user_id: int, item_id: int, clock: Clock) -> None:
+    """The last step: show the item in colour; only from the sharp stage, and not counted again.
+
+    The item is shown anew on the next page load (as after the first step), so the step is not lost
+    to the one-page-load rule.
+    """
+    if stage(session, user_id, item_id) != SHARP:
+        raise NotRevealed("Show this item sharp (in greyscale) first; colour is the step after that.")
+    _set_revealed(session, user_id, str(item_id))
+    _set_pref(session, user_id, STAGE_KEY, f"{item_id}:{COLOUR}")
+    break_timer.note_exposure(session, user_id, clock)
+
+
+def stage(session: Session, user_id: int, item_id: int) -> str | None:
+    """How far `item_id` is revealed to this reviewer: None (blurred), SHARP or COLOUR.
+
+    The stage holds only while the item is still their revealed one, so whatever blurs it again
+    (a reload, Blur again, another item, the case concluding) also ends its stage.
+    """
+    if revealed_item(session, user_id) != item_id:
+        return None
+    row = _pref(session, user_id, STAGE_KEY)
+    item, _, step = (row.value if row is not None else "").partition(":")
+    return step if item == str(item_id) and step in (SHARP, COLOUR) else SHARP
 
 
 def hide(session: Session, user_id: int) -> None:
@@ -167,16 +211,20 @@ def forget_case(session: Session, item_ids: list[int]) -> None:
 
 
 def _set_revealed(session: Session, user_id: int, value: str) -> None:
-    row = _pref(session, user_id)
+    _set_pref(session, user_id, REVEALED_KEY, value)
+
+
+def _set_pref(session: Session, user_id: int, key: str, value: str) -> None:
+    row = _pref(session, user_id, key)
     if row is None:
-        session.add(ReviewerPreference(user_id=user_id, key=REVEALED_KEY, value=value))
+        session.add(ReviewerPreference(user_id=user_id, key=key, value=value))
     else:
         row.value = value
 
 
-def _pref(session: Session, user_id: int) -> ReviewerPreference | None:
+def _pref(session: Session, user_id: int, key: str = REVEALED_KEY) -> ReviewerPreference | None:
     return session.scalar(select(ReviewerPreference).where(ReviewerPreference.user_id == user_id,
-                                                           ReviewerPreference.key == REVEALED_KEY))
+                                                           ReviewerPreference.key == key))
 
 
 def _today(clock: Clock) -> date:

@@ -24,7 +24,7 @@ from bastion.auth.users import acting_user
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.cases import search as case_search
-from bastion.cases import autoaction, routing, service, wellness
+from bastion.cases import autoaction, break_timer, routing, service, wellness
 from bastion.cases.kinds import KINDS, classification_titles, classifications_of
 from bastion.cases.enforce import Enforcement, decide_case
 from bastion.cases.errors import CaseNotFound, ClaimRequired, ExposureCapReached, NotRevealed
@@ -145,6 +145,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "videos": video_review_pages.video_context(db, view.items, principal),
         "followups": reversal_followups(view.events),
     }
+    context["stage"] = wellness.stage(db, principal.user_id, context["revealed"]) if context["revealed"] else None
     db.commit()  # a reveal lasts one page load: this one used it up
     return render(request, "case.html", context, headers=NO_STORE)
 
@@ -236,10 +237,9 @@ def item_thumbnail(request: Request, case_id: int, item_id: int, db: Session = D
         raise CaseNotFound(f"No case {case_id} in your queues.")
     item = service.get_item(db, case, item_id)
     data = _media(request, db, item, principal, "thumbnail")
-    revealed = (wellness.revealed_item(db, principal.user_id) == item.id
-                and _may_reveal(db, case, principal, state.clock))
-    blur = not revealed and bool(setting_for(db, principal.user_id, "wellness.blur"))
-    grey = not revealed and bool(setting_for(db, principal.user_id, "wellness.greyscale"))
+    stage = wellness.stage(db, principal.user_id, item.id) if _may_reveal(db, case, principal, state.clock) else None
+    blur = stage is None and bool(setting_for(db, principal.user_id, "wellness.blur"))
+    grey = stage != wellness.COLOUR and (stage is not None or bool(setting_for(db, principal.user_id, "wellness.greyscale")))
     audit.record(db, actor=principal.actor, action="media.thumbnail", subject=f"case_item:{item.id}",
                  details={"case": case_id, "blurred": blur, "greyscale": grey}, clock=state.clock)
     db.commit()
@@ -260,9 +260,37 @@ def item_reveal(request: Request, case_id: int, item_id: int, db: Session = Depe
     wellness.reveal(db, principal.user_id, item.id, state.clock)
     service.mark_viewed(db, item)
     audit.record(db, actor=principal.actor, action="media.reveal", subject=f"case_item:{item.id}",
-                 details={"case": case_id, "claim_holder": case.claimed_by == principal.user_id}, clock=state.clock)
+                 details={"case": case_id, "claim_holder": case.claimed_by == principal.user_id,
+                         "stage": wellness.SHARP}, clock=state.clock)
     db.commit()
     return _back(case_id, f"item-{item.id}")
+
+
+@router.post("/cases/{case_id}/items/{item_id}/colour")
+def item_colour(request: Request, case_id: int, item_id: int, db: Session = Depends(get_db),
+                principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    """The last reveal step, colour: only after the sharp greyscale step, for whoever may reveal the item."""
+    clock = get_state(request).clock
+    case = service.get_case(db, case_id)
+    item = service.get_item(db, case, item_id)
+    if not _may_reveal(db, case, principal, clock):
+        _refuse_reveal(db, principal, item, "colour", clock)
+    wellness.reveal_colour(db, principal.user_id, item.id, clock)
+    audit.record(db, actor=principal.actor, action="media.reveal", subject=f"case_item:{item.id}",
+                 details={"case": case_id, "claim_holder": case.claimed_by == principal.user_id,
+                          "stage": wellness.COLOUR}, clock=clock)
+    db.commit()
+    return _back(case_id, f"item-{item.id}")
+
+
+@router.post("/review/break")
+def take_break(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.MEDIA_VIEW)
+               ) -> Response:
+    """Take a break: blur whatever is revealed and restart the session timer (audited)."""
+    wellness.hide(db, principal.user_id)
+    break_timer.take_break(db, principal.user_id, actor=principal.actor, clock=get_state(request).clock)
+    db.commit()
+    return RedirectResponse("/review?break=1", status_code=303)
 
 
 @router.post("/cases/{case_id}/hide")
@@ -290,7 +318,8 @@ def item_full(request: Request, case_id: int, item_id: int, db: Session = Depend
     db.commit()
     if data is None:
         return Response(status_code=404, headers=NO_STORE)
-    return Response(wellness.revealed_image(data), media_type="image/png", headers=NO_STORE)
+    colour = wellness.stage(db, principal.user_id, item.id) == wellness.COLOUR
+    return Response(wellness.revealed_image(data, colour=colour), media_type="image/png", headers=NO_STORE)
 
 
 def _media(request: Request, db: Session, item: CaseItem, principal: Principal, purpose: str) -> bytes | None:

@@ -7,7 +7,7 @@
   document.addEventListener("keydown", (ev) => {
     if (ev.target.matches("input, select, textarea") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const keys = {
-      j: () => focus(current + 1), k: () => focus(current - 1), r: () => click("button.reveal"),
+      j: () => focus(current + 1), k: () => focus(current - 1), r: () => click("button.reveal, button.reveal-colour"), // one step further each press
       c: () => { const s = items[current] && items[current].querySelector("form.confirm select"); if (s) s.focus(); },
       x: () => { const s = items[current] && items[current].querySelector("form.reject input[name=reason]"); if (s) s.focus(); },
       e: () => { const b = document.getElementById("escalate"); if (b) b.focus(); },
