@@ -21,6 +21,7 @@ of 8 bits) are refused, where HMA would fail with a 500.
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +52,10 @@ def hma_pdq(data: bytes, limits: DecodeLimits) -> str:
 def _hma_pixels(data: bytes, limits: DecodeLimits) -> npt.NDArray[np.generic]:
     """The array python-threatexchange gives pdqhash: raw pixels, LA and I;16 through RGB, grey repeated."""
     try:
-        with Image.open(io.BytesIO(data), formats=available_formats()) as image:
+        with warnings.catch_warnings():  # Pillow only warns between its limit and twice it: refuse there too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=available_formats())
+        with opened as image:
             width, height = image.size
             if width * height > limits.max_pixels:
                 raise DecompressionBomb(f"The image declares {width}x{height} pixels, over the "
