@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 from bastion import audit
 from bastion.banks.errors import BankExists, BankNotFound, EntryNotFound, InvalidBankName
 from bastion.banks.models import Bank, BankEntry, EntrySignal, SignalChange, VideoSignal, signals_in
-from bastion.banks.signals import SIGNAL_TYPES, normalise, stored_value
+from bastion.banks.signals import normalise, stored_value
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, page_size
 from bastion.errors import InvalidInput
 from bastion.media import PDQ
 from bastion.media.video import VPDQ
@@ -267,37 +266,6 @@ def list_entries(session: Session, bank: Bank, *, offset: int = 0, limit: int = 
     entries = session.scalars(
         select(BankEntry).where(BankEntry.bank_id == bank.id).order_by(BankEntry.id).offset(offset).limit(limit)
     ).all()
-    return _with_signals(session, list(entries))
-
-
-_HASH = re.compile(r"^[0-9a-f]{32,64}$")
-
-
-def entry_page(session: Session, bank: Bank, *, hash_value: str = "", cursor: str | None = None,
-               limit: int | None = None) -> Page[tuple[BankEntry, dict[str, str]]]:
-    """A bank's entries oldest first, one keyset page; `hash_value` is one whole stored hash (MD5, SHA, PDQ).
-
-    The hash is looked up through the bank's unique (bank, signal type, value) index, so a
-    search never reads the bank through; only hashes and metadata come back, never media.
-    """
-    size = page_size(limit)
-    query = select(BankEntry).where(BankEntry.bank_id == bank.id)
-    value = hash_value.strip().lower()
-    if value:
-        if not _HASH.match(value):
-            raise InvalidInput("Search a bank by one whole hash: 32 to 64 hex characters (MD5, SHA-1, SHA-256 or PDQ).")
-        query = query.where(BankEntry.id.in_(select(EntrySignal.entry_id).where(
-            EntrySignal.bank_id == bank.id, EntrySignal.signal_type.in_([t for t in SIGNAL_TYPES if t != VPDQ]), EntrySignal.value == value)))
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(BankEntry.id > after)
-    rows = list(session.scalars(query.order_by(BankEntry.id).limit(size + 1)))
-    page = cut(rows, size, key=lambda entry: [entry.id])
-    return Page(_with_signals(session, page.rows), page.next_cursor)
-
-
-def _with_signals(session: Session, entries: list[BankEntry]) -> list[tuple[BankEntry, dict[str, str]]]:
-    """Each entry with its signals by type (a video's vPDQ as its frame features)."""
     ids = [e.id for e in entries]
     signals: dict[int, dict[str, str]] = {i: {} for i in ids}
     if ids:

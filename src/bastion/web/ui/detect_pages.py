@@ -43,11 +43,10 @@ def banks_create(request: Request, name: str = Form(...), kind: str = Form("matc
 
 
 @router.get("/banks/{name}", dependencies=[needs(Perm.BANKS_READ)])
-def bank_page(request: Request, name: str, hash: str = "", cursor: str = "", db: Session = Depends(get_db)) -> Response:
+def bank_page(request: Request, name: str, page: int = Query(0, ge=0), db: Session = Depends(get_db)) -> Response:
     bank = service.get_bank(db, name)
-    listed = service.entry_page(db, bank, hash_value=hash, cursor=cursor or None, limit=PAGE)
-    return render(request, "bank.html", {"bank": bank, "entries": listed.rows, "hash": hash,
-                                         "next_url": next_url(request, listed.next_cursor),
+    entries = service.list_entries(db, bank, offset=page * PAGE, limit=PAGE)
+    return render(request, "bank.html", {"bank": bank, "entries": entries, "page": page, "page_size": PAGE,
                                          "count": service.entry_counts(db).get(bank.id, 0)})
 
 
@@ -62,10 +61,8 @@ def bank_import(request: Request, name: str, file: UploadFile = File(...), forma
     except BastionError as exc:
         db.rollback()
         result, error = None, exc.message
-    listed = service.entry_page(db, bank, limit=PAGE)
-    return render(request, "bank.html", {"bank": bank, "entries": listed.rows, "hash": "",
-                                         "next_url": f"/banks/{bank.name}?cursor={listed.next_cursor}"
-                                         if listed.next_cursor else None,
+    entries = service.list_entries(db, bank, offset=0, limit=PAGE)
+    return render(request, "bank.html", {"bank": bank, "entries": entries, "page": 0, "page_size": PAGE,
                                          "count": service.entry_counts(db).get(bank.id, 0), "report": result,
                                          "error": error}, status_code=200 if error is None else 422)
 
