@@ -85,6 +85,7 @@ from bastion.ncmec.reports import (
     files_of,
     get_report,
     list_reports,
+    report_page,
     preview,
     requested_cases,
 )
@@ -107,5 +108,5 @@ __all__ = [
     "VAULT_SERVICE", "WATCH_TASK", "FileEdit", "FourEyesRequired", "Preview", "ReportConflict", "ReportEdit",
     "ReportMissing", "ReportRefused", "Worker", "approval_problems", "approve_report", "calls_of", "document",
     "draft_report", "edit_report", "events_of", "expires_at", "file_preview", "files_of", "finish_problems",
-    "get_report", "list_reports", "preview", "request_send", "requested_cases", "retract_report",
+    "get_report", "list_reports", "report_page", "preview", "request_send", "requested_cases", "retract_report",
 ]

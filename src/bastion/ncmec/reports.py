@@ -15,13 +15,14 @@ from typing import Any
 
 from lxml import etree
 from pydantic import ValidationError
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, timers
 from bastion.cases.models import Case, CaseEvent
 from bastion.cases.service import _event as case_event
 from bastion.clock import Clock
+from bastion.db.keyset import Page, after_id, cut, page_size
 from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
 from bastion.ncmec import draft as drafting
 from bastion.ncmec.client import CyberTiplineClient
@@ -31,6 +32,7 @@ from bastion.ncmec.errors import (
 from bastion.ncmec.model import Report
 from bastion.ncmec.tables import (
     RETRACTED,
+    STATES,
     NcmecApiCall,
     NcmecReport,
     NcmecReportEvent,
@@ -116,6 +118,33 @@ def calls_of(session: Session, report_id: int) -> list[NcmecApiCall]:
 def events_of(session: Session, report_id: int) -> list[NcmecReportEvent]:
     return list(session.scalars(select(NcmecReportEvent).where(NcmecReportEvent.report_id == report_id)
                                 .order_by(NcmecReportEvent.id)))
+
+
+def report_page(session: Session, *, state: str = "", search: str = "", cursor: str | None = None,
+                limit: int | None = None) -> Page[NcmecReport]:
+    """Reports newest first, one keyset page, with no cap on how far one may page.
+
+    `search` is a number: a report's own number, its case's, or NCMEC's report id; each is
+    an indexed equality, so no search scans the table.
+    """
+    size = page_size(limit)
+    query = select(NcmecReport)
+    if state:
+        if state not in STATES:
+            raise InvalidInput(f"There is no report state {state!r}; pick one from the list.")
+        query = query.where(NcmecReport.state == state)
+    term = search.strip().lstrip("#")
+    if term:
+        if not term.isdigit() or len(term) > 18:
+            raise InvalidInput("Search reports by a number: the report's, its case's, or NCMEC's report id.")
+        number = int(term)
+        query = query.where(or_(NcmecReport.id == number, NcmecReport.case_id == number,
+                                NcmecReport.ncmec_report_id == number))
+    after = after_id(cursor)
+    if after is not None:
+        query = query.where(NcmecReport.id < after)
+    rows = list(session.scalars(query.order_by(NcmecReport.id.desc()).limit(size + 1)))
+    return cut(rows, size, key=lambda report: [report.id])
 
 
 def list_reports(session: Session, *, state: str | None = None, case_id: int | None = None,

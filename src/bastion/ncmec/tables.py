@@ -32,6 +32,10 @@ RETRACTED = "retracted"
 ERROR = "error"  # needs a person; `resume_state` says where it stopped
 
 STATES = (DRAFT, APPROVED, SUBMITTED, FILES_UPLOADED, FILE_DETAILS_SENT, FINISHED, RETRACTED, ERROR)
+#: What people read for each state; the keys stay in URLs and the API.
+STATE_TITLES = {DRAFT: "Draft", APPROVED: "Approved", SUBMITTED: "Submitted to NCMEC",
+                FILES_UPLOADED: "Files uploaded", FILE_DETAILS_SENT: "File details sent",
+                FINISHED: "Filed with NCMEC", RETRACTED: "Retracted", ERROR: "Needs attention"}
 #: Open at NCMEC and not finished: NCMEC deletes these on its expiry rule.
 IN_FLIGHT = (SUBMITTED, FILES_UPLOADED, FILE_DETAILS_SENT)
 

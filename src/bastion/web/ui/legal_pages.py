@@ -21,6 +21,7 @@ from bastion.legal import (
     collection,
     directory,
     intake,
+    listing,
     messages,
     notice,
     perms,
@@ -45,6 +46,7 @@ from bastion.web import downloads
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,13 +65,17 @@ def _act(db: Session, request_id: int, action: Callable[[], Any], anchor: str = 
 
 
 @router.get("/legal")
-def legal_list(request: Request, closed: bool = False, db: Session = Depends(get_db),
-               principal: Principal = needs(perms.READ)) -> Response:
+def legal_list(request: Request, closed: bool = False, q: str = "", status: str = "", cursor: str = "",
+               db: Session = Depends(get_db), principal: Principal = needs(perms.READ)) -> Response:
+    """The urgency queue, or, once a search is given, every matching request newest first, page by page."""
     clock = get_state(request).clock
     titles = {i.key: i.title for i in catalogue.list_instruments(db)}
-    return render(request, "legal_list.html", {"requests": clocks.queue(db, include_closed=closed), "now": clock.now(),
-                                               "instrument_titles": titles,
-                                               "closed": closed})
+    searching = bool(q.strip() or status or cursor)
+    found = listing.search_page(db, reference=q, status=status, cursor=cursor or None) if searching else None
+    return render(request, "legal_list.html", {
+        "requests": found.rows if found else clocks.queue(db, include_closed=closed), "now": clock.now(),
+        "instrument_titles": titles, "closed": closed, "searching": searching, "q": q, "status": status,
+        "statuses": listing.STATUSES, "next_url": next_url(request, found.next_cursor) if found else None})
 
 
 def _accounts(text: str) -> list[AccountIn]:

@@ -22,10 +22,11 @@ from bastion.errors import BastionError, InvalidInput
 from bastion.ncmec import lifecycle
 from bastion.ncmec.lifecycle import CONNECTOR_FACTORY, VAULT_SERVICE, FileEdit, ReportEdit
 from bastion.ncmec.model import IncidentType, ReportAnnotations
-from bastion.ncmec.tables import STATES
+from bastion.ncmec.tables import STATE_TITLES, STATES
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,11 +34,13 @@ NO_STORE = {"Cache-Control": "no-store, private"}
 
 
 @router.get("/reports")
-def reports_page(request: Request, state: str = "", db: Session = Depends(get_db),
+def reports_page(request: Request, state: str = "", q: str = "", cursor: str = "", db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.CASES_READ)) -> Response:
     now = get_state(request).clock.now()
-    context = {"reports": lifecycle.list_reports(db, state=state or None), "requested": lifecycle.requested_cases(db),
-               "now": now, "state": state, "states": STATES,
+    listed = lifecycle.report_page(db, state=state, search=q, cursor=cursor or None)
+    context = {"reports": listed.rows, "next_url": next_url(request, listed.next_cursor),
+               "requested": lifecycle.requested_cases(db),
+               "now": now, "state": state, "q": q, "states": STATES, "state_titles": STATE_TITLES,
                "expires_at": lifecycle.expires_at, "in_flight": lifecycle.IN_FLIGHT,
                "error": request.query_params.get("error")}
     return render(request, "reports.html", context, headers=NO_STORE)
