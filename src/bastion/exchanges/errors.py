@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bastion.errors import Conflict, InvalidInput, NotFound
+from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
 
 
 class ExchangeNotFound(NotFound):
@@ -15,3 +15,10 @@ class ExchangeExists(Conflict):
 
 class MissingCredentials(InvalidInput):
     code = "exchange_credentials_missing"
+
+
+class ExchangeTimedOut(BastionError):
+    """The exchange's server took the connection but did not answer in time (retrying later may help)."""
+
+    code = "exchange_timed_out"
+    status = 504

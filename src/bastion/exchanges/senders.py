@@ -61,10 +61,10 @@ def send(api: str, settings: dict[str, Any], credentials: dict[str, Any], policy
         token = str(credentials.get("token", ""))
         if item.kind == "new_material":
             descriptor = te_graph.upload(token, base_url, int(settings["privacy_group"]), item.signal_type,
-                                         item.value, [])
+                                         item.value, [], policy.timeout_seconds)
             return {"descriptor_id": descriptor}
         for descriptor_id in item.payload.get("descriptors", []):
-            te_graph.react(token, base_url, int(descriptor_id), item.positive)
+            te_graph.react(token, base_url, int(descriptor_id), item.positive, policy.timeout_seconds)
         return {"reaction": te_graph.POSITIVE_REACTION if item.positive else te_graph.NEGATIVE_REACTION,
                 "descriptors": item.payload.get("descriptors", [])}
     raise Refused(f"{api} takes no contributions.")

@@ -12,19 +12,31 @@ DISAGREE_WITH_TAGS reactions) is treated as a removal: the group says it is not 
 Share-back uses the client's reactions (HELPFUL on a confirmed match, DISAGREE_WITH_TAGS
 on a false positive: the reactions the library itself reads as positive and negative
 opinions) and `upload_threat_descriptor` for confirmed new material.
+
+The library's client reads pages with a bare `requests.get` (no timeout at all) and writes
+through a session whose adapter waits 60 seconds, so a server that takes the connection and
+never answers would hang a fetch forever. `BoundedThreatExchangeAPI` bounds every call with
+the exchange fetch policy's timeout and turns a timeout into `ExchangeTimedOut`.
 """
 
 from __future__ import annotations
 
 import typing as t
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 
+import requests
 from threatexchange.exchanges import fetch_state as state
 from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
+from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
 from threatexchange.exchanges.impl.fb_threatexchange_api import (
     FBThreatExchangeCollabConfig,
     FBThreatExchangeIndicatorRecord,
     FBThreatExchangeSignalExchangeAPI,
 )
+from urllib3.exceptions import ReadTimeoutError
+
+from bastion.exchanges.errors import ExchangeTimedOut
 
 API_NAME = "fb_threatexchange"
 DEFAULT_BASE_URL = ThreatExchangeAPI._TE_BASE_URL  # noqa: SLF001
@@ -44,13 +56,71 @@ class GraphApiRefused(Exception):
         self.code = code
 
 
-def client(token: str, base_url: str = "") -> ThreatExchangeAPI:
-    return ThreatExchangeAPI(token, endpoint_override=base_url.rstrip("/") or None)
+def _timed_out(exc: requests.RequestException) -> bool:
+    """A timeout, also when the session's retries wrap a read timeout in a ConnectionError."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, ReadTimeoutError)
 
 
-def exchange(name: str, privacy_group: int, token: str, base_url: str) -> FBThreatExchangeSignalExchangeAPI:
+class BoundedThreatExchangeAPI(ThreatExchangeAPI):
+    """The library's client, with every HTTP call it makes bounded by `timeout` seconds (connect and each read)."""
+
+    def __init__(self, api_token: str, *, endpoint_override: str | None = None, timeout: float) -> None:
+        super().__init__(api_token, endpoint_override=endpoint_override)
+        self.timeout = timeout
+
+    @contextmanager
+    def _bounded(self) -> t.Iterator[None]:
+        try:
+            yield
+        except requests.RequestException as exc:
+            if not _timed_out(exc):
+                raise
+            parts = urlsplit(self._base_url)  # never the full URL: the Graph API carries the token in it
+            raise ExchangeTimedOut(
+                f"ThreatExchange at {parts.scheme}://{parts.netloc} did not answer within {self.timeout:g} seconds. "
+                "Check that the exchange's base URL points at a Graph API server that is up (leave it empty for "
+                "Meta's), then run the fetch again: it resumes from the last saved checkpoint.",
+                timeout=self.timeout) from None
+
+    def get_json_from_url(self, url: str, params: t.Any = None, *,
+                          json_obj_hook: t.Callable[..., t.Any] | None = None) -> t.Any:
+        """The library's page read (threat updates, privacy groups), with the timeout it lacks."""
+        with self._bounded():
+            response = requests.get(url, params=params or {}, timeout=self.timeout)
+            response.raise_for_status()
+            return response.json(object_hook=json_obj_hook)
+
+    def _get_session(self) -> requests.Session:
+        """The library's session (its retries kept), every adapter waiting at most `timeout`."""
+        session = super()._get_session()
+        for prefix, adapter in list(session.adapters.items()):
+            if isinstance(adapter, TimeoutHTTPAdapter):
+                adapter.timeout = self.timeout
+            else:
+                session.mount(prefix, TimeoutHTTPAdapter(timeout=self.timeout))
+        return session
+
+    def _postThreatDescriptor(self, url: str, postParams: t.Any, showURLs: bool, dryRun: bool) -> t.Any:  # noqa: N802,N803
+        """Reactions and uploads both post through here."""
+        with self._bounded():
+            return super()._postThreatDescriptor(url, postParams, showURLs, dryRun)
+
+    def delete_threat_descriptor(self, descriptor_id: t.Any, showURLs: bool, dryRun: bool) -> t.Any:  # noqa: N803
+        with self._bounded():
+            return super().delete_threat_descriptor(descriptor_id, showURLs, dryRun)
+
+
+def client(token: str, base_url: str, timeout: float) -> BoundedThreatExchangeAPI:
+    return BoundedThreatExchangeAPI(token, endpoint_override=base_url.rstrip("/") or None, timeout=timeout)
+
+
+def exchange(name: str, privacy_group: int, token: str, base_url: str,
+             timeout: float) -> FBThreatExchangeSignalExchangeAPI:
     collab = FBThreatExchangeCollabConfig(name=name, privacy_group=privacy_group)
-    return FBThreatExchangeSignalExchangeAPI(client(token, base_url), collab)
+    return FBThreatExchangeSignalExchangeAPI(client(token, base_url, timeout), collab)
 
 
 def labels_of(record: FBThreatExchangeIndicatorRecord) -> dict[str, t.Any]:
@@ -78,15 +148,16 @@ def _checked(answer: t.Any) -> dict[str, t.Any]:
     return body if isinstance(body, dict) else {}
 
 
-def react(token: str, base_url: str, descriptor_id: int, positive: bool) -> None:
-    _checked(client(token, base_url).react_to_threat_descriptor(
+def react(token: str, base_url: str, descriptor_id: int, positive: bool, timeout: float) -> None:
+    _checked(client(token, base_url, timeout).react_to_threat_descriptor(
         descriptor_id, POSITIVE_REACTION if positive else NEGATIVE_REACTION))
 
 
-def upload(token: str, base_url: str, privacy_group: int, signal_type: str, value: str, tags: list[str]) -> str:
+def upload(token: str, base_url: str, privacy_group: int, signal_type: str, value: str, tags: list[str],
+           timeout: float) -> str:
     """A new descriptor (MALICIOUS, shared with the privacy group only); returns its id."""
     params = {"indicator": value, "type": INDICATOR_TYPES[signal_type],
               "description": "Confirmed by a human reviewer", "share_level": "AMBER", "status": "MALICIOUS",
               "privacy_type": "HAS_PRIVACY_GROUP", "privacy_members": str(privacy_group), "tags": ",".join(tags)}
-    body = _checked(client(token, base_url).upload_threat_descriptor(params, False, False))
+    body = _checked(client(token, base_url, timeout).upload_threat_descriptor(params, False, False))
     return str(body.get("id", ""))

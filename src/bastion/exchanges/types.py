@@ -258,7 +258,7 @@ def _te_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, Any]:
 
 def _te_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
     return te_graph.exchange(name, int(settings["privacy_group"]), str(credentials.get("token", "")),
-                             _base_url(settings, policy))
+                             _base_url(settings, policy), policy.timeout_seconds)
 
 
 def _te_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
