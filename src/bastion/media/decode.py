@@ -7,14 +7,14 @@ Uploads are hostile by default, so decoding is staged to fail cheaply:
 2. only an allow-list of mainstream raster formats is opened (never EPS and
    friends, which shell out to Ghostscript);
 3. the pixel count declared in the header is checked before any pixel is
-   decoded. Pillow's own guard runs first, inside ``Image.open``: its
-   ``DecompressionBombError`` (and its warning, where warnings are errors)
-   becomes our :class:`DecompressionBomb`, and since the effective cap is the
-   stricter of ours and Pillow's ``Image.MAX_IMAGE_PIXELS``, every image that
-   makes Pillow emit a ``DecompressionBombWarning`` is refused with the same
-   error. (We do not swap warning filters per call: ``warnings.catch_warnings``
-   is process-global and not thread-safe, and uploads are decoded on a thread
-   pool. :func:`~bastion.media.limits.apply_to_pillow` aligns the two caps.)
+   decoded, and before ``Image.open``: :func:`~bastion.media.formats.header_size`
+   reads the size through the format's own opener, so Pillow's bomb guard
+   never gets to *warn* (its warning fires between ``MAX_IMAGE_PIXELS`` and
+   twice it, and turning it into an error per call would need
+   ``warnings.catch_warnings``, which is process-global and not thread-safe on
+   the decode pool). The effective cap is the stricter of ours and Pillow's
+   (:func:`~bastion.media.limits.effective_pixel_limit`); Pillow's own
+   ``DecompressionBombError`` still becomes our :class:`DecompressionBomb`;
 4. truncated or damaged data raises :class:`CorruptMedia`, never a partial
    image (this relies on Pillow's default ``ImageFile.LOAD_TRUNCATED_IMAGES =
    False``).
@@ -42,8 +42,8 @@ from bastion.media.errors import (
     MediaError,
     UnsupportedMedia,
 )
-from bastion.media.formats import available_formats, has_supported_signature
-from bastion.media.limits import DEFAULT_LIMITS, DecodeLimits
+from bastion.media.formats import available_formats, has_supported_signature, header_size
+from bastion.media.limits import DEFAULT_LIMITS, DecodeLimits, effective_pixel_limit
 from bastion.media.pixels import RGBArray, to_rgb_array
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,9 @@ def decode_image(
     than ``width x height``. Other formats are decoded exactly either way.
     """
     _check_byte_size(memoryview(data).nbytes, limits)
+    declared = header_size(data)
+    if declared is not None:  # refused here, before Pillow's own check inside Image.open can warn
+        _check_pixel_count(*declared, limits)
     with _pillow_errors_as_media_errors(data), _open(data) as image:
         width, height = image.size
         _check_pixel_count(width, height, limits)
@@ -155,23 +158,13 @@ def _check_pixel_count(width: int, height: int, limits: DecodeLimits) -> None:
             f"The image header declares an empty {width}x{height} image; "
             "the file is damaged."
         )
-    limit = _effective_pixel_limit(limits)
+    limit = effective_pixel_limit(limits)
     if width * height > limit:
         raise DecompressionBomb(
             f"The image declares {width}x{height} = {width * height:,} pixels, "
             f"over the {limit:,}-pixel limit (a possible decompression bomb), so "
             "it was not decoded. Resize it to fewer pixels and try again."
         )
-
-
-def _effective_pixel_limit(limits: DecodeLimits) -> int:
-    """The stricter of our cap and Pillow's process-wide one (None = disabled)."""
-    pillow_limit = Image.MAX_IMAGE_PIXELS
-    return (
-        limits.max_pixels
-        if pillow_limit is None
-        else min(limits.max_pixels, pillow_limit)
-    )
 
 
 @contextmanager

@@ -7,6 +7,7 @@ obscure formats add attack surface without helping anyone.
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from typing import Final
 
@@ -39,3 +40,27 @@ def has_supported_signature(data: bytes | bytearray | memoryview) -> bool:
         if accept is not None and accept(prefix) is True:
             return True
     return False
+
+
+def header_size(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
+    """The width and height an allow-listed image's header declares, or None when none reads it.
+
+    Why not ``Image.open``: it runs Pillow's bomb check on the way, which *warns* between
+    ``MAX_IMAGE_PIXELS`` and twice it. Turning that warning into an error per call needs
+    ``warnings.catch_warnings``, which is process-global and unsafe on the decode thread pool.
+    Asking each format's own opener (the registry ``Image.open`` itself walks) reads the same
+    header with no check, so the caller compares the size against its limit and refuses first.
+    """
+    prefix = bytes(data[:16])
+    for name in available_formats():
+        factory, accept = Image.OPEN[name]
+        if accept is not None and not accept(prefix):
+            continue
+        try:
+            image = factory(io.BytesIO(data), "")
+        except Exception:  # noqa: BLE001  (not this format, or a damaged header: try the next)
+            continue
+        with image:
+            width, height = image.size
+        return int(width), int(height)
+    return None

@@ -21,7 +21,6 @@ the calling process with the budget still applied.
 
 from __future__ import annotations
 
-import io
 import logging
 import multiprocessing
 import os
@@ -34,10 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from PIL import Image
 
 from bastion.media.errors import MediaError
-from bastion.media.formats import available_formats
+from bastion.media.formats import header_size
 from bastion.media.hashing import MediaHashes, hash_media
 from bastion.media.limits import DecodeLimits, apply_to_pillow
 
@@ -85,12 +83,8 @@ class PixelBudget:
 
 def declared_pixels(data: bytes | bytearray | memoryview) -> int:
     """The pixel count the header declares, read without decoding (0 when unreadable: decoding says why)."""
-    try:
-        with Image.open(io.BytesIO(data), formats=available_formats()) as image:
-            width, height = image.size
-            return int(width) * int(height)
-    except Exception:  # noqa: BLE001  (any failure is reported properly by the real decode)
-        return 0
+    size = header_size(data)
+    return 0 if size is None else size[0] * size[1]
 
 
 def _cap_memory(limit_bytes: int) -> None:

@@ -60,3 +60,9 @@ def apply_to_pillow(limits: DecodeLimits) -> None:
     something decoding does per request.
     """
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
+
+
+def effective_pixel_limit(limits: DecodeLimits) -> int:
+    """The stricter of our cap and Pillow's process-wide one (None = disabled)."""
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    return limits.max_pixels if pillow_limit is None else min(limits.max_pixels, pillow_limit)

@@ -21,7 +21,6 @@ of 8 bits) are refused, where HMA would fail with a 500.
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import numpy.typing as npt
@@ -29,8 +28,9 @@ import pdqhash
 from PIL import Image, UnidentifiedImageError
 
 from bastion.media import DecodeLimits
+from bastion.media.limits import effective_pixel_limit
 from bastion.media.errors import CorruptMedia, DecompressionBomb, MediaError, UnsupportedMedia
-from bastion.media.formats import available_formats
+from bastion.media.formats import available_formats, header_size
 from bastion.media.isolation import budget, declared_pixels
 from bastion.scanning.signals import MIN_PDQ_QUALITY
 
@@ -51,21 +51,19 @@ def hma_pdq(data: bytes, limits: DecodeLimits) -> str:
 
 def _hma_pixels(data: bytes, limits: DecodeLimits) -> npt.NDArray[np.generic]:
     """The array python-threatexchange gives pdqhash: raw pixels, LA and I;16 through RGB, grey repeated."""
+    size = header_size(data)
+    limit = effective_pixel_limit(limits)
+    if size is not None and size[0] * size[1] > limit:  # refused before Pillow's own check can warn
+        raise DecompressionBomb(f"The image declares {size[0]}x{size[1]} pixels, over the {limit:,}-pixel "
+                                "limit, so it was not decoded. Resize it and try again.")
     try:
-        with warnings.catch_warnings():  # Pillow only warns between its limit and twice it: refuse there too
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data), formats=available_formats())
-        with opened as image:
-            width, height = image.size
-            if width * height > limits.max_pixels:
-                raise DecompressionBomb(f"The image declares {width}x{height} pixels, over the "
-                                        f"{limits.max_pixels:,}-pixel limit, so it was not decoded.")
+        with Image.open(io.BytesIO(data), formats=available_formats()) as image:
             if image.mode in ("LA", "I;16"):
                 image = image.convert("RGB")
             array = np.asarray(image)
     except MediaError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise DecompressionBomb("The image declares more pixels than the safety limit allows, so it was not "
                                 "decoded. Resize it and try again.") from None
     except UnidentifiedImageError:
