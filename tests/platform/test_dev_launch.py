@@ -60,3 +60,12 @@ def test_a_configured_dsa_database_is_left_alone(tmp_path: Path, any_ports: None
         assert len(running.servers) == 2 and running.settings.dsa_tdb_url == "https://sandbox.example"
     finally:
         running.stop()
+
+
+def test_no_two_stand_in_services_share_a_default_port() -> None:
+    """`bastion serve --demo` beside `bastion dev exchanges` once collided on 8030 (DSA and NCMEC hash sharing)."""
+    from bastion.dev.ports import PORTS
+
+    clashes = {port for port in PORTS.values() if list(PORTS.values()).count(port) > 1}
+    assert not clashes, f"ports used by two services: {sorted(clashes)}"
+    assert (launch.DEMO_DSA_PORT, launch.DEMO_NCMEC_PORT) == (PORTS["dsa_tdb"], PORTS["cybertipline"])

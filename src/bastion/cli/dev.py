@@ -9,6 +9,7 @@ import typer
 
 from bastion.cli.common import clock, console, friendly_errors
 from bastion.config import Settings, get_settings
+from bastion.dev.ports import PORTS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -43,7 +44,7 @@ def seed_demo() -> None:
 @dev_app.command("ncmec")
 def ncmec_standin(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
-    port: int = typer.Option(8010, help="Port."),
+    port: int = typer.Option(PORTS["cybertipline"], help="Port."),
     username: str = typer.Option("bastion-test", help="Basic-auth user the stand-in accepts."),
     password: str = typer.Option("bastion-test-password", help="Basic-auth password the stand-in accepts."),
 ) -> None:
@@ -57,11 +58,11 @@ def ncmec_standin(
 @dev_app.command("exchanges")
 def exchange_standins(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
-    ncmec_port: int = typer.Option(8030, help="Port of the NCMEC hash-sharing stand-in."),
-    list_port: int = typer.Option(8031, help="Port of the URL-list stand-in."),
-    stopncii_port: int = typer.Option(8033, help="Port of the StopNCII stand-in."),
-    te_port: int = typer.Option(8034, help="Port of the ThreatExchange (Graph API) stand-in."),
-    tcap_port: int = typer.Option(8035, help="Port of the Tech Against Terrorism (TCAP) stand-in."),
+    ncmec_port: int = typer.Option(PORTS["ncmec_hash_sharing"], help="Port of the NCMEC hash-sharing stand-in."),
+    list_port: int = typer.Option(PORTS["url_list"], help="Port of the URL-list stand-in."),
+    stopncii_port: int = typer.Option(PORTS["stopncii"], help="Port of the StopNCII stand-in."),
+    te_port: int = typer.Option(PORTS["threatexchange"], help="Port of the ThreatExchange (Graph API) stand-in."),
+    tcap_port: int = typer.Option(PORTS["tcap"], help="Port of the Tech Against Terrorism (TCAP) stand-in."),
     username: str = typer.Option("bastion-test", help="User the hash-sharing and TCAP stand-ins accept."),
     password: str = typer.Option("bastion-test-password", help="Basic-auth password it accepts."),
 ) -> None:
@@ -76,7 +77,7 @@ def exchange_standins(
 @dev_app.command("dsa")
 def dsa_standin(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
-    port: int = typer.Option(8032, help="Port."),
+    port: int = typer.Option(PORTS["dsa_tdb_standalone"], help="Port."),
     token: str = typer.Option("bastion-test-dsa-token", help="Bearer token the stand-in accepts."),
 ) -> None:
     """Serve a local stand-in for the DSA Transparency Database API (statements of reasons)."""
@@ -90,7 +91,7 @@ def dsa_standin(
 @dev_app.command("platform")
 def demo_platform(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
-    port: int = typer.Option(8020, help="Port."),
+    port: int = typer.Option(PORTS["platform"], help="Port."),
     secret: str = typer.Option(None, envvar="BASTION_PLATFORM_SECRET", help="Shared HMAC secret."),
     db: Path = typer.Option(None, help="SQLite file of the platform's accounts and posts (default: in the data "
                                        "folder); created and seeded if empty."),

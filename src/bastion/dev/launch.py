@@ -21,19 +21,20 @@ from bastion.dev.demo_exchange import start_list_standin
 from bastion.dev.dsa_tdb import DsaStandinServer
 from bastion.dev.ncmec import StandinServer
 from bastion.dev.platform import create_demo_platform_app, seed_demo_platform
+from bastion.dev.ports import PORTS
 from bastion.dev.serving import BackgroundServer
 
 __all__ = ["DEMO_DSA_PORT", "DEMO_LIST_PORT", "DEMO_NCMEC_PORT", "DEMO_PLATFORM_PORT", "STARTERS", "DemoServices", "start_demo_services"]
 
-DEMO_PLATFORM_PORT = 8020
-DEMO_NCMEC_PORT = 8010
+DEMO_PLATFORM_PORT = PORTS["platform"]
+DEMO_NCMEC_PORT = PORTS["cybertipline"]
 #: Credentials of the in-process CyberTipline stand-in (it listens on loopback only).
 DEMO_NCMEC_USERNAME, DEMO_NCMEC_PASSWORD = "bastion-demo", "bastion-demo-password"
-DEMO_DSA_PORT = 8030
+DEMO_DSA_PORT = PORTS["dsa_tdb"]
 #: Token of the in-process DSA Transparency Database stand-in (loopback only).
 DEMO_DSA_TOKEN = "bastion-demo-dsa-token"
 #: The URL-list stand-in that the demo exchange fetches from (`bastion.dev.demo_exchange`).
-DEMO_LIST_PORT = 8040
+DEMO_LIST_PORT = PORTS["demo_list"]
 
 Say = Callable[[str], None]
 
