@@ -169,3 +169,25 @@ def test_admins_and_api_keys_without_the_scope_are_refused(client: TestClient, a
     assert client.get(f"/review/wellbeing/{reviewer.id}", headers=key).status_code == 403
     assert client.get("/review/wellbeing", headers=key).status_code == 403
     assert _viewed(sessions, f"user:{reviewer.id}") == []
+
+
+def test_a_leads_own_stepped_up_key_with_the_scope_reads_it_audited(app, sessions, clock: ManualClock,  # type: ignore[no-untyped-def]
+                                                                   user_factory) -> None:
+    reviewer, lead = user_factory(Role.REVIEWER), user_factory(Role.LEAD)
+    admin = TestClient(app)
+    admin_csrf = {"X-CSRF-Token": api_login(admin, user_factory(Role.ADMIN), clock)}
+    refused = admin.post("/api/v1/apikeys", json={"owner": lead.username, "name": "x", "scopes": ["review.lead"]},
+                         headers=admin_csrf)
+    assert refused.status_code == 403  # a sensitive scope only on the owner's own key, after a fresh code
+    own = TestClient(app)
+    csrf = {"X-CSRF-Token": api_login(own, lead, clock)}
+    clock.advance(timedelta(seconds=31))  # the next TOTP step: a code is never accepted twice
+    minted = own.post("/api/v1/account/apikeys", headers=csrf, json={
+        "name": "care", "scopes": ["review.lead"], "totp_code": lead.code(clock)})
+    assert minted.status_code == 201, minted.text
+    tool = TestClient(app)
+    key = {"Authorization": f"Bearer {minted.json()['key']}"}
+    assert tool.get(f"/review/wellbeing/{reviewer.id}", headers=key).status_code == 200
+    assert tool.get("/review/wellbeing", headers=key).status_code == 403  # media.view was not asked for
+    [viewed] = _viewed(sessions, f"user:{reviewer.id}")
+    assert viewed.actor.startswith(f"{lead.username} (key ")
