@@ -57,6 +57,7 @@ class Perm(StrEnum):
     METRICS_READ = "metrics.read"
     EXCHANGES_APPROVE = "exchanges.approve"
     QUEUES_MANAGE = "queues.manage"
+    REVIEW_LEAD = "review.lead"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -115,6 +116,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     # Review queues: defining them and their routing rules, assigning reviewers, settling second opinions and
     # reading agreement figures. Holders see every queue's cases; a reviewer sees their own queues' only.
     Perm.QUEUES_MANAGE: frozenset({Role.LEAD, Role.ADMIN}),
+    # A review lead's care of the reviewers: lifting a reviewer's daily exposure cap (with a reason) and reading
+    # each reviewer's wellbeing figures. The lead alone, like MEDIA_REVEAL_ANY: an admin runs the system, not
+    # the reviewers, and has no need of anyone's exposure to media.
+    Perm.REVIEW_LEAD: frozenset({Role.LEAD}),
 }
 
 #: Media and account data. An API key carries these only if its owner minted it for themself after a fresh
@@ -123,6 +128,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
 SENSITIVE: frozenset[Perm] = frozenset({
     Perm.MEDIA_VIEW, Perm.MEDIA_REVEAL_ANY, Perm.LEGAL_READ, Perm.LEGAL_MANAGE, Perm.LEGAL_APPROVE,
     Perm.OFFICER_PORTAL, Perm.GRIEVANCE_READ, Perm.GRIEVANCE_HANDLE, Perm.APPEAL_READ, Perm.APPEAL_DECIDE,
+    Perm.REVIEW_LEAD,  # people's exposure to harmful media, day by day: personal data about staff
 })
 
 #: Never through an API key, whatever its scopes: a key must not mint keys (it could outlive itself),

@@ -63,3 +63,9 @@ class StaleSelection(Conflict):
         super().__init__("Nothing was decided: the selection changed since you confirmed it. "
                          + " ".join(changes) + " Look at the selection again and confirm anew.")
         self.changes = changes
+
+
+class ReviewerNotFound(NotFound):
+    """No reviewer by that id: only reviewers and leads have wellbeing pages."""
+
+    code = "reviewer_not_found"

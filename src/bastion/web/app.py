@@ -75,6 +75,7 @@ from bastion.web.ui import (
     review_pages,
     transparency_pages,
     video_review_pages,
+    wellbeing_pages,
 )
 from bastion.web.ui import account_pages, exchange_pages, legal_pages, operations_pages, portal_pages
 from bastion.web.ui.csrf import AnonCsrfCookie
@@ -117,7 +118,7 @@ def create_app(
                    complaints.router, grievance_pages.router, appeals.router, appeal_pages.router, transparency.router,
                    transparency_pages.router, chart_pages.router, exchanges_api.router,
                    exchanges_api.contributions_router, exchange_pages.router, dsa_pages.router,
-                   video_review_pages.router, operations_pages.router, metrics.router, docs.router):
+                   video_review_pages.router, wellbeing_pages.router, operations_pages.router, metrics.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(docs.ASSETS_URL, StaticFiles(directory=docs.assets_dir()), name="docs-assets")

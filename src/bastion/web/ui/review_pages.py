@@ -89,7 +89,7 @@ def review_queue(request: Request, account: str = "", content: str = "", hash: s
 
 def _capped_reviewers(db: Session, principal: Principal, clock: Clock) -> list[tuple[int, str, int]]:
     """For a lead: reviewers stopped by today's cap, whom they may let continue."""
-    if not principal.can(Perm.MEDIA_REVEAL_ANY):
+    if not principal.can(Perm.REVIEW_LEAD):
         return []
     from bastion.auth.models import User
 
@@ -98,7 +98,7 @@ def _capped_reviewers(db: Session, principal: Principal, clock: Clock) -> list[t
 
 @router.post("/review/exposure/{user_id}/lift")
 def exposure_lift(request: Request, user_id: int, reason: str = Form(""), db: Session = Depends(get_db),
-                  principal: Principal = needs(Perm.MEDIA_REVEAL_ANY)) -> Response:
+                  principal: Principal = needs(Perm.REVIEW_LEAD)) -> Response:
     """A review lead lets a capped reviewer continue today; the reason is required and audited."""
     wellness.lift_cap(db, user_id, lead=principal.actor, reason=reason, clock=get_state(request).clock)
     db.commit()
