@@ -16,7 +16,8 @@ What a policy does, and what it never does:
 - it requests removal, preservation and suspension through the outbox, like a reviewer would,
   with `auto-policy:<name>` as the requester, so the case page shows them as automatic;
 - it never decides: the case stays in the queue for a person to confirm, and nothing marks an
-  item viewed, so a CyberTipline report says truthfully whether anyone looked at the file;
+  item viewed, so a CyberTipline report says truthfully whether anyone looked at the file (and a
+  PDQ item above distance 0 must still be opened before anyone may confirm it);
 - it is undone through the outbox (`restore_content`, `lift_restriction`) when a reviewer finds
   an item is not a match; preservation is kept, as it is for any dismissed case;
 - policies are rows, and every change to one (or to a bank's high-confidence mark) is audited.
