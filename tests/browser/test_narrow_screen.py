@@ -25,7 +25,7 @@ from tests.livehttp import serve
 TOTP_SECRET = pyotp.random_base32()
 WIDTH = 390
 #: The dashboard and list pages with forms and wide tables (review pages have their own tests).
-PAGES = ["/", "/admin/users", "/admin/apikeys", "/audit", "/scans", "/banks", "/legal", "/settings"]
+PAGES = ["/", "/admin/users", "/admin/apikeys", "/audit", "/scans", "/banks", "/legal", "/settings", "/review/policies"]
 
 #: Every visible control that spills past the screen (outside a table, which scrolls) or over a label not its own.
 OVERLAPS = """() => {

@@ -135,7 +135,11 @@ class ReviewerPreference(Base):
 
 
 class AutoPolicy(Base):
-    """Act before human review on exact-hash matches in high-confidence banks. Data, so changes are audited."""
+    """Act before human review on matches in high-confidence banks. Data, so changes are audited.
+
+    Exact hashes act only at distance 0; PDQ acts only within `pdq_max_distance`, which a policy naming
+    "pdq" must set (None otherwise).
+    """
 
     __tablename__ = "auto_policies"
 
@@ -146,6 +150,7 @@ class AutoPolicy(Base):
     remove: Mapped[bool] = mapped_column(Boolean, default=True)
     preserve: Mapped[bool] = mapped_column(Boolean, default=True)
     suspend: Mapped[bool] = mapped_column(Boolean, default=False)
+    pdq_max_distance: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(200), default="")

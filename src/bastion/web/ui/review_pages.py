@@ -32,7 +32,7 @@ from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
 from bastion.cases.policy import PERSONAL, set_personal, setting_for
 from bastion.cases.views import case_view, placement
-from bastion.errors import BastionError
+from bastion.errors import BastionError, InvalidInput
 from bastion.web.complaint_cases import resolve_from_case
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
@@ -424,19 +424,32 @@ def policies_page(request: Request, dry_run: int = 0, days: int = 7, db: Session
     banks = list(db.scalars(select(Bank).where(Bank.kind == "match", Bank.deleted_at.is_(None)).order_by(Bank.name)))
     return render(request, "review_policies.html", {"policies": autoaction.policies(db), "banks": banks,
                                                     "dry": result, "dry_policy": dry_run, "days": days,
-                                                    "exact": autoaction.EXACT})
+                                                    "exact": autoaction.EXACT,
+                                                    "pdq_ceiling": autoaction.PDQ_CEILING})
 
 
 @router.post("/review/policies")
 def policies_save(request: Request, name: str = Form(""), enabled: bool = Form(False), md5: bool = Form(False),
-                  sha256: bool = Form(False), remove: bool = Form(False), preserve: bool = Form(False),
+                  sha256: bool = Form(False), pdq: bool = Form(False), pdq_max_distance: str = Form(""),
+                  remove: bool = Form(False), preserve: bool = Form(False),
                   suspend: bool = Form(False), db: Session = Depends(get_db),
                   principal: Principal = needs(Perm.SETTINGS_MANAGE)) -> Response:
-    types = [t for t, on in (("md5", md5), ("sha256", sha256)) if on]
+    types = [t for t, on in (("md5", md5), ("sha256", sha256), ("pdq", pdq)) if on]
     autoaction.save_policy(db, name=name, enabled=enabled, signal_types=types, remove=remove, preserve=preserve,
-                           suspend=suspend, actor=principal.actor, clock=get_state(request).clock)
+                           suspend=suspend, pdq_max_distance=_distance(pdq_max_distance), actor=principal.actor,
+                           clock=get_state(request).clock)
     db.commit()
     return RedirectResponse("/review/policies", status_code=303)
+
+
+def _distance(raw: str) -> int | None:
+    """The form's max-distance box: empty means none; anything but a whole number is refused with a fix."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(f"Enter the PDQ maximum distance as a whole number from 0 to {autoaction.PDQ_CEILING}.")
+    return int(raw)
 
 
 @router.post("/review/policies/banks/{bank_id}")
