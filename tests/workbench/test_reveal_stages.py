@@ -178,3 +178,47 @@ def test_break_prompt_shows_and_the_button_resets_it(client: TestClient, session
     assert done.status_code == 303
     page = client.get(done.headers["location"]).text
     assert "session-break-prompt" not in page and "break-taken" in page
+
+
+def test_video_frames_step_through_the_image_stages(db: Session, clock: ManualClock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    reviewer = _reviewer(db, user_factory)
+    case, who = _case(db, clock), reviewer.id
+    service.claim(db, case, reviewer, clock=clock)
+    item = service.items_of(db, case.id)[0]
+    with pytest.raises(NotRevealed):
+        video_review.reveal_frame_colour(db, who, item.id, 2, clock)  # colour before sharp is refused
+    video_review.reveal_frame(db, who, item.id, 2, clock)
+    assert video_review.frame_stage(db, who, item.id, 2) == wellness.SHARP
+    assert video_review.frame_stage(db, who, item.id, 1) is None  # only the frame shown sharp has a stage
+    with pytest.raises(NotRevealed):
+        video_review.reveal_frame_colour(db, who, item.id, 1, clock)  # another frame cannot skip to colour
+    assert wellness.on_page_load(db, who) == item.id
+    video_review.reveal_frame_colour(db, who, item.id, 2, clock)
+    assert video_review.frame_stage(db, who, item.id, 2) == wellness.COLOUR
+    assert wellness.on_page_load(db, who) == item.id  # the page after the colour step shows it
+    assert wellness.exposure(db, who, clock).revealed_today == 1  # one frame, counted once
+    assert wellness.on_page_load(db, who) is None  # a reload blurs it again
+    assert video_review.frame_stage(db, who, item.id, 2) is None
+    with pytest.raises(NotRevealed):
+        video_review.reveal_frame_colour(db, who, item.id, 2, clock)
+    video_review.reveal_frame(db, who, item.id, 3, clock)
+    video_review.reveal_frame_colour(db, who, item.id, 3, clock)
+    video_review.reveal_frame(db, who, item.id, 4, clock)  # another frame starts sharp again, not in colour
+    assert video_review.frame_stage(db, who, item.id, 4) == wellness.SHARP
+    video_review.reveal_frame_colour(db, who, item.id, 4, clock)
+    service.reject_item(db, case, item, reviewer, reason="different", disable_entry=False, clock=clock)
+    service.conclude(db, case, reviewer, clock=clock)
+    db.commit()
+    assert video_review.frame_stage(db, who, item.id, 4) is None  # concluding blurs a colour frame
+
+
+def test_a_frame_is_rendered_grey_until_the_colour_step() -> None:
+    pixels = np.asarray(Image.open(io.BytesIO(_png())).convert("RGB"))
+    frame = type("Frame", (), {"width": 64, "height": 64, "rgb": pixels.tobytes()})()
+    sharp = Image.open(io.BytesIO(video_review.render_frame(frame, colour=False)))
+    colour = Image.open(io.BytesIO(video_review.render_frame(frame, colour=True)))
+    assert sharp.mode == "L" and colour.mode == "RGB"
+    edge = np.asarray(sharp)[32, 30:34].astype(int)
+    assert abs(edge[1] - edge[2]) > 20  # sharp, not blurred
+    red = np.asarray(colour)[10, 10]
+    assert red[0] > 150 and red[1] < 80
