@@ -89,4 +89,4 @@ def test_submit_and_next_from_the_keyboard(page, world) -> None:  # type: ignore
     assert "exact MD5 match (the same file)" in page.inner_text("p.why")
     assert page.locator("#release").count() == 1  # already claimed for the reviewer
     page.goto(first)
-    assert page.inner_text("#case-status") == "dismissed"
+    assert page.inner_text("#case-status") == "Dismissed"
