@@ -34,7 +34,9 @@ def test_case_page_names_statuses_and_the_role(client: TestClient, sessions, clo
     page = client.get(f"/cases/{case.id}").text
     status = re.search(r'<span id="case-status" data-status="escalated">([^<]+)</span>', page)
     assert status is not None and status.group(1) == "Escalated to a second reviewer"
+    assert re.search(r'<span class="decision" data-decision="pending">Not decided yet</span>', page)
     text = _visible(page)
+    assert "rev · Escalated to a second reviewer (In review → Escalated to a second reviewer)" in " ".join(text.split())
     assert "In review → Escalated to a second reviewer" in text  # the timeline's transition, by titles
     assert "in_review" not in text and "escalated)" not in text
     assert "· Review lead" in text and "· lead" not in text  # the header names the role

@@ -50,6 +50,9 @@ TITLES: dict[str, dict[str, str]] = {
         "new": "New", "in_review": "In review", "escalated": "Escalated to a second reviewer",
         "confirmed": "Confirmed", "dismissed": "Dismissed", "actioned": "Actioned", "closed": "Closed",
     },
+    "item": {"pending": "Not decided yet", "confirmed": "Confirmed", "not_match": "Not a match"},
+    "case_event": {"item_confirmed": "Item confirmed", "item_not_match": "Item: not a match",
+                   "escalated": "Escalated to a second reviewer"},
     "portal": {  # what an officer is told of their request (`legal.portal._public_status`)
         "received": "Received", "in review": "In review", "needs information": "We need more information from you",
         "produced": "Answered: data produced", "delivered": "Answered: data delivered", "refused": "Refused",
