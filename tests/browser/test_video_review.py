@@ -1,5 +1,5 @@
 """In a real browser: a video case opens on a blurred, grey contact sheet with the matched frames marked;
-the reviewer reveals one frame, then asks to play: the player is muted, never autoplays, is blurred
+the reviewer reveals one frame (sharp grey, then colour, each checked by its pixels), then asks to play: the player is muted, never autoplays, is blurred
 until unblurred, and the seconds played are counted in the reviewer's exposure."""
 
 from __future__ import annotations
@@ -61,6 +61,24 @@ def video_world(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def
     engine.dispose()
 
 
+#: Of the image matched by the selector: whether every sampled pixel has equal red, green and blue
+#: (the red outline of matched tiles aside), and the mean step between horizontal neighbours (sharpness).
+PIXELS = """(selector) => {
+  const img = document.querySelector(selector), c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+  const d = ctx.getImageData(0, 0, c.width, c.height).data;
+  const outline = (i) => d[i] === 200 && d[i + 1] === 0 && d[i + 2] === 0;
+  let grey = true, steps = 0, pairs = 0;
+  for (let i = 0; i < d.length - 4; i += 4) {
+    if (outline(i)) continue;
+    if (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2]) grey = false;
+    if (!outline(i + 4) && (i / 4 + 1) % c.width !== 0) { steps += Math.abs(d[i] - d[i + 4]); pairs++; }
+  }
+  return {grey: grey, edges: steps / Math.max(pairs, 1)};
+}"""
+
+
 def _login(page, url: str, secret: str) -> None:  # type: ignore[no-untyped-def]
     sign_in(page, url, "vera", secret)
 
@@ -88,13 +106,28 @@ def test_contact_sheet_review_protects_the_reviewer(page, video_world) -> None: 
     frames = page.locator("li.sheet-frame").count()
     assert frames > matched.count()
 
-    # reveal one frame: it alone is shown, unblurred; every other frame keeps its reveal button
+    assert page.evaluate(PIXELS, "img.contact-sheet")["grey"] is True  # first stage: blurred and grey
+    blurred_edges = page.evaluate(PIXELS, "img.contact-sheet")["edges"]
+
+    # reveal one frame, sharp but grey: it alone is shown; every other frame keeps its reveal button
     matched.first.locator("button.reveal-frame").click()
-    page.wait_for_selector("img.revealed-frame")
+    page.wait_for_selector("img.revealed-frame[data-stage=sharp]")
     assert page.locator("img.revealed-frame").count() == 1
     assert _loaded(page, "img.revealed-frame") > 160  # larger than a tile: the revealed frame, not the sheet
+    sharp = page.evaluate(PIXELS, "img.revealed-frame")
+    assert sharp["grey"] is True and sharp["edges"] > 2 * blurred_edges  # sharp, and still no colour in it
     assert page.locator("button.reveal-frame").count() == frames - 1
     assert "1 reveals" in page.inner_text(".video-exposure")
+
+    # the colour step, for that frame only; not counted again; a reload blurs it back to the first stage
+    page.click("button.reveal-frame-colour")
+    page.wait_for_selector("img.revealed-frame[data-stage=colour]")
+    assert _loaded(page, "img.revealed-frame") > 160
+    assert page.evaluate(PIXELS, "img.revealed-frame")["grey"] is False  # now it has colour
+    assert page.locator("button.reveal-frame-colour").count() == 0
+    assert "1 reveals" in page.inner_text(".video-exposure")
+    page.reload()
+    assert page.locator("img.revealed-frame").count() == 0 and page.locator("button.reveal-frame").count() == frames
 
     # playback only when asked: muted, no autoplay, blurred until unblurred
     page.click("button.play-video")

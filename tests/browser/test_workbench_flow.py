@@ -82,11 +82,11 @@ def test_submit_and_next_from_the_keyboard(page, world) -> None:  # type: ignore
     page.keyboard.press("x")  # not a match: the reason field takes focus
     page.keyboard.type("a different picture")
     page.keyboard.press("Enter")
-    page.wait_for_selector("article.item .decision:text('not_match')")
+    page.wait_for_selector("article.item .decision[data-decision=not_match]:text('Not a match')")
     page.keyboard.press("s")  # Submit & Next: conclude this case and open the next one, claimed
     page.wait_for_url(lambda u: u != first and re.search(r"/cases/\d+$", u) is not None)
     assert "acct-b" in page.inner_text("h1 + p")
     assert "exact MD5 match (the same file)" in page.inner_text("p.why")
     assert page.locator("#release").count() == 1  # already claimed for the reviewer
     page.goto(first)
-    assert page.inner_text("#case-status") == "dismissed"
+    assert page.inner_text("#case-status") == "Dismissed"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import av
+from PIL import Image
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,10 +70,28 @@ def test_video_routes_guard_the_media_and_bound_the_watch_time(  # type: ignore[
     assert client.get(f"{base}/video").status_code == 403  # not asked to play yet
     assert client.post(f"{base}/watched", data={"seconds": "3"}, headers=headers).status_code == 422
 
+    early = client.post(f"{base}/frames/2/colour", headers=headers, follow_redirects=False)
+    assert early.status_code == 403 and "colour is the step after that" in early.text  # colour before sharp
     assert client.post(f"{base}/frames/2/reveal", headers=headers, follow_redirects=False).status_code == 303
+    page = client.get(f"/cases/{case_id}").text
+    assert 'data-stage="sharp"' in page and "reveal-frame-colour" in page and 'data-stage="colour"' not in page
     frame = client.get(f"{base}/frames/2")
     assert frame.status_code == 200 and frame.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(frame.content)).mode == "L"  # the sharp stage is served grey
     assert client.get(f"{base}/frames/1").status_code == 403  # one frame at a time
+    assert client.post(f"{base}/frames/1/colour", headers=headers, follow_redirects=False).status_code == 403
+    assert client.post(f"{base}/frames/2/colour", headers=headers, follow_redirects=False).status_code == 303
+    assert 'data-stage="colour"' in client.get(f"/cases/{case_id}").text
+    coloured = client.get(f"{base}/frames/2")
+    assert coloured.status_code == 200 and Image.open(io.BytesIO(coloured.content)).mode == "RGB"
+    assert 'data-stage=' not in client.get(f"/cases/{case_id}").text  # a reload blurs it again
+    assert client.get(f"{base}/frames/2").status_code == 403
+    with sessions() as s:
+        stages = [json.loads(r.details).get("stage") for r in s.scalars(select(AuditRecord).where(
+            AuditRecord.action == "media.reveal_frame").order_by(AuditRecord.seq))]
+        refused = [json.loads(r.details)["act"] for r in s.scalars(select(AuditRecord).where(
+            AuditRecord.action == "media.refused"))]
+    assert stages == ["sharp", "colour"] and refused == ["play", "reveal_frame"]
 
     assert client.post(f"{base}/play", headers=headers, follow_redirects=False).status_code == 303
     served = client.get(f"{base}/video")

@@ -92,9 +92,10 @@ def test_session_timer_runs_from_the_first_reveal_and_resets_on_a_break(db: Sess
     clock.advance(timedelta(minutes=30))  # time before any reveal is not exposure
     assert wellness.exposure(db, who, clock).session_minutes == 0
     wellness.reveal(db, who, item.id, clock)
-    clock.advance(timedelta(minutes=20))
-    wellness.reveal(db, who, item.id, clock)  # a later reveal does not restart the session
-    clock.advance(timedelta(minutes=24))
+    for _ in range(4):  # reveals ten minutes apart, inside the idle reset: one continuous session
+        clock.advance(timedelta(minutes=10))
+        wellness.reveal(db, who, item.id, clock)  # a later reveal does not restart the session
+    clock.advance(timedelta(minutes=4))
     seen = wellness.exposure(db, who, clock)
     assert seen.session_minutes == 44 and seen.break_after == 45 and not seen.break_due
     clock.advance(timedelta(minutes=1))
@@ -123,10 +124,48 @@ def test_watched_video_seconds_count_towards_the_session(db: Session, clock: Man
     assert break_timer.minutes(db, who, clock) == 2  # the two minutes watched began the session
 
 
+def test_an_idle_gap_starts_a_new_session(db: Session, clock: ManualClock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    case, who = _case(db, clock), _reviewer(db, user_factory).id
+    item = service.items_of(db, case.id)[0]
+    assert break_timer.idle_limit(db) == 15  # the default
+    wellness.reveal(db, who, item.id, clock)
+    clock.advance(timedelta(minutes=15))
+    assert wellness.exposure(db, who, clock).session_minutes == 15  # a gap of exactly the limit is not idle
+    wellness.reveal(db, who, item.id, clock)
+    clock.advance(timedelta(minutes=14, seconds=59))
+    assert break_timer.minutes(db, who, clock) == 29  # still the same session: 15 + 14 minutes
+    clock.advance(timedelta(seconds=2))  # just over 15 minutes without a reveal: lunch, without pressing the button
+    assert wellness.exposure(db, who, clock).session_minutes == 0  # no stale prompt on the way back
+    clock.advance(timedelta(minutes=45))
+    wellness.reveal(db, who, item.id, clock)  # back from lunch: this reveal starts a new session
+    clock.advance(timedelta(minutes=5))
+    assert break_timer.minutes(db, who, clock) == 5
+    set_value(db, "review.idle_reset_minutes", "60", actor="admin", clock=clock)
+    clock.advance(timedelta(minutes=40))  # a longer gap, inside the organisation's longer setting
+    wellness.reveal(db, who, item.id, clock)
+    clock.advance(timedelta(minutes=1))
+    assert break_timer.minutes(db, who, clock) == 46
+    assert wellness.exposure(db, who, clock).break_due
+
+
+def test_watched_video_keeps_the_session_from_going_idle(db: Session, clock: ManualClock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    case, who = _case(db, clock), _reviewer(db, user_factory).id
+    item = service.items_of(db, case.id)[0]
+    wellness.reveal(db, who, item.id, clock)
+    video_review.grant_play(db, who, item.id, 3600.0)
+    for _ in range(20):  # twenty minutes of a long video, reported a minute at a time, and no reveal
+        clock.advance(timedelta(minutes=1))
+        video_review.record_watched(db, who, item.id, 60.0, clock)
+    assert break_timer.minutes(db, who, clock) == 20
+
+
 def test_break_setting_has_bounds(db: Session, clock: ManualClock) -> None:
     for bad in ("4", "241"):
         with pytest.raises(InvalidInput):
             set_value(db, "review.break_after_minutes", bad, actor="admin", clock=clock)
+    for bad in ("4", "121"):
+        with pytest.raises(InvalidInput):
+            set_value(db, "review.idle_reset_minutes", bad, actor="admin", clock=clock)
 
 
 def test_colour_route_needs_the_sharp_step_and_the_claim(client: TestClient, app, sessions, clock: ManualClock,  # type: ignore[no-untyped-def]
@@ -167,6 +206,8 @@ def test_break_prompt_shows_and_the_button_resets_it(client: TestClient, session
     with sessions() as db:
         case = _case(db, clock)
         item_id = service.items_of(db, case.id)[0].id
+        set_value(db, "review.idle_reset_minutes", "60", actor="admin", clock=clock)  # one long look
+        db.commit()
     csrf = {"X-CSRF-Token": api_login(client, user_factory(Role.REVIEWER), clock)}
     client.post(f"/api/v1/cases/{case.id}/claim", headers=csrf)
     client.post(f"/cases/{case.id}/items/{item_id}/reveal", headers=csrf, follow_redirects=False)
@@ -178,3 +219,47 @@ def test_break_prompt_shows_and_the_button_resets_it(client: TestClient, session
     assert done.status_code == 303
     page = client.get(done.headers["location"]).text
     assert "session-break-prompt" not in page and "break-taken" in page
+
+
+def test_video_frames_step_through_the_image_stages(db: Session, clock: ManualClock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    reviewer = _reviewer(db, user_factory)
+    case, who = _case(db, clock), reviewer.id
+    service.claim(db, case, reviewer, clock=clock)
+    item = service.items_of(db, case.id)[0]
+    with pytest.raises(NotRevealed):
+        video_review.reveal_frame_colour(db, who, item.id, 2, clock)  # colour before sharp is refused
+    video_review.reveal_frame(db, who, item.id, 2, clock)
+    assert video_review.frame_stage(db, who, item.id, 2) == wellness.SHARP
+    assert video_review.frame_stage(db, who, item.id, 1) is None  # only the frame shown sharp has a stage
+    with pytest.raises(NotRevealed):
+        video_review.reveal_frame_colour(db, who, item.id, 1, clock)  # another frame cannot skip to colour
+    assert wellness.on_page_load(db, who) == item.id
+    video_review.reveal_frame_colour(db, who, item.id, 2, clock)
+    assert video_review.frame_stage(db, who, item.id, 2) == wellness.COLOUR
+    assert wellness.on_page_load(db, who) == item.id  # the page after the colour step shows it
+    assert wellness.exposure(db, who, clock).revealed_today == 1  # one frame, counted once
+    assert wellness.on_page_load(db, who) is None  # a reload blurs it again
+    assert video_review.frame_stage(db, who, item.id, 2) is None
+    with pytest.raises(NotRevealed):
+        video_review.reveal_frame_colour(db, who, item.id, 2, clock)
+    video_review.reveal_frame(db, who, item.id, 3, clock)
+    video_review.reveal_frame_colour(db, who, item.id, 3, clock)
+    video_review.reveal_frame(db, who, item.id, 4, clock)  # another frame starts sharp again, not in colour
+    assert video_review.frame_stage(db, who, item.id, 4) == wellness.SHARP
+    video_review.reveal_frame_colour(db, who, item.id, 4, clock)
+    service.reject_item(db, case, item, reviewer, reason="different", disable_entry=False, clock=clock)
+    service.conclude(db, case, reviewer, clock=clock)
+    db.commit()
+    assert video_review.frame_stage(db, who, item.id, 4) is None  # concluding blurs a colour frame
+
+
+def test_a_frame_is_rendered_grey_until_the_colour_step() -> None:
+    pixels = np.asarray(Image.open(io.BytesIO(_png())).convert("RGB"))
+    frame = type("Frame", (), {"width": 64, "height": 64, "rgb": pixels.tobytes()})()
+    sharp = Image.open(io.BytesIO(video_review.render_frame(frame, colour=False)))
+    colour = Image.open(io.BytesIO(video_review.render_frame(frame, colour=True)))
+    assert sharp.mode == "L" and colour.mode == "RGB"
+    edge = np.asarray(sharp)[32, 30:34].astype(int)
+    assert abs(edge[1] - edge[2]) > 20  # sharp, not blurred
+    red = np.asarray(colour)[10, 10]
+    assert red[0] > 150 and red[1] < 80

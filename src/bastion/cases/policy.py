@@ -31,6 +31,9 @@ register("wellness.daily_cap", int, 0,
 register("review.break_after_minutes", int, 45,
          "Minutes of a working session (from the first reveal after the last break) before the review pages "
          "suggest a break.", minimum=5, maximum=240)
+register("review.idle_reset_minutes", int, 15,
+         "Minutes without a reveal (or watched video) after which the working session ends, as if the "
+         "reviewer had taken a break: stepping away resets the break timer.", minimum=5, maximum=120)
 
 #: Settings a reviewer may override for themselves (never the review policy).
 PERSONAL = ("wellness.blur", "wellness.greyscale", "wellness.daily_soft_limit")

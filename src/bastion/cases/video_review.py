@@ -5,8 +5,9 @@ frames that matched, decoded in the isolated decoder, scaled down and rendered o
 server, blurred and greyscale (per the reviewer's settings, which default to both). The
 browser never receives an unblurred frame it was not asked for.
 
-A reviewer reveals one frame at a time; each reveal counts as an exposure, exactly like
-revealing an image, and is one page load long. Playback happens only on an explicit
+A reviewer reveals one frame at a time, in the image stages (blurred grey, sharp grey, colour,
+one audited step each); each reveal counts as one exposure, exactly like revealing an image,
+and is one page load long. Playback happens only on an explicit
 request ("play"), which grants that reviewer a bounded number of watched seconds for that
 item (the video's length, plus a little slack). The video served is a copy of the video
 stream alone, so there is no sound to hear; the page shows it muted, without autoplay,
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from bastion.banks.models import EntrySignal
 from bastion.cases import break_timer, wellness
+from bastion.cases.errors import NotRevealed
 from bastion.cases.models import CaseItem, ReviewerPreference
 from bastion.clock import Clock
 from bastion.errors import InvalidInput
@@ -142,9 +144,9 @@ def render_sheet(frames: list[Any], tiles: list[SheetFrame], *, blur: bool, grey
     return _png(sheet_image)
 
 
-def render_frame(frame: Any) -> bytes:
-    """A revealed frame: re-encoded as PNG from decoded pixels (nothing of the original file travels)."""
-    return _png(_image(frame))
+def render_frame(frame: Any, *, colour: bool) -> bytes:
+    """A revealed frame at its stage: re-encoded from decoded pixels, grey unless `colour` (as images are)."""
+    return wellness.staged_png(_image(frame), colour=colour, px=REVEAL_PX)
 
 
 def _image(frame: Any) -> Image.Image:
@@ -160,10 +162,28 @@ def _png(image: Image.Image) -> bytes:
 # -- one revealed frame, a play grant, watched seconds -----------------------------------------------------
 
 def reveal_frame(session: Session, user_id: int, item_id: int, index: int, clock: Clock) -> wellness.Exposure:
-    """Make frame `index` of `item_id` the reviewer's one revealed thing; counted as an exposure."""
+    """Make frame `index` of `item_id` the reviewer's one revealed thing, sharp but grey; counted as an exposure.
+
+    The stages are the image stages (`wellness.reveal`), so a frame follows the same rules: colour
+    only after this step, counted once, blurred again by a reload or the case concluding.
+    """
     seen = wellness.reveal(session, user_id, item_id, clock)
     _set(session, user_id, FRAME_KEY, f"{item_id}:{index}")
     return seen
+
+
+def reveal_frame_colour(session: Session, user_id: int, item_id: int, index: int, clock: Clock) -> None:
+    """The colour step for the frame shown sharp; refused for any other frame, and not counted again."""
+    if revealed_frame(session, user_id, item_id) != index:
+        raise NotRevealed("Show this frame sharp (in greyscale) first; colour is the step after that.")
+    wellness.reveal_colour(session, user_id, item_id, clock)
+
+
+def frame_stage(session: Session, user_id: int, item_id: int, index: int) -> str | None:
+    """How far frame `index` is revealed: None (blurred), `wellness.SHARP` or `wellness.COLOUR`."""
+    if revealed_frame(session, user_id, item_id) != index:
+        return None
+    return wellness.stage(session, user_id, item_id)
 
 
 def revealed_frame(session: Session, user_id: int, item_id: int) -> int | None:

@@ -79,8 +79,17 @@ def thumbnail(data: bytes, *, blur: bool, greyscale: bool) -> bytes:
 
 def revealed_image(data: bytes, *, colour: bool = True) -> bytes:
     """The image as revealed: re-encoded (no EXIF, no original bytes), capped in size, grey unless `colour`."""
-    image = _image(data)
-    image.thumbnail((REVEAL_PX, REVEAL_PX))
+    return staged_png(_image(data), colour=colour)
+
+
+def staged_png(image: Image.Image, *, colour: bool, px: int = REVEAL_PX) -> bytes:
+    """Decoded pixels as a revealed stage shows them: capped at `px`, greyscale unless `colour`.
+
+    One function for images and video frames alike, so a frame's sharp stage is grey for exactly
+    the reason an image's is, and the colour never leaves the server before the colour step.
+    """
+    image = image.copy()
+    image.thumbnail((px, px))
     return _png(image if colour else ImageOps.grayscale(image))
 
 

@@ -46,6 +46,26 @@ TITLES: dict[str, dict[str, str]] = {
         "not started": "Not started", "built": "Package built, not delivered", "delivered": "Delivered",
         "acknowledged": "Acknowledged", "filed": "Filed",
     },
+    "case": {
+        "new": "New", "in_review": "In review", "escalated": "Escalated to a second reviewer",
+        "confirmed": "Confirmed", "dismissed": "Dismissed", "actioned": "Actioned", "closed": "Closed",
+    },
+    "item": {"pending": "Not decided yet", "confirmed": "Confirmed", "not_match": "Not a match"},
+    "case_event": {"item_confirmed": "Item confirmed", "item_not_match": "Item: not a match",
+                   "escalated": "Escalated to a second reviewer"},
+    "portal": {  # what an officer is told of their request (`legal.portal._public_status`)
+        "received": "Received", "in review": "In review", "needs information": "We need more information from you",
+        "produced": "Answered: data produced", "delivered": "Answered: data delivered", "refused": "Refused",
+        "closed": "Closed", "withdrawn": "Withdrawn", "expired": "Expired", "preserved": "Data preserved",
+        "removed": "Content removed",
+    },
+    "verification": {"held": "Held: sender not verified", "verified": "Verified",
+                     "unconfirmed": "Not yet confirmed", "": "Not checked yet"},
+    "role": {
+        "admin": "Administrator", "reviewer": "Reviewer", "lead": "Review lead", "legal": "Legal desk",
+        "compliance": "Compliance", "auditor": "Auditor", "platform": "Platform (machine)",
+        "officer": "Law-enforcement officer", "flagger": "Trusted flagger",
+    },
     "notice": {
         "pending": "To be sent before disclosure", "not_required": "Not sent", "deferred": "Deferred",
         "due": "Due now", "sent": "Sent", "": "Not decided yet",

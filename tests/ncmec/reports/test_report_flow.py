@@ -110,7 +110,8 @@ def test_scan_to_filed_report(client: TestClient, app, sessions, clock: ManualCl
 
     # the pages
     page = alice.get(f"/reports/{report['id']}")
-    assert page.status_code == 200 and "finished" in page.text and str(ncmec_id) in page.text
+    assert page.status_code == 200 and str(ncmec_id) in page.text
+    assert '<span id="report-state" data-state="finished">Filed with NCMEC</span>' in page.text  # title, not key
     assert all(c["request_id"] in page.text for c in done["calls"])
     listing = alice.get("/reports")
     assert listing.status_code == 200 and f"/reports/{report['id']}" in listing.text and ACCOUNT in listing.text

@@ -82,7 +82,7 @@ def report_page(request: Request, report_id: int, error: str | None = None, db: 
         "editable": report.state == lifecycle.DRAFT or (report.state == lifecycle.ERROR
                                                        and report.ncmec_report_id is None),
         "lost": json.loads(report.lost_report_ids), "ncmec_file_ids": json.loads(report.ncmec_file_ids),
-        "in_flight": lifecycle.IN_FLIGHT,
+        "in_flight": lifecycle.IN_FLIGHT, "state_title": STATE_TITLES.get(report.state, report.state),
     }
     return render(request, "report.html", context, headers=NO_STORE)
 

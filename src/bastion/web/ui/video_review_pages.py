@@ -1,4 +1,4 @@
-"""Video items of a case: the blurred contact sheet, one revealed frame, and muted playback on request.
+"""Video items of a case: the blurred contact sheet, one frame revealed in stages, and muted playback on request.
 
 Every route checks what the image routes check (the case's claim, or `media.reveal_any`)
 and audits what it shows; see `bastion.cases.video_review` for why the view is built
@@ -132,11 +132,32 @@ def video_frame_reveal(request: Request, case_id: int, item_id: int, index: int,
         raise InvalidInput(f"The contact sheet has frames 0 to {len(tiles) - 1}.")
     video_review.reveal_frame(db, principal.user_id, item.id, index, clock)
     service.mark_viewed(db, item)
-    audit.record(db, actor=principal.actor, action="media.reveal_frame", subject=f"case_item:{item.id}",
-                 details={"case": case_id, "frame": index, "timestamp": tiles[index].timestamp,
-                          "matched": tiles[index].matched}, clock=clock)
+    _audit_frame_step(db, principal, item, tiles[index], wellness.SHARP, clock)
     db.commit()
     return RedirectResponse(f"/cases/{case_id}#item-{item.id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/items/{item_id}/frames/{index}/colour")
+def video_frame_colour(request: Request, case_id: int, item_id: int, index: int, db: Session = Depends(get_db),
+                       principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
+    """The last step for the frame shown sharp: colour, as for an image; refused before the sharp step."""
+    clock = get_state(request).clock
+    case, item, scan = _video_item(db, case_id, item_id)
+    _require_reveal(db, case, item, principal, "frame_colour", clock)
+    tiles = video_review.sheet(db, item, scan)
+    if not 0 <= index < len(tiles):
+        raise InvalidInput(f"The contact sheet has frames 0 to {len(tiles) - 1}.")
+    video_review.reveal_frame_colour(db, principal.user_id, item.id, index, clock)
+    _audit_frame_step(db, principal, item, tiles[index], wellness.COLOUR, clock)
+    db.commit()
+    return RedirectResponse(f"/cases/{case_id}#item-{item.id}", status_code=303)
+
+
+def _audit_frame_step(db: Session, principal: Principal, item: CaseItem, tile: video_review.SheetFrame,
+                      stage: str, clock: Clock) -> None:
+    audit.record(db, actor=principal.actor, action="media.reveal_frame", subject=f"case_item:{item.id}",
+                 details={"case": item.case_id, "frame": tile.index, "timestamp": tile.timestamp,
+                          "matched": tile.matched, "stage": stage}, clock=clock)
 
 
 @router.get("/cases/{case_id}/items/{item_id}/frames/{index}")
@@ -146,17 +167,20 @@ def video_frame(request: Request, case_id: int, item_id: int, index: int, db: Se
     clock = get_state(request).clock
     case, item, scan = _video_item(db, case_id, item_id)
     _require_reveal(db, case, item, principal, "frame", clock)
-    if video_review.revealed_frame(db, principal.user_id, item.id) != index:
+    stage = video_review.frame_stage(db, principal.user_id, item.id, index)
+    if stage is None:
         raise NotRevealed("Reveal this frame first; only one frame is shown unblurred at a time.")
     tiles = video_review.sheet(db, item, scan)
     frames = _frames(request, db, item, principal, "revealed frame", [tiles[index].timestamp],
                      video_review.REVEAL_PX)
     audit.record(db, actor=principal.actor, action="media.view_frame", subject=f"case_item:{item.id}",
-                 details={"case": case_id, "frame": index, "timestamp": tiles[index].timestamp}, clock=clock)
+                 details={"case": case_id, "frame": index, "timestamp": tiles[index].timestamp, "stage": stage},
+                 clock=clock)
     db.commit()
     if not frames:
         return Response(status_code=404, headers=NO_STORE)
-    return Response(video_review.render_frame(frames[0]), media_type="image/png", headers=NO_STORE)
+    frame = video_review.render_frame(frames[0], colour=stage == wellness.COLOUR)
+    return Response(frame, media_type="image/png", headers=NO_STORE)
 
 
 @router.post("/cases/{case_id}/items/{item_id}/play")
