@@ -409,9 +409,12 @@ def _keyboard(reviewer: Reviewer, plan: list[Upload]) -> None:
 
 # -- checking and reporting --------------------------------------------------------------------------
 
-def wrong_outcomes(sessions: Any, plan: list[Upload]) -> list[str]:
-    """Every case concluded, every item decided as its scenario intended; what is not, in words."""
-    intended, problems = _intended(plan), []
+def wrong_outcomes(sessions: Any, plan: list[Upload], *, auto_actioned: bool = False) -> list[str]:
+    """Every case concluded, every item decided as its scenario intended; what is not, in words.
+
+    With `auto_actioned` (the workbench), every exact match's case must also show the policy acted on it.
+    """
+    intended, mix, problems = _intended(plan), _mix(plan), []
     with sessions() as session:
         cases = {c.id: c for c in session.scalars(select(Case))}
         items = list(session.scalars(select(CaseItem)))
@@ -421,6 +424,9 @@ def wrong_outcomes(sessions: Any, plan: list[Upload]) -> list[str]:
         if item.decision != intended.get(item.content_id):
             problems.append(f"{item.content_id}: {item.decision}, meant {intended.get(item.content_id)}")
     problems += [f"case {c.id} ({c.account_id}) is {c.status}" for c in cases.values() if c.status not in CONCLUDED]
+    if auto_actioned:
+        problems += [f"{i.content_id}: no auto-action" for i in items
+                     if mix.get(i.content_id) == "exact" and not cases[i.case_id].auto_policy]
     return problems
 
 
@@ -439,7 +445,7 @@ def run_flow(browser: Any, folder: Path, plan: list[Upload], *, flow: str) -> tu
             today(reviewer, plan)
         reviewer.tally.seconds = time.perf_counter() - began
         context.close()
-        return reviewer.tally, wrong_outcomes(live.sessions, plan)
+        return reviewer.tally, wrong_outcomes(live.sessions, plan, auto_actioned=flow == "workbench")
 
 
 def run(cases: int, browser: Any) -> dict[str, Any]:

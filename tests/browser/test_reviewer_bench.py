@@ -39,10 +39,11 @@ def test_the_scenario_mixes_exact_near_and_false_positives(bench) -> None:  # ty
 
 def test_the_check_finds_cases_nobody_decided(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     plan = bench.scenario(4)
-    with bench.world(tmp_path, plan, workbench=True) as live:
-        problems = bench.wrong_outcomes(live.sessions, plan)
+    with bench.world(tmp_path, plan, workbench=False) as live:  # today: no auto-action policy
+        problems = bench.wrong_outcomes(live.sessions, plan, auto_actioned=True)
     assert sum("pending, meant" in p for p in problems) == 4
     assert sum(" is new" in p or " is in_review" in p for p in problems) == 4
+    assert sum("no auto-action" in p for p in problems) == sum(u.mix == "exact" for u in plan) > 0
 
 
 def test_both_flows_decide_every_case_as_intended_and_the_workbench_needs_fewer_acts(
