@@ -29,6 +29,8 @@ RUNS = [
     [sys.executable, str(HERE / "bench_reports.py"), "--scans", "10000000",
      "--out", str(HERE / "results" / "reports.json")],
     [sys.executable, str(HERE / "bench_video.py"), "--out", str(HERE / "results" / "video.json")],
+    # drives Debian's chromium (/usr/bin/chromium, or BASTION_TEST_CHROMIUM) through 200 cases, twice
+    [sys.executable, str(HERE / "bench_reviewer.py"), "--cases", "200", "--out", str(HERE / "results" / "reviewer.json")],
     # needs PostgreSQL and RabbitMQ (BASTION_BENCH_POSTGRES_URL / BASTION_BENCH_AMQP_URL, see its docstring)
     [sys.executable, str(HERE / "bench_workers.py"), "--out", str(HERE / "results" / "workers.json")],
 ]
