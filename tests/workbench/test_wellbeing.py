@@ -36,6 +36,7 @@ def _fortnight(db: Session, clock: ManualClock, user_id: int, username: str) -> 
     """Three working days ending today (2026-01-03), the clock left at 10:25 on the last."""
     set_value(db, "wellness.daily_cap", "10", actor="admin", clock=clock)
     set_value(db, "review.break_after_minutes", "30", actor="admin", clock=clock)
+    set_value(db, "review.idle_reset_minutes", "60", actor="admin", clock=clock)  # 35 quiet minutes stay one session
     for item in (1, 2, 3):  # 1 January, 09:00
         wellness.reveal(db, user_id, item, clock)
     wellness.exposure_row(db, user_id, clock).video_seconds = 150
