@@ -1,0 +1,22 @@
+"""pagec: indexes for the keyset-paged lists of users (lower-cased username)
+
+Revision ID: 0034_pagec
+Revises: 0033_deliver
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0034_pagec"
+down_revision = "0033_deliver"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_users_username_lower", "users", [sa.text("lower(username)")])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_users_username_lower", table_name="users")
