@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
@@ -9,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.auth import userlist
-from bastion.auth.models import User
+from bastion.auth import apikeys, keylist, userlist
+from bastion.auth.models import ApiKey, User
 from bastion.auth.roles import Role
 from bastion.clock import ManualClock
 from bastion.db.keyset import Page
@@ -82,3 +83,68 @@ def test_users_page_searches_and_pages(  # type: ignore[no-untyped-def]
     assert names == [f"{'Bulk' if i % 7 == 0 else 'bulk'}-{i:05d}" for i in range(120) if i % 3]
     assert client.get("/admin/users", params={"cursor": "not-a-cursor"}).status_code == 422
     assert client.get("/admin/users", params={"role": "boss"}).status_code == 422
+
+
+def _keys(db: Session, clock: ManualClock, owner_id: int, n: int, tag: str) -> None:
+    """n keys for one owner: every fourth revoked, every third of the rest already expired."""
+    now = clock.now()
+    db.execute(insert(ApiKey), [
+        {"user_id": owner_id, "name": f"{tag}-{i % 10}", "prefix": f"{tag[:4]}{i:04d}", "key_hash": "0" * 64,
+         "scopes": "", "created_at": now, "created_by": "test", "revoked_at": now if i % 4 == 0 else None,
+         "last_used_ip": "", "expires_at": now + timedelta(days=-1 if i % 3 == 0 else 30), "step_up": False}
+        for i in range(n)])
+    db.commit()
+
+
+def test_keys_search_filter_and_walk(db: Session, clock: ManualClock, user_factory) -> None:  # type: ignore[no-untyped-def]
+    alice, bob = user_factory(Role.PLATFORM), user_factory(Role.PLATFORM)
+    _keys(db, clock, alice.id, 230, "alfa")
+    _keys(db, clock, bob.id, 40, "brav")
+    every = _walk(lambda c: keylist.keys_page(db, clock, cursor=c, limit=33))
+    ids = [key.id for key, _ in every]
+    assert len(ids) == 270 == len(set(ids)) and ids == sorted(ids, reverse=True)
+    mine = _walk(lambda c: keylist.keys_page(db, clock, owner_id=bob.id, cursor=c, limit=7))
+    assert len(mine) == 40 and {owner for _, owner in mine} == {bob.username}
+    for status in keylist.STATUSES:
+        found = _walk(lambda c: keylist.keys_page(db, clock, status=status, owner_id=alice.id, cursor=c, limit=50))
+        assert found and {apikeys.status_of(key, clock) for key, _ in found} == {status}
+    revoked = [i for i in range(230) if i % 4 == 0]
+    assert len(_walk(lambda c: keylist.keys_page(db, clock, status="revoked", owner_id=alice.id, cursor=c))) == len(revoked)
+    named = _walk(lambda c: keylist.keys_page(db, clock, q=" alfa-3 ", cursor=c, limit=5))
+    assert len(named) == 23 and {key.name for key, _ in named} == {"alfa-3"}
+    assert [key.prefix for key, _ in keylist.keys_page(db, clock, q="brav0007").rows] == ["brav0007"]
+    assert keylist.keys_page(db, clock, q="brav0007", owner_id=alice.id).rows == []
+
+
+@pytest.mark.parametrize("bad", [{"q": "x" * 201}, {"status": "lost"}, {"cursor": "!!"}, {"cursor": "WyJhIl0"}])
+def test_bad_key_searches_are_refused(db: Session, clock: ManualClock, bad: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput):
+        keylist.keys_page(db, clock, **bad)
+
+
+def test_key_pages_search_and_page(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    machine, reviewer = user_factory(Role.PLATFORM), user_factory(Role.REVIEWER)
+    with sessions() as db:
+        _keys(db, clock, machine.id, 60, "mach")
+        _keys(db, clock, reviewer.id, 55, "revw")
+    api_login(client, user_factory(Role.ADMIN), clock)
+    prefixes, href = [], "/admin/apikeys"
+    while href:
+        html = client.get(href).text
+        prefixes += [part.split('"')[0] for part in html.split('data-key="')[1:]]
+        href = _next_href(html, "keys-next")
+    assert len(prefixes) == 115 == len(set(prefixes))
+    revoked = client.get("/admin/apikeys", params={"status": "revoked", "q": "mach-0"}).text
+    assert revoked.count('data-key="') == 3 and all(f'data-key="mach00{i}0"' in revoked for i in (0, 2, 4))
+    assert client.get("/admin/apikeys", params={"cursor": "zzz"}).status_code == 422
+    own = TestClient(client.app)
+    api_login(own, reviewer, clock)
+    mine, href = [], "/account/apikeys?status=active"
+    while href:
+        html = own.get(href).text
+        mine += [part.split('"')[0] for part in html.split('data-key="')[1:]]
+        href = _next_href(html, "keys-next")
+    assert sorted(mine) == [f"revw{i:04d}" for i in range(55) if i % 4 and i % 3]
+    assert "mach" not in own.get("/account/apikeys", params={"q": "mach0001"}).text.split('id="keys-list"')[1]
+    assert own.get("/account/apikeys", params={"status": "lost"}).status_code == 422

@@ -56,6 +56,8 @@ class ApiKey(Base):
     """
 
     __tablename__ = "api_keys"
+    #: The key lists search by exact name (auth.keylist); the prefix is unique, so indexed already.
+    __table_args__ = (Index("ix_api_keys_name", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

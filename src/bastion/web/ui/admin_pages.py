@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgsettings
-from bastion.auth import apikeys, userlist, users
+from bastion.auth import apikeys, keylist, userlist, users
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.auth.roles import Role
@@ -98,16 +98,21 @@ def users_reset_totp(request: Request, user_id: int, db: Session = Depends(get_d
     return RedirectResponse("/admin/users", status_code=303)
 
 
-def _keys_context(request: Request, db: Session) -> dict[str, object]:
+def _keys_context(request: Request, db: Session, q: str = "", status: str = "", cursor: str = "") -> dict[str, object]:
+    """One keyset page of every owner's keys under the filters; owners are typed, not picked from every user."""
     state = get_state(request)
-    return {"keys": apikeys.list_keys(db), "users": users.list_users(db), "clock": state.clock,
+    page = keylist.keys_page(db, state.clock, q=q, status=status, cursor=cursor or None)
+    return {"keys": page.rows, "clock": state.clock, "statuses": keylist.STATUSES,
+            "filters": {"q": q, "status": status}, "next_url": next_url(request, page.next_cursor),
             "status_of": apikeys.status_of, "default_days": state.settings.apikey_default_days,
             "max_days": state.settings.apikey_max_days}
 
 
 @router.get("/admin/apikeys", dependencies=[needs(Perm.APIKEYS_MANAGE)])
-def keys_page(request: Request, db: Session = Depends(get_db)) -> Response:
-    return render(request, "apikeys.html", _keys_context(request, db))
+def keys_page(request: Request, db: Session = Depends(get_db), q: str = "", status: str = "",
+              cursor: str = "") -> Response:
+    """Every owner's keys newest first, searchable by exact name or prefix and filterable by status."""
+    return render(request, "apikeys.html", _keys_context(request, db, q, status, cursor))
 
 
 @router.post("/admin/apikeys")

@@ -1,4 +1,4 @@
-"""pagec: indexes for the keyset-paged lists of users (lower-cased username)
+"""pagec: indexes for the keyset-paged lists of users (lower-cased username), API keys (name)
 
 Revision ID: 0034_pagec
 Revises: 0033_deliver
@@ -16,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_users_username_lower", "users", [sa.text("lower(username)")])
+    op.create_index("ix_api_keys_name", "api_keys", ["name"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_api_keys_name", table_name="api_keys")
     op.drop_index("ix_users_username_lower", table_name="users")
