@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -16,6 +17,9 @@ from bastion.auth.roles import Role
 from bastion.clock import ManualClock
 from bastion.db.keyset import Page
 from bastion.errors import InvalidInput
+from bastion.jobs import service as jobs
+from bastion.jobs.models import KINDS, FanoutJob
+from bastion.jobs.models import STATES as JOB_STATES
 from tests.conftest import api_login
 
 
@@ -148,3 +152,40 @@ def test_key_pages_search_and_page(  # type: ignore[no-untyped-def]
     assert sorted(mine) == [f"revw{i:04d}" for i in range(55) if i % 4 and i % 3]
     assert "mach" not in own.get("/account/apikeys", params={"q": "mach0001"}).text.split('id="keys-list"')[1]
     assert own.get("/account/apikeys", params={"status": "lost"}).status_code == 422
+
+
+def _jobs(db: Session, clock: ManualClock, n: int) -> None:
+    """n jobs: kinds alternate, states cycle through every state."""
+    db.execute(insert(FanoutJob), [
+        {"kind": KINDS[i % 2], "state": JOB_STATES[i % 5], "title": f"job {i}", "created_at": clock.now(),
+         "params_json": "{}", "created_by": "test"} for i in range(n)])
+    db.commit()
+
+
+def test_jobs_filter_by_kind_and_state_and_walk(db: Session, clock: ManualClock) -> None:
+    _jobs(db, clock, 230)
+    every = _walk(lambda c: jobs.page(db, cursor=c, limit=31))
+    ids = [j.id for j in every]
+    assert len(ids) == 230 == len(set(ids)) and ids == sorted(ids, reverse=True)
+    failed_imports = _walk(lambda c: jobs.page(db, kind="import", state="failed", cursor=c, limit=4))
+    assert len(failed_imports) == len([i for i in range(230) if i % 2 == 1 and i % 5 == 4])
+    assert {(j.kind, j.state) for j in failed_imports} == {("import", "failed")}
+    with pytest.raises(InvalidInput):
+        jobs.page(db, state="asleep")
+
+
+def test_jobs_page_filters_and_pages(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    with sessions() as db:
+        _jobs(db, clock, 260)
+    api_login(client, user_factory(Role.ADMIN), clock)
+    seen, href = [], "/operations/jobs?state=done"
+    while href:
+        html = client.get(href).text
+        seen += re.findall(r'class="job-row" data-id="(\d+)" data-state="(\w+)"', html)
+        href = _next_href(html, "jobs-next")
+    assert len(seen) == 52 == len({i for i, _ in seen}) and {s for _, s in seen} == {"done"}
+    rescans = client.get("/operations/jobs", params={"kind": "rescan", "state": "queued"}).text
+    assert rescans.count('class="job-row"') == 26 and "Rescan" in rescans and ">Queued<" in rescans
+    assert client.get("/operations/jobs", params={"state": "asleep"}).status_code == 422
+    assert client.get("/operations/jobs", params={"cursor": "%%"}).status_code == 422
