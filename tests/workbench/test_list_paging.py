@@ -15,11 +15,14 @@ from bastion.auth import apikeys, keylist, userlist
 from bastion.auth.models import ApiKey, User
 from bastion.auth.roles import Role
 from bastion.clock import ManualClock
+from bastion.db import keyset
 from bastion.db.keyset import Page
 from bastion.errors import InvalidInput
 from bastion.jobs import service as jobs
 from bastion.jobs.models import KINDS, FanoutJob
 from bastion.jobs.models import STATES as JOB_STATES
+from bastion.legal import portal
+from bastion.legal.models import LegalRequest, Requester
 from tests.conftest import api_login
 
 
@@ -189,3 +192,59 @@ def test_jobs_page_filters_and_pages(  # type: ignore[no-untyped-def]
     assert rescans.count('class="job-row"') == 26 and "Rescan" in rescans and ">Queued<" in rescans
     assert client.get("/operations/jobs", params={"state": "asleep"}).status_code == 422
     assert client.get("/operations/jobs", params={"cursor": "%%"}).status_code == 422
+
+
+def _officer(db: Session, user_id: int, email: str, now: Any) -> Requester:
+    requester = Requester(email=email, name=email.split("@")[0], user_id=user_id, confirmed_at=now, created_at=now)
+    db.add(requester)
+    db.commit()
+    return requester
+
+
+def _own_requests(db: Session, requester: Requester, n: int, tag: str, now: Any) -> None:
+    """n requests: cycling open, closed, needs_information; every ninth flagged fraudulent (shown as received)."""
+    statuses = ("open", "closed", "needs_information")
+    db.execute(insert(LegalRequest), [
+        {"reference": f"{tag}-{i:05d}", "status": statuses[i % 3], "source": "portal", "jurisdiction": "IN",
+         "instrument_key": "in_bnss_94", "received_at": now, "requester_email": requester.email,
+         "requester_id": requester.id, "created_by": "test", "updated_at": now, "fraudulent": i % 9 == 4}
+        for i in range(n)])
+    db.commit()
+
+
+def test_officer_sees_only_own_requests_whatever_the_query(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    mine_user, theirs_user = user_factory(Role.OFFICER), user_factory(Role.OFFICER)
+    with sessions() as db:
+        mine = _officer(db, mine_user.id, "si.one@police.example.in", clock.now())
+        theirs = _officer(db, theirs_user.id, "si.two@police.example.in", clock.now())
+        _own_requests(db, theirs, 40, "THEIRS", clock.now())
+        _own_requests(db, mine, 75, "MINE", clock.now())
+        _own_requests(db, theirs, 40, "LATER", clock.now())
+        walked = _walk(lambda c: portal.own_requests_page(db, mine, cursor=c, limit=8))
+        assert [r.reference for r in walked] == [f"MINE-{i:05d}" for i in reversed(range(75))]
+        in_review = _walk(lambda c: portal.own_requests_page(db, mine, status="in review", cursor=c, limit=6))
+        assert {r.status for r in in_review} == {"in review"}
+        assert len(in_review) == len([i for i in range(75) if i % 3 == 0 and i % 9 != 4])
+        received = portal.own_requests_page(db, mine, status="received").rows
+        assert sorted(r.reference for r in received) == [f"MINE-{i:05d}" for i in range(75) if i % 9 == 4]
+        assert portal.own_requests_page(db, mine, reference="THEIRS-00001").rows == []
+        with pytest.raises(InvalidInput):
+            portal.own_requests_page(db, mine, status="fraudulent")
+    api_login(client, mine_user, clock)
+    seen, href = [], "/portal"
+    while href:
+        html = client.get(href).text
+        seen += [part.split('"')[0] for part in html.split('data-reference="')[1:]]
+        assert "THEIRS" not in html and "LATER" not in html
+        href = _next_href(html, "own-next")
+    assert len(seen) == 75 == len(set(seen))
+    waiting = client.get("/portal", params={"status": "needs information"}).text
+    assert waiting.count('data-reference="') == 25 - len([i for i in range(75) if i % 3 == 2 and i % 9 == 4])
+    assert ">Waiting for information<" in waiting and ">needs information<" not in waiting
+    assert client.get("/portal", params={"q": "LATER-00003"}).text.count('data-reference="') == 0
+    assert client.get("/portal", params={"q": "MINE-00003"}).text.count('data-reference="') == 1
+    forged = client.get("/portal", params={"cursor": keyset.encode([10**12])}).text  # moves the start, not the scope
+    assert 'data-reference="MINE-00074"' in forged and "THEIRS" not in forged and "LATER" not in forged
+    assert client.get("/portal", params={"cursor": "bm90LWpzb24"}).status_code == 422
+    assert client.get("/portal", params={"status": "held"}).status_code == 422
