@@ -23,6 +23,9 @@ from bastion.jobs.models import KINDS, FanoutJob
 from bastion.jobs.models import STATES as JOB_STATES
 from bastion.legal import portal
 from bastion.legal.models import LegalRequest, Requester
+from bastion.reports import versions
+from bastion.reports.models import ReportVersion
+from bastion.reports.period import KINDS as REPORT_KINDS
 from tests.conftest import api_login
 
 
@@ -40,7 +43,7 @@ def _walk(fetch: Callable[[str | None], Page[Any]]) -> list[Any]:
 def _next_href(html: str, anchor: str) -> str | None:
     if f'id="{anchor}"' not in html:
         return None
-    return html.split(f'id="{anchor}"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    return html.split(f'id="{anchor}"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&").split("#")[0]
 
 
 def _users(db: Session, clock: ManualClock, n: int) -> None:
@@ -248,3 +251,38 @@ def test_officer_sees_only_own_requests_whatever_the_query(  # type: ignore[no-u
     assert 'data-reference="MINE-00074"' in forged and "THEIRS" not in forged and "LATER" not in forged
     assert client.get("/portal", params={"cursor": "bm90LWpzb24"}).status_code == 422
     assert client.get("/portal", params={"status": "held"}).status_code == 422
+
+
+def _versions(db: Session, clock: ManualClock, n: int) -> None:
+    """n report versions: kinds cycle, each (kind, period) its own version 1."""
+    db.execute(insert(ReportVersion), [
+        {"kind": REPORT_KINDS[i % 3], "period": f"{2000 + i // 36}-{i % 12 + 1:02d}-{i}", "version": 1,
+         "status": "draft", "figures_json": "{}", "drafted_by": "timer", "drafted_at": clock.now()}
+        for i in range(n)])
+    db.commit()
+
+
+def test_report_versions_filter_by_kind_and_walk(db: Session, clock: ManualClock) -> None:
+    _versions(db, clock, 310)
+    every = _walk(lambda c: versions.versions_page(db, cursor=c, limit=45))
+    ids = [v.id for v in every]
+    assert len(ids) == 310 == len(set(ids)) and ids == sorted(ids, reverse=True)
+    dsa = _walk(lambda c: versions.versions_page(db, kind="dsa-transparency", cursor=c, limit=11))
+    assert len(dsa) == len(range(2, 310, 3)) and {v.kind for v in dsa} == {"dsa-transparency"}
+    with pytest.raises(InvalidInput):
+        versions.versions_page(db, kind="weekly")
+
+
+def test_transparency_page_lists_every_version(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    with sessions() as db:
+        _versions(db, clock, 230)
+    api_login(client, user_factory(Role.ADMIN), clock)
+    seen, href = [], "/transparency?kind=india-monthly"
+    while href:
+        html = client.get(href).text
+        seen += re.findall(r'<tr data-version="(\d+)">', html)
+        href = _next_href(html, "versions-next")
+    assert len(seen) == len(range(0, 230, 3)) == len(set(seen)) and len(seen) > 50  # more than the old cap allowed
+    assert client.get("/transparency", params={"kind": "weekly"}).status_code == 422
+    assert client.get("/transparency", params={"cursor": "e30"}).status_code == 422
