@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, column, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base, UTCDateTime
@@ -14,6 +14,8 @@ class User(Base):
     """A person (or, for role `platform`, a machine client that holds API keys)."""
 
     __tablename__ = "users"
+    #: The admin list pages and searches by lower-cased username (auth.userlist).
+    __table_args__ = (Index("ix_users_username_lower", func.lower(column("username"))),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
@@ -54,6 +56,8 @@ class ApiKey(Base):
     """
 
     __tablename__ = "api_keys"
+    #: The key lists search by exact name (auth.keylist); the prefix is unique, so indexed already.
+    __table_args__ = (Index("ix_api_keys_name", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

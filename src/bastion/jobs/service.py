@@ -24,7 +24,7 @@ from bastion.broker import enqueue
 from bastion.clock import Clock
 from bastion.db.keyset import Page, after_id, cut, page_size
 from bastion.errors import Conflict, InvalidInput, NotFound
-from bastion.jobs.models import KINDS, OPEN, FanoutJob, JobChunk
+from bastion.jobs.models import KINDS, OPEN, STATES, FanoutJob, JobChunk
 from bastion.scanning.models import Scan
 
 RESCAN_TASK = "rescan.chunk"
@@ -167,14 +167,19 @@ def summary(session: Session, job: FanoutJob) -> dict[str, int]:
     return totals
 
 
-def page(session: Session, *, kind: str = "", cursor: str | None = None, limit: int | None = None) -> Page[FanoutJob]:
-    """Jobs newest first, one keyset page, optionally of one kind."""
+def page(session: Session, *, kind: str = "", state: str = "", cursor: str | None = None,
+         limit: int | None = None) -> Page[FanoutJob]:
+    """Jobs newest first, one keyset page, optionally of one kind and one state (the (state, id) index)."""
     size = page_size(limit)
     query = select(FanoutJob)
     if kind:
         if kind not in KINDS:
             raise InvalidInput(f"A job's kind is one of {', '.join(KINDS)}.")
         query = query.where(FanoutJob.kind == kind)
+    if state:
+        if state not in STATES:
+            raise InvalidInput(f"A job's state is one of {', '.join(STATES)}.")
+        query = query.where(FanoutJob.state == state)
     after = after_id(cursor)
     if after is not None:
         query = query.where(FanoutJob.id < after)

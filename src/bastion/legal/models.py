@@ -131,7 +131,8 @@ class LegalRequest(Base):
     deadline_note: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     # who asks
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("legal_agencies.id"), nullable=True)
+    #: Indexed: a supervisor's portal list is the agency's requests (legal.portal.own_requests_page).
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("legal_agencies.id"), nullable=True, index=True)
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("legal_requesters.id"), nullable=True, index=True)
     issuing_authority: Mapped[str] = mapped_column(String(300), default="")
     issuing_officer: Mapped[str] = mapped_column(String(300), default="")

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
+from bastion.db.keyset import Page, after_id, cut, exact, page_size
 from bastion.errors import InvalidInput, PermissionDenied
 from bastion.legal import catalogue, directory, intake, notify, produce, verification
 from bastion.legal.agencies import agency_of, colleagues, supervises
@@ -27,6 +28,7 @@ from bastion.legal.errors import RequestNotFound, TokenInvalid
 from bastion.legal.models import Agency, LegalRequest, Requester
 from bastion.legal.schemas import RequestInput, RequestUpdate
 from bastion.legal.timeline import event, events_of
+from bastion.legal.titles import TITLES
 from bastion.mail.outbox import carries_secret
 
 #: Where the confirmation link points (the portal's page takes `?token=`).
@@ -226,6 +228,60 @@ def list_own_requests(session: Session, requester: Requester) -> list[OwnRequest
     titles = _titles(session)
     rows = session.scalars(select(LegalRequest).where(mine).order_by(LegalRequest.received_at.desc()))
     return [_view(session, request, titles) for request in rows]
+
+
+#: What an officer may filter their requests by: the statuses they are shown (`_public_status`), never the
+#: desk's own (filtering by "fraudulent" or "held" would tell an officer what the desk keeps from them).
+_INTERNAL = ("received", "held", "fraudulent")
+PUBLIC_STATUSES = ("received", "in review", *(key.replace("_", " ") for key in TITLES["status"]
+                                               if key not in (*_INTERNAL, "pending_approval", "approved", "collected",
+                                                              "open")))
+
+
+def public_title(status: str) -> str:
+    """The title of a status as the officer sees it ("in review" is the officer's name for several).
+
+    The officer-facing titles (`TITLES["portal"]`) come first, so the list, its filter and the
+    request page name a status alike; the desk's own titles are the fallback."""
+    return TITLES["portal"].get(status) or TITLES["status"].get(status.replace(" ", "_"), status.capitalize())
+
+
+def _public_clause(status: str):  # type: ignore[no-untyped-def]
+    """Rows whose `_public_status` is `status`, as SQL over the indexed status column."""
+    if status not in PUBLIC_STATUSES:
+        raise InvalidInput(f"There is no request status {status!r}; pick one from the list.")
+    keys = [key for key in TITLES["status"] if key not in _INTERNAL[1:] and
+            _public_status(LegalRequest(status=key, verification="", fraudulent=False)) == status]
+    hidden = or_(LegalRequest.verification == "held", LegalRequest.fraudulent.is_(True))
+    if status == "received":
+        return or_(LegalRequest.status.in_([*keys, *_INTERNAL[1:]]), hidden)
+    return and_(LegalRequest.status.in_(keys), ~hidden)
+
+
+def own_requests_page(session: Session, requester: Requester, *, reference: str = "", status: str = "",
+                      cursor: str | None = None, limit: int | None = None) -> Page[OwnRequest]:
+    """The officer's requests (a supervisor's: the agency's) matching the filters, newest first, one keyset page.
+
+    The officer's scope is applied first and always, so no reference, status or cursor reaches another's request.
+    """
+    size = page_size(limit)
+    mine = LegalRequest.requester_id == requester.id
+    if requester.supervisor:
+        agency_id = agency_of(session, requester)
+        mine = or_(mine, LegalRequest.agency_id == agency_id) if agency_id is not None else mine
+    query = select(LegalRequest).where(mine)
+    reference = exact(reference, "reference", 32)
+    if reference:
+        query = query.where(LegalRequest.reference == reference)
+    if status:
+        query = query.where(_public_clause(status))
+    after = after_id(cursor)
+    if after is not None:
+        query = query.where(LegalRequest.id < after)
+    page = cut(list(session.scalars(query.order_by(LegalRequest.id.desc()).limit(size + 1))), size,
+               key=lambda request: [request.id])
+    titles = _titles(session)
+    return Page([_view(session, request, titles) for request in page.rows], page.next_cursor)
 
 
 def view_own(session: Session, requester: Requester, request_id: int) -> OwnRequest:

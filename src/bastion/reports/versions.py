@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
-from bastion.errors import BastionError, Conflict, NotFound
+from bastion.db.keyset import Page, after_id, cut, page_size
+from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
 from bastion.reports.build import FORMATS, check_format, figures, flatten, render
 from bastion.reports.models import ReportVersion
-from bastion.reports.period import BadReportRequest, check_kind, check_period_for, parse_period
+from bastion.reports.period import KINDS, BadReportRequest, check_kind, check_period_for, parse_period
 
 OPEN = ("draft", "approved")
 MAX_NOTE = 2000
@@ -48,9 +49,20 @@ def versions_of(session: Session, kind: str, period: str) -> list[ReportVersion]
                                 .order_by(ReportVersion.version)))
 
 
-def list_versions(session: Session, limit: int = 200) -> list[ReportVersion]:
-    return list(session.scalars(select(ReportVersion).order_by(ReportVersion.period.desc(), ReportVersion.kind,
-                                                               ReportVersion.version.desc()).limit(limit)))
+def versions_page(session: Session, *, kind: str = "", cursor: str | None = None,
+                  limit: int | None = None) -> Page[ReportVersion]:
+    """Versions newest first, optionally of one kind (indexed), one keyset page: years of drafts, no cap."""
+    size = page_size(limit)
+    query = select(ReportVersion)
+    if kind:
+        if kind not in KINDS:
+            raise InvalidInput(f"A report's kind is one of {', '.join(KINDS)}.")
+        query = query.where(ReportVersion.kind == kind)
+    after = after_id(cursor)
+    if after is not None:
+        query = query.where(ReportVersion.id < after)
+    rows = list(session.scalars(query.order_by(ReportVersion.id.desc()).limit(size + 1)))
+    return cut(rows, size, key=lambda row: [row.id])
 
 
 def get_version(session: Session, version_id: int) -> ReportVersion:

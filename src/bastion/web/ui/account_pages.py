@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from bastion.auth import account, apikeys, resets, users
+from bastion.auth import account, apikeys, keylist, resets, users
 from bastion.auth.errors import AccountThrottled
 from bastion.auth.permissions import SENSITIVE, Perm
 from bastion.auth.principal import Principal
@@ -19,6 +19,7 @@ from bastion.web.api.account import FORGOT_ANSWER, reset_config
 from bastion.web.api.apikeys import lifetimes
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -56,20 +57,26 @@ def password_submit(request: Request, current_password: str = Form(...), new_pas
     return response
 
 
-def _keys_context(db: Session, principal: Principal, request: Request) -> dict[str, object]:
+def _keys_context(db: Session, principal: Principal, request: Request, q: str = "", status: str = "",
+                  cursor: str = "") -> dict[str, object]:
+    """One keyset page of the caller's own keys: the owner's index bounds every search."""
     from bastion.auth.permissions import grantable_scopes
 
     state = get_state(request)
-    return {"keys": apikeys.list_keys(db, owner_id=principal.user_id), "clock": state.clock,
+    page = keylist.keys_page(db, state.clock, owner_id=principal.user_id, q=q, status=status, cursor=cursor or None)
+    return {"keys": page.rows, "clock": state.clock, "statuses": keylist.STATUSES,
+            "filters": {"q": q, "status": status}, "next_url": next_url(request, page.next_cursor),
             "status_of": apikeys.status_of, "scopes": sorted(grantable_scopes(principal.role)),
             "sensitive": sorted(SENSITIVE), "totp": principal.totp_enabled,
             "step_up_minutes": state.settings.apikey_step_up_max_minutes}
 
 
 @router.get("/account/apikeys")
-def own_keys_page(request: Request, db: Session = Depends(get_db),
-                  principal: Principal = needs(Perm.APIKEYS_OWN)) -> Response:
-    return render(request, "account_apikeys.html", _keys_context(db, principal, request), headers=NO_STORE)
+def own_keys_page(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.APIKEYS_OWN),
+                  q: str = "", status: str = "", cursor: str = "") -> Response:
+    """The caller's keys newest first, searchable by exact name or prefix and filterable by status."""
+    return render(request, "account_apikeys.html", _keys_context(db, principal, request, q, status, cursor),
+                  headers=NO_STORE)
 
 
 @router.post("/account/apikeys")

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bastion import audit, orgsettings
-from bastion.auth import apikeys, users
+from bastion.auth import apikeys, keylist, userlist, users
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.auth.roles import Role
@@ -36,10 +36,19 @@ def dashboard(request: Request, db: Session = Depends(get_db), principal: Princi
     return render(request, "dashboard.html", context)
 
 
+def _users_context(request: Request, db: Session, q: str = "", role: str = "", state: str = "",
+                   cursor: str = "") -> dict[str, object]:
+    """One keyset page of accounts under the filters, and the link to the next."""
+    page = userlist.users_page(db, q=q, role=role, state=state, cursor=cursor or None)
+    return {"users": page.rows, "roles": list(Role), "states": list(userlist.STATES),
+            "filters": {"q": q, "role": role, "state": state}, "next_url": next_url(request, page.next_cursor)}
+
+
 @router.get("/admin/users", dependencies=[needs(Perm.USERS_MANAGE)])
 def users_page(request: Request, db: Session = Depends(get_db), error: str | None = None,
-               notice: str | None = None) -> Response:
-    return render(request, "users.html", {"users": users.list_users(db), "roles": list(Role), "error": error,
+               notice: str | None = None, q: str = "", role: str = "", state: str = "", cursor: str = "") -> Response:
+    """Accounts by username, searchable by prefix and filterable by role and state, one page at a time."""
+    return render(request, "users.html", {**_users_context(request, db, q, role, state, cursor), "error": error,
                                           "notice": notice})
 
 
@@ -58,7 +67,7 @@ def users_create(
                           actor=principal.actor, clock=get_state(request).clock)
     except BastionError as exc:
         db.rollback()
-        return render(request, "users.html", {"users": users.list_users(db), "roles": list(Role),
+        return render(request, "users.html", {**_users_context(request, db),
                                               "error": exc.message}, status_code=exc.status)
     db.commit()
     return RedirectResponse("/admin/users", status_code=303)
@@ -89,16 +98,21 @@ def users_reset_totp(request: Request, user_id: int, db: Session = Depends(get_d
     return RedirectResponse("/admin/users", status_code=303)
 
 
-def _keys_context(request: Request, db: Session) -> dict[str, object]:
+def _keys_context(request: Request, db: Session, q: str = "", status: str = "", cursor: str = "") -> dict[str, object]:
+    """One keyset page of every owner's keys under the filters; owners are typed, not picked from every user."""
     state = get_state(request)
-    return {"keys": apikeys.list_keys(db), "users": users.list_users(db), "clock": state.clock,
+    page = keylist.keys_page(db, state.clock, q=q, status=status, cursor=cursor or None)
+    return {"keys": page.rows, "clock": state.clock, "statuses": keylist.STATUSES,
+            "filters": {"q": q, "status": status}, "next_url": next_url(request, page.next_cursor),
             "status_of": apikeys.status_of, "default_days": state.settings.apikey_default_days,
             "max_days": state.settings.apikey_max_days}
 
 
 @router.get("/admin/apikeys", dependencies=[needs(Perm.APIKEYS_MANAGE)])
-def keys_page(request: Request, db: Session = Depends(get_db)) -> Response:
-    return render(request, "apikeys.html", _keys_context(request, db))
+def keys_page(request: Request, db: Session = Depends(get_db), q: str = "", status: str = "",
+              cursor: str = "") -> Response:
+    """Every owner's keys newest first, searchable by exact name or prefix and filterable by status."""
+    return render(request, "apikeys.html", _keys_context(request, db, q, status, cursor))
 
 
 @router.post("/admin/apikeys")

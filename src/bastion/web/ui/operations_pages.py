@@ -14,7 +14,7 @@ from bastion.batchscan import service as batch
 from bastion.errors import NotFound
 from bastion.evidence.shared import PROBLEMS_SERVICE
 from bastion.jobs import service as jobs
-from bastion.jobs.models import KINDS
+from bastion.jobs.models import KINDS, STATES
 from bastion.web.guard import needs
 from bastion.web.operations import overview
 from bastion.web.scaleout import publish_now
@@ -45,13 +45,13 @@ def _jobs_context(db: Session) -> dict[str, object]:
 
 
 @router.get("/operations/jobs")
-def jobs_page(request: Request, kind: str = "", cursor: str = "", error: str = "", db: Session = Depends(get_db),
-              principal: Principal = needs(Perm.OPERATIONS)) -> Response:
-    """Every fan-out job (rescans, imports), newest first, with its progress; filtered by kind, keyset-paged."""
+def jobs_page(request: Request, kind: str = "", state: str = "", cursor: str = "", error: str = "",
+              db: Session = Depends(get_db), principal: Principal = needs(Perm.OPERATIONS)) -> Response:
+    """Every fan-out job (rescans, imports), newest first, with its progress; filtered by kind and state, keyset-paged."""
     kind = kind if kind in KINDS else ""
-    listed = jobs.page(db, kind=kind, cursor=cursor or None, limit=50)
+    listed = jobs.page(db, kind=kind, state=state, cursor=cursor or None, limit=50)
     return render(request, "operations_jobs.html", {
-        "jobs": listed.rows, "kind": kind, "kinds": KINDS, "error": error,
+        "jobs": listed.rows, "kind": kind, "kinds": KINDS, "state": state, "states": STATES, "error": error,
         "next_url": next_url(request, listed.next_cursor)}, headers=NO_STORE)
 
 

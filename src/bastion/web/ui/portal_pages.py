@@ -28,6 +28,7 @@ from bastion.web import downloads
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -79,11 +80,15 @@ def confirm(request: Request, token: str = "", db: Session = Depends(get_db)) ->
 
 
 @router.get("/portal")
-def home(request: Request, db: Session = Depends(get_db), principal: Principal = needs(Perm.OFFICER_PORTAL)
-         ) -> Response:
+def home(request: Request, q: str = "", status: str = "", cursor: str = "", db: Session = Depends(get_db),
+         principal: Principal = needs(Perm.OFFICER_PORTAL)) -> Response:
+    """The officer's own requests newest first, searchable by reference, filterable by status, keyset-paged."""
     requester = portal.requester_for_user(db, principal.user_id)
-    return render(request, "portal_home.html", {"requester": requester,
-                                                "requests": portal.list_own_requests(db, requester)})
+    page = portal.own_requests_page(db, requester, reference=q, status=status, cursor=cursor or None)
+    return render(request, "portal_home.html", {
+        "requester": requester, "requests": page.rows, "statuses": portal.PUBLIC_STATUSES,
+        "title_of": portal.public_title, "filters": {"q": q, "status": status},
+        "next_url": next_url(request, page.next_cursor)})
 
 
 @router.get("/portal/requests/new")

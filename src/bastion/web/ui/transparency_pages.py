@@ -17,6 +17,7 @@ from bastion.reports.period import KINDS
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,13 +33,17 @@ def _half_of(month: str) -> str:
 
 
 @router.get("/transparency")
-def transparency_page(request: Request, month: str = "", half: str = "", error: str = "",
-                      db: Session = Depends(get_db), principal: Principal = needs(Perm.COMPLIANCE_REPORTS)) -> Response:
+def transparency_page(request: Request, month: str = "", half: str = "", error: str = "", kind: str = "",
+                      cursor: str = "", db: Session = Depends(get_db),
+                      principal: Principal = needs(Perm.COMPLIANCE_REPORTS)) -> Response:
+    """The charts, the drafting form and every version newest first (filtered by kind, keyset-paged)."""
     now = get_state(request).clock.now()
     month = month or last_closed(now)
     half = half or _half_of(month)
+    listed = versions.versions_page(db, kind=kind, cursor=cursor or None)
     return render(request, "transparency.html", {
-        "rows": versions.list_versions(db), "kinds": KINDS, "titles": TITLES, "month": month, "half": half,
+        "rows": listed.rows, "kind": kind, "next_url": next_url(request, listed.next_cursor),
+        "kinds": KINDS, "titles": TITLES, "month": month, "half": half,
         "charts": [("matches-per-day", month), ("requests-per-country", half), ("legal-clocks", half)],
         "error": error, "formats": FORMATS, "totals": rollup.state(db, now)}, headers=NO_STORE)
 
