@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -108,4 +110,47 @@ def threatexchange(clock: ManualClock) -> Iterator["ThreatExchangeStandin"]:
     from bastion.dev.threatexchange import ThreatExchangeStandin
 
     with ThreatExchangeStandin(TE_TOKEN, TE_GROUP, clock=clock.now) as server:
+        yield server
+
+
+class SilentServer:
+    """Accepts every connection and holds it, never answering: a hung upstream."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.05)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self.accepted = 0
+        #: scheme, host and port: all an error message may name
+        self.origin = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.base_url = f"{self.origin}/v26.0"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # the accept timeout: look at the stop flag again
+                continue
+            self._held.append(conn)
+            self.accepted += 1
+
+    def __enter__(self) -> "SilentServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._held:
+            conn.close()
+        self._listener.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentServer]:
+    with SilentServer() as server:
         yield server

@@ -1,16 +1,13 @@
 """ThreatExchange against a server that takes the connection and never answers: the fetch and the
 share-back calls fail with `ExchangeTimedOut` (a message that says what to do) instead of hanging.
 
-The silent server is a listening socket on loopback whose thread accepts connections and holds
-them open without reading or writing a byte. Nothing here measures elapsed time.
+The silent server (`SilentServer`, in conftest) is a listening socket on loopback whose thread accepts
+connections and holds them open without reading or writing a byte. Nothing here measures elapsed time.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
-import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,51 +20,10 @@ from bastion.exchanges.fetch import run_fetch
 from bastion.exchanges.models import Exchange
 from bastion.exchanges.senders import Outgoing, permanent, send
 from bastion.scanning.urlfetch import FetchPolicy
-from tests.exchanges.conftest import SECRET, TE_GROUP, TE_TOKEN
+from tests.exchanges.conftest import SECRET, TE_GROUP, TE_TOKEN, SilentServer
 
 #: Loopback allowed, and a short wait: the silent server would otherwise hold each call for the default.
 SHORT = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), timeout_seconds=0.3)
-
-
-class SilentServer:
-    """Accepts every connection and holds it, never answering: a hung upstream."""
-
-    def __init__(self) -> None:
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self._listener.settimeout(0.05)
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self.accepted = 0
-        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/v26.0"
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:  # the accept timeout: look at the stop flag again
-                continue
-            self._held.append(conn)
-            self.accepted += 1
-
-    def __enter__(self) -> "SilentServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        for conn in self._held:
-            conn.close()
-        self._listener.close()
-
-
-@pytest.fixture
-def silent() -> Iterator[SilentServer]:
-    with SilentServer() as server:
-        yield server
 
 
 def _assert_says_what_to_do(exc: ExchangeTimedOut, server: SilentServer) -> None:

@@ -3,7 +3,9 @@
 Only hashes and the exchange's own ids leave: NCMEC feedback (`submit_feedback`, up or down, on
 the member's entry and the matched fingerprint), StopNCII feedback (`submit_feedback`, Blocked or
 NotBlocked), ThreatExchange reactions (`react_to_threat_descriptor`) and new descriptors
-(`upload_threat_descriptor`). Each call is one the exchange treats as a replacement of this
+(`upload_threat_descriptor`). Every client is bounded by the exchange fetch policy's timeout: a
+server that does not answer raises `ExchangeTimedOut`, which is not permanent (the outbox sends
+again later). Each call is one the exchange treats as a replacement of this
 platform's earlier opinion, so a resend after a crash does not count twice.
 """
 
@@ -15,7 +17,8 @@ from typing import Any
 import requests
 from threatexchange.exchanges.clients.ncmec import hash_api
 
-from bastion.exchanges import stopncii, te_graph
+from bastion.exchanges import ncmec_hashes, stopncii, te_graph
+from bastion.exchanges.errors import ExchangeTimedOut
 from bastion.exchanges.types import check_base_url
 from bastion.scanning.urlfetch import FetchPolicy
 
@@ -53,9 +56,10 @@ def send(api: str, settings: dict[str, Any], credentials: dict[str, Any], policy
     if base_url:
         check_base_url(base_url, policy)  # the SSRF guard, as for fetches
     if api == "ncmec":
-        return _ncmec(settings, credentials, base_url, item)
+        return _ncmec(settings, credentials, base_url, policy.timeout_seconds, item)
     if api == "stop_ncii":
-        stopncii.send_feedback(credentials, base_url, item.signal_type, item.value, item.positive)
+        stopncii.send_feedback(credentials, base_url, item.signal_type, item.value, item.positive,
+                               policy.timeout_seconds)
         return {"feedback": "Blocked" if item.positive else "NotBlocked"}
     if api == "fb_threatexchange":
         token = str(credentials.get("token", ""))
@@ -70,11 +74,10 @@ def send(api: str, settings: dict[str, Any], credentials: dict[str, Any], policy
     raise Refused(f"{api} takes no contributions.")
 
 
-def _ncmec(settings: dict[str, Any], credentials: dict[str, Any], base_url: str, item: Outgoing) -> dict[str, Any]:
-    client = hash_api.NCMECHashAPI(str(credentials.get("user", "")), str(credentials.get("password", "")),
-                                   hash_api.NCMECEnvironment[settings["environment"]])
-    if base_url:
-        client._base_url = base_url.rstrip("/")  # noqa: SLF001  (the library has no parameter for it)
+def _ncmec(settings: dict[str, Any], credentials: dict[str, Any], base_url: str, timeout: float,
+           item: Outgoing) -> dict[str, Any]:
+    client = ncmec_hashes.client(str(credentials.get("user", "")), str(credentials.get("password", "")),
+                                 settings["environment"], base_url, timeout)
     fingerprint = hash_api.FingerprintType[item.signal_type]
     member, entry = int(item.payload["member_id"]), str(item.payload["entry_id"])
     if item.positive:
@@ -83,7 +86,7 @@ def _ncmec(settings: dict[str, Any], credentials: dict[str, Any], base_url: str,
     reason = str(settings.get("negative_reason", "") or "") or None
     try:
         client.submit_feedback(member, entry, fingerprint, hash_api.FeedbackType.downvote, reason)
-    except requests.HTTPError:
+    except (requests.HTTPError, ExchangeTimedOut):  # an answer, or none: not a missing reason
         raise
     except Exception as exc:  # the library raises a bare Exception when it cannot pick a reason itself
         raise Refused(f"NCMEC needs a negative-feedback reason for {fingerprint.value}: {exc}"[:500]) from None

@@ -22,21 +22,17 @@ the exchange fetch policy's timeout and turns a timeout into `ExchangeTimedOut`.
 from __future__ import annotations
 
 import typing as t
-from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import requests
 from threatexchange.exchanges import fetch_state as state
 from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
-from threatexchange.exchanges.clients.utils.common import TimeoutHTTPAdapter
 from threatexchange.exchanges.impl.fb_threatexchange_api import (
     FBThreatExchangeCollabConfig,
     FBThreatExchangeIndicatorRecord,
     FBThreatExchangeSignalExchangeAPI,
 )
-from urllib3.exceptions import ReadTimeoutError
 
-from bastion.exchanges.errors import ExchangeTimedOut
+from bastion.exchanges import bounded
 
 API_NAME = "fb_threatexchange"
 DEFAULT_BASE_URL = ThreatExchangeAPI._TE_BASE_URL  # noqa: SLF001
@@ -56,14 +52,6 @@ class GraphApiRefused(Exception):
         self.code = code
 
 
-def _timed_out(exc: requests.RequestException) -> bool:
-    """A timeout, also when the session's retries wrap a read timeout in a ConnectionError."""
-    if isinstance(exc, requests.Timeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, ReadTimeoutError)
-
-
 class BoundedThreatExchangeAPI(ThreatExchangeAPI):
     """The library's client, with every HTTP call it makes bounded by `timeout` seconds (connect and each read)."""
 
@@ -71,19 +59,10 @@ class BoundedThreatExchangeAPI(ThreatExchangeAPI):
         super().__init__(api_token, endpoint_override=endpoint_override)
         self.timeout = timeout
 
-    @contextmanager
-    def _bounded(self) -> t.Iterator[None]:
-        try:
-            yield
-        except requests.RequestException as exc:
-            if not _timed_out(exc):
-                raise
-            parts = urlsplit(self._base_url)  # never the full URL: the Graph API carries the token in it
-            raise ExchangeTimedOut(
-                f"ThreatExchange at {parts.scheme}://{parts.netloc} did not answer within {self.timeout:g} seconds. "
-                "Check that the exchange's base URL points at a Graph API server that is up (leave it empty for "
-                "Meta's), then run the fetch again: it resumes from the last saved checkpoint.",
-                timeout=self.timeout) from None
+    def _bounded(self) -> t.ContextManager[None]:
+        return bounded.timeouts_as(
+            "ThreatExchange", self._base_url, self.timeout,
+            "Check that the exchange's base URL points at a Graph API server that is up (leave it empty for Meta's)")
 
     def get_json_from_url(self, url: str, params: t.Any = None, *,
                           json_obj_hook: t.Callable[..., t.Any] | None = None) -> t.Any:
@@ -94,14 +73,8 @@ class BoundedThreatExchangeAPI(ThreatExchangeAPI):
             return response.json(object_hook=json_obj_hook)
 
     def _get_session(self) -> requests.Session:
-        """The library's session (its retries kept), every adapter waiting at most `timeout`."""
-        session = super()._get_session()
-        for prefix, adapter in list(session.adapters.items()):
-            if isinstance(adapter, TimeoutHTTPAdapter):
-                adapter.timeout = self.timeout
-            else:
-                session.mount(prefix, TimeoutHTTPAdapter(timeout=self.timeout))
-        return session
+        """The library's session, every adapter waiting at most `timeout`."""
+        return bounded.bound_session(super()._get_session(), self.timeout)
 
     def _postThreatDescriptor(self, url: str, postParams: t.Any, showURLs: bool, dryRun: bool) -> t.Any:  # noqa: N802,N803
         """Reactions and uploads both post through here."""

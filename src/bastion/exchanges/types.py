@@ -172,7 +172,7 @@ def _ncmec_client(name: str, settings: dict[str, Any], credentials: dict[str, An
     collab = NCMECCollabConfig(name=name, environment=hash_api.NCMECEnvironment[settings["environment"]],
                                only_esp_ids=set(settings.get("only_esp_ids", [])))
     return ncmec_hashes.BastionNCMECAPI(collab, str(credentials.get("user", "")), str(credentials.get("password", "")),
-                                        base_url=settings.get("base_url", ""))
+                                        base_url=settings.get("base_url", ""), timeout=policy.timeout_seconds)
 
 
 def _ncmec_translate(key: Any, entry: Any, settings: dict[str, Any]) -> Upstream | None:
@@ -220,7 +220,8 @@ def _stopncii_check(settings: dict[str, Any], policy: FetchPolicy) -> dict[str, 
 
 
 def _stopncii_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
-    return stopncii.exchange(name, credentials, _base_url(settings, policy))  # checked again: DNS may have changed
+    return stopncii.exchange(name, credentials, _base_url(settings, policy),  # checked again: DNS may have changed
+                             policy.timeout_seconds)
 
 
 def _stopncii_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
@@ -294,7 +295,7 @@ FB_THREATEXCHANGE = ExchangeType(
 
 
 def _tcap_client(name: str, settings: dict[str, Any], credentials: dict[str, Any], policy: FetchPolicy) -> Any:
-    return tcap.exchange(credentials, _base_url(settings, policy))
+    return tcap.exchange(credentials, _base_url(settings, policy), policy.timeout_seconds)
 
 
 def _tcap_translate(key: Any, record: Any, _settings: dict[str, Any]) -> Upstream | None:
