@@ -1,15 +1,15 @@
 """pagec: indexes for the keyset-paged lists of users (lower-cased username), API keys (name), a supervisor's portal list (legal_requests.agency_id)
 
-Revision ID: 0034_pagec
-Revises: 0033_deliver
+Revision ID: 0035_pagec
+Revises: 0034_autoact
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034_pagec"
-down_revision = "0033_deliver"
+revision = "0035_pagec"
+down_revision = "0034_autoact"
 branch_labels = None
 depends_on = None
 
