@@ -25,7 +25,7 @@ _HEX = re.compile(r"[0-9a-f]+")
 Row = tuple[BankEntry, dict[str, str]]
 
 #: What each bank kind means, as the list shows it (never the stored key).
-KIND_TITLES = {"match": "Match: flags what it holds", "allow": "Allow: suppresses matches"}
+KIND_TITLES = {"match": "Match", "allow": "Allow (suppresses matches)"}
 
 
 def _candidates(value: str) -> tuple[tuple[str, ...], str]:
