@@ -77,7 +77,7 @@ def test_an_admin_adds_an_exchange_and_the_server_fetches_it(page, live_url) -> 
 
         row.locator("button.pause").click()
         page.wait_for_selector('tr.exchange-row[data-name="HOTLINE_LIST"] button.pause:has-text("Resume")')
-        assert "paused" in page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] td.status').inner_text()
+        assert "Paused" in page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] td.status').inner_text()
         page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] button.pause').click()
         page.locator('tr.exchange-row[data-name="HOTLINE_LIST"] button.fetch-now').click()
         page.wait_for_url(re.compile(r"/exchanges$"))

@@ -76,7 +76,7 @@ def test_bank_pages_list_and_import(client: TestClient, user_factory, clock) -> 
                        files={"file": ("l.txt", f"pdq {'a' * 64}\npdq oops\n".encode())})
     assert page.status_code == 200 and "1 imported" in page.text and "line 2" in page.text
     listing = client.get("/banks")
-    assert re.search(r"PAGE_BANK</a></td><td>match</td><td>20</td>\s*<td>1</td>", listing.text)
+    assert re.search(r"PAGE_BANK</a></td><td>Match</td><td>20</td>\s*<td>1</td>", listing.text)
     assert "a" * 64 in client.get("/banks/PAGE_BANK").text
 
 

@@ -259,13 +259,3 @@ def delete_entry(session: Session, entry: BankEntry, *, actor: str, clock: Clock
     session.delete(entry)
     audit.record(session, actor=actor, action="bank.entry_delete", subject=f"entry:{entry.id}",
                  details={"bank_id": entry.bank_id}, clock=clock)
-
-
-def list_entries(session: Session, bank: Bank, *, offset: int = 0, limit: int = 100
-                 ) -> list[tuple[BankEntry, dict[str, str]]]:
-    from bastion.banks.browse import with_signals
-
-    entries = session.scalars(
-        select(BankEntry).where(BankEntry.bank_id == bank.id).order_by(BankEntry.id).offset(offset).limit(limit)
-    ).all()
-    return with_signals(session, list(entries))

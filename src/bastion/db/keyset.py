@@ -104,3 +104,38 @@ def day_range(first: date | None, last: date | None) -> tuple[datetime | None, d
     start = datetime.combine(first, time.min, tzinfo=timezone.utc) if first else None
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc) if last else None
     return start, end
+
+
+def after_text(cursor: str | None) -> str | None:
+    """The last name of the previous page, for lists ordered by one unique text column."""
+    values = decode(cursor, 1)
+    if values is None:
+        return None
+    if not isinstance(values[0], str):
+        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.")
+    return values[0]
+
+
+def after_text_id(cursor: str | None) -> tuple[str, int] | None:
+    """The last (name, id) of the previous page, for lists ordered by a name that may repeat."""
+    values = decode(cursor, 2)
+    if values is None:
+        return None
+    name, row_id = values
+    if not isinstance(name, str) or not isinstance(row_id, int) or isinstance(row_id, bool):
+        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.")
+    return name, row_id
+
+
+def prefix(value: str, what: str, longest: int) -> str:
+    """A name's beginning to search by, stripped; bounded so the pattern stays short and index-friendly."""
+    value = value.strip()
+    if len(value) > longest:
+        raise InvalidInput(f"The {what} is longer than {longest} characters; type the start of the name.")
+    return value
+
+
+def like_prefix(value: str) -> str:
+    """`value` as a LIKE pattern matching only names that begin with it (escape character: backslash)."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"

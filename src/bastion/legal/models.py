@@ -15,10 +15,12 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -92,6 +94,10 @@ class Agency(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(200))
+
+
+#: The directory page lists agencies by name whatever its case and finds them by its beginning (legal.listing).
+Index("ix_legal_agencies_name_lower", func.lower(Agency.name), Agency.id)
 
 
 class Requester(Base):

@@ -17,6 +17,7 @@ from bastion.auth import throttle, users
 from bastion.auth.models import User
 from bastion.auth.roles import Role
 from bastion.clock import Clock
+from bastion.db.keyset import Page, after_id, cut, like_prefix, page_size, prefix
 from bastion.errors import InvalidInput
 from bastion.auth.throttle import Policy, Target
 from bastion.legal import directory, notify
@@ -71,6 +72,31 @@ def list_officers(session: Session) -> list[tuple[User, Requester]]:
     rows = session.execute(select(User, Requester).join(Requester, Requester.user_id == User.id)
                            .where(User.role == Role.OFFICER.value).order_by(User.id.desc())).all()
     return [(user, requester) for user, requester in rows]
+
+
+#: The officer list's account filter, with what the page calls each state.
+ACCOUNT_STATES = {"pending": "Pending approval", "active": "Active"}
+
+
+def officers_page(session: Session, *, email: str = "", state: str = "", cursor: str | None = None,
+                  limit: int | None = None) -> Page[tuple[User, Requester]]:
+    """Officer accounts, newest first, found by the start of their address (stored lower case, so the search
+    is lower-cased against the unique email index) and by whether they still wait for approval."""
+    size = page_size(limit)
+    query = (select(User, Requester).join(Requester, Requester.user_id == User.id)
+             .where(User.role == Role.OFFICER.value))
+    start = prefix(email, "email address", 320).lower()
+    if start:
+        query = query.where(Requester.email >= start, Requester.email.like(like_prefix(start), escape="\\"))
+    if state:
+        if state not in ACCOUNT_STATES:
+            raise InvalidInput(f"There is no account state {state!r}; pick one from the list.")
+        query = query.where(User.disabled.is_(state == "pending"))
+    after = after_id(cursor)
+    if after is not None:
+        query = query.where(User.id < after)
+    rows = [(user, requester) for user, requester in session.execute(query.order_by(User.id.desc()).limit(size + 1))]
+    return cut(rows, size, key=lambda row: [row[0].id])
 
 
 def needs_vouching(session: Session, requester: Requester) -> str:

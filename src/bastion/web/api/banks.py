@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
-from bastion.banks import service, transfer
+from bastion.banks import browse, service, transfer
 from bastion.banks.models import Bank, BankEntry
 from bastion.matching.banked import SYNC_REPLAY_LIMIT, schedule_snapshots
 from bastion.web.guard import needs
@@ -139,10 +139,18 @@ def delete_bank(name: str, request: Request, db: Session = Depends(get_db),
 
 
 @router.get("/banks/{name}/entries", dependencies=[needs(Perm.BANKS_READ)])
-def list_entries(name: str, db: Session = Depends(get_db), offset: int = Query(0, ge=0),
+def list_entries(name: str, request: Request, response: Response, db: Session = Depends(get_db),
+                 cursor: str = "", offset: int = Query(0, ge=0),
                  limit: int = Query(100, ge=1, le=1000)) -> list[EntryOut]:
+    """Entries oldest first. The next page's cursor comes in the `X-Next-Cursor` header and a `Link: rel="next"`
+    (absent on the last page); pass it back as `cursor`. `offset` still works for older clients, never with a cursor."""
     bank = service.get_bank(db, name)
-    return [EntryOut.of(e, s) for e, s in service.list_entries(db, bank, offset=offset, limit=limit)]
+    page = browse.entries_after(db, bank, cursor=cursor or None, offset=offset, limit=limit)
+    if page.next_cursor:
+        following = request.url.remove_query_params("offset").include_query_params(cursor=page.next_cursor)
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return [EntryOut.of(e, s) for e, s in page.rows]
 
 
 @router.post("/banks/{name}/entries")

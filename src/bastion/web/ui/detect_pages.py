@@ -22,9 +22,23 @@ router = APIRouter(include_in_schema=False)
 PAGE = 100
 
 
+def _banks_listing(request: Request, db: Session, error: str | None = None) -> dict[str, object]:
+    """The banks list's context: one keyset page matching the name prefix and kind in the query string."""
+    args = request.query_params
+    shown = {"q": args.get("q", ""), "kind": args.get("kind", "")}
+    try:
+        page = browse.banks_page(db, name=shown["q"], kind=shown["kind"], cursor=args.get("cursor") or None,
+                                 limit=PAGE)
+    except InvalidInput as exc:
+        page, error = browse.banks_page(db, limit=PAGE), exc.message
+    return {"banks": page.rows, "counts": browse.counts_for(db, page.rows), "filters": shown,
+            "kinds": browse.KIND_TITLES, "next_url": next_url(request, page.next_cursor), "error": error}
+
+
 @router.get("/banks", dependencies=[needs(Perm.BANKS_READ)])
 def banks_page(request: Request, db: Session = Depends(get_db)) -> Response:
-    return render(request, "banks.html", {"banks": service.list_banks(db), "counts": service.entry_counts(db)})
+    context = _banks_listing(request, db)
+    return render(request, "banks.html", context, status_code=200 if context["error"] is None else 422)
 
 
 @router.post("/banks")
@@ -36,8 +50,7 @@ def banks_create(request: Request, name: str = Form(...), kind: str = Form("matc
                             source=source, actor=principal.actor, clock=get_state(request).clock)
     except BastionError as exc:
         db.rollback()
-        return render(request, "banks.html", {"banks": service.list_banks(db), "counts": service.entry_counts(db),
-                                              "error": exc.message}, status_code=exc.status)
+        return render(request, "banks.html", _banks_listing(request, db, exc.message), status_code=exc.status)
     db.commit()
     return RedirectResponse(f"/banks/{name.strip()}", status_code=303)
 

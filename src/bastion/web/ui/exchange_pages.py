@@ -14,7 +14,7 @@ from bastion.auth.permissions import Perm
 from bastion.auth.principal import Principal
 from bastion.errors import InvalidInput
 from bastion.auth.models import User
-from bastion.exchanges import service, sharing
+from bastion.exchanges import listing, service, sharing
 from bastion.exchanges.tasks import POLICY_SERVICE
 from bastion.exchanges.types import TYPES
 from bastion.web.guard import needs
@@ -50,11 +50,17 @@ def _credentials(user: str, password: str, token: str, keys: str = "") -> dict[s
 @router.get(PAGE)
 def exchanges_page(request: Request, db: Session = Depends(get_db),
                    principal: Principal = needs(Perm.EXCHANGES_READ)) -> Response:
-    views = [service.view(db, e) for e in service.list_exchanges(db)]
     args = request.query_params
+    found = {"q": args.get("q", ""), "state": args.get("state", "")}
+    try:
+        listed, refused = listing.exchanges_page(db, name=found["q"], state=found["state"],
+                                                 cursor=args.get("after") or None), None
+    except InvalidInput as exc:
+        listed, refused = listing.exchanges_page(db), exc.message
+    views = [service.view(db, e) for e in listed.rows]
     shown = {"exchange": args.get("exchange", ""), "status": args.get("status", "")}
     try:
-        shared = sharing.contributions(db, exchange=shown["exchange"], status=shown["status"],
+        shared = sharing.contributions(db, exchange=shown["exchange"].upper(), status=shown["status"],
                                        cursor=args.get("cursor"))
         error = args.get("error")
     except InvalidInput as exc:
@@ -65,7 +71,11 @@ def exchanges_page(request: Request, db: Session = Depends(get_db),
                                               "contributions": shared.rows, "proposers": names, "filters": shown,
                                               "statuses": sharing.STATUSES,
                                               "next_url": next_url(request, shared.next_cursor),
-                                              "error": error}, headers=NO_STORE)
+                                              "found": found, "states": listing.STATE_TITLES,
+                                              "search_error": refused,
+                                              "exchanges_next": next_url(request, listed.next_cursor, "after"),
+                                              "error": error}, headers=NO_STORE,
+                  status_code=200 if refused is None else 422)
 
 
 @router.post(PAGE)

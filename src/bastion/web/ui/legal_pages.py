@@ -486,8 +486,19 @@ def request_new_link(request: Request, request_id: int, production_id: int, db: 
 @router.get("/legal/agencies")
 def agencies_page(request: Request, error: str | None = None, db: Session = Depends(get_db),
                   principal: Principal = needs(perms.READ)) -> Response:
-    return render(request, "legal_agencies.html", {"agencies": directory.list_agencies(db, include_inactive=True),
-                                                   "error": error, "jurisdictions": catalogue.list_jurisdictions(db)})
+    args = request.query_params
+    shown = {"q": args.get("q", ""), "country": args.get("country", ""), "state": args.get("state", "")}
+    try:
+        page = listing.agencies_page(db, name=shown["q"], country=shown["country"], state=shown["state"],
+                                     cursor=args.get("cursor") or None)
+        refused = None
+    except InvalidInput as exc:
+        page, refused = listing.agencies_page(db), exc.message
+    return render(request, "legal_agencies.html", {"agencies": page.rows, "filters": shown,
+                                                   "states": listing.AGENCY_STATES, "search_error": refused,
+                                                   "next_url": next_url(request, page.next_cursor), "error": error,
+                                                   "jurisdictions": catalogue.list_jurisdictions(db)},
+                  status_code=200 if refused is None else 422)
 
 
 @router.post("/legal/agencies")

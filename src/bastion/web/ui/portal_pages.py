@@ -261,11 +261,19 @@ def download(request: Request, token: str, db: Session = Depends(get_db),
 # -- legal staff: approving officer accounts ---------------------------------------------------
 
 @router.get("/legal/officers", dependencies=[needs(Perm.LEGAL_READ)])
-def officers(request: Request, error: str = "", db: Session = Depends(get_db)) -> Response:
-    rows = [(user, requester, officers_service.needs_vouching(db, requester))
-            for user, requester in officers_service.list_officers(db)]
+def officers(request: Request, error: str = "", q: str = "", state: str = "", cursor: str = "",
+             db: Session = Depends(get_db)) -> Response:
+    """Officer accounts a page at a time, found by the start of the address and by approval state."""
+    try:
+        page, refused = officers_service.officers_page(db, email=q, state=state, cursor=cursor or None), None
+    except InvalidInput as exc:
+        page, refused = officers_service.officers_page(db), exc.message
+    rows = [(user, requester, officers_service.needs_vouching(db, requester)) for user, requester in page.rows]
     by_id = {a.id: a for a in directory.list_agencies(db)}
-    return render(request, "legal_officers.html", {"rows": rows, "agencies": by_id, "error": error})
+    return render(request, "legal_officers.html", {
+        "rows": rows, "agencies": by_id, "error": error or refused, "filters": {"q": q, "state": state},
+        "states": officers_service.ACCOUNT_STATES, "next_url": next_url(request, page.next_cursor)},
+        status_code=200 if refused is None else 422)
 
 
 def _officers_act(db: Session, act: Callable[[], object]) -> Response:
