@@ -1,15 +1,15 @@
 """pagea: agencies are listed and found by their name in any case, through an index on lower(name)
 
-Revision ID: 0034_pagea
-Revises: 0033_deliver
+Revision ID: 0036_pagea
+Revises: 0035_pagec
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034_pagea"
-down_revision = "0033_deliver"
+revision = "0036_pagea"
+down_revision = "0035_pagec"
 branch_labels = None
 depends_on = None
 
