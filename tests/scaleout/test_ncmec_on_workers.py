@@ -10,7 +10,9 @@ asked has been SIGKILLed: NCMEC has filed, Bastion has not recorded it (a pendin
 intent). How the product keeps that to one report at NCMEC (`bastion.ncmec.lifecycle`):
 the submit that opened the report was recorded with its NCMEC id before any later call, so
 the next worker never submits again; a pending `finish` is the one call that is simply
-repeated, and NCMEC's 5102 ("already finished") to the repeat confirms the first.
+repeated, and NCMEC's 5102 ("already finished") to the repeat confirms the first. The workers
+run with a 3 s report lease (`BASTION_NCMEC_LEASE_SECONDS`) so the dead worker's report comes
+back through its sweeper timer within seconds instead of the default 30 minutes.
 """
 
 from __future__ import annotations
@@ -33,20 +35,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.auth.roles import Role
 from bastion.broker import BrokerConfig
 from bastion.broker.celery_app import make_celery
 from bastion.broker.models import TaskMessage
-from bastion.clock import ManualClock, SystemClock
+from bastion.clock import ManualClock
 from bastion.config import Settings
 from bastion.db import make_engine, make_sessionmaker
 from bastion.dev.ncmec import API_PREFIX, ReportState, create_standin_app
 from bastion.dev.platform import create_demo_platform_app
 from bastion.dev.serving import BackgroundServer
-from bastion.ncmec.reports import wake
 from bastion.ncmec.tables import FINISHED, NcmecApiCall, NcmecReport
 from bastion.platform import HttpPlatformConnector
 from tests.conftest import SECRET, _truncate, api_login, make_user
@@ -140,7 +141,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextmanager
 def site(postgres_database: str, platform_template: Path, tmp_path: Path, broker_url: str,
-         hold: str | None = None) -> Iterator[Site]:
+         hold: str | None = None, lease_seconds: int = 1800) -> Iterator[Site]:
     _truncate(postgres_database)
     make_celery(BrokerConfig(url=broker_url)).control.purge()
     shutil.copyfile(platform_template, tmp_path / "platform.sqlite3")
@@ -154,7 +155,8 @@ def site(postgres_database: str, platform_template: Path, tmp_path: Path, broker
                "BASTION_PLATFORM_SECRET": PLATFORM_SECRET, "BASTION_NCMEC_USERNAME": NCMEC_USER,
                "BASTION_NCMEC_PASSWORD": NCMEC_PASSWORD, "BASTION_NCMEC_BASE_URL": ncmec.origin + API_PREFIX,
                "BASTION_TICKER_INTERVAL_SECONDS": "0.5", "BASTION_MEDIA_DECODE_WORKERS": "0",
-               "BASTION_LOG_LEVEL": "WARNING", "BASTION_PDQ_INDEX": "brute"}
+               "BASTION_LOG_LEVEL": "WARNING", "BASTION_PDQ_INDEX": "brute",
+               "BASTION_NCMEC_LEASE_SECONDS": str(lease_seconds)}
         here = Site(make_sessionmaker(engine), standin, env, tmp_path, [])
         try:
             yield here
@@ -226,7 +228,7 @@ def test_a_worker_files_an_approved_report_once(postgres_database: str, platform
 def test_a_worker_killed_mid_finish_leaves_one_report_at_ncmec(postgres_database: str, platform_template: Path,
                                                                tmp_path: Path, broker_url: str,
                                                                cheap_password_hashing: None) -> None:
-    with site(postgres_database, platform_template, tmp_path, broker_url, hold="finish") as here:
+    with site(postgres_database, platform_template, tmp_path, broker_url, hold="finish", lease_seconds=3) as here:
         first = here.start_worker("a")
         report_id = approve_report(here, postgres_database, tmp_path)
         assert here.standin.acted.wait(90), here.logs()
@@ -236,12 +238,8 @@ def test_a_worker_killed_mid_finish_leaves_one_report_at_ncmec(postgres_database
         first.send_signal(signal.SIGKILL)
         first.wait()
         here.standin.release.set()
-        # The dead worker's report lease (30 min) and the sweeper timer behind it (31 min) have to run
-        # out before anyone takes the report over; the test moves both to now instead of waiting.
-        with here.sessions() as session, session.begin():
-            now = SystemClock().now()
-            session.execute(update(NcmecReport).where(NcmecReport.id == report_id).values(lease_until=now))
-            wake(session, session.get_one(NcmecReport, report_id), now, SystemClock())
+        # The dead worker's report lease (3 s here) runs out, the report's sweeper timer fires on the
+        # second worker's ticker and publishes another `ncmec.run`, which reconciles the pending finish.
         here.start_worker("b")
         report = here.wait_finished(report_id)
         assert report.ncmec_report_id == ncmec_id  # the same report, not a new one
