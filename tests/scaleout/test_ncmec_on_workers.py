@@ -253,3 +253,30 @@ def test_a_worker_killed_mid_finish_leaves_one_report_at_ncmec(postgres_database
         assert len(finishes) == 2 and finishes[0][1] != "pending" and finishes[1][2] == 5102, calls
         assert not report.attention and not report.error_step
         assert here.workers[1].poll() is None
+
+
+def test_a_worker_killed_mid_submit_never_opens_a_second_report(postgres_database: str, platform_template: Path,
+                                                                tmp_path: Path, broker_url: str,
+                                                                cheap_password_hashing: None) -> None:
+    """NCMEC has no lookup and no idempotency key for submit: after a worker died inside one, nobody can know
+    whether a report was opened, so the next worker must not submit again at once (it parks the report until
+    NCMEC has certainly deleted any unfinished orphan, or a reviewer confirms resubmitting)."""
+    with site(postgres_database, platform_template, tmp_path, broker_url, hold="submit", lease_seconds=3) as here:
+        first = here.start_worker("a")
+        report_id = approve_report(here, postgres_database, tmp_path)
+        assert here.standin.acted.wait(90), here.logs()
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        here.standin.release.set()
+        here.start_worker("b")
+        deadline = time.monotonic() + 90  # a bound for a hung run only, never a speed claim
+        report = here.report(report_id)
+        while time.monotonic() < deadline and not (report.resubmit_after and not report.lease_owner):
+            time.sleep(0.2)
+            report = here.report(report_id)
+        assert report.resubmit_after and not report.lease_owner, here.logs()  # reconciled, and the run is over
+        assert here.calls(report_id) == [("submit", "interrupted", None)]
+        assert here.standin.count("submit") == 1  # the one NCMEC may hold; Bastion opened no second
+        assert report.state == "approved" and report.ncmec_report_id is None and "unknown" in report.attention
+        assert report.resubmit_after - datetime.now(UTC) > timedelta(hours=24)
+        assert here.workers[1].poll() is None
