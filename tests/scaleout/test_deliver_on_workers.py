@@ -1,4 +1,4 @@
-"""Platform actions as `deliver`-queue tasks on a real RabbitMQ: a worker SIGKILLed mid-delivery, one effect.
+"""Platform actions as `deliver`-queue tasks on a real RabbitMQ and Redis: a worker SIGKILLed mid-delivery, one effect.
 
 The platform stand-in (the demo platform, over HTTP) acts on the first request and then holds
 its reply until the test has killed the worker that sent it: the platform has acted, Bastion has
@@ -34,7 +34,6 @@ from bastion.db import make_engine, make_sessionmaker
 from bastion.dev.platform import create_demo_platform_app, demo_controls
 from bastion.dev.serving import BackgroundServer
 from tests.conftest import SECRET, _truncate
-from tests.scaleout.conftest import amqp_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_SECRET = "deliver-test-platform-secret-0123456789"
@@ -67,8 +66,8 @@ def start_worker(env: dict[str, str], log: Path, *extra: str) -> subprocess.Pope
 
 
 def test_a_worker_killed_mid_delivery_leaves_one_effect_at_the_platform(
-        postgres_database: str, platform_template: Path, tmp_path: Path) -> None:
-    url = amqp_url()
+        postgres_database: str, platform_template: Path, tmp_path: Path, broker_url: str) -> None:
+    url = broker_url
     _truncate(postgres_database)
     make_celery(BrokerConfig(url=url)).control.purge()
     shutil.copyfile(platform_template, tmp_path / "platform.sqlite3")

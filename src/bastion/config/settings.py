@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     ncmec_password: SecretStr | None = Field(None, description="CyberTipline API password.")
     ncmec_environment: str = Field("test", pattern="^(test|production)$", description="NCMEC environment.")
     ncmec_base_url: str = Field("", description="CyberTipline API base URL (default: the environment's).")
+    ncmec_lease_seconds: int = Field(
+        1800, ge=1, description="How long a worker holds a CyberTipline report it is filing (renewed at every call, "
+        "so it must outlast the slowest single call, a large upload). A worker killed mid-filing delays the report "
+        "by about this much before the report's sweeper timer has another worker take it over.")
     dsa_tdb_url: str = Field("", description="DSA Transparency Database host, e.g. the sandbox's (empty: statements are stored, not sent).")
     dsa_tdb_token: SecretStr | None = Field(None, description="DSA Transparency Database API token (Bearer).")
     index_refresh_seconds: float = Field(1.0, ge=0, description="How stale the in-memory PDQ index may get before a lookup refreshes it.")

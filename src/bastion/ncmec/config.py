@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bastion.config import Settings
 from bastion.ncmec.client import CyberTiplineClient, Environment
+from bastion.ncmec.reports import LEASE
 
 __all__ = ["NcmecConfig"]
 
@@ -26,6 +28,8 @@ class NcmecConfig:
     password: str = field(default="", repr=False)
     environment: Environment = Environment.TEST
     base_url: str | None = None
+    #: How long a worker holds a report it is filing (`bastion.ncmec.reports.LEASE` by default).
+    lease: timedelta = LEASE
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NcmecConfig:
@@ -34,6 +38,7 @@ class NcmecConfig:
             password=settings.ncmec_password.get_secret_value() if settings.ncmec_password else "",
             environment=Environment(settings.ncmec_environment),
             base_url=settings.ncmec_base_url or None,
+            lease=timedelta(seconds=settings.ncmec_lease_seconds),
         )
 
     def create_client(self, **options: Any) -> CyberTiplineClient:

@@ -58,8 +58,11 @@ IDLE_LIFETIME = timedelta(hours=1)
 LOSS_MARGIN = timedelta(minutes=5)
 #: After an uncertain submit: when any report it may have opened is certainly deleted.
 ORPHAN_GRACE = OPEN_LIFETIME + timedelta(hours=1)
-#: A worker's hold on a report; far longer than any single call.
+#: A worker's hold on a report; far longer than any single call. The default of
+#: `Settings.ncmec_lease_seconds`; a worker reads its own from `services[LEASE_SERVICE]`.
 LEASE = timedelta(minutes=30)
+#: services key: this instance's report lease (a `timedelta`), wired from the settings.
+LEASE_SERVICE = "ncmec.lease"
 MAX_RETRY_DELAY = timedelta(hours=1)
 FIRST_RETRY_DELAY = timedelta(seconds=30)
 NOT_CONFIGURED_RETRY = timedelta(minutes=15)

@@ -33,7 +33,7 @@ from bastion.broker import RELAY_SERVICE, enqueue
 from bastion.executor import TaskContext, registry
 from bastion.ncmec.config import NcmecConfig
 from bastion.ncmec.lifecycle import ADVANCE_TASK, CLIENT_FACTORY, LEASE, WATCH_TASK, Worker
-from bastion.ncmec.reports import wake
+from bastion.ncmec.reports import LEASE_SERVICE, wake
 from bastion.ncmec.tables import APPROVED, FINISHED, IN_FLIGHT, PENDING, NcmecApiCall, NcmecReport
 
 __all__ = ["ADVANCE_TASK", "CLIENT_FACTORY", "RUN_TASK", "WATCH_TASK", "advance_task", "run_task", "watch_task",
@@ -41,8 +41,19 @@ __all__ = ["ADVANCE_TASK", "CLIENT_FACTORY", "RUN_TASK", "WATCH_TASK", "advance_
 
 #: The filing itself, published by the report's timer; routed to the `ncmec` queue.
 RUN_TASK = "ncmec.run"
-#: The sweeper fires this long after a publish: past the report lease a dead worker may still hold.
-SWEEP_AFTER = LEASE + timedelta(minutes=1)
+
+
+def sweep_after(lease: timedelta) -> timedelta:
+    """The sweeper fires this long after a publish: past the report lease a dead worker may still hold.
+
+    The margin is a minute, or the lease itself when shorter (a short configured lease, as the
+    worker tests use, should bring a dead worker's report back soon, not a minute later).
+    """
+    return lease + min(timedelta(minutes=1), lease)
+
+
+#: The sweeper's delay under the default lease.
+SWEEP_AFTER = sweep_after(LEASE)
 
 
 @registry.task(RUN_TASK)
@@ -62,7 +73,8 @@ def advance_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
         if report is None or not has_work(session, report):
             return
         message = enqueue(session, RUN_TASK, {"report_id": report_id}, clock=ctx.clock).id
-        wake(session, report, ctx.clock.now() + SWEEP_AFTER, ctx.clock)  # the sweeper, unless the run moves it
+        sweep = sweep_after(ctx.services.get(LEASE_SERVICE, LEASE))
+        wake(session, report, ctx.clock.now() + sweep, ctx.clock)  # the sweeper, unless the run moves it
     relay.relay(ids=[message])
 
 
@@ -82,7 +94,8 @@ def watch_task(ctx: TaskContext, payload: dict[str, Any]) -> None:
 
 
 def wire(services: dict[str, Any], config: NcmecConfig) -> None:
-    """Put the NCMEC client factory into `services`, if `config` names an account."""
+    """Put the report lease, and the NCMEC client factory if `config` names an account, into `services`."""
+    services[LEASE_SERVICE] = config.lease
     factory = config.client_factory()
     if factory is not None:
         services.setdefault(CLIENT_FACTORY, factory)

@@ -46,6 +46,7 @@ from bastion.ncmec.reports import (
     CLIENT_FACTORY,
     FIRST_RETRY_DELAY,
     LEASE,
+    LEASE_SERVICE,
     LOSS_MARGIN,
     MAX_RETRY_DELAY,
     NOT_CONFIGURED_RETRY,
@@ -101,6 +102,7 @@ class Worker:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, services: dict[str, Any]) -> None:
         self.sessions, self.clock, self.services = sessions, clock, services
         self._client: CyberTiplineClient | None = None
+        self.lease: timedelta = services.get(LEASE_SERVICE, LEASE)
 
     # -- leasing ---------------------------------------------------------------------------------
 
@@ -111,7 +113,7 @@ class Worker:
                 update(NcmecReport)
                 .where(NcmecReport.id == report_id,
                        or_(NcmecReport.lease_until.is_(None), NcmecReport.lease_until <= now))
-                .values(lease_owner=owner[:100], lease_until=now + LEASE)
+                .values(lease_owner=owner[:100], lease_until=now + self.lease)
             )
             return bool(result.rowcount == 1)
 
@@ -305,7 +307,7 @@ class Worker:
                      NcmecReport.state == report.state]
         if operation != "retract":
             unchanged.append(NcmecReport.retract_requested_by == "")
-        claimed = session.execute(update(NcmecReport).where(*unchanged).values(lease_until=now + LEASE)
+        claimed = session.execute(update(NcmecReport).where(*unchanged).values(lease_until=now + self.lease)
                                   .execution_options(synchronize_session=False))
         if claimed.rowcount != 1:
             session.rollback()

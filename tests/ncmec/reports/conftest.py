@@ -182,6 +182,11 @@ def ncmec(standin: tuple[StandinServer, FollowingClock], clock: ManualClock, app
 
 @pytest.fixture
 def organisation(sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    set_organisation(sessions, clock)
+
+
+def set_organisation(sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    """The reporter's details a report is drafted from (also used by tests/scaleout)."""
     with sessions() as session:
         for key, value in {"reports.reporter_first_name": "Trust", "reports.reporter_last_name": "Safety",
                            "reports.reporter_email": "ncmec-reports@example.org",
