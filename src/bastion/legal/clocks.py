@@ -8,15 +8,18 @@ move the injected clock instead of sleeping.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from bastion import timers
 from bastion.auth.models import User
 from bastion.clock import Clock
+from bastion.db.base import UTCDateTime
+from bastion.db.keyset import Page, cut, decode, page_size
+from bastion.errors import InvalidInput
 from bastion.executor import TaskContext, registry
 from bastion.legal import notify, rules
 from bastion.legal.catalogue import InstrumentRule
@@ -107,16 +110,67 @@ def stop(session: Session, request: LegalRequest) -> None:
     timers.cancel(session, subject=subject(request), kind=BREACH_TASK)
 
 
-def queue(session: Session, *, limit: int = 500, include_closed: bool = False) -> list[LegalRequest]:
-    """The dashboard: chased requests first, then least time left (no deadline last), then by priority."""
+#: Stands in for "no date" in the urgency key, so unchased and undated requests sort last.
+_NEVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
+def _urgency_key() -> list[Any]:
+    """The queue's sort key as columns: chased first (earliest chase first), least time left, then
+    priority, then oldest received, id last so no two rows tie and a keyset page never skips one."""
+    never = literal(_NEVER, UTCDateTime())
+    return [func.coalesce(LegalRequest.escalated_at, never), func.coalesce(LegalRequest.due_at, never),
+            -LegalRequest.priority, LegalRequest.received_at, LegalRequest.id]
+
+
+def _key_of(request: LegalRequest) -> list[Any]:
+    """A row's urgency key as cursor values (dates as ISO text, "no date" as null)."""
+    iso = (lambda d: d.isoformat() if d else None)  # noqa: E731
+    return [iso(request.escalated_at), iso(request.due_at), request.priority, iso(request.received_at), request.id]
+
+
+def _after(cursor: str | None) -> list[Any] | None:
+    """The previous page's last urgency key, read back from its cursor; anything else is refused."""
+    values = decode(cursor, 5)
+    if values is None:
+        return None
+    try:
+        day = (lambda v, never: never if v is None else _aware(datetime.fromisoformat(v)))  # noqa: E731
+        key = [day(values[0], _NEVER), day(values[1], _NEVER), -_integer(values[2]), day(values[3], None),
+               _integer(values[4])]
+    except (TypeError, ValueError):
+        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.") from None
+    if key[3] is None:
+        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.")
+    return key
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive date in a cursor")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("not an integer")
+    return value
+
+
+def queue(session: Session, *, include_closed: bool = False, cursor: str | None = None,
+          limit: int | None = None) -> Page[LegalRequest]:
+    """The dashboard, one keyset page at a time: chased requests first (a reminder escalates, it is
+    not a tie-breaker), then least time left (no deadline last), then by priority. No cap: every
+    open request is reachable by following the cursors."""
+    size = page_size(limit)
     stmt = select(LegalRequest)
     if not include_closed:
         stmt = stmt.where(LegalRequest.closed_at.is_(None), LegalRequest.answered_at.is_(None))
-    # chased requests first (a reminder escalates, it is not a tie-breaker), then least time left
-    stmt = stmt.order_by(case((LegalRequest.escalated_at.is_(None), 1), else_=0), LegalRequest.escalated_at,
-                         case((LegalRequest.due_at.is_(None), 1), else_=0), LegalRequest.due_at,
-                         LegalRequest.priority.desc(), LegalRequest.received_at)
-    return list(session.scalars(stmt.limit(limit)))
+    key = _urgency_key()
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(tuple_(*key) > tuple_(*[literal(v, k.type) for v, k in zip(after, key)]))
+    rows = list(session.scalars(stmt.order_by(*key).limit(size + 1)))
+    return cut(rows, size, key=_key_of)
 
 
 def time_left(request: LegalRequest, now: datetime) -> float | None:
