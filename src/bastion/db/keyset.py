@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import ColumnElement, literal, tuple_
+
 from bastion.errors import InvalidInput
 
 T = TypeVar("T")
@@ -104,3 +106,44 @@ def day_range(first: date | None, last: date | None) -> tuple[datetime | None, d
     start = datetime.combine(first, time.min, tzinfo=timezone.utc) if first else None
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc) if last else None
     return start, end
+
+
+#: Stands in for "no date" in a sort key, so rows without one sort after every dated row
+#: (coalesce the column to it in SQL; `or NEVER` in Python).
+NEVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
+_FORGED = "The page cursor is not one Bastion issued; start again from the first page."
+
+
+def key_cursor(values: list[Any]) -> list[Any]:
+    """A row's sort-key values as cursor JSON: dates as ISO text, integers as they are."""
+    return [value.isoformat() if isinstance(value, datetime) else value for value in values]
+
+
+def after_key(cursor: str | None, kinds: str) -> list[Any] | None:
+    """The previous page's last sort key, typed by `kinds` (one letter a value: "i" integer, "t"
+    aware date-time), or None for the first page; anything else is refused as forged."""
+    values = decode(cursor, len(kinds))
+    if values is None:
+        return None
+    return [_typed(value, kind) for value, kind in zip(values, kinds)]
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if kind == "i" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "t" and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(_FORGED) from None
+        if moment.tzinfo is not None:
+            return moment
+    raise InvalidInput(_FORGED)
+
+
+def seek(columns: list[Any], after: list[Any], *, descending: bool = False) -> ColumnElement[bool]:
+    """Rows past `after` in the order of `columns` (all ascending, or all descending): one
+    row-value comparison, which the database answers from an index on those columns."""
+    left = tuple_(*columns)
+    right = tuple_(*[literal(value, column.type) for value, column in zip(after, columns)])
+    return left < right if descending else left > right

@@ -8,18 +8,17 @@ move the injected clock instead of sleeping.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from bastion import timers
 from bastion.auth.models import User
 from bastion.clock import Clock
 from bastion.db.base import UTCDateTime
-from bastion.db.keyset import Page, cut, decode, page_size
-from bastion.errors import InvalidInput
+from bastion.db.keyset import NEVER, Page, after_key, cut, key_cursor, page_size, seek
 from bastion.executor import TaskContext, registry
 from bastion.legal import notify, rules
 from bastion.legal.catalogue import InstrumentRule
@@ -110,50 +109,18 @@ def stop(session: Session, request: LegalRequest) -> None:
     timers.cancel(session, subject=subject(request), kind=BREACH_TASK)
 
 
-#: Stands in for "no date" in the urgency key, so unchased and undated requests sort last.
-_NEVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
-
-
 def _urgency_key() -> list[Any]:
     """The queue's sort key as columns: chased first (earliest chase first), least time left, then
     priority, then oldest received, id last so no two rows tie and a keyset page never skips one."""
-    never = literal(_NEVER, UTCDateTime())
+    never = literal(NEVER, UTCDateTime())
     return [func.coalesce(LegalRequest.escalated_at, never), func.coalesce(LegalRequest.due_at, never),
             -LegalRequest.priority, LegalRequest.received_at, LegalRequest.id]
 
 
 def _key_of(request: LegalRequest) -> list[Any]:
-    """A row's urgency key as cursor values (dates as ISO text, "no date" as null)."""
-    iso = (lambda d: d.isoformat() if d else None)  # noqa: E731
-    return [iso(request.escalated_at), iso(request.due_at), request.priority, iso(request.received_at), request.id]
-
-
-def _after(cursor: str | None) -> list[Any] | None:
-    """The previous page's last urgency key, read back from its cursor; anything else is refused."""
-    values = decode(cursor, 5)
-    if values is None:
-        return None
-    try:
-        day = (lambda v, never: never if v is None else _aware(datetime.fromisoformat(v)))  # noqa: E731
-        key = [day(values[0], _NEVER), day(values[1], _NEVER), -_integer(values[2]), day(values[3], None),
-               _integer(values[4])]
-    except (TypeError, ValueError):
-        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.") from None
-    if key[3] is None:
-        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.")
-    return key
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("naive date in a cursor")
-    return value
-
-
-def _integer(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("not an integer")
-    return value
+    """A row's urgency key, the same values `_urgency_key` sorts by, as a cursor."""
+    return key_cursor([request.escalated_at or NEVER, request.due_at or NEVER, -request.priority,
+                       request.received_at, request.id])
 
 
 def queue(session: Session, *, include_closed: bool = False, cursor: str | None = None,
@@ -166,9 +133,9 @@ def queue(session: Session, *, include_closed: bool = False, cursor: str | None 
     if not include_closed:
         stmt = stmt.where(LegalRequest.closed_at.is_(None), LegalRequest.answered_at.is_(None))
     key = _urgency_key()
-    after = _after(cursor)
+    after = after_key(cursor, "ttiti")
     if after is not None:
-        stmt = stmt.where(tuple_(*key) > tuple_(*[literal(v, k.type) for v, k in zip(after, key)]))
+        stmt = stmt.where(seek(key, after))
     rows = list(session.scalars(stmt.order_by(*key).limit(size + 1)))
     return cut(rows, size, key=_key_of)
 
