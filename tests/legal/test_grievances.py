@@ -270,12 +270,12 @@ def test_the_queue_is_one_ordered_query_on_the_stored_deadline(sessions, clock) 
         intimate, _ = service.submit(session, channel="platform", category="ncii", content_ref="c", clock=clock)
         session.commit()
         assert tos.next_due_at == tos.received_at + timedelta(hours=24)
-        rows, total = service.queue(session, per_page=2)
-        assert total == 3 and [c.reference for c, _ in rows] == [intimate.reference, tos.reference]
-        (last, due), = service.queue(session, per_page=2, page=2)[0]
+        first = service.queue(session, limit=2)
+        assert [c.reference for c, _ in first.rows] == [intimate.reference, tos.reference]
+        (last, due), = service.queue(session, limit=2, cursor=first.next_cursor).rows
         assert last.reference == later_tos.reference and due is not None and due.key == "in_acknowledge"
         service.acknowledge(session, tos, actor="lead", clock=clock, base_url="http://x")
         session.commit()
         assert tos.next_due_at == tos.received_at + timedelta(days=15)
-        assert [c.reference for c, _ in service.queue(session)[0]] == [intimate.reference, later_tos.reference,
+        assert [c.reference for c, _ in service.queue(session).rows] == [intimate.reference, later_tos.reference,
                                                                       tos.reference]

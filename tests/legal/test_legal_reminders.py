@@ -27,14 +27,14 @@ def test_a_reminder_puts_the_request_on_top_and_mails_the_assignee_and_the_lead(
     chased = submit(bnss_notice(instrument="in_ita_69", case_number="FIR 7/2026"))  # due on its stated date
     [assignee_id] = _legal_users(desk, user_factory)
     with desk() as session:
-        assert [r.id for r in clocks.queue(session)][0] == urgent.id  # before the reminder: by time left
+        assert [r.id for r in clocks.queue(session).rows][0] == urgent.id  # before the reminder: by time left
         request = session.get(LegalRequest, chased.id)
         review.assign(session, request, _user(session, assignee_id), actor="lead", clock=clock)
         clock.advance(timedelta(days=2))
         intake.requester_reminder(session, request, actor="officer:si.patil@mumbaipolice.gov.in", clock=clock,
                                   source="portal", from_email="si.patil@mumbaipolice.gov.in", text="Nothing yet?")
         session.commit()
-        assert [r.id for r in clocks.queue(session)][0] == chased.id  # escalated above the nearer deadline
+        assert [r.id for r in clocks.queue(session).rows][0] == chased.id  # escalated above the nearer deadline
         sent = {m.to[0] for m in mail_for(session, f"legal_request:{chased.id}") if m.kind == "legal.reminder_escalated"}
         assert sent == {"nodal@bastion.example", _user(session, assignee_id).email}
     staff = TestClient(app)

@@ -22,7 +22,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, timers
@@ -35,6 +35,8 @@ from bastion.banks.models import BankEntry
 from bastion.cases.models import Case, CaseEvent, CaseItem
 from bastion.cases.service import _event as case_event
 from bastion.clock import Clock
+from bastion.db.base import UTCDateTime
+from bastion.db.keyset import NEVER, Page, after_key, cut, exact, key_cursor, page_size, seek
 from bastion.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bastion.executor import TaskContext, registry
 from bastion.grievances.service import tell_officer
@@ -189,17 +191,23 @@ def reverse(session: Session, appeal: Appeal, case: Case, user: User, clock: Clo
     return undone
 
 
-def queue(session: Session, *, search: str = "", status: str = "received", page: int = 1, per_page: int = 50
-          ) -> tuple[list[Appeal], int]:
-    """Appeals by their stored deadline (an indexed column, so the queue is one ordered query)."""
+def queue(session: Session, *, search: str = "", status: str = "received", cursor: str | None = None,
+          limit: int | None = None) -> Page[Appeal]:
+    """Appeals one keyset page at a time: open ones by their stored deadline, nearest first; decided
+    ones latest first. The search is an exact reference or account id (both indexed), so no scan."""
+    size = page_size(limit)
     stmt = select(Appeal).where(Appeal.status == status)
-    if search.strip():
-        like = f"%{search.strip()}%"
-        stmt = stmt.where(Appeal.reference.ilike(like) | Appeal.account_id.ilike(like))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = (Appeal.due_at, Appeal.id) if status == "received" else (Appeal.decided_at.desc(), Appeal.id.desc())
-    rows = session.scalars(stmt.order_by(*order).offset((max(page, 1) - 1) * per_page).limit(per_page))
-    return list(rows), int(total)
+    search = exact(search, "reference or account id", 255)
+    if search:
+        stmt = stmt.where((Appeal.reference == search.upper()) | (Appeal.account_id == search))
+    opened = status == "received"
+    key = [Appeal.due_at, Appeal.id] if opened else [func.coalesce(Appeal.decided_at, literal(NEVER, UTCDateTime())),
+                                                     Appeal.id]
+    after = after_key(cursor, "ti")
+    if after is not None:
+        stmt = stmt.where(seek(key, after, descending=not opened))
+    rows = list(session.scalars(stmt.order_by(*(key if opened else [k.desc() for k in key])).limit(size + 1)))
+    return cut(rows, size, key=lambda a: key_cursor([a.due_at if opened else a.decided_at or NEVER, a.id]))
 
 
 def of_case(session: Session, case_id: int) -> list[Appeal]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import ColumnElement, literal, tuple_
+
 from bastion.errors import InvalidInput
 
 T = TypeVar("T")
@@ -106,13 +108,54 @@ def day_range(first: date | None, last: date | None) -> tuple[datetime | None, d
     return start, end
 
 
+#: Stands in for "no date" in a sort key, so rows without one sort after every dated row
+#: (coalesce the column to it in SQL; `or NEVER` in Python).
+NEVER = datetime(9999, 12, 31, tzinfo=timezone.utc)
+_FORGED = "The page cursor is not one Bastion issued; start again from the first page."
+
+
+def key_cursor(values: list[Any]) -> list[Any]:
+    """A row's sort-key values as cursor JSON: dates as ISO text, integers as they are."""
+    return [value.isoformat() if isinstance(value, datetime) else value for value in values]
+
+
+def after_key(cursor: str | None, kinds: str) -> list[Any] | None:
+    """The previous page's last sort key, typed by `kinds` (one letter a value: "i" integer, "t"
+    aware date-time), or None for the first page; anything else is refused as forged."""
+    values = decode(cursor, len(kinds))
+    if values is None:
+        return None
+    return [_typed(value, kind) for value, kind in zip(values, kinds)]
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if kind == "i" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "t" and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(_FORGED) from None
+        if moment.tzinfo is not None:
+            return moment
+    raise InvalidInput(_FORGED)
+
+
+def seek(columns: list[Any], after: list[Any], *, descending: bool = False) -> ColumnElement[bool]:
+    """Rows past `after` in the order of `columns` (all ascending, or all descending): one
+    row-value comparison, which the database answers from an index on those columns."""
+    left = tuple_(*columns)
+    right = tuple_(*[literal(value, column.type) for value, column in zip(after, columns)])
+    return left < right if descending else left > right
+
+
 def after_text(cursor: str | None) -> str | None:
     """The last name of the previous page, for lists ordered by one unique text column."""
     values = decode(cursor, 1)
     if values is None:
         return None
     if not isinstance(values[0], str):
-        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.")
+        raise InvalidInput(_FORGED)
     return values[0]
 
 
@@ -123,7 +166,7 @@ def after_text_id(cursor: str | None) -> tuple[str, int] | None:
         return None
     name, row_id = values
     if not isinstance(name, str) or not isinstance(row_id, int) or isinstance(row_id, bool):
-        raise InvalidInput("The page cursor is not one Bastion issued; start again from the first page.")
+        raise InvalidInput(_FORGED)
     return name, row_id
 
 

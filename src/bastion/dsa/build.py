@@ -34,6 +34,7 @@ from bastion.actions import outbox
 from bastion.actions.models import OutboxAction
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
+from bastion.db.keyset import Page, after_id, cut, exact, page_size
 from bastion.dsa import schema
 from bastion.dsa.models import DsaStatement
 from bastion.dsa.reversals import end_dates
@@ -154,12 +155,22 @@ def record_new(session: Session, clock: Clock, *, limit: int = 500) -> list[DsaS
     return [record(session, notice, clock) for notice in list(notices)]
 
 
-def listing(session: Session, *, status: str = "", page: int = 1, per_page: int = 50) -> list[DsaStatement]:
+def listing(session: Session, *, status: str = "", puid: str = "", cursor: str | None = None,
+            limit: int | None = None) -> Page[DsaStatement]:
+    """Statements newest first, one keyset page at a time; filtered by state and by exact puid, both
+    indexed columns, so neither the filter nor page 500 scans the table."""
+    size = page_size(limit)
     stmt = select(DsaStatement)
     if status:
         stmt = stmt.where(DsaStatement.status == status)
-    return list(session.scalars(stmt.order_by(DsaStatement.id.desc()).offset((max(page, 1) - 1) * per_page)
-                                .limit(per_page)))
+    puid = exact(puid, "puid", 500)
+    if puid:
+        stmt = stmt.where(DsaStatement.puid == puid)
+    after = after_id(cursor)
+    if after is not None:
+        stmt = stmt.where(DsaStatement.id < after)
+    rows = list(session.scalars(stmt.order_by(DsaStatement.id.desc()).limit(size + 1)))
+    return cut(rows, size, key=lambda row: [row.id])
 
 
 def counts(session: Session) -> dict[str, int]:

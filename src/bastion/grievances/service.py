@@ -23,13 +23,15 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from bastion import audit, timers
 from bastion.auth import throttle
 from bastion.auth.throttle import Policy, Target
 from bastion.clock import Clock
+from bastion.db.base import UTCDateTime
+from bastion.db.keyset import NEVER, Page, after_key, cut, exact, key_cursor, page_size, seek
 from bastion.errors import InvalidInput, NotFound
 from bastion.executor import TaskContext, registry
 from bastion.grievances.models import Complaint, ComplaintEvent
@@ -296,18 +298,29 @@ def decide(session: Session, complaint: Complaint, *, outcome: str, text: str, a
                  details={"reference": complaint.reference, "outcome": outcome, **({"via": via} if via else {})})
 
 
-def queue(session: Session, *, search: str = "", page: int = 1, per_page: int = 50
-          ) -> tuple[list[tuple[Complaint, ClockDue | None]], int]:
-    """Open complaints: Rule 3(2)(b) and child safety first, then by the nearest unmet clock (stored, indexed)."""
+def _queue_key() -> list[Any]:
+    """Rule 3(2)(b) and child safety first (highest priority), then the nearest unmet clock (none
+    last), id last so no two rows tie and a keyset page never skips one."""
+    return [-Complaint.priority, func.coalesce(Complaint.next_due_at, literal(NEVER, UTCDateTime())), Complaint.id]
+
+
+def queue(session: Session, *, search: str = "", cursor: str | None = None, limit: int | None = None
+          ) -> Page[tuple[Complaint, ClockDue | None]]:
+    """Open complaints, one keyset page at a time, by the stored (indexed) next deadline.
+
+    The search is the exact reference (a unique index), so it never scans the table."""
+    size = page_size(limit)
     stmt = select(Complaint).where(Complaint.status != "resolved")
-    if search.strip():
-        like = f"%{search.strip()}%"
-        stmt = stmt.where(Complaint.reference.ilike(like) | Complaint.content_ref.ilike(like))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Complaint.priority.desc(), Complaint.next_due_at.is_(None),
-                                         Complaint.next_due_at, Complaint.id)
-                           .offset((max(page, 1) - 1) * per_page).limit(per_page))
-    return [(c, next_due(session, c)) for c in rows], int(total)
+    reference = exact(search, "reference", 32).upper()
+    if reference:
+        stmt = stmt.where(Complaint.reference == reference)
+    key = _queue_key()
+    after = after_key(cursor, "iti")
+    if after is not None:
+        stmt = stmt.where(seek(key, after))
+    page = cut(list(session.scalars(stmt.order_by(*key).limit(size + 1))), size,
+               key=lambda c: key_cursor([-c.priority, c.next_due_at or NEVER, c.id]))
+    return Page([(c, next_due(session, c)) for c in page.rows], page.next_cursor)
 
 
 def events_of(session: Session, complaint_id: int, *, public_only: bool = False) -> list[ComplaintEvent]:

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from bastion import timers
 from bastion.auth.models import User
 from bastion.clock import Clock
+from bastion.db.base import UTCDateTime
+from bastion.db.keyset import NEVER, Page, after_key, cut, key_cursor, page_size, seek
 from bastion.executor import TaskContext, registry
 from bastion.legal import notify, rules
 from bastion.legal.catalogue import InstrumentRule
@@ -107,16 +109,35 @@ def stop(session: Session, request: LegalRequest) -> None:
     timers.cancel(session, subject=subject(request), kind=BREACH_TASK)
 
 
-def queue(session: Session, *, limit: int = 500, include_closed: bool = False) -> list[LegalRequest]:
-    """The dashboard: chased requests first, then least time left (no deadline last), then by priority."""
+def _urgency_key() -> list[Any]:
+    """The queue's sort key as columns: chased first (earliest chase first), least time left, then
+    priority, then oldest received, id last so no two rows tie and a keyset page never skips one."""
+    never = literal(NEVER, UTCDateTime())
+    return [func.coalesce(LegalRequest.escalated_at, never), func.coalesce(LegalRequest.due_at, never),
+            -LegalRequest.priority, LegalRequest.received_at, LegalRequest.id]
+
+
+def _key_of(request: LegalRequest) -> list[Any]:
+    """A row's urgency key, the same values `_urgency_key` sorts by, as a cursor."""
+    return key_cursor([request.escalated_at or NEVER, request.due_at or NEVER, -request.priority,
+                       request.received_at, request.id])
+
+
+def queue(session: Session, *, include_closed: bool = False, cursor: str | None = None,
+          limit: int | None = None) -> Page[LegalRequest]:
+    """The dashboard, one keyset page at a time: chased requests first (a reminder escalates, it is
+    not a tie-breaker), then least time left (no deadline last), then by priority. No cap: every
+    open request is reachable by following the cursors."""
+    size = page_size(limit)
     stmt = select(LegalRequest)
     if not include_closed:
         stmt = stmt.where(LegalRequest.closed_at.is_(None), LegalRequest.answered_at.is_(None))
-    # chased requests first (a reminder escalates, it is not a tie-breaker), then least time left
-    stmt = stmt.order_by(case((LegalRequest.escalated_at.is_(None), 1), else_=0), LegalRequest.escalated_at,
-                         case((LegalRequest.due_at.is_(None), 1), else_=0), LegalRequest.due_at,
-                         LegalRequest.priority.desc(), LegalRequest.received_at)
-    return list(session.scalars(stmt.limit(limit)))
+    key = _urgency_key()
+    after = after_key(cursor, "ttiti")
+    if after is not None:
+        stmt = stmt.where(seek(key, after))
+    rows = list(session.scalars(stmt.order_by(*key).limit(size + 1)))
+    return cut(rows, size, key=_key_of)
 
 
 def time_left(request: LegalRequest, now: datetime) -> float | None:

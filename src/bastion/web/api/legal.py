@@ -199,13 +199,20 @@ async def import_agencies(request: Request, file: UploadFile = File(...), db: Se
 
 
 @router.get("/requests", dependencies=[needs(perms.READ)])
-def list_requests(request: Request, db: Session = Depends(get_db), closed: bool = False) -> list[dict[str, Any]]:
+def list_requests(request: Request, response: Response, db: Session = Depends(get_db), closed: bool = False,
+                  cursor: str = "", limit: int | None = None) -> list[dict[str, Any]]:
+    """The urgency queue; keyset-paged: when there is more, the `X-Next-Cursor` header (and a
+    `Link: rel="next"`) carries the cursor of the next page."""
     now = get_state(request).clock.now()
+    page = clocks.queue(db, include_closed=closed, cursor=cursor or None, limit=limit)
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
     return [{"id": r.id, "reference": r.reference, "status": r.status, "instrument": r.instrument_key,
              "jurisdiction": r.jurisdiction, "due_at": r.due_at.isoformat() if r.due_at else None,
              "time_left_seconds": clocks.time_left(r, now), "priority": r.priority, "emergency": r.emergency,
              "verification": r.verification, "requester_email": r.requester_email}
-            for r in clocks.queue(db, include_closed=closed)]
+            for r in page.rows]
 
 
 @router.post("/requests", status_code=201)

@@ -16,6 +16,7 @@ from bastion.notices.statements import notices_for
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,11 +24,13 @@ NO_STORE = {"Cache-Control": "no-store, private"}
 
 
 @router.get("/appeals")
-def appeal_queue(request: Request, q: str = "", status: str = "received", page: int = 1,
+def appeal_queue(request: Request, q: str = "", status: str = "received", cursor: str = "",
                  db: Session = Depends(get_db), principal: Principal = needs(Perm.APPEAL_READ)) -> Response:
+    """Open appeals by deadline or decided ones latest first, one keyset page at a time."""
     status = status if status in ("received", "decided") else "received"
-    rows, total = service.queue(db, search=q, status=status, page=page)
-    return render(request, "appeals.html", {"rows": rows, "total": total, "q": q, "status": status, "page": page,
+    page = service.queue(db, search=q, status=status, cursor=cursor or None)
+    return render(request, "appeals.html", {"rows": page.rows, "q": q, "status": status, "paged": bool(cursor),
+                                            "next_url": next_url(request, page.next_cursor),
                                             "now": get_state(request).clock.now()}, headers=NO_STORE)
 
 

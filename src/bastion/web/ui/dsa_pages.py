@@ -14,20 +14,22 @@ from bastion.errors import NotFound
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store, private"}
-PER_PAGE = 50
 
 
 @router.get("/dsa/statements")
-def dsa_statements(request: Request, status: str = "", page: int = 1, error: str = "", db: Session = Depends(get_db),
-                   principal: Principal = needs(Perm.COMPLIANCE_REPORTS)) -> Response:
+def dsa_statements(request: Request, status: str = "", q: str = "", cursor: str = "", error: str = "",
+                   db: Session = Depends(get_db), principal: Principal = needs(Perm.COMPLIANCE_REPORTS)) -> Response:
+    """Statements newest first, one keyset page at a time; by state, or by exact puid."""
     status = status if status in STATES else ""
+    page = listing(db, status=status, puid=q, cursor=cursor or None)
     return render(request, "dsa_statements.html", {
-        "rows": listing(db, status=status, page=page, per_page=PER_PAGE), "counts": counts(db), "status": status,
-        "states": STATES, "page": page, "per_page": PER_PAGE, "error": error}, headers=NO_STORE)
+        "rows": page.rows, "counts": counts(db), "status": status, "q": q, "paged": bool(cursor),
+        "next_url": next_url(request, page.next_cursor), "states": STATES, "error": error}, headers=NO_STORE)
 
 
 @router.post("/dsa/statements/{statement_id}/refile")

@@ -18,6 +18,7 @@ from bastion.web.complaint_cases import open_review_case
 from bastion.web.guard import needs
 from bastion.web.state import client_ip, get_db, get_state, platform_connector
 from bastion.web.ui.acts import act_and_return
+from bastion.web.ui.paging import next_url
 from bastion.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -91,11 +92,13 @@ def complaint_status(request: Request, token: str = "", db: Session = Depends(ge
 
 
 @router.get("/grievances")
-def grievance_queue(request: Request, q: str = "", page: int = 1, db: Session = Depends(get_db),
+def grievance_queue(request: Request, q: str = "", cursor: str = "", db: Session = Depends(get_db),
                     principal: Principal = needs(Perm.GRIEVANCE_READ)) -> Response:
+    """Open complaints by deadline, one keyset page at a time; searched by exact reference."""
     now = get_state(request).clock.now()
-    rows, total = service.queue(db, search=q, page=page)
-    return render(request, "grievances.html", {"rows": rows, "total": total, "q": q, "page": page, "now": now,
+    page = service.queue(db, search=q, cursor=cursor or None)
+    return render(request, "grievances.html", {"rows": page.rows, "q": q, "now": now, "paged": bool(cursor),
+                                               "next_url": next_url(request, page.next_cursor),
                                                "categories": service.CATEGORIES}, headers=NO_STORE)
 
 

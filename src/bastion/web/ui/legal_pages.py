@@ -66,16 +66,22 @@ def _act(db: Session, request_id: int, action: Callable[[], Any], anchor: str = 
 
 @router.get("/legal")
 def legal_list(request: Request, closed: bool = False, q: str = "", status: str = "", cursor: str = "",
-               db: Session = Depends(get_db), principal: Principal = needs(perms.READ)) -> Response:
-    """The urgency queue, or, once a search is given, every matching request newest first, page by page."""
+               after: str = "", db: Session = Depends(get_db), principal: Principal = needs(perms.READ)) -> Response:
+    """The urgency queue (paged by `after`), or, once a search is given, every matching request
+    newest first (paged by `cursor`); both keyset, so no request is out of reach."""
     clock = get_state(request).clock
     titles = {i.key: i.title for i in catalogue.list_instruments(db)}
     searching = bool(q.strip() or status or cursor)
-    found = listing.search_page(db, reference=q, status=status, cursor=cursor or None) if searching else None
+    if searching:
+        found = listing.search_page(db, reference=q, status=status, cursor=cursor or None)
+        more = next_url(request, found.next_cursor)
+    else:
+        found = clocks.queue(db, include_closed=closed, cursor=after or None)
+        more = next_url(request, found.next_cursor, param="after")
     return render(request, "legal_list.html", {
-        "requests": found.rows if found else clocks.queue(db, include_closed=closed), "now": clock.now(),
-        "instrument_titles": titles, "closed": closed, "searching": searching, "q": q, "status": status,
-        "statuses": listing.STATUSES, "next_url": next_url(request, found.next_cursor) if found else None})
+        "requests": found.rows, "now": clock.now(), "instrument_titles": titles, "closed": closed,
+        "searching": searching, "q": q, "status": status, "statuses": listing.STATUSES, "next_url": more,
+        "later_page": bool(after)})
 
 
 def _accounts(text: str) -> list[AccountIn]:
