@@ -15,7 +15,9 @@ scripted reviewer in Debian's chromium works through each:
 - today: Review next, reveal the item, decide it with the mouse, Conclude, back to the queue;
 - workbench: queues and routing rules, an exact-match auto-action policy on the high-confidence
   hash list (with policy allowing its exact matches to be confirmed unseen), a bulk decision per
-  shared bank entry, then the keyboard (r, c, x, s: Submit & Next) for everything else.
+  shared bank entry, then the perceptual queue from the keyboard: r (reveal), then c (confirm with
+  the classification shown) or x, the reason and Enter; each decides and goes on, concluding the case
+  when its last item is decided and opening the next case of the same queue.
 
 Every click, key press, navigation and filled field goes through one counter; a typed reason
 counts as one interaction (its characters are reported apart). At the end each instance's
@@ -346,7 +348,7 @@ def today(reviewer: Reviewer, plan: list[Upload]) -> None:
                 reviewer.click(f"{card} form.reject input[name=reason]")
                 reviewer.type(REASON)
                 reviewer.click(f"{card} button.reject-btn")
-            page.wait_for_selector(f"{card} .decision:text('{intended[content]}')")
+            page.wait_for_selector(f"{card} .decision[data-decision='{intended[content]}']")
             reviewer.tally.decisions += 1
         reviewer.click("#conclude-submit")
         page.wait_for_selector("#case-status:not(:text('in_review'))")
@@ -374,37 +376,50 @@ def workbench(reviewer: Reviewer, plan: list[Upload], queues: dict[str, int]) ->
         reviewer.tally.decisions += int(done.inner_text().split()[0])
         reviewer.open(f"/review?queue={queues['exact']}")
         reviewer.charge("exact", since)
-    _keyboard(reviewer, plan)
+    _keyboard(reviewer, plan, queues)
 
 
-def _keyboard(reviewer: Reviewer, plan: list[Upload]) -> None:
-    """From the (emptied) queue page: Review next, then r (reveal), c Tab Enter or x reason Enter, and s (Submit & Next)."""
+def _keyboard(reviewer: Reviewer, plan: list[Upload], queues: dict[str, int]) -> None:
+    """Pick the perceptual queue, Review next, then per item r (reveal) and c, or x, the reason and Enter.
+
+    `c` confirms with the classification shown (the bank entry's) and Enter in the reason field rejects;
+    both decide and go on: the last pending item's decision concludes the case with the Conclude form's
+    choices and opens the next case of the same queue, so no `s` is pressed.
+    """
     page, intended, mix = reviewer.page, _intended(plan), _mix(plan)
+    reviewer.choose("#pick-queue", str(queues["perceptual"]))
+    reviewer.click("#show-queue")
     reviewer.click("#next-case")
     while _on_case(page):
-        since, pending = reviewer.tally.interactions, _pending_items(page)
-        for item, content in pending:
+        since, pending, was = reviewer.tally.interactions, _pending_items(page), _path(page.url)
+        if f"queue={queues['perceptual']}" not in page.url:
+            raise RuntimeError(f"{page.url}: Submit & Next left the queue being worked")
+        for n, (item, content) in enumerate(pending):
             card = f"#item-{item}"
             page.wait_for_function(f"document.activeElement && document.activeElement.id === 'item-{item}'")
             reviewer.press("r")
             page.wait_for_selector(f"{card} img.revealed")
             page.wait_for_function(f"document.activeElement && document.activeElement.id === 'item-{item}'")
             if intended[content] == "confirmed":
-                reviewer.press("c")  # focuses the classification list, which already shows the bank's
-                if page.input_value(f"{card} form.confirm select") != CLASSIFICATION:
+                if page.get_attribute(f"{card} form.confirm select", "data-known") != CLASSIFICATION:
                     raise RuntimeError(f"item {item}: the classification list does not show {CLASSIFICATION}")
-                reviewer.press("Tab")
-                reviewer.press("Enter")
+                reviewer.press("c")  # confirms with the classification shown
             else:
                 reviewer.press("x")
                 reviewer.type(REASON)
                 reviewer.press("Enter")
-            page.wait_for_selector(f"{card} .decision:text('{intended[content]}')")
+            if n + 1 < len(pending):
+                page.wait_for_selector(f"{card} .decision[data-decision='{intended[content]}']")
+            else:  # the last one: the case is concluded and the next one (or the emptied queue) opens
+                page.wait_for_url(lambda u, was=was: _path(u) != was)
             reviewer.tally.decisions += 1
-        current = page.url
-        reviewer.press("s")
         reviewer.charge(mix[pending[0][1]], since)
-        page.wait_for_url(lambda u, was=current: u.split("#")[0] != was.split("#")[0])
+
+
+def _path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
 
 
 # -- checking and reporting --------------------------------------------------------------------------

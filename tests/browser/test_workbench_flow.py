@@ -68,7 +68,8 @@ def test_search_finds_cases_by_account_and_shows_no_media(page, world) -> None: 
     assert page.locator("#queue tbody tr").count() == 3
 
 
-def test_submit_and_next_from_the_keyboard(page, world) -> None:  # type: ignore[no-untyped-def]
+def test_decide_and_next_from_the_keyboard(page, world) -> None:  # type: ignore[no-untyped-def]
+    """x, the reason and Enter decide and go on; c confirms with the bank's classification, once revealed."""
     url, secret = world
     _login(page, url, secret)
     page.goto(f"{url}/review")
@@ -78,15 +79,30 @@ def test_submit_and_next_from_the_keyboard(page, world) -> None:  # type: ignore
     assert "acct-a" in page.inner_text("h1 + p")
     why = page.inner_text("p.why")
     assert "PDQ perceptual match at distance 6" in why and "KNOWN entry #7" in why
+    assert "Shift" in page.inner_text("#key-hints")
     page.locator("article.item").first.focus()
     page.keyboard.press("x")  # not a match: the reason field takes focus
     page.keyboard.type("a different picture")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("article.item .decision[data-decision=not_match]:text('Not a match')")
-    page.keyboard.press("s")  # Submit & Next: conclude this case and open the next one, claimed
+    page.keyboard.press("Enter")  # decides the last item: the case concludes and the next one opens, claimed
     page.wait_for_url(lambda u: u != first and re.search(r"/cases/\d+$", u) is not None)
+    second = page.url
     assert "acct-b" in page.inner_text("h1 + p")
     assert "exact MD5 match (the same file)" in page.inner_text("p.why")
     assert page.locator("#release").count() == 1  # already claimed for the reviewer
+    assert page.input_value("article.item form.confirm select") == "B2"  # the bank's classification, shown
+    page.keyboard.press("c")  # not yet seen, and policy does not allow confirming it unseen: refused
+    page.wait_for_selector("#case-error")
+    assert "reveal" in page.inner_text("#case-error")
+    assert page.locator("article.item .decision[data-decision=pending]").count() == 1
+    page.wait_for_function("document.activeElement && document.activeElement.matches('article.item')")
+    page.keyboard.press("r")
+    page.wait_for_selector("article.item img.revealed")
+    page.wait_for_function("document.activeElement && document.activeElement.matches('article.item')")
+    page.keyboard.press("c")
+    page.wait_for_url(lambda u: "acct-b" not in u and u.split("?")[0] != second.split("?")[0]
+                      and re.search(r"/cases/\d+$", u) is not None)
+    assert "acct-c" in page.inner_text("h1 + p")
     page.goto(first)
     assert page.inner_text("#case-status") == "Dismissed"
+    page.goto(second)
+    assert page.inner_text("#case-status") == "Confirmed" and "B2" in page.inner_text("h1 + p")

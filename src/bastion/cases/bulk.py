@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion import audit
@@ -281,18 +281,16 @@ def apply(session: Session, item_ids: list[int], verdict: Verdict, choice: Enfor
 
 def _decide_once(session: Session, case: Case, item: CaseItem, verdict: Verdict, user: User, clock: Clock,
                  digest: str) -> None:
-    """Take the item from pending by a conditional update, then record the decision as a single one would."""
-    taken = session.execute(update(CaseItem).where(CaseItem.id == item.id, CaseItem.decision == "pending")
-                            .values(decision=DECISIONS[verdict.decision], decided_by=user.id)
-                            .execution_options(synchronize_session=False))
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    """Decide as a single decision would; the service takes the item from pending by a conditional update."""
+    try:
+        if verdict.decision == "confirm":
+            service.confirm_item(session, case, item, user, classification=verdict.classification, annotations=[],
+                                 clock=clock)
+        else:
+            service.reject_item(session, case, item, user, reason=verdict.reason,
+                                disable_entry=verdict.disable_entry, clock=clock)
+    except AlreadyDecided:
         raise AlreadyDecided(f"Item {item.id} of case {case.id} was decided by someone else first; nothing was "
-                             "decided. Look at the selection again.")
-    if verdict.decision == "confirm":
-        service.confirm_item(session, case, item, user, classification=verdict.classification, annotations=[],
-                             clock=clock)
-    else:
-        service.reject_item(session, case, item, user, reason=verdict.reason, disable_entry=verdict.disable_entry,
-                            clock=clock)
+                             "decided. Look at the selection again.") from None
     audit.record(session, actor=user.username, action="case.bulk_item", subject=f"case_item:{item.id}", clock=clock,
                  details={"case": case.id, "digest": digest, "decision": DECISIONS[verdict.decision]})

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion import audit, timers
 from bastion.auth.models import User
 from bastion.cases import routing, wellness
 from bastion.cases.kinds import REPORTABLE, classifications_of, severity_order
-from bastion.cases.errors import CaseHeld, CaseNotFound, DecisionRefused, InvalidTransition, NotRevealed
+from bastion.cases.errors import AlreadyDecided, CaseHeld, CaseNotFound, DecisionRefused, InvalidTransition, NotRevealed
 from bastion.cases.media import VAULT_PREFIX
 from bastion.cases.models import Case, CaseEvent, CaseItem, EntryFeedback
 from bastion.clock import Clock
@@ -301,12 +301,27 @@ def _decide(session: Session, case: Case, item: CaseItem, user: User, decision: 
             **fields: str) -> None:
     if item.case_id != case.id:
         raise CaseNotFound(f"Item {item.id} is not part of case {case.id}.")
+    _take_pending(session, case, item, user, decision, clock)
     item.decision, item.decided_by, item.decided_at = decision, user.id, clock.now()
     for key, value in fields.items():
         setattr(item, key, value)
     _event(session, case, user.username, "item_" + decision, clock,
            details={"item": item.id, **{k: v for k, v in fields.items() if v}})
     case.claim_expires_at = clock.now() + timedelta(minutes=int(get_value(session, "review.claim_minutes")))
+
+
+def _take_pending(session: Session, case: Case, item: CaseItem, user: User, decision: str, clock: Clock) -> None:
+    """Take the item from pending by a conditional update, so two deciders racing on one item cannot both win.
+
+    The page (or the other tab) may have read the item before someone else decided it; the row in the
+    database, not the copy in memory, says whether it is still open.
+    """
+    taken = session.execute(update(CaseItem).where(CaseItem.id == item.id, CaseItem.decision == "pending")
+                            .values(decision=decision, decided_by=user.id, decided_at=clock.now())
+                            .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyDecided(f"Item {item.id} of case {case.id} was decided by someone else first; nothing was "
+                             "decided. Look at the case again.")
 
 
 def escalate(session: Session, case: Case, user: User, *, note: str, clock: Clock) -> None:

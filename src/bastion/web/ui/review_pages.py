@@ -115,7 +115,7 @@ def review_next(request: Request, queue: str = Form(""), db: Session = Depends(g
         db.rollback()
         return RedirectResponse("/review", status_code=303)  # the page says why
     db.commit()
-    return RedirectResponse(f"/cases/{case.id}" if case else "/review?empty=1", status_code=303)
+    return _landing(case, queue if queue.isdigit() else "")
 
 
 @router.get("/cases/{case_id}")
@@ -144,6 +144,7 @@ def case_page(request: Request, case_id: int, error: str | None = None, db: Sess
         "duties": authority_reports.duties(db, view.case),
         "videos": video_review_pages.video_context(db, view.items, principal),
         "followups": reversal_followups(view.events),
+        "work_queue": work_queue(request),
     }
     context["stage"] = wellness.stage(db, principal.user_id, context["revealed"]) if context["revealed"] else None
     db.commit()  # a reveal lasts one page load: this one used it up
@@ -164,9 +165,27 @@ def reversal_followups(events: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _back(case_id: int, anchor: str = "", error: str = "") -> RedirectResponse:
-    suffix = f"?error={error}" if error else ""
-    return RedirectResponse(f"/cases/{case_id}{suffix}{'#' + anchor if anchor else ''}", status_code=303)
+def work_queue(request: Request) -> str:
+    """The queue the reviewer is working (`?queue=` on the case page's forms), or '' for all their queues.
+
+    Carried through every redirect of the case page so Submit & Next keeps to the queue they picked.
+    """
+    queue = request.query_params.get("queue", "")
+    return queue if queue.isdigit() else ""
+
+
+def _back(case_id: int, anchor: str = "", error: str = "", queue: str = "") -> RedirectResponse:
+    query = "&".join(part for part in (f"queue={queue}" if queue else "", f"error={error}" if error else "") if part)
+    return RedirectResponse(f"/cases/{case_id}{'?' + query if query else ''}{'#' + anchor if anchor else ''}",
+                            status_code=303)
+
+
+def _landing(case: Case | None, queue: str) -> RedirectResponse:
+    """Where a reviewer lands after asking for the next case: that case, or the queue page saying it is empty."""
+    keep = f"queue={queue}" if queue else ""
+    if case is None:
+        return RedirectResponse(f"/review?empty=1{'&' + keep if keep else ''}", status_code=303)
+    return RedirectResponse(f"/cases/{case.id}{'?' + keep if keep else ''}", status_code=303)
 
 
 def _act(request: Request, db: Session, case_id: int, action, anchor: str = "") -> Response:  # type: ignore[no-untyped-def]
@@ -177,9 +196,9 @@ def _act(request: Request, db: Session, case_id: int, action, anchor: str = "") 
         db.rollback()
         from urllib.parse import quote
 
-        return _back(case_id, anchor, quote(exc.message))
+        return _back(case_id, anchor, quote(exc.message), work_queue(request))
     db.commit()
-    return _back(case_id, anchor)
+    return _back(case_id, anchor, queue=work_queue(request))
 
 
 @router.post("/cases/{case_id}/claim")
@@ -263,7 +282,7 @@ def item_reveal(request: Request, case_id: int, item_id: int, db: Session = Depe
                  details={"case": case_id, "claim_holder": case.claimed_by == principal.user_id,
                          "stage": wellness.SHARP}, clock=state.clock)
     db.commit()
-    return _back(case_id, f"item-{item.id}")
+    return _back(case_id, f"item-{item.id}", queue=work_queue(request))
 
 
 @router.post("/cases/{case_id}/items/{item_id}/colour")
@@ -280,7 +299,7 @@ def item_colour(request: Request, case_id: int, item_id: int, db: Session = Depe
                  details={"case": case_id, "claim_holder": case.claimed_by == principal.user_id,
                           "stage": wellness.COLOUR}, clock=clock)
     db.commit()
-    return _back(case_id, f"item-{item.id}")
+    return _back(case_id, f"item-{item.id}", queue=work_queue(request))
 
 
 @router.post("/review/break")
@@ -298,7 +317,7 @@ def item_hide(request: Request, case_id: int, db: Session = Depends(get_db),
               principal: Principal = needs(Perm.MEDIA_VIEW)) -> Response:
     wellness.hide(db, principal.user_id)
     db.commit()
-    return _back(case_id)
+    return _back(case_id, queue=work_queue(request))
 
 
 @router.get("/cases/{case_id}/items/{item_id}/full")
@@ -329,10 +348,33 @@ def _media(request: Request, db: Session, item: CaseItem, principal: Principal, 
     return store.load(db, item, actor=principal.actor, reason=f"review {purpose}")
 
 
+def enforcement_form(remove: bool = Form(False), restrict: str = Form(""), preserve: bool = Form(False),
+                     report: bool = Form(False), add_to_bank: bool = Form(False)) -> Enforcement:
+    """The conclude form's choices; the item forms carry a copy of them when decided from the keyboard."""
+    return Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
+
+
+def _and_next(request: Request, db: Session, case_id: int, principal: Principal, decided: Response,
+              choice: Enforcement | None) -> Response:
+    """Decide and next: after a decision from the keyboard, the next pending item, or conclude and the next case.
+
+    The conclusion is the Submit & Next path itself (`_conclude`), with the choices the conclude form
+    showed (copied into the item form); without them the reviewer is left on the case to conclude it.
+    """
+    if "error=" in decided.headers.get("location", ""):
+        return decided
+    pending = [i.id for i in service.items_of(db, case_id) if i.decision == "pending"]
+    if pending or choice is None:
+        return _back(case_id, f"item-{pending[0]}" if pending else "conclude", queue=work_queue(request))
+    return _conclude(request, db, case_id, principal, choice, next=True)
+
+
 @router.post("/cases/{case_id}/items/{item_id}/confirm")
 def item_confirm(request: Request, case_id: int, item_id: int, classification: str = Form(""),
-                 annotations: str = Form(""), db: Session = Depends(get_db),
+                 annotations: str = Form(""), and_next: bool = Form(False), conclude_choice: bool = Form(False),
+                 choice: Enforcement = Depends(enforcement_form), db: Session = Depends(get_db),
                  principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    """Confirm one item; with `and_next` (the `c` key), go on as `_and_next` says."""
     clock = get_state(request).clock
 
     def act() -> None:
@@ -341,13 +383,17 @@ def item_confirm(request: Request, case_id: int, item_id: int, classification: s
         service.confirm_item(db, case, item, user, classification=classification, annotations=annotations.split(),
                              clock=clock)
 
-    return _act(request, db, case_id, act, f"item-{item_id}")
+    decided = _act(request, db, case_id, act, f"item-{item_id}")
+    return _and_next(request, db, case_id, principal, decided, choice if conclude_choice else None) if and_next \
+        else decided
 
 
 @router.post("/cases/{case_id}/items/{item_id}/reject")
 def item_reject(request: Request, case_id: int, item_id: int, reason: str = Form(""),
-                disable_entry: bool = Form(False), db: Session = Depends(get_db),
+                disable_entry: bool = Form(False), and_next: bool = Form(False), conclude_choice: bool = Form(False),
+                choice: Enforcement = Depends(enforcement_form), db: Session = Depends(get_db),
                 principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
+    """Not a match; with `and_next` (Enter in the reason field), go on as `_and_next` says."""
     clock = get_state(request).clock
 
     def act() -> None:
@@ -355,7 +401,9 @@ def item_reject(request: Request, case_id: int, item_id: int, reason: str = Form
         item, user = service.get_item(db, case, item_id), acting_user(db, principal.user_id)
         service.reject_item(db, case, item, user, reason=reason, disable_entry=disable_entry, clock=clock)
 
-    return _act(request, db, case_id, act, f"item-{item_id}")
+    decided = _act(request, db, case_id, act, f"item-{item_id}")
+    return _and_next(request, db, case_id, principal, decided, choice if conclude_choice else None) if and_next \
+        else decided
 
 
 @router.post("/cases/{case_id}/escalate")
@@ -382,14 +430,22 @@ def personal_settings_save(request: Request, key: str = Form(...), value: str = 
 
 
 @router.post("/cases/{case_id}/conclude")
-def case_conclude(request: Request, case_id: int, remove: bool = Form(False), restrict: str = Form(""),
-                  preserve: bool = Form(False), report: bool = Form(False), add_to_bank: bool = Form(False),
-                  next: bool = Form(False), db: Session = Depends(get_db),
+def case_conclude(request: Request, case_id: int, next: bool = Form(False),
+                  choice: Enforcement = Depends(enforcement_form), db: Session = Depends(get_db),
                   principal: Principal = needs(Perm.CASES_REVIEW)) -> Response:
     """Conclude; with `next` (Submit & Next), the reviewer lands on the next case, already claimed."""
-    clock = get_state(request).clock
-    choice = Enforcement(remove=remove, restrict=restrict, preserve=preserve, report=report, add_to_bank=add_to_bank)
+    return _conclude(request, db, case_id, principal, choice, next=next)
+
+
+def _conclude(request: Request, db: Session, case_id: int, principal: Principal, choice: Enforcement, *,
+              next: bool) -> Response:
+    """Conclude the case with `choice`; with `next`, claim the next case from the queue being worked.
+
+    The one way a case is concluded from the pages: the conclude form, Submit & Next and a keyboard
+    decision of the last pending item (`_and_next`) all come here.
+    """
     state = get_state(request)
+    clock = state.clock
 
     def conclude() -> None:
         case = service.get_case(db, case_id)
@@ -401,14 +457,15 @@ def case_conclude(request: Request, case_id: int, remove: bool = Form(False), re
     done = _act(request, db, case_id, conclude)
     if not next or "error=" in done.headers.get("location", ""):
         return done
+    queue = work_queue(request)
     try:
         following = service.next_case(db, acting_user(db, principal.user_id), clock=clock,
-                                      visible=visible_queues(db, principal))
-    except ExposureCapReached:
+                                      visible=visible_queues(db, principal), queue_id=queue_param(queue))
+    except (ExposureCapReached, CaseNotFound):
         db.rollback()
-        return RedirectResponse("/review", status_code=303)  # the page says why
+        return RedirectResponse("/review", status_code=303)  # the page says why (the cap, or the queue's gone)
     db.commit()
-    return RedirectResponse(f"/cases/{following.id}" if following else "/review?empty=1", status_code=303)
+    return _landing(following, queue)
 
 
 # -- auto-action policies ---------------------------------------------------------------------------
