@@ -244,7 +244,7 @@ def test_officer_sees_only_own_requests_whatever_the_query(  # type: ignore[no-u
     assert len(seen) == 75 == len(set(seen))
     waiting = client.get("/portal", params={"status": "needs information"}).text
     assert waiting.count('data-reference="') == 25 - len([i for i in range(75) if i % 3 == 2 and i % 9 == 4])
-    assert ">Waiting for information<" in waiting and ">needs information<" not in waiting
+    assert ">We need more information from you<" in waiting and ">needs information<" not in waiting
     assert client.get("/portal", params={"q": "LATER-00003"}).text.count('data-reference="') == 0
     assert client.get("/portal", params={"q": "MINE-00003"}).text.count('data-reference="') == 1
     forged = client.get("/portal", params={"cursor": keyset.encode([10**12])}).text  # moves the start, not the scope
