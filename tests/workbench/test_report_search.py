@@ -86,3 +86,25 @@ def test_reports_page_searches_pages_and_shows_state_titles(  # type: ignore[no-
     assert searched.text.count('class="report-row"') == 15
     assert "<img" not in searched.text.split('id="reports"')[1]  # search never shows media
     assert client.get("/reports", params={"q": "acct-1"}).status_code == 422
+
+
+def test_the_reports_api_pages_by_cursor_and_filters_by_case(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    """`GET /api/v1/reports` had a hidden cap of 200 rows; now it pages, following `Link: rel="next"`."""
+    with sessions() as db:
+        cases = _reports(db, clock, 230, state=lambda i: "finished" if i % 2 else "draft")
+    api_login(client, user_factory(Role.REVIEWER), clock)
+    seen: list[int] = []
+    url: str | None = "/api/v1/reports?limit=100"
+    while url:
+        got = client.get(url)
+        assert got.status_code == 200, got.text
+        seen += [r["id"] for r in got.json()]
+        link = got.headers.get("link")
+        url = link[1:link.index(">")] if link else None
+        assert (got.headers.get("x-next-cursor") is None) == (url is None)
+    assert len(seen) == len(set(seen)) == 230 and seen == sorted(seen, reverse=True)
+    one_case = client.get("/api/v1/reports", params={"case_id": cases[2], "state": "draft"}).json()
+    assert one_case and {(r["case_id"], r["state"]) for r in one_case} == {(cases[2], "draft")}
+    assert client.get("/api/v1/reports", params={"cursor": "%%%"}).status_code == 422
+    assert client.get("/api/v1/reports", params={"limit": 501}).status_code == 422

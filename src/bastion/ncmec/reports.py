@@ -123,8 +123,8 @@ def events_of(session: Session, report_id: int) -> list[NcmecReportEvent]:
                                 .order_by(NcmecReportEvent.id)))
 
 
-def report_page(session: Session, *, state: str = "", search: str = "", cursor: str | None = None,
-                limit: int | None = None) -> Page[NcmecReport]:
+def report_page(session: Session, *, state: str = "", search: str = "", case_id: int | None = None,
+                cursor: str | None = None, limit: int | None = None) -> Page[NcmecReport]:
     """Reports newest first, one keyset page, with no cap on how far one may page.
 
     `search` is a number: a report's own number, its case's, or NCMEC's report id; each is
@@ -136,6 +136,8 @@ def report_page(session: Session, *, state: str = "", search: str = "", cursor: 
         if state not in STATES:
             raise InvalidInput(f"There is no report state {state!r}; pick one from the list.")
         query = query.where(NcmecReport.state == state)
+    if case_id is not None:
+        query = query.where(NcmecReport.case_id == case_id)
     term = search.strip().lstrip("#")
     if term:
         if not term.isdigit() or len(term) > 18:

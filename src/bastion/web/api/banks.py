@@ -19,6 +19,7 @@ from bastion.banks.models import Bank, BankEntry
 from bastion.matching.banked import SYNC_REPLAY_LIMIT, schedule_snapshots
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.api.paging import link_next
 
 router = APIRouter(prefix="/api/v1", tags=["banks"])
 
@@ -146,10 +147,7 @@ def list_entries(name: str, request: Request, response: Response, db: Session = 
     (absent on the last page); pass it back as `cursor`. `offset` still works for older clients, never with a cursor."""
     bank = service.get_bank(db, name)
     page = browse.entries_after(db, bank, cursor=cursor or None, offset=offset, limit=limit)
-    if page.next_cursor:
-        following = request.url.remove_query_params("offset").include_query_params(cursor=page.next_cursor)
-        response.headers["X-Next-Cursor"] = page.next_cursor
-        response.headers["Link"] = f'<{following}>; rel="next"'
+    link_next(request, response, page.next_cursor, drop=("offset",))
     return [EntryOut.of(e, s) for e, s in page.rows]
 
 

@@ -23,6 +23,7 @@ from bastion.cases.views import case_view
 from bastion.web.complaint_cases import resolve_from_case
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.api.paging import link_next
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -109,9 +110,7 @@ def list_open(request: Request, response: Response, account_id: str = "", conten
     found = CaseFilter(account_id=account_id, content_id=content_id, hash=hash, bank=bank, status=status,
                        reviewer=reviewer, opened_from=opened_from, opened_to=opened_to)
     page = search(db, found, cursor=cursor or None, limit=limit, visible=_visible(db, principal), queue_id=queue_id)
-    if page.next_cursor:
-        response.headers["X-Next-Cursor"] = page.next_cursor
-        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    link_next(request, response, page.next_cursor)
     return [CaseOut.of(c) for c in page.rows]
 
 

@@ -38,6 +38,7 @@ from bastion.legal.views import request_view
 from bastion.web import downloads
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state, platform_connector
+from bastion.web.api.paging import link_next
 
 router = APIRouter(prefix="/api/v1/legal", tags=["legal"])
 NO_STORE = {"Cache-Control": "no-store, private"}
@@ -205,9 +206,7 @@ def list_requests(request: Request, response: Response, db: Session = Depends(ge
     `Link: rel="next"`) carries the cursor of the next page."""
     now = get_state(request).clock.now()
     page = clocks.queue(db, include_closed=closed, cursor=cursor or None, limit=limit)
-    if page.next_cursor:
-        response.headers["X-Next-Cursor"] = page.next_cursor
-        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    link_next(request, response, page.next_cursor)
     return [{"id": r.id, "reference": r.reference, "status": r.status, "instrument": r.instrument_key,
              "jurisdiction": r.jurisdiction, "due_at": r.due_at.isoformat() if r.due_at else None,
              "time_left_seconds": clocks.time_left(r, now), "priority": r.priority, "emergency": r.emergency,

@@ -20,6 +20,7 @@ from bastion.auth.principal import Principal
 from bastion.ncmec import lifecycle
 from bastion.ncmec.lifecycle import CONNECTOR_FACTORY, VAULT_SERVICE, ReportEdit
 from bastion.ncmec.tables import NcmecReport
+from bastion.web.api.paging import link_next
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
 
@@ -80,10 +81,15 @@ def report_detail(db: Session, report: NcmecReport, now: datetime) -> dict[str, 
 
 
 @router.get("", dependencies=[needs(Perm.CASES_READ)])
-def list_reports(request: Request, state: str | None = None, case_id: int | None = None,
+def list_reports(request: Request, response: Response, state: str = "", case_id: int | None = None,
+                 cursor: str = "", limit: int | None = None,
                  db: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    """Reports newest first, by state or case. Keyset-paged: when there is more, the `X-Next-Cursor`
+    header (and a `Link: rel="next"`) carries the cursor to pass back as `cursor`."""
     now = get_state(request).clock.now()
-    return [report_summary(r, now) for r in lifecycle.list_reports(db, state=state, case_id=case_id)]
+    page = lifecycle.report_page(db, state=state, case_id=case_id, cursor=cursor or None, limit=limit)
+    link_next(request, response, page.next_cursor)
+    return [report_summary(r, now) for r in page.rows]
 
 
 @router.get("/requested", dependencies=[needs(Perm.CASES_READ)])

@@ -23,6 +23,7 @@ from bastion.scanning.service import ScanResult, UploadMeta
 from bastion.scanning.video_scan import VideoScanResult, check_sync_size, scan_video
 from bastion.web.guard import needs
 from bastion.web.state import get_db, get_state
+from bastion.web.api.paging import link_next
 
 router = APIRouter(prefix="/api/v1", tags=["scan"])
 
@@ -169,9 +170,7 @@ def recent_scans(request: Request, response: Response, limit: int = Query(50, ge
     page = scan_search.search(db, scan_search.ScanFilter(account_id=account_id, content_id=content_id, hash=hash,
                                                          matched_only=matched_only, since=since, until=until),
                               cursor=cursor or None, limit=limit)
-    if page.next_cursor:
-        response.headers["X-Next-Cursor"] = page.next_cursor
-        response.headers["Link"] = f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+    link_next(request, response, page.next_cursor)
     scans = page.rows
     matches = views.matches_by_scan(db, [s.id for s in scans])
     return [_row(s, matches[s.id]) for s in scans]
