@@ -153,5 +153,5 @@ def test_platform_down_the_action_waits_and_the_case_shows_it(
     finally:
         services[CONNECTOR_FACTORY] = real
     page = client.get(f"/cases/{case['id']}")
-    assert "failed_retrying" in page.text
+    assert 'data-status="failed_retrying"' in page.text and "Failed, will retry" in page.text  # a title, not the key
     assert client.get(f"/api/v1/cases/{case['id']}").json()["status"] == "confirmed"

@@ -66,6 +66,16 @@ TITLES: dict[str, dict[str, str]] = {
         "compliance": "Compliance", "auditor": "Auditor", "platform": "Platform (machine)",
         "officer": "Law-enforcement officer", "flagger": "Trusted flagger",
     },
+    "action": {  # `actions.models.ActionKind`: what the platform is asked to do
+        "remove_content": "Remove the content", "restrict_account": "Suspend the account",
+        "preserve_account": "Preserve the account's data", "restore_content": "Restore the content",
+        "lift_restriction": "Lift the suspension", "notify_account": "Notify the user", "webhook": "Call a webhook",
+    },
+    "delivery": {  # an outbox row's status (`bastion.outbox.status`)
+        "pending": "Waiting to be sent", "in_flight": "Being sent", "delivered": "Done by the platform",
+        "failed_retrying": "Failed, will retry", "dead": "Failed for good: needs a person",
+    },
+    "candidate": {"proposed": "Proposed", "confirmed": "Confirmed", "rejected": "Rejected"},
     "notice": {
         "pending": "To be sent before disclosure", "not_required": "Not sent", "deferred": "Deferred",
         "due": "Due now", "sent": "Sent", "": "Not decided yet",
