@@ -95,7 +95,7 @@ def test_a_complaint_lands_in_its_queue_and_the_assigned_reviewer_decides_it(pag
     rows = reviewer.locator("#queue tbody tr")
     assert rows.count() == 1 and "NCII" in rows.inner_text() and "acct-general" not in rows.inner_text()
     reviewer.click("#next-case")
-    reviewer.wait_for_url(re.compile(r"/cases/\d+$"))
+    reviewer.wait_for_url(re.compile(r"/cases/\d+\?queue=\d+$"))  # the picked queue goes with her
     assert reviewer.inner_text("#case-queue") == "NCII desk"
     assert "Rule 3(2)(b)" in reviewer.inner_text("h1 + p")
     assert "Reported by complaint GR-" in reviewer.inner_text("p.why")
