@@ -118,3 +118,31 @@ def test_the_portal_offers_the_officers_open_requests_to_chase(app, desk, submit
     assert chased.status_code == 303, chased.text
     with desk() as session:
         assert session.get(LegalRequest, first.id).reminder_count == 1  # type: ignore[union-attr]
+
+
+def test_the_reminder_suggestions_are_bounded_and_any_own_reference_may_be_typed(  # type: ignore[no-untyped-def]
+        app, desk, submit, clock, user_factory, monkeypatch) -> None:
+    """The form once loaded every request the officer (or their agency) ever sent; now the newest few."""
+    from sqlalchemy import select
+
+    from bastion.legal.models import Requester
+    from bastion.web.ui import portal_pages
+
+    monkeypatch.setattr(portal_pages, "REMINDER_SUGGESTIONS", 3)
+    officer = user_factory(Role.OFFICER)
+    sent = [submit(bnss_notice()) for _ in range(5)]
+    with desk() as session:
+        requester = session.scalars(select(Requester).where(Requester.email == "si.patil@mumbaipolice.gov.in")).one()
+        requester.user_id, requester.confirmed_at = officer.id, clock.now()
+        session.commit()
+    http = TestClient(app)
+    csrf = {"X-CSRF-Token": api_login(http, officer, clock)}
+    form = http.get("/portal/requests/new").text
+    suggested = [r.reference for r in sent if f'<option value="{r.reference}">' in form]
+    assert suggested == [r.reference for r in sent[2:]]  # the three newest
+    oldest = sent[0]
+    chased = http.post("/portal/requests/new", headers=csrf, follow_redirects=False,
+                       data={"instrument": "in_bnss_94", "reminder_of": oldest.reference, "accounts": "user_id: a"})
+    assert chased.status_code == 303, chased.text
+    with desk() as session:
+        assert session.get(LegalRequest, oldest.id).reminder_count == 1  # type: ignore[union-attr]

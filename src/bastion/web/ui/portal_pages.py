@@ -97,8 +97,14 @@ def new_form(request: Request, db: Session = Depends(get_db), principal: Princip
     return render(request, "portal_new.html", _form_context(db, portal.requester_for_user(db, principal.user_id)))
 
 
+#: How many recent requests the form suggests as the one a reminder chases.
+REMINDER_SUGGESTIONS = 50
+
+
 def _form_context(db: Session, requester: Requester | None = None) -> dict[str, object]:
-    own = portal.list_own_requests(db, requester) if requester is not None else []
+    # The newest of the officer's requests, as suggestions for "reminder of" (any of their references may be typed):
+    # bounded, so an agency with years of requests does not load them all on every form.
+    own = portal.own_requests_page(db, requester, limit=REMINDER_SUGGESTIONS).rows if requester is not None else []
     instruments = portal.instruments_for(db, requester) if requester is not None else catalogue.list_instruments(db)
     return {"instruments": instruments, "categories": catalogue.list_categories(db),
             "account_kinds": ACCOUNT_KINDS, "own": own}
