@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bastion.auth.models import ApiKey, User
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, exact, page_size
+from bastion.db.keyset import Page, exact, newest_first, page_size
 from bastion.errors import InvalidInput
 
 #: The statuses a key list filters by, as `apikeys.status_of` names them.
@@ -42,8 +42,4 @@ def keys_page(session: Session, clock: Clock, *, q: str = "", status: str = "", 
         query = query.where(or_(ApiKey.name == q, ApiKey.prefix == q))
     if status:
         query = query.where(_status_clause(status, clock))
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(ApiKey.id < after)
-    rows = [(key, owner) for key, owner in session.execute(query.order_by(ApiKey.id.desc()).limit(size + 1)).all()]
-    return cut(rows, size, key=lambda row: [row[0].id])
+    return newest_first(session, query, ApiKey.id, cursor=cursor, size=size, scalars=False)

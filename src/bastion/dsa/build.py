@@ -34,7 +34,7 @@ from bastion.actions import outbox
 from bastion.actions.models import OutboxAction
 from bastion.cases.models import Case, CaseItem
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, exact, page_size
+from bastion.db.keyset import Page, exact, newest_first, page_size
 from bastion.dsa import schema
 from bastion.dsa.models import DsaStatement
 from bastion.dsa.reversals import end_dates
@@ -166,11 +166,7 @@ def listing(session: Session, *, status: str = "", puid: str = "", cursor: str |
     puid = exact(puid, "puid", 500)
     if puid:
         stmt = stmt.where(DsaStatement.puid == puid)
-    after = after_id(cursor)
-    if after is not None:
-        stmt = stmt.where(DsaStatement.id < after)
-    rows = list(session.scalars(stmt.order_by(DsaStatement.id.desc()).limit(size + 1)))
-    return cut(rows, size, key=lambda row: [row.id])
+    return newest_first(session, stmt, DsaStatement.id, cursor=cursor, size=size)
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -22,7 +22,7 @@ from bastion.banks.models import Bank
 from bastion.banks.transfer import Row
 from bastion.broker import enqueue
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, page_size
+from bastion.db.keyset import Page, newest_first, page_size
 from bastion.errors import Conflict, InvalidInput, NotFound
 from bastion.jobs.models import KINDS, OPEN, STATES, FanoutJob, JobChunk
 from bastion.scanning.models import Scan
@@ -180,10 +180,7 @@ def page(session: Session, *, kind: str = "", state: str = "", cursor: str | Non
         if state not in STATES:
             raise InvalidInput(f"A job's state is one of {', '.join(STATES)}.")
         query = query.where(FanoutJob.state == state)
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(FanoutJob.id < after)
-    return cut(list(session.scalars(query.order_by(FanoutJob.id.desc()).limit(size + 1))), size, key=lambda j: [j.id])
+    return newest_first(session, query, FanoutJob.id, cursor=cursor, size=size)
 
 
 def counts(session: Session) -> dict[tuple[str, str], int]:

@@ -17,7 +17,7 @@ from bastion.auth import throttle, users
 from bastion.auth.models import User
 from bastion.auth.roles import Role
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, like_prefix, page_size, prefix
+from bastion.db.keyset import Page, like_prefix, newest_first, page_size, prefix
 from bastion.errors import InvalidInput
 from bastion.auth.throttle import Policy, Target
 from bastion.legal import directory, notify
@@ -92,11 +92,7 @@ def officers_page(session: Session, *, email: str = "", state: str = "", cursor:
         if state not in ACCOUNT_STATES:
             raise InvalidInput(f"There is no account state {state!r}; pick one from the list.")
         query = query.where(User.disabled.is_(state == "pending"))
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(User.id < after)
-    rows = [(user, requester) for user, requester in session.execute(query.order_by(User.id.desc()).limit(size + 1))]
-    return cut(rows, size, key=lambda row: [row[0].id])
+    return newest_first(session, query, User.id, cursor=cursor, size=size, scalars=False)
 
 
 def needs_vouching(session: Session, requester: Requester) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, exact, page_size
+from bastion.db.keyset import Page, exact, newest_first, page_size
 from bastion.errors import InvalidInput, PermissionDenied
 from bastion.legal import catalogue, directory, intake, notify, produce, verification
 from bastion.legal.agencies import agency_of, colleagues, supervises
@@ -275,11 +275,7 @@ def own_requests_page(session: Session, requester: Requester, *, reference: str 
         query = query.where(LegalRequest.reference == reference)
     if status:
         query = query.where(_public_clause(status))
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(LegalRequest.id < after)
-    page = cut(list(session.scalars(query.order_by(LegalRequest.id.desc()).limit(size + 1))), size,
-               key=lambda request: [request.id])
+    page = newest_first(session, query, LegalRequest.id, cursor=cursor, size=size)
     titles = _titles(session)
     return Page([_view(session, request, titles) for request in page.rows], page.next_cursor)
 

@@ -22,7 +22,7 @@ from bastion import audit, timers
 from bastion.cases.models import Case, CaseEvent
 from bastion.cases.service import _event as case_event
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, page_size
+from bastion.db.keyset import Page, newest_first, page_size
 from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
 from bastion.ncmec import draft as drafting
 from bastion.ncmec.client import CyberTiplineClient
@@ -145,11 +145,7 @@ def report_page(session: Session, *, state: str = "", search: str = "", case_id:
         number = int(term)
         query = query.where(or_(NcmecReport.id == number, NcmecReport.case_id == number,
                                 NcmecReport.ncmec_report_id == number))
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(NcmecReport.id < after)
-    rows = list(session.scalars(query.order_by(NcmecReport.id.desc()).limit(size + 1)))
-    return cut(rows, size, key=lambda report: [report.id])
+    return newest_first(session, query, NcmecReport.id, cursor=cursor, size=size)
 
 
 def list_reports(session: Session, *, state: str | None = None, case_id: int | None = None,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bastion import audit
 from bastion.clock import Clock
-from bastion.db.keyset import Page, after_id, cut, page_size
+from bastion.db.keyset import Page, newest_first, page_size
 from bastion.errors import BastionError, Conflict, InvalidInput, NotFound
 from bastion.reports.build import FORMATS, check_format, figures, flatten, render
 from bastion.reports.models import ReportVersion
@@ -58,11 +58,7 @@ def versions_page(session: Session, *, kind: str = "", cursor: str | None = None
         if kind not in KINDS:
             raise InvalidInput(f"A report's kind is one of {', '.join(KINDS)}.")
         query = query.where(ReportVersion.kind == kind)
-    after = after_id(cursor)
-    if after is not None:
-        query = query.where(ReportVersion.id < after)
-    rows = list(session.scalars(query.order_by(ReportVersion.id.desc()).limit(size + 1)))
-    return cut(rows, size, key=lambda row: [row.id])
+    return newest_first(session, query, ReportVersion.id, cursor=cursor, size=size)
 
 
 def get_version(session: Session, version_id: int) -> ReportVersion:
