@@ -72,3 +72,23 @@ def test_agencies_page_searches_and_pages(  # type: ignore[no-untyped-def]
     assert rest.text.count("data-agency=") == 13 and 'data-agency="POLICE Unit 00059"' in rest.text
     bad = client.get("/legal/agencies", params={"state": "gone"})
     assert bad.status_code == 422 and "pick one from the list" in bad.text
+
+
+def test_the_agencies_api_pages_and_filters(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    """`GET /api/v1/legal/agencies` returned the whole directory at once; now it pages like the page does."""
+    with sessions() as db:
+        _agencies(db, clock, 120)
+    api_login(client, user_factory(Role.LEGAL), clock)
+    seen: list[str] = []
+    url: str | None = "/api/v1/legal/agencies?name=police&limit=50"
+    while url:
+        got = client.get(url)
+        assert got.status_code == 200, got.text
+        seen += [a["name"] for a in got.json()]
+        link = got.headers.get("link")
+        url = link[1:link.index(">")] if link else None
+    assert len(seen) == len(set(seen)) == 120 and seen == sorted(seen, key=str.lower)
+    gb_retired = client.get("/api/v1/legal/agencies", params={"country": "gb", "state": "inactive"}).json()
+    assert gb_retired and {(a["country"], a["active"]) for a in gb_retired} == {("GB", False)}
+    assert client.get("/api/v1/legal/agencies", params={"cursor": "%%%"}).status_code == 422

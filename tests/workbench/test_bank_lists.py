@@ -101,3 +101,23 @@ def test_entries_api_cursor_walks_past_ten_thousand(  # type: ignore[no-untyped-
     both = client.get("/api/v1/banks/BIG/entries", params={"cursor": legacy.headers["X-Next-Cursor"], "offset": 3},
                       headers=platform_headers)
     assert both.status_code == 422
+
+
+def test_the_banks_api_pages_and_filters(  # type: ignore[no-untyped-def]
+        client: TestClient, sessions: sessionmaker[Session], clock: ManualClock, user_factory) -> None:
+    """`GET /api/v1/banks` returned every bank with a count over every entry; now it pages."""
+    with sessions() as db:
+        _banks(db, clock, 130)
+    api_login(client, user_factory(Role.REVIEWER), clock)
+    seen: list[str] = []
+    url: str | None = "/api/v1/banks?name=B_&limit=50"
+    while url:
+        got = client.get(url)
+        assert got.status_code == 200, got.text
+        seen += [b["name"] for b in got.json()]
+        link = got.headers.get("link")
+        url = link[1:link.index(">")] if link else None
+    assert seen == [f"B_{i:05d}" for i in range(130)]
+    allow = client.get("/api/v1/banks", params={"name": "B_0000", "kind": "allow"}).json()
+    assert [b["name"] for b in allow] == ["B_00000", "B_00003", "B_00006", "B_00009"]
+    assert client.get("/api/v1/banks", params={"kind": "bogus"}).status_code == 422

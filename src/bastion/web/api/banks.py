@@ -103,9 +103,14 @@ class EntryPatch(BaseModel):
 
 
 @router.get("/banks", dependencies=[needs(Perm.BANKS_READ)])
-def list_banks(db: Session = Depends(get_db)) -> list[BankOut]:
-    counts = service.entry_counts(db)
-    return [BankOut.of(b, counts.get(b.id, 0)) for b in service.list_banks(db)]
+def list_banks(request: Request, response: Response, name: str = "", kind: str = "", cursor: str = "",
+               limit: int | None = None, db: Session = Depends(get_db)) -> list[BankOut]:
+    """Live banks A to Z, by the start of the name and by kind. Keyset-paged: when there is more, the
+    `X-Next-Cursor` header (and a `Link: rel="next"`) carries the cursor to pass back as `cursor`."""
+    page = browse.banks_page(db, name=name, kind=kind, cursor=cursor or None, limit=limit)
+    link_next(request, response, page.next_cursor)
+    counts = browse.counts_for(db, page.rows)
+    return [BankOut.of(b, counts.get(b.id, 0)) for b in page.rows]
 
 
 @router.post("/banks", status_code=201)

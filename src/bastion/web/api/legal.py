@@ -22,6 +22,7 @@ from bastion.legal import (
     collection,
     directory,
     intake,
+    listing,
     messages,
     notice,
     perms,
@@ -165,8 +166,13 @@ def _agency(a: Any) -> dict[str, Any]:
 
 
 @router.get("/agencies", dependencies=[needs(perms.READ)])
-def list_agencies(db: Session = Depends(get_db)) -> list[dict[str, Any]]:
-    return [_agency(a) for a in directory.list_agencies(db, include_inactive=True)]
+def list_agencies(request: Request, response: Response, name: str = "", country: str = "", state: str = "",
+                  cursor: str = "", limit: int | None = None, db: Session = Depends(get_db)) -> list[dict[str, Any]]:
+    """The directory A to Z (retired agencies too), by the start of the name, the country and whether in use.
+    Keyset-paged through `X-Next-Cursor` (and `Link: rel="next"`)."""
+    page = listing.agencies_page(db, name=name, country=country, state=state, cursor=cursor or None, limit=limit)
+    link_next(request, response, page.next_cursor)
+    return [_agency(a) for a in page.rows]
 
 
 @router.post("/agencies", status_code=201)
